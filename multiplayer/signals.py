@@ -1,0 +1,105 @@
+"""Godot-style signals: the one observer type used across the library.
+
+A :class:`Signal` holds an ordered list of callbacks. ``emit`` calls them in
+connection order, synchronously, as Godot does. A signal can also be awaited:
+``args = await peer.peer_connected`` suspends until the next emission and resolves
+with the emitted arguments as a tuple (Godot's ``await signal``).
+
+An exception raised by a callback is logged with its traceback and does not stop
+the other callbacks, nor the ``poll()`` that emitted the signal: one faulty handler
+must not take a server down (Godot prints the error and carries on likewise).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVarTuple, Unpack
+
+__all__ = ["Signal"]
+
+logger = logging.getLogger("multiplayer")
+
+Ts = TypeVarTuple("Ts")
+
+
+@dataclass(slots=True)
+class _Connection:
+    callback: Callable[..., object]
+    one_shot: bool
+
+
+class Signal(Generic[*Ts]):
+    """A named event with typed arguments.
+
+    Args:
+        name: Shown in error messages and logs.
+    """
+
+    __slots__ = ("_connections", "_waiters", "name")
+
+    def __init__(self, name: str = "signal") -> None:
+        self.name = name
+        self._connections: list[_Connection] = []
+        self._waiters: list[asyncio.Future[tuple[*Ts]]] = []
+
+    def __repr__(self) -> str:
+        return f"<Signal {self.name} ({len(self._connections)} connections)>"
+
+    def connect(self, callback: Callable[[Unpack[Ts]], object], *, one_shot: bool = False) -> None:
+        """Call ``callback`` on every emission (only the next one if ``one_shot``).
+
+        Raises:
+            ValueError: The callback is already connected (Godot refuses it too).
+        """
+        if self.is_connected(callback):
+            raise ValueError(f"{callback!r} is already connected to signal {self.name!r}")
+        self._connections.append(_Connection(callback, one_shot))
+
+    def disconnect(self, callback: Callable[[Unpack[Ts]], object]) -> None:
+        """Stop calling ``callback``.
+
+        Raises:
+            ValueError: The callback is not connected.
+        """
+        for i, connection in enumerate(self._connections):
+            if connection.callback == callback:
+                del self._connections[i]
+                return
+        raise ValueError(f"{callback!r} is not connected to signal {self.name!r}")
+
+    def is_connected(self, callback: Callable[[Unpack[Ts]], object]) -> bool:
+        """Whether ``callback`` is connected (bound methods compare by object and function)."""
+        return any(c.callback == callback for c in self._connections)
+
+    def get_connection_count(self) -> int:
+        """How many callbacks are connected."""
+        return len(self._connections)
+
+    def emit(self, *args: *Ts) -> None:
+        """Call every connected callback with ``args``, then wake the awaiting tasks."""
+        if self._connections:
+            for connection in tuple(self._connections):
+                if connection.one_shot:
+                    try:
+                        self._connections.remove(connection)
+                    except ValueError:  # disconnected by an earlier callback
+                        continue
+                try:
+                    connection.callback(*args)
+                except Exception:
+                    logger.exception(
+                        "error in a callback of signal %r: %r", self.name, connection.callback
+                    )
+        if self._waiters:
+            waiters, self._waiters = self._waiters, []
+            for future in waiters:
+                if not future.done():
+                    future.set_result(args)
+
+    def __await__(self) -> Generator[Any, None, tuple[*Ts]]:
+        future: asyncio.Future[tuple[*Ts]] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        return future.__await__()

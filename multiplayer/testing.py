@@ -1,0 +1,145 @@
+"""In-memory peers, for testing what sits above the transport without sockets.
+
+A :class:`MemoryNetwork` holds one server and any number of clients. They follow the
+WebSocket peer's rules exactly: ids 1, then 2, 3, … in connection order, never reused;
+a client's packets go to the server whatever the target; a server routes by target
+(> 0 one peer, 0 everyone, < 0 everyone but one); joins, leaves and packets are seen
+only at ``poll()``, in the order they happened. Delivery is immediate and needs no
+event loop, so tests of the layers above run synchronously::
+
+    network = MemoryNetwork()
+    server = network.create_server()
+    client = network.create_client()
+    network.poll()            # both sides now see each other
+"""
+
+from __future__ import annotations
+
+from .exceptions import InvalidState, PacketTooLarge, PeerNotFound
+from .inbox import Packet, QueuedPeer
+from .peer import TARGET_PEER_SERVER, ConnectionStatus, resolve_targets
+
+__all__ = ["MemoryMultiplayerPeer", "MemoryNetwork"]
+
+
+class MemoryNetwork:
+    """A server and its clients, wired in memory.
+
+    Args:
+        max_packet_size: The largest packet ``put_packet`` accepts.
+    """
+
+    def __init__(self, max_packet_size: int = (1 << 20) - 1) -> None:
+        self.max_packet_size = max_packet_size
+        self.server: MemoryMultiplayerPeer | None = None
+        self.clients: dict[int, MemoryMultiplayerPeer] = {}
+        self._next_id = 2
+
+    def create_server(self) -> MemoryMultiplayerPeer:
+        """The network's server, CONNECTED with id 1.
+
+        Raises:
+            InvalidState: The network has a server already.
+        """
+        if self.server is not None and self.server.get_connection_status():
+            raise InvalidState("this network already has a server")
+        self.server = MemoryMultiplayerPeer(self)
+        self.server._status = ConnectionStatus.CONNECTED
+        self.server._unique_id = TARGET_PEER_SERVER
+        return self.server
+
+    def create_client(self) -> MemoryMultiplayerPeer:
+        """A new client, CONNECTING until its next ``poll()``.
+
+        If there is no server, or it refuses new connections, the client's next
+        ``poll()`` finds it DISCONNECTED, as a failed WebSocket connection would.
+        """
+        client = MemoryMultiplayerPeer(self)
+        client._status = ConnectionStatus.CONNECTING
+        server = self.server
+        if server is None or not server.get_connection_status() or server.refuse_new_connections:
+            client._inbox.stage_disconnected(TARGET_PEER_SERVER)
+            return client
+        client._assigned_id = self._next_id
+        self._next_id += 1
+        self.clients[client._assigned_id] = client
+        server._inbox.stage_connected(client._assigned_id)
+        client._inbox.stage_connected(TARGET_PEER_SERVER)
+        return client
+
+    def peers(self) -> list[MemoryMultiplayerPeer]:
+        """The server and every client still on the network."""
+        server = [self.server] if self.server is not None else []
+        return server + list(self.clients.values())
+
+    def poll(self) -> None:
+        """``poll()`` every peer on the network, the server first."""
+        for peer in self.peers():
+            peer.poll()
+
+    def _peer(self, peer_id: int) -> MemoryMultiplayerPeer | None:
+        if peer_id == TARGET_PEER_SERVER:
+            return self.server
+        return self.clients.get(peer_id)
+
+    def _links_of(self, peer: MemoryMultiplayerPeer) -> list[int]:
+        if peer is self.server:
+            return list(self.clients)
+        return [TARGET_PEER_SERVER]
+
+    def _cut(self, client_id: int, *, notify_server: bool, notify_client: bool) -> None:
+        """Remove the link between the server and ``client_id``."""
+        client = self.clients.pop(client_id, None)
+        if client is None:
+            return
+        if notify_client:
+            client._inbox.stage_disconnected(TARGET_PEER_SERVER)
+        if self.server is not None and notify_server:
+            self.server._inbox.stage_disconnected(client_id)
+
+
+class MemoryMultiplayerPeer(QueuedPeer):
+    """A peer on a :class:`MemoryNetwork`; create it with the network's methods."""
+
+    def __init__(self, network: MemoryNetwork) -> None:
+        super().__init__()
+        self.network = network
+
+    def is_server_relay_supported(self) -> bool:
+        return True
+
+    def get_max_packet_size(self) -> int:
+        return self.network.max_packet_size
+
+    def put_packet(self, data: bytes) -> None:
+        self._check_connected("put_packet")
+        if len(data) > self.network.max_packet_size:
+            raise PacketTooLarge(len(data), self.network.max_packet_size)
+        links = self.network._links_of(self)
+        packet = Packet(self._unique_id, bytes(data), self._transfer_channel, self._transfer_mode)
+        for peer_id in resolve_targets(self._target_peer, self._unique_id, links):
+            receiver = self.network._peer(peer_id)
+            if receiver is not None:
+                receiver._inbox.stage_packet(packet)
+
+    def disconnect_peer(self, peer_id: int, force: bool = False) -> None:
+        self._check_connected("disconnect_peer")
+        if peer_id not in self.network._links_of(self):
+            raise PeerNotFound(peer_id)
+        if self._unique_id != TARGET_PEER_SERVER:
+            self.network._cut(self._unique_id, notify_server=True, notify_client=not force)
+            if force:
+                self._reset()
+            return
+        self.network._cut(peer_id, notify_server=not force, notify_client=True)
+        if force:
+            self._inbox.forget(peer_id)
+
+    def close(self) -> None:
+        if self is self.network.server:
+            for client_id in list(self.network.clients):
+                self.network._cut(client_id, notify_server=False, notify_client=True)
+        else:  # a client, connected or still connecting
+            client_id = self._unique_id or self._assigned_id
+            self.network._cut(client_id, notify_server=True, notify_client=False)
+        self._reset()

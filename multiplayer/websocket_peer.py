@@ -1,0 +1,648 @@
+"""``WebSocketMultiplayerPeer``: the transport over WebSocket, on asyncio.
+
+This is the only module that touches sockets. Each connection has a reader (the
+websockets handler coroutine, or the client task) and a writer task. Readers stage
+what arrives in an :class:`~multiplayer.inbox.Inbox`; ``poll()``, which is plain
+synchronous code, moves it into the packet queue and fires the signals, so user code
+runs at poll time, as in Godot.
+
+``put_packet`` never blocks: packets put for one peer in one pass of the event loop
+are coalesced into one WebSocket message (see :mod:`multiplayer.wire`) and handed to
+that peer's writer as soon as the loop is free.
+
+Limits, each enforced with one log line naming the peer (never a silent drop):
+
+* ``inbound_buffer_size``: a longer message closes the connection with 1009;
+* ``outbound_buffer_size``: a peer whose unsent bytes pass it is not reading; it is
+  disconnected with 1008 and the other peers keep receiving;
+* ``max_queued_packets``: past this many untaken packets from one peer, reading from
+  it pauses until ``get_packet()`` catches up (TCP pushes back on the sender);
+* ``handshake_timeout``: a connection that has not finished the handshake (WebSocket
+  upgrade, then the HELLO exchange) in time is dropped;
+* ``heartbeat_interval``/``heartbeat_timeout``: a link whose pings go unanswered is
+  reported disconnected, even if the socket died without a close frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import urllib.parse
+from collections import deque
+from collections.abc import Coroutine
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.connection import Connection
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
+
+from .exceptions import InvalidState, PacketTooLarge, PeerNotFound, ProtocolError
+from .inbox import Packet, QueuedPeer
+from .peer import TARGET_PEER_SERVER, ConnectionStatus, resolve_targets
+from .wire import PACKET_OVERHEAD, Hello, encode_packets, parse_message
+
+__all__ = [
+    "CLOSE_GOING_AWAY",
+    "CLOSE_MESSAGE_TOO_BIG",
+    "CLOSE_NORMAL",
+    "CLOSE_POLICY_VIOLATION",
+    "CLOSE_PROTOCOL_ERROR",
+    "CLOSE_TRY_AGAIN_LATER",
+    "CLOSE_UNSUPPORTED_DATA",
+    "WebSocketMultiplayerPeer",
+]
+
+logger = logging.getLogger("multiplayer.websocket")
+
+# Close codes (RFC 6455 §7.4.1 and the IANA registry), as used by this peer.
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_MESSAGE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN_LATER = 1013
+
+DEFAULT_INBOUND_BUFFER_SIZE = 1 << 20
+DEFAULT_OUTBOUND_BUFFER_SIZE = 4 << 20
+DEFAULT_MAX_QUEUED_PACKETS = 4096
+
+
+class _Link:
+    """One open connection to a peer that finished the handshake."""
+
+    __slots__ = (
+        "active",
+        "max_message_size",
+        "outbox",
+        "outbox_bytes",
+        "outgoing",
+        "outgoing_bytes",
+        "paused",
+        "peer_id",
+        "wake",
+        "writer",
+        "ws",
+    )
+
+    def __init__(self, ws: Connection, peer_id: int, max_message_size: int) -> None:
+        self.ws = ws
+        self.peer_id = peer_id
+        self.max_message_size = max_message_size
+        self.active = True
+        self.outgoing: list[bytes] = []  # packets put since the last flush
+        self.outgoing_bytes = 0
+        self.outbox: deque[bytes] = deque()  # messages for the writer
+        self.outbox_bytes = 0
+        self.wake = asyncio.Event()  # the writer has messages
+        self.paused: asyncio.Event | None = None  # set when the reader may go on
+        self.writer: asyncio.Task[object] | None = None
+
+    def unsent_bytes(self) -> int:
+        return self.outgoing_bytes + self.outbox_bytes
+
+
+class WebSocketMultiplayerPeer(QueuedPeer):
+    """A multiplayer peer over WebSocket: a server (id 1) or a client (id 2 and up).
+
+    Create one, adjust the settings, then ``await create_server(port)`` or
+    ``await create_client(url)``, and call ``poll()`` every frame.
+
+    Attributes:
+        supported_protocols: WebSocket sub-protocols. When set on either side, both
+            sides must share one or the handshake fails (Godot's rule).
+        handshake_headers: Extra HTTP headers sent in the handshake (the request on a
+            client, the response on a server).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.supported_protocols: list[str] = []
+        self.handshake_headers: dict[str, str] = {}
+        self._handshake_timeout = 3.0
+        self._inbound_buffer_size = DEFAULT_INBOUND_BUFFER_SIZE
+        self._outbound_buffer_size = DEFAULT_OUTBOUND_BUFFER_SIZE
+        self._max_queued_packets = DEFAULT_MAX_QUEUED_PACKETS
+        self._heartbeat_interval: float | None = 20.0
+        self._heartbeat_timeout: float | None = 20.0
+        self._links: dict[int, _Link] = {}
+        self._server: Server | None = None
+        self._next_id = 2
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._client_task: asyncio.Task[object] | None = None
+        self._flush_pending: list[_Link] = []
+        self._activity = asyncio.Event()
+        self._connection_error: BaseException | None = None
+
+    # Settings (Godot's names and meanings; see the module docstring).
+
+    @property
+    def handshake_timeout(self) -> float:
+        """Seconds a new connection has to finish the handshake (default 3.0)."""
+        return self._handshake_timeout
+
+    @handshake_timeout.setter
+    def handshake_timeout(self, seconds: float) -> None:
+        if seconds <= 0:
+            raise ValueError(f"handshake_timeout must be positive, not {seconds}")
+        self._handshake_timeout = float(seconds)
+
+    @property
+    def inbound_buffer_size(self) -> int:
+        """The largest message accepted, in bytes (default 1 MiB; Godot's is 64 KiB)."""
+        return self._inbound_buffer_size
+
+    @inbound_buffer_size.setter
+    def inbound_buffer_size(self, size: int) -> None:
+        self._check_settable("inbound_buffer_size")
+        self._inbound_buffer_size = _positive("inbound_buffer_size", size, minimum=64)
+
+    @property
+    def outbound_buffer_size(self) -> int:
+        """Unsent bytes allowed per peer before it is dropped as not reading (4 MiB)."""
+        return self._outbound_buffer_size
+
+    @outbound_buffer_size.setter
+    def outbound_buffer_size(self, size: int) -> None:
+        self._outbound_buffer_size = _positive("outbound_buffer_size", size, minimum=64)
+
+    @property
+    def max_queued_packets(self) -> int:
+        """Untaken packets per peer before reading from it pauses (default 4096)."""
+        return self._max_queued_packets
+
+    @max_queued_packets.setter
+    def max_queued_packets(self, count: int) -> None:
+        self._max_queued_packets = _positive("max_queued_packets", count, minimum=1)
+
+    @property
+    def heartbeat_interval(self) -> float | None:
+        """Seconds between keepalive pings (default 20; None turns them off)."""
+        return self._heartbeat_interval
+
+    @heartbeat_interval.setter
+    def heartbeat_interval(self, seconds: float | None) -> None:
+        self._check_settable("heartbeat_interval")
+        self._heartbeat_interval = _optional_seconds("heartbeat_interval", seconds)
+
+    @property
+    def heartbeat_timeout(self) -> float | None:
+        """Seconds to wait for a pong before the link counts as dead (default 20)."""
+        return self._heartbeat_timeout
+
+    @heartbeat_timeout.setter
+    def heartbeat_timeout(self, seconds: float | None) -> None:
+        self._check_settable("heartbeat_timeout")
+        self._heartbeat_timeout = _optional_seconds("heartbeat_timeout", seconds)
+
+    @property
+    def connection_error(self) -> BaseException | None:
+        """Why the last ``create_client`` failed, if it did (kept until the next one)."""
+        return self._connection_error
+
+    def _check_settable(self, name: str) -> None:
+        if self._status is not ConnectionStatus.DISCONNECTED:
+            raise InvalidState(f"{name} must be set before create_server or create_client")
+
+    # Starting.
+
+    async def create_server(
+        self, port: int, bind_address: str = "*", tls: ssl.SSLContext | None = None
+    ) -> None:
+        """Listen on ``port`` (0 picks a free one: see ``get_local_port()``).
+
+        The peer becomes CONNECTED with id 1 at once. ``bind_address="*"`` listens on
+        every interface. ``tls`` makes it a ``wss://`` server.
+
+        Raises:
+            InvalidState: The peer is already in use.
+            OSError: The address cannot be bound (for example, the port is in use).
+        """
+        self._check_unused()
+        headers = dict(self.handshake_headers)
+
+        def add_headers(_: ServerConnection, __: Request, response: Response) -> None:
+            for name, value in headers.items():
+                response.headers[name] = value
+
+        self._server = await serve(
+            self._serve_connection,
+            None if bind_address == "*" else bind_address,
+            port,
+            ssl=tls,
+            subprotocols=[Subprotocol(p) for p in self.supported_protocols] or None,
+            process_response=add_headers if headers else None,
+            compression=None,
+            open_timeout=self._handshake_timeout,
+            ping_interval=self._heartbeat_interval,
+            ping_timeout=self._heartbeat_timeout,
+            max_size=self._inbound_buffer_size,
+        )
+        self._status = ConnectionStatus.CONNECTED
+        self._unique_id = TARGET_PEER_SERVER
+        self._next_id = 2
+
+    async def create_client(self, url: str, tls: ssl.SSLContext | None = None) -> None:
+        """Start connecting to a ``ws://`` or ``wss://`` URL; returns at once.
+
+        The peer is CONNECTING until the server has assigned its id; a ``poll()`` then
+        makes it CONNECTED and emits ``peer_connected(1)``. If the connection fails, or
+        takes longer than ``handshake_timeout``, a ``poll()`` finds it DISCONNECTED and
+        ``connection_error`` says why. ``tls`` overrides the default ``wss://`` context
+        (which verifies the server's certificate against the system's CAs).
+
+        Raises:
+            InvalidState: The peer is already in use.
+            ValueError: The URL's scheme is not ``ws`` or ``wss``.
+        """
+        self._check_unused()
+        if "://" not in url:
+            url = "ws://" + url  # Godot: no scheme means ws://
+        scheme = urllib.parse.urlsplit(url).scheme
+        if scheme not in ("ws", "wss"):
+            raise ValueError(f"URL scheme must be ws:// or wss://, not {scheme}://")
+        if tls is not None and scheme != "wss":
+            raise ValueError("a TLS context was given for a ws:// URL; use wss://")
+        self._status = ConnectionStatus.CONNECTING
+        self._unique_id = 0
+        self._connection_error = None
+        self._client_task = self._spawn(self._run_client(url, tls))
+
+    def _check_unused(self) -> None:
+        if self._status is not ConnectionStatus.DISCONNECTED:
+            raise InvalidState("this peer is already in use; close() it first")
+
+    # MultiplayerPeer API.
+
+    def is_server_relay_supported(self) -> bool:
+        return True
+
+    def get_local_port(self) -> int:
+        """The port a server listens on.
+
+        Raises:
+            InvalidState: This peer is not a listening server.
+        """
+        if self._server is None:
+            raise InvalidState("get_local_port() needs a server created with create_server")
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    def get_peer_address(self, peer_id: int) -> str:
+        """The remote IP address of a connected peer (on a client, 1 is the server)."""
+        address: str = self._link(peer_id).ws.remote_address[0]
+        return address
+
+    def get_peer_port(self, peer_id: int) -> int:
+        """The remote port of a connected peer."""
+        port: int = self._link(peer_id).ws.remote_address[1]
+        return port
+
+    def get_max_packet_size(self) -> int:
+        sizes = [link.max_message_size for link in self._links.values()]
+        return min(sizes, default=self._inbound_buffer_size) - PACKET_OVERHEAD
+
+    def put_packet(self, data: bytes) -> None:
+        self._check_connected("put_packet")
+        data = bytes(data)
+        targets = [
+            self._links[p] for p in resolve_targets(self._target_peer, self._unique_id, self._links)
+        ]
+        for link in targets:
+            if len(data) + PACKET_OVERHEAD > link.max_message_size:
+                raise PacketTooLarge(len(data), link.max_message_size - PACKET_OVERHEAD)
+        for link in targets:
+            if link.unsent_bytes() + len(data) > self._outbound_buffer_size:
+                self._drop_slow_reader(link)
+                continue
+            if not link.outgoing:
+                if not self._flush_pending:
+                    asyncio.get_running_loop().call_soon(self._flush)
+                self._flush_pending.append(link)
+            link.outgoing.append(data)
+            link.outgoing_bytes += len(data)
+
+    def poll(self) -> None:
+        self._activity.clear()
+        super().poll()
+
+    async def wait_for_activity(self, timeout: float | None = None) -> bool:
+        """Wait until ``poll()`` has something to report; False if ``timeout`` ran out.
+
+        Lets a frame loop sleep until packets arrive instead of polling at a fixed rate.
+        """
+        if self._inbox.has_staged():
+            return True
+        try:
+            async with asyncio.timeout(timeout):
+                await self._activity.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    def disconnect_peer(self, peer_id: int, force: bool = False) -> None:
+        link = self._link(peer_id)
+        if self._is_client():
+            if force:
+                self._close_links(CLOSE_NORMAL, "disconnected")
+                self._reset()
+            else:
+                self._close_link(link, CLOSE_NORMAL, "disconnected", notify=True)
+            return
+        self._close_link(link, CLOSE_NORMAL, "disconnected by the server", notify=not force)
+        if force:
+            self._inbox.forget(peer_id)
+
+    def close(self) -> None:
+        if self._status is ConnectionStatus.CONNECTING and self._client_task is not None:
+            self._client_task.cancel()  # still in the handshake: nothing to report
+        if self._server is not None:
+            self._server.close(close_connections=True)
+            self._spawn(self._server.wait_closed())
+        self._close_links(CLOSE_GOING_AWAY if self._server else CLOSE_NORMAL, "closing")
+        self._reset()
+
+    async def wait_closed(self) -> None:
+        """Wait until every connection and task of this peer has ended (after ``close()``)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # Connections, server side.
+
+    async def _serve_connection(self, ws: ServerConnection) -> None:
+        hello = await self._receive_hello(ws, f"connection from {_address(ws)}")
+        if hello is None:
+            return
+        if self._refuse_new_connections or self._server is None:
+            logger.info("refused a connection from %s: refuse_new_connections", _address(ws))
+            await ws.close(CLOSE_TRY_AGAIN_LATER, "the server refuses new connections")
+            return
+        peer_id = self._next_id
+        self._next_id += 1
+        try:
+            await ws.send(Hello(peer_id, self._inbound_buffer_size).serialize())
+        except ConnectionClosed:
+            return
+        link = _Link(ws, peer_id, hello.max_message_size)
+        self._links[peer_id] = link
+        self._stage_connected(peer_id)
+        await self._run_link(link)
+
+    async def _receive_hello(self, ws: Connection, who: str) -> Hello | None:
+        """The other side's HELLO, or None (logged) if it did not come right or in time."""
+        try:
+            async with asyncio.timeout(self._handshake_timeout):
+                message = await ws.recv()
+            if isinstance(message, str):
+                raise ProtocolError("sent a text message during the handshake")
+            return Hello.parse(message)
+        except TimeoutError:
+            logger.warning(
+                "%s: no HELLO within handshake_timeout (%s s)", who, self._handshake_timeout
+            )
+            await ws.close(CLOSE_POLICY_VIOLATION, "handshake timeout")
+        except ProtocolError as exc:
+            logger.warning("%s: bad handshake: %s", who, exc)
+            await ws.close(CLOSE_PROTOCOL_ERROR, "bad handshake")
+        except ConnectionClosed:
+            pass
+        return None
+
+    # Connections, client side.
+
+    async def _run_client(self, url: str, tls: ssl.SSLContext | None) -> None:
+        ws: ClientConnection | None = None
+        try:
+            async with asyncio.timeout(self._handshake_timeout):
+                ws = await connect(
+                    url,
+                    ssl=tls,
+                    subprotocols=[Subprotocol(p) for p in self.supported_protocols] or None,
+                    additional_headers=self.handshake_headers or None,
+                    compression=None,
+                    proxy=None,
+                    open_timeout=None,
+                    ping_interval=self._heartbeat_interval,
+                    ping_timeout=self._heartbeat_timeout,
+                    max_size=self._inbound_buffer_size,
+                )
+                if self.supported_protocols and ws.subprotocol is None:
+                    raise ProtocolError("the server accepted none of supported_protocols")
+                await ws.send(Hello(0, self._inbound_buffer_size).serialize())
+                message = await ws.recv()
+                if isinstance(message, str):
+                    raise ProtocolError("the server sent a text message as its HELLO")
+                hello = Hello.parse(message)
+                if hello.peer_id < 2:
+                    raise ProtocolError(f"the server assigned the invalid id {hello.peer_id}")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._client_failed(url, exc, ws)
+            return
+        if self._status is not ConnectionStatus.CONNECTING:  # closed meanwhile
+            await ws.close()
+            return
+        link = _Link(ws, TARGET_PEER_SERVER, hello.max_message_size)
+        self._assigned_id = hello.peer_id
+        self._links[TARGET_PEER_SERVER] = link
+        self._stage_connected(TARGET_PEER_SERVER)
+        await self._run_link(link)
+
+    def _client_failed(self, url: str, exc: Exception, ws: ClientConnection | None) -> None:
+        if isinstance(exc, TimeoutError):
+            exc = TimeoutError(
+                f"no id from the server within handshake_timeout ({self._handshake_timeout} s)"
+            )
+        elif isinstance(exc, ConnectionClosed) and exc.rcvd is not None:
+            exc = ConnectionError(
+                f"the server closed the connection: {exc.rcvd.code} {exc.rcvd.reason}".rstrip()
+            )
+        self._connection_error = exc
+        logger.warning("connection to %s failed: %s: %s", url, type(exc).__name__, exc)
+        if ws is not None:
+            self._spawn(
+                ws.close(CLOSE_PROTOCOL_ERROR if isinstance(exc, ProtocolError) else CLOSE_NORMAL)
+            )
+        if self._status is ConnectionStatus.CONNECTING:
+            self._inbox.stage_disconnected(TARGET_PEER_SERVER)
+            self._activity.set()
+
+    # Connections, both sides.
+
+    async def _run_link(self, link: _Link) -> None:
+        """Read from ``link`` until it closes; its writer runs beside."""
+        link.writer = self._spawn(self._write(link))
+        ws = link.ws
+        try:
+            while True:
+                message = await ws.recv()
+                if not link.active:
+                    continue  # dropped locally; drain until the close completes
+                if isinstance(message, str):
+                    self._fail_link(
+                        link, CLOSE_UNSUPPORTED_DATA, "sent a text message; only binary is allowed"
+                    )
+                    continue
+                try:
+                    packets = parse_message(message)
+                except ProtocolError as exc:
+                    self._fail_link(link, CLOSE_PROTOCOL_ERROR, str(exc))
+                    continue
+                for data in packets:
+                    self._inbox.stage_packet(Packet(link.peer_id, data))
+                self._activity.set()
+                if self._inbox.pending(link.peer_id) >= self._max_queued_packets:
+                    link.paused = asyncio.Event()
+                    await link.paused.wait()
+        except ConnectionClosed as exc:
+            if link.active:
+                self._log_close(link, exc)
+                self._forget_link(link, notify=True)
+        finally:
+            if link.writer is not None:
+                link.writer.cancel()
+
+    async def _write(self, link: _Link) -> None:
+        ws = link.ws
+        try:
+            while True:
+                await link.wake.wait()
+                link.wake.clear()
+                while link.outbox:
+                    message = link.outbox[0]
+                    await ws.send(message)
+                    link.outbox.popleft()
+                    link.outbox_bytes -= len(message)
+        except ConnectionClosed:
+            pass  # the reader reports it
+
+    def _flush(self) -> None:
+        """Coalesce what was put for each peer since the last flush; wake its writer."""
+        pending, self._flush_pending = self._flush_pending, []
+        for link in pending:
+            if not link.active:
+                continue
+            messages = encode_packets(link.outgoing, link.max_message_size)
+            link.outgoing.clear()
+            link.outgoing_bytes = 0
+            link.outbox.extend(messages)
+            link.outbox_bytes += sum(map(len, messages))
+            link.wake.set()
+
+    def _on_take(self, peer_id: int, remaining: int) -> None:
+        link = self._links.get(peer_id)
+        if link is not None and link.paused is not None and remaining < self._max_queued_packets:
+            link.paused.set()
+            link.paused = None
+
+    def _drop_slow_reader(self, link: _Link) -> None:
+        logger.warning(
+            "peer %d: more than outbound_buffer_size (%d bytes) waiting to be sent; "
+            "the peer is not reading: disconnecting it",
+            link.peer_id,
+            self._outbound_buffer_size,
+        )
+        self._close_link(link, CLOSE_POLICY_VIOLATION, "outbound buffer overflow", notify=True)
+
+    def _fail_link(self, link: _Link, code: int, reason: str) -> None:
+        logger.warning("peer %d: %s; closing with %d", link.peer_id, reason, code)
+        self._close_link(link, code, reason, notify=True)
+
+    def _log_close(self, link: _Link, exc: ConnectionClosed) -> None:
+        sent, rcvd = exc.sent, exc.rcvd
+        if sent is not None and sent.code == CLOSE_MESSAGE_TOO_BIG:
+            logger.warning(
+                "peer %d: sent a message over inbound_buffer_size (%d bytes); closed with 1009",
+                link.peer_id,
+                self._inbound_buffer_size,
+            )
+        elif sent is not None and sent.reason == "keepalive ping timeout":
+            logger.warning(
+                "peer %d: no answer to keepalive pings within %s s; connection lost",
+                link.peer_id,
+                self._heartbeat_timeout,
+            )
+        elif rcvd is None and sent is None:
+            logger.warning("peer %d: connection lost without a close frame", link.peer_id)
+        else:
+            close = rcvd or sent
+            assert close is not None
+            logger.info(
+                "peer %d: connection closed (%d %s)", link.peer_id, close.code, close.reason
+            )
+
+    def _close_link(self, link: _Link, code: int, reason: str, *, notify: bool) -> None:
+        """Forget ``link`` now and close its socket in the background."""
+        self._forget_link(link, notify=notify)
+        self._spawn(link.ws.close(code, reason))
+
+    def _forget_link(self, link: _Link, *, notify: bool) -> None:
+        if not link.active:
+            return
+        link.active = False
+        link.outgoing.clear()
+        link.outbox.clear()
+        link.outgoing_bytes = link.outbox_bytes = 0
+        if link.writer is not None:
+            link.writer.cancel()
+        if link.paused is not None:
+            link.paused.set()
+        if self._links.get(link.peer_id) is link:
+            del self._links[link.peer_id]
+        if notify:
+            self._inbox.stage_disconnected(link.peer_id)
+            self._activity.set()
+
+    def _close_links(self, code: int, reason: str) -> None:
+        for link in list(self._links.values()):
+            self._close_link(link, code, reason, notify=False)
+
+    def _reset(self) -> None:
+        super()._reset()
+        self._links.clear()
+        self._flush_pending.clear()
+        self._server = None
+
+    def _stage_connected(self, peer_id: int) -> None:
+        self._inbox.stage_connected(peer_id)
+        self._activity.set()
+
+    def _is_client(self) -> bool:
+        return self._unique_id != TARGET_PEER_SERVER and self._server is None
+
+    def _link(self, peer_id: int) -> _Link:
+        link = self._links.get(peer_id)
+        if link is None or (self._status is not ConnectionStatus.CONNECTED):
+            raise PeerNotFound(peer_id)
+        return link
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, object]) -> asyncio.Task[object]:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+
+def _address(ws: Connection) -> str:
+    try:
+        host, port = ws.remote_address[:2]
+    except (TypeError, ValueError):
+        return "an unknown address"
+    return f"{host}:{port}"
+
+
+def _positive(name: str, value: int, *, minimum: int) -> int:
+    if int(value) < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
+    return int(value)
+
+
+def _optional_seconds(name: str, value: float | None) -> float | None:
+    if value is not None and value <= 0:
+        raise ValueError(f"{name} must be positive or None, not {value}")
+    return value

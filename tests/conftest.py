@@ -1,0 +1,28 @@
+"""Shared fixtures.
+
+Every test runs under a guard: a log record with a traceback from the library
+(an exception that a callback or a task swallowed and logged) fails the test, so a
+bug cannot hide behind the library's "log and carry on" rule.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_swallowed_exceptions(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    caplog.set_level(logging.DEBUG, logger="multiplayer")
+    yield
+    swallowed = [
+        r
+        for r in caplog.records
+        if r.exc_info and r.name.startswith(("multiplayer", "websockets"))
+        and not getattr(r, "expected", False)
+    ]
+    assert not swallowed, "exceptions were logged:\n" + "\n".join(
+        caplog.handler.format(r) for r in swallowed
+    )
