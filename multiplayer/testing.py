@@ -83,9 +83,12 @@ class MemoryNetwork:
         return self.clients.get(peer_id)
 
     def _links_of(self, peer: MemoryMultiplayerPeer) -> list[int]:
+        """The peers ``peer`` has a live link to (none once it was cut off)."""
         if peer is self.server:
             return list(self.clients)
-        return [TARGET_PEER_SERVER]
+        if self.clients.get(peer._unique_id or peer._assigned_id) is peer:
+            return [TARGET_PEER_SERVER]
+        return []
 
     def _cut(self, client_id: int, *, notify_server: bool, notify_client: bool) -> None:
         """Remove the link between the server and ``client_id``."""
@@ -117,9 +120,11 @@ class MemoryMultiplayerPeer(QueuedPeer):
             raise PacketTooLarge(len(data), self.network.max_packet_size)
         links = self.network._links_of(self)
         packet = Packet(self._unique_id, bytes(data), self._transfer_channel, self._transfer_mode)
+        # A peer cut off since its last poll() has no links: like a WebSocket peer
+        # whose connection just dropped, it sends nothing and learns of it at poll().
         for peer_id in resolve_targets(self._target_peer, self._unique_id, links):
             receiver = self.network._peer(peer_id)
-            if receiver is not None:
+            if receiver is not None and peer_id in links:
                 receiver._inbox.stage_packet(packet)
 
     def disconnect_peer(self, peer_id: int, force: bool = False) -> None:

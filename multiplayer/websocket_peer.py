@@ -133,7 +133,7 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         self._server: Server | None = None
         self._next_id = 2
         self._tasks: set[asyncio.Task[object]] = set()
-        self._client_task: asyncio.Task[object] | None = None
+        self._attempt: object | None = None  # the create_client call in progress
         self._flush_pending: list[_Link] = []
         self._activity = asyncio.Event()
         self._connection_error: BaseException | None = None
@@ -142,7 +142,12 @@ class WebSocketMultiplayerPeer(QueuedPeer):
 
     @property
     def handshake_timeout(self) -> float:
-        """Seconds a new connection has to finish the handshake (default 3.0)."""
+        """Seconds a new connection has to finish the handshake (default 3.0).
+
+        It also bounds the closing handshake: a peer that does not answer a close
+        frame in that time is cut off, so a dead link is reported within
+        ``heartbeat_interval + heartbeat_timeout + handshake_timeout``.
+        """
         return self._handshake_timeout
 
     @handshake_timeout.setter
@@ -238,6 +243,7 @@ class WebSocketMultiplayerPeer(QueuedPeer):
             process_response=add_headers if headers else None,
             compression=None,
             open_timeout=self._handshake_timeout,
+            close_timeout=self._handshake_timeout,
             ping_interval=self._heartbeat_interval,
             ping_timeout=self._heartbeat_timeout,
             max_size=self._inbound_buffer_size,
@@ -270,7 +276,8 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         self._status = ConnectionStatus.CONNECTING
         self._unique_id = 0
         self._connection_error = None
-        self._client_task = self._spawn(self._run_client(url, tls))
+        self._attempt = attempt = object()
+        self._spawn(self._run_client(url, tls, attempt))
 
     def _check_unused(self) -> None:
         if self._status is not ConnectionStatus.DISCONNECTED:
@@ -309,9 +316,10 @@ class WebSocketMultiplayerPeer(QueuedPeer):
     def put_packet(self, data: bytes) -> None:
         self._check_connected("put_packet")
         data = bytes(data)
-        targets = [
-            self._links[p] for p in resolve_targets(self._target_peer, self._unique_id, self._links)
-        ]
+        # A client whose link just dropped has no link to 1 any more; its leave is
+        # reported at the next poll(), and nothing can be sent meanwhile.
+        ids = resolve_targets(self._target_peer, self._unique_id, self._links)
+        targets = [self._links[p] for p in ids if p in self._links]
         for link in targets:
             if len(data) + PACKET_OVERHEAD > link.max_message_size:
                 raise PacketTooLarge(len(data), link.max_message_size - PACKET_OVERHEAD)
@@ -347,23 +355,29 @@ class WebSocketMultiplayerPeer(QueuedPeer):
     def disconnect_peer(self, peer_id: int, force: bool = False) -> None:
         link = self._link(peer_id)
         if self._is_client():
+            self._close_link(link, CLOSE_NORMAL, "disconnected", notify=not force, graceful=True)
             if force:
-                self._close_links(CLOSE_NORMAL, "disconnected")
                 self._reset()
-            else:
-                self._close_link(link, CLOSE_NORMAL, "disconnected", notify=True)
             return
-        self._close_link(link, CLOSE_NORMAL, "disconnected by the server", notify=not force)
+        self._close_link(
+            link, CLOSE_NORMAL, "disconnected by the server", notify=not force, graceful=True
+        )
         if force:
             self._inbox.forget(peer_id)
 
     def close(self) -> None:
-        if self._status is ConnectionStatus.CONNECTING and self._client_task is not None:
-            self._client_task.cancel()  # still in the handshake: nothing to report
+        # A connection attempt still under way sees this and closes its socket. It is
+        # not cancelled: cancelling a TCP connect half-way leaks its socket.
+        self._attempt = None
+        code = CLOSE_NORMAL
         if self._server is not None:
-            self._server.close(close_connections=True)
+            # Established links close below, after sending what was put for them;
+            # connections still in their handshake are refused once _server is None.
+            self._server.close(close_connections=False)
             self._spawn(self._server.wait_closed())
-        self._close_links(CLOSE_GOING_AWAY if self._server else CLOSE_NORMAL, "closing")
+            code = CLOSE_GOING_AWAY
+        for link in list(self._links.values()):
+            self._close_link(link, code, "closing", notify=False, graceful=True)
         self._reset()
 
     async def wait_closed(self) -> None:
@@ -414,18 +428,40 @@ class WebSocketMultiplayerPeer(QueuedPeer):
 
     # Connections, client side.
 
-    async def _run_client(self, url: str, tls: ssl.SSLContext | None) -> None:
+    async def _run_client(self, url: str, tls: ssl.SSLContext | None, attempt: object) -> None:
+        try:
+            ws, hello = await self._client_handshake(url, tls)
+        except Exception as exc:
+            if attempt is self._attempt:
+                self._client_failed(url, exc)
+            return
+        if attempt is not self._attempt:  # close() was called meanwhile
+            await ws.close()
+            return
+        self._attempt = None
+        link = _Link(ws, TARGET_PEER_SERVER, hello.max_message_size)
+        self._assigned_id = hello.peer_id
+        self._links[TARGET_PEER_SERVER] = link
+        self._stage_connected(TARGET_PEER_SERVER)
+        await self._run_link(link)
+
+    async def _client_handshake(
+        self, url: str, tls: ssl.SSLContext | None
+    ) -> tuple[ClientConnection, Hello]:
+        """Open the WebSocket and exchange HELLOs, within handshake_timeout."""
         ws: ClientConnection | None = None
         try:
             async with asyncio.timeout(self._handshake_timeout):
                 ws = await connect(
                     url,
-                    ssl=tls,
+                    # wss:// wants a context or True (the default, verifying one)
+                    ssl=tls if tls is not None else url.startswith("wss:") or None,
                     subprotocols=[Subprotocol(p) for p in self.supported_protocols] or None,
                     additional_headers=self.handshake_headers or None,
                     compression=None,
                     proxy=None,
                     open_timeout=None,
+                    close_timeout=self._handshake_timeout,
                     ping_interval=self._heartbeat_interval,
                     ping_timeout=self._heartbeat_timeout,
                     max_size=self._inbound_buffer_size,
@@ -439,21 +475,14 @@ class WebSocketMultiplayerPeer(QueuedPeer):
                 hello = Hello.parse(message)
                 if hello.peer_id < 2:
                     raise ProtocolError(f"the server assigned the invalid id {hello.peer_id}")
-        except asyncio.CancelledError:
+                return ws, hello
+        except BaseException as exc:
+            if ws is not None:
+                code = CLOSE_PROTOCOL_ERROR if isinstance(exc, ProtocolError) else CLOSE_NORMAL
+                await ws.close(code)
             raise
-        except Exception as exc:
-            self._client_failed(url, exc, ws)
-            return
-        if self._status is not ConnectionStatus.CONNECTING:  # closed meanwhile
-            await ws.close()
-            return
-        link = _Link(ws, TARGET_PEER_SERVER, hello.max_message_size)
-        self._assigned_id = hello.peer_id
-        self._links[TARGET_PEER_SERVER] = link
-        self._stage_connected(TARGET_PEER_SERVER)
-        await self._run_link(link)
 
-    def _client_failed(self, url: str, exc: Exception, ws: ClientConnection | None) -> None:
+    def _client_failed(self, url: str, exc: Exception) -> None:
         if isinstance(exc, TimeoutError):
             exc = TimeoutError(
                 f"no id from the server within handshake_timeout ({self._handshake_timeout} s)"
@@ -464,13 +493,9 @@ class WebSocketMultiplayerPeer(QueuedPeer):
             )
         self._connection_error = exc
         logger.warning("connection to %s failed: %s: %s", url, type(exc).__name__, exc)
-        if ws is not None:
-            self._spawn(
-                ws.close(CLOSE_PROTOCOL_ERROR if isinstance(exc, ProtocolError) else CLOSE_NORMAL)
-            )
-        if self._status is ConnectionStatus.CONNECTING:
-            self._inbox.stage_disconnected(TARGET_PEER_SERVER)
-            self._activity.set()
+        self._attempt = None
+        self._inbox.stage_disconnected(TARGET_PEER_SERVER)
+        self._activity.set()
 
     # Connections, both sides.
 
@@ -514,10 +539,11 @@ class WebSocketMultiplayerPeer(QueuedPeer):
                 await link.wake.wait()
                 link.wake.clear()
                 while link.outbox:
-                    message = link.outbox[0]
-                    await ws.send(message)
-                    link.outbox.popleft()
+                    # websockets writes a whole message before its first await, so a
+                    # message popped here is never half-sent nor sent twice.
+                    message = link.outbox.popleft()
                     link.outbox_bytes -= len(message)
+                    await ws.send(message)
         except ConnectionClosed:
             pass  # the reader reports it
 
@@ -576,10 +602,31 @@ class WebSocketMultiplayerPeer(QueuedPeer):
                 "peer %d: connection closed (%d %s)", link.peer_id, close.code, close.reason
             )
 
-    def _close_link(self, link: _Link, code: int, reason: str, *, notify: bool) -> None:
-        """Forget ``link`` now and close its socket in the background."""
+    def _close_link(
+        self, link: _Link, code: int, reason: str, *, notify: bool, graceful: bool = False
+    ) -> None:
+        """Forget ``link`` now and close its socket in the background.
+
+        A graceful close first sends what was put for the peer, so that
+        ``put_packet(goodbye); close()`` delivers the goodbye.
+        """
+        unsent: list[bytes] = []
+        if graceful and link.active:
+            unsent = list(link.outbox)
+            if link.outgoing:
+                unsent += encode_packets(link.outgoing, link.max_message_size)
         self._forget_link(link, notify=notify)
-        self._spawn(link.ws.close(code, reason))
+        self._spawn(self._send_and_close(link.ws, unsent, code, reason))
+
+    async def _send_and_close(
+        self, ws: Connection, messages: list[bytes], code: int, reason: str
+    ) -> None:
+        try:
+            for message in messages:
+                await ws.send(message)
+        except ConnectionClosed:
+            return
+        await ws.close(code, reason)
 
     def _forget_link(self, link: _Link, *, notify: bool) -> None:
         if not link.active:
@@ -597,10 +644,6 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         if notify:
             self._inbox.stage_disconnected(link.peer_id)
             self._activity.set()
-
-    def _close_links(self, code: int, reason: str) -> None:
-        for link in list(self._links.values()):
-            self._close_link(link, code, reason, notify=False)
 
     def _reset(self) -> None:
         super()._reset()

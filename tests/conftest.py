@@ -7,6 +7,7 @@ bug cannot hide behind the library's "log and carry on" rule.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterator
 
@@ -17,10 +18,12 @@ import pytest
 def _no_swallowed_exceptions(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     caplog.set_level(logging.DEBUG, logger="multiplayer")
     yield
+    gc.collect()  # report a leaked socket or transport on the test that leaked it
     swallowed = [
         r
         for r in caplog.records
-        if r.exc_info and r.name.startswith(("multiplayer", "websockets"))
+        if r.exc_info
+        and r.name.startswith(("multiplayer", "websockets"))
         and not getattr(r, "expected", False)
     ]
     assert not swallowed, "exceptions were logged:\n" + "\n".join(

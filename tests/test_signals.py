@@ -1,0 +1,218 @@
+"""Tests for :class:`multiplayer.signals.Signal`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from multiplayer.signals import Signal
+
+
+class Recorder:
+    """An object whose bound method is used as a callback."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, str]] = []
+
+    def on_event(self, number: int, text: str) -> None:
+        self.calls.append((number, text))
+
+
+def test_emit_calls_callbacks_in_connection_order_with_the_arguments() -> None:
+    """emit() calls every connected callback, in connection order, with the emitted args."""
+    signal: Signal[int, str] = Signal("test")
+    calls: list[tuple[str, int, str]] = []
+    signal.connect(lambda n, s: calls.append(("first", n, s)))
+    signal.connect(lambda n, s: calls.append(("second", n, s)))
+    signal.connect(lambda n, s: calls.append(("third", n, s)))
+
+    signal.emit(7, "x")
+
+    assert calls == [("first", 7, "x"), ("second", 7, "x"), ("third", 7, "x")]
+    assert signal.get_connection_count() == 3
+
+
+def test_emit_with_no_connection_does_nothing() -> None:
+    """emit() on a signal with no callback and no awaiter is a no-op."""
+    signal: Signal[int] = Signal("test")
+    signal.emit(1)
+    assert signal.get_connection_count() == 0
+
+
+def test_one_shot_fires_once_then_is_disconnected() -> None:
+    """A one_shot callback runs on the next emission only and is then disconnected."""
+    signal: Signal[int] = Signal("test")
+    once: list[int] = []
+    always: list[int] = []
+    signal.connect(once.append, one_shot=True)
+    signal.connect(always.append)
+
+    signal.emit(1)
+    signal.emit(2)
+
+    assert once == [1]
+    assert always == [1, 2]
+    assert not signal.is_connected(once.append)
+    assert signal.get_connection_count() == 1
+
+
+def test_connecting_the_same_callback_twice_raises_value_error() -> None:
+    """Connecting an already connected callback raises ValueError and leaves one connection."""
+    signal: Signal[int] = Signal("test")
+    calls: list[int] = []
+    signal.connect(calls.append)
+
+    with pytest.raises(ValueError, match="already connected"):
+        signal.connect(calls.append)
+
+    signal.emit(1)
+    assert calls == [1]
+    assert signal.get_connection_count() == 1
+
+
+def test_disconnecting_an_unconnected_callback_raises_value_error() -> None:
+    """disconnect() of a callback that is not connected raises ValueError."""
+    signal: Signal[int] = Signal("test")
+    signal.connect(lambda _: None)
+
+    with pytest.raises(ValueError, match="not connected"):
+        signal.disconnect(print)
+    assert signal.get_connection_count() == 1
+
+
+def test_disconnect_stops_the_callback() -> None:
+    """A disconnected callback is no longer called and a second disconnect raises."""
+    signal: Signal[int] = Signal("test")
+    calls: list[int] = []
+    signal.connect(calls.append)
+    signal.emit(1)
+
+    signal.disconnect(calls.append)
+    signal.emit(2)
+
+    assert calls == [1]
+    with pytest.raises(ValueError):
+        signal.disconnect(calls.append)
+
+
+def test_bound_methods_are_recognised_across_separate_accesses() -> None:
+    """Two separate `obj.method` accesses count as the same callback."""
+    signal: Signal[int, str] = Signal("test")
+    recorder = Recorder()
+    other = Recorder()
+
+    signal.connect(recorder.on_event)
+
+    assert signal.is_connected(recorder.on_event)
+    assert not signal.is_connected(other.on_event)
+    with pytest.raises(ValueError):
+        signal.connect(recorder.on_event)
+    signal.emit(3, "a")
+    signal.disconnect(recorder.on_event)
+    assert not signal.is_connected(recorder.on_event)
+    signal.emit(4, "b")
+    assert recorder.calls == [(3, "a")]
+    assert other.calls == []
+
+
+def test_callback_disconnecting_itself_during_emit_does_not_skip_the_others() -> None:
+    """A callback may disconnect itself while the signal emits; the others still run."""
+    signal: Signal[int] = Signal("test")
+    calls: list[tuple[str, int]] = []
+
+    def leaves(value: int) -> None:
+        calls.append(("leaves", value))
+        signal.disconnect(leaves)
+
+    signal.connect(lambda v: calls.append(("before", v)))
+    signal.connect(leaves)
+    signal.connect(lambda v: calls.append(("after", v)))
+
+    signal.emit(1)
+    signal.emit(2)
+
+    assert calls == [
+        ("before", 1),
+        ("leaves", 1),
+        ("after", 1),
+        ("before", 2),
+        ("after", 2),
+    ]
+    assert not signal.is_connected(leaves)
+
+
+def test_one_shot_disconnected_by_an_earlier_callback_does_not_run() -> None:
+    """A one_shot callback disconnected by an earlier callback of the same emit is skipped."""
+    signal: Signal[int] = Signal("test")
+    calls: list[int] = []
+    signal.connect(lambda _: signal.disconnect(calls.append))
+    signal.connect(calls.append, one_shot=True)
+
+    signal.emit(1)
+
+    assert calls == []
+    assert signal.get_connection_count() == 1
+
+
+def test_callback_that_raises_is_logged_and_the_others_still_run(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An exception from a callback is logged on "multiplayer"; later callbacks still run."""
+    signal: Signal[int] = Signal("boom_signal")
+    calls: list[int] = []
+
+    def broken(value: int) -> None:
+        raise RuntimeError(f"broken handler {value}")
+
+    signal.connect(broken)
+    signal.connect(calls.append)
+
+    signal.emit(5)
+
+    assert calls == [5]
+    errors = [r for r in caplog.records if r.name == "multiplayer" and r.exc_info]
+    assert len(errors) == 1
+    assert errors[0].levelno == logging.ERROR
+    assert errors[0].exc_info is not None
+    assert isinstance(errors[0].exc_info[1], RuntimeError)
+    assert "boom_signal" in errors[0].getMessage()
+    assert signal.is_connected(broken)
+    caplog.clear()
+
+
+async def test_await_resolves_with_the_emitted_arguments() -> None:
+    """`await signal` resolves with the next emission's arguments as a tuple."""
+    signal: Signal[int, str] = Signal("test")
+    asyncio.get_running_loop().call_soon(signal.emit, 42, "hello")
+
+    result = await signal
+
+    assert result == (42, "hello")
+
+
+async def test_await_ignores_emissions_made_before_it() -> None:
+    """`await signal` waits for the next emission, not an earlier one."""
+    signal: Signal[int] = Signal("test")
+    signal.emit(1)
+    asyncio.get_running_loop().call_soon(signal.emit, 2)
+
+    assert await signal == (2,)
+
+
+async def test_several_awaiters_all_resolve() -> None:
+    """Every task awaiting the signal resolves with the same emission."""
+    signal: Signal[int] = Signal("test")
+
+    async def wait() -> tuple[int]:
+        return await signal
+
+    tasks = [asyncio.create_task(wait()) for _ in range(3)]
+    # The tasks start (and register as waiters) before this callback runs.
+    asyncio.get_running_loop().call_soon(signal.emit, 9)
+
+    async with asyncio.timeout(5):  # fail fast if one awaiter is never woken
+        results = await asyncio.gather(*tasks)
+
+    assert results == [(9,), (9,), (9,)]
