@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 import urllib.parse
 from collections import deque
@@ -234,10 +235,13 @@ class WebSocketMultiplayerPeer(QueuedPeer):
             for name, value in headers.items():
                 response.headers[name] = value
 
+        if bind_address == "*":
+            where: dict[str, Any] = {"sock": _bind_every_interface(port)}
+        else:
+            where = {"host": bind_address, "port": port}
         self._server = await serve(
             self._serve_connection,
-            None if bind_address == "*" else bind_address,
-            port,
+            **where,
             ssl=tls,
             subprotocols=[Subprotocol(p) for p in self.supported_protocols] or None,
             process_response=add_headers if headers else None,
@@ -669,6 +673,17 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def _bind_every_interface(port: int) -> socket.socket:
+    """One socket on every interface: IPv6 and IPv4 on one port when the OS allows.
+
+    (asyncio would bind one socket per address family, and with port 0 each would
+    get a different port.)
+    """
+    if socket.has_dualstack_ipv6():
+        return socket.create_server(("::", port), family=socket.AF_INET6, dualstack_ipv6=True)
+    return socket.create_server(("0.0.0.0", port))
 
 
 def _address(ws: Connection) -> str:

@@ -113,7 +113,9 @@ async def raw_client(server: WebSocketMultiplayerPeer, **kwargs: Any) -> Any:
     """A websockets client that has done the HELLO exchange by hand; returns it and its id."""
     ws = await ws_connect(url_of(server), compression=None, **kwargs)
     await ws.send(Hello(0, 1 << 20).serialize())
-    hello = Hello.parse(await ws.recv())
+    message = await ws.recv()
+    assert isinstance(message, bytes)
+    hello = Hello.parse(message)
     return ws, hello.peer_id
 
 

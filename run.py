@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""One entry point that needs nothing but python3: it makes .venv, installs, and runs.
+
+    python3 run.py demo    the main job: the flagship example, ending by itself
+    python3 run.py test    lint, type-check, and the whole test suite
+    python3 run.py python ARGS...   any command with the project's interpreter
+
+Dependencies are installed into ./.venv the first time, and again whenever
+pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+DEMO = ["examples/transport/demo.py"]
+
+
+def run(*command: str | Path) -> None:
+    result = subprocess.run([str(c) for c in command], cwd=ROOT)
+    if result.returncode:
+        sys.exit(result.returncode)
+
+
+def ensure_venv(extra: str) -> None:
+    """Create .venv and install the project (with ``extra``) unless already done."""
+    if not PYTHON.exists():
+        print("run.py: creating .venv", flush=True)
+        try:
+            venv.create(VENV, with_pip=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            sys.exit(
+                f"run.py: cannot create a virtual environment ({exc}); "
+                "on Debian or Ubuntu, install python3-venv"
+            )
+    spec = f".[{extra}]" if extra else "."
+    stamp = VENV / f".installed-{extra or 'base'}"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    print(f"run.py: installing {spec} into .venv", flush=True)
+    run(
+        PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--editable", spec
+    )
+    stamp.write_text(digest)
+
+
+def main(argv: list[str]) -> None:
+    command = argv[0] if argv else "help"
+    if command == "demo":
+        ensure_venv("")
+        run(PYTHON, *DEMO, *argv[1:])
+    elif command == "test":
+        ensure_venv("test")
+        run(PYTHON, "-m", "ruff", "check", "multiplayer", "tests", "examples")
+        run(PYTHON, "-m", "mypy", "multiplayer")
+        run(PYTHON, "-m", "pytest", *argv[1:])
+    elif command == "python":
+        ensure_venv("test")
+        run(PYTHON, *argv[1:])
+    else:
+        print(__doc__)
+        sys.exit(0 if command == "help" else 2)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
