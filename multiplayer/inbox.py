@@ -9,21 +9,28 @@ joins and leaves for the peer to emit as signals.
 Two rules keep anything from being lost:
 
 * a peer's packets are never visible before its join, and
-* a leave is reported only once every packet that peer sent before leaving has been
-  taken with ``get_packet()``; until then the leave waits for a later ``poll()``.
-  (Godot reports the leave at once, and SceneMultiplayer then drops the packets of a
-  peer it no longer knows.)
+* a leave is reported by the ``poll()`` that moves the last packets the peer sent,
+  and those packets stay in the queue: they can still be taken, with
+  ``get_packet_peer()`` naming the peer that left. (Godot's SceneMultiplayer drops
+  the packets of a peer it no longer knows; ours reads them before it forgets the
+  peer.)
 """
 
 from __future__ import annotations
 
 import enum
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Container
 from dataclasses import dataclass
 
-from .exceptions import InvalidState
-from .peer import TARGET_PEER_SERVER, ConnectionStatus, MultiplayerPeer, TransferMode
+from .exceptions import InvalidState, PeerNotFound
+from .peer import (
+    TARGET_PEER_SERVER,
+    ConnectionStatus,
+    MultiplayerPeer,
+    TransferMode,
+    resolve_targets,
+)
 
 __all__ = ["Event", "Inbox", "Packet", "QueuedPeer"]
 
@@ -46,20 +53,12 @@ class Packet:
 
 
 class Inbox:
-    """Staged events, the packet queue, and per-peer counts for flow control.
+    """Staged events, the packet queue, and per-peer counts of untaken packets."""
 
-    Args:
-        on_take: Called with a peer id and its remaining count whenever a packet
-            of that peer is taken; the WebSocket peer resumes reading from a
-            connection it paused (see ``max_queued_packets``).
-    """
-
-    def __init__(self, on_take: Callable[[int, int], None] | None = None) -> None:
+    def __init__(self) -> None:
         self._staged: deque[Packet | tuple[Event, int]] = deque()
         self._queue: deque[Packet] = deque()
         self._pending: dict[int, int] = {}
-        self._deferred: list[int] = []
-        self._on_take = on_take
 
     # Network side.
 
@@ -82,25 +81,18 @@ class Inbox:
 
     def has_staged(self) -> bool:
         """Whether ``poll()`` has anything to move or report."""
-        return bool(self._staged) or any(not self.pending(p) for p in self._deferred)
+        return bool(self._staged)
 
     # Poll side.
 
     def poll(self) -> list[tuple[Event, int]]:
         """Move staged packets into the queue; return the joins and leaves to report."""
         events: list[tuple[Event, int]] = []
-        if self._deferred:
-            ready = [p for p in self._deferred if not self.pending(p)]
-            for peer_id in ready:
-                self._deferred.remove(peer_id)
-                events.append((Event.DISCONNECTED, peer_id))
         staged = self._staged
         while staged:
             item = staged.popleft()
             if isinstance(item, Packet):
                 self._queue.append(item)
-            elif item[0] is Event.DISCONNECTED and self.pending(item[1]):
-                self._deferred.append(item[1])
             else:
                 events.append(item)
         return events
@@ -132,8 +124,6 @@ class Inbox:
             self._pending[packet.peer] = remaining
         else:
             del self._pending[packet.peer]
-        if self._on_take is not None:
-            self._on_take(packet.peer, remaining)
         return packet
 
     def forget(self, peer_id: int) -> None:
@@ -145,15 +135,12 @@ class Inbox:
         )
         self._queue = deque(p for p in self._queue if p.peer != peer_id)
         self._pending.pop(peer_id, None)
-        if peer_id in self._deferred:
-            self._deferred.remove(peer_id)
 
     def clear(self) -> None:
         """Drop everything (``close()``)."""
         self._staged.clear()
         self._queue.clear()
         self._pending.clear()
-        self._deferred.clear()
 
 
 class QueuedPeer(MultiplayerPeer):
@@ -168,7 +155,15 @@ class QueuedPeer(MultiplayerPeer):
         self._status = ConnectionStatus.DISCONNECTED
         self._unique_id = 0
         self._assigned_id = 0  # a client's id, received and not yet reported by poll()
-        self._inbox = Inbox(on_take=self._on_take)
+        self._inbox = Inbox()
+        # The peers poll() has reported joined and not yet left: what the user knows.
+        # Targets are checked against it, so a peer that left a moment ago is not
+        # "unknown" before the user was told (what is put for it goes nowhere: its
+        # leave, reported at the next poll(), says so), and a peer that joined a
+        # moment ago gets nothing before its peer_connected.
+        self._known: dict[int, None] = {}
+        self._generation = 0  # bumped by _reset(): stops a poll() in progress
+        self._forced: set[int] = set()  # forgotten during the current poll()
 
     def get_connection_status(self) -> ConnectionStatus:
         return self._status
@@ -192,30 +187,58 @@ class QueuedPeer(MultiplayerPeer):
         return self._inbox.peek().mode
 
     def poll(self) -> None:
+        generation = self._generation
+        self._forced.clear()
         for event, peer_id in self._inbox.poll():
+            if self._generation != generation:
+                return  # a callback closed this peer: the rest is moot
+            if peer_id in self._forced:
+                continue  # a callback forgot this peer (disconnect_peer(force=True))
             if event is Event.CONNECTED:
                 if self._status is ConnectionStatus.CONNECTING:  # a client, told its id
                     self._unique_id = self._assigned_id
                     self._status = ConnectionStatus.CONNECTED
+                self._known[peer_id] = None
                 self.peer_connected.emit(peer_id)
             elif self._unique_id != TARGET_PEER_SERVER:  # a client lost the server
                 was_connected = self._status is ConnectionStatus.CONNECTED
-                self._reset()
+                self._reset(keep_packets=True)  # what the server sent stays readable
                 if was_connected:
                     self.peer_disconnected.emit(peer_id)
             else:
+                self._known.pop(peer_id, None)
                 self.peer_disconnected.emit(peer_id)
 
     def _check_connected(self, action: str) -> None:
         if self._status is not ConnectionStatus.CONNECTED:
             raise InvalidState(f"{action} needs a connected peer; status is {self._status.name}")
 
-    def _on_take(self, peer_id: int, remaining: int) -> None:
-        """A packet of ``peer_id`` was taken; ``remaining`` are left."""
+    def _live_targets(self, links: Container[int]) -> list[int]:
+        """Where a packet for the current target goes: the known peers it names that
+        still have a link.
 
-    def _reset(self) -> None:
-        """Forget every peer and packet; become DISCONNECTED."""
-        self._inbox.clear()
+        Raises:
+            PeerNotFound: The target is not a peer poll() reported connected.
+        """
+        targets = resolve_targets(self._target_peer, self._unique_id, self._known)
+        return [p for p in targets if p in links]
+
+    def _check_known(self, peer_id: int) -> None:
+        if peer_id not in self._known:
+            raise PeerNotFound(peer_id)
+
+    def _forget(self, peer_id: int) -> None:
+        """Drop ``peer_id`` without a signal (``disconnect_peer(force=True)``)."""
+        self._known.pop(peer_id, None)
+        self._inbox.forget(peer_id)
+        self._forced.add(peer_id)
+
+    def _reset(self, keep_packets: bool = False) -> None:
+        """Forget every peer (and every packet, unless told); become DISCONNECTED."""
+        if not keep_packets:
+            self._inbox.clear()
+        self._known.clear()
+        self._generation += 1
         self._status = ConnectionStatus.DISCONNECTED
         self._unique_id = 0
         self._assigned_id = 0

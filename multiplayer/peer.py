@@ -23,6 +23,7 @@ __all__ = [
     "MultiplayerPeer",
     "OfflineMultiplayerPeer",
     "TransferMode",
+    "as_packet",
     "resolve_targets",
 ]
 
@@ -103,8 +104,13 @@ class MultiplayerPeer(abc.ABC):
         self._refuse_new_connections = bool(refuse)
 
     def set_target_peer(self, peer_id: int) -> None:
-        """Target of the next ``put_packet``: > 0 one peer, 0 all, < 0 all but ``-peer_id``."""
-        self._target_peer = int(peer_id)
+        """Target of the next ``put_packet``: > 0 one peer, 0 all, < 0 all but ``-peer_id``.
+
+        On a client every packet goes to the server, whatever the target (Godot).
+        """
+        if not isinstance(peer_id, int) or isinstance(peer_id, bool):
+            raise TypeError(f"a peer id is an int, not {type(peer_id).__name__}")
+        self._target_peer = peer_id
 
     def get_target_peer(self) -> int:
         """The target set by ``set_target_peer``."""
@@ -181,6 +187,19 @@ class MultiplayerPeer(abc.ABC):
     def is_server_relay_supported(self) -> bool:
         """Whether the server can relay packets between clients (SceneMultiplayer asks)."""
         return False
+
+
+def as_packet(data: bytes | bytearray | memoryview) -> bytes:
+    """``data`` as bytes, for ``put_packet``.
+
+    Raises:
+        TypeError: It is not bytes-like (a str must be encoded first).
+    """
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, bytearray | memoryview):
+        return bytes(data)
+    raise TypeError(f"put_packet takes bytes, not {type(data).__name__}")
 
 
 def resolve_targets(target: int, own_id: int, peers: Iterable[int]) -> list[int]:

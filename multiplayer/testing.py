@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from .exceptions import InvalidState, PacketTooLarge, PeerNotFound
 from .inbox import Packet, QueuedPeer
-from .peer import TARGET_PEER_SERVER, ConnectionStatus, resolve_targets
+from .peer import TARGET_PEER_SERVER, ConnectionStatus, as_packet
 
 __all__ = ["MemoryMultiplayerPeer", "MemoryNetwork"]
 
@@ -116,13 +116,12 @@ class MemoryMultiplayerPeer(QueuedPeer):
 
     def put_packet(self, data: bytes) -> None:
         self._check_connected("put_packet")
+        data = as_packet(data)
         if len(data) > self.network.max_packet_size:
             raise PacketTooLarge(len(data), self.network.max_packet_size)
         links = self.network._links_of(self)
-        packet = Packet(self._unique_id, bytes(data), self._transfer_channel, self._transfer_mode)
-        # A peer cut off since its last poll() has no links: like a WebSocket peer
-        # whose connection just dropped, it sends nothing and learns of it at poll().
-        for peer_id in resolve_targets(self._target_peer, self._unique_id, links):
+        packet = Packet(self._unique_id, data, self._transfer_channel, self._transfer_mode)
+        for peer_id in self._live_targets(links):
             receiver = self.network._peer(peer_id)
             if receiver is not None and peer_id in links:
                 receiver._inbox.stage_packet(packet)

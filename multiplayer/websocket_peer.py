@@ -43,7 +43,7 @@ from websockets.typing import Subprotocol
 
 from .exceptions import InvalidState, PacketTooLarge, PeerNotFound, ProtocolError
 from .inbox import Packet, QueuedPeer
-from .peer import TARGET_PEER_SERVER, ConnectionStatus, resolve_targets
+from .peer import TARGET_PEER_SERVER, ConnectionStatus, as_packet
 from .wire import PACKET_OVERHEAD, Hello, encode_packets, parse_message
 
 __all__ = [
@@ -71,6 +71,11 @@ CLOSE_TRY_AGAIN_LATER = 1013
 DEFAULT_INBOUND_BUFFER_SIZE = 1 << 20
 DEFAULT_OUTBOUND_BUFFER_SIZE = 4 << 20
 DEFAULT_MAX_QUEUED_PACKETS = 4096
+MIN_MESSAGE_SIZE = 64
+
+
+class _Abandoned(Exception):
+    """A connection attempt that close() made moot."""
 
 
 class _Link:
@@ -78,12 +83,12 @@ class _Link:
 
     __slots__ = (
         "active",
+        "blocked",
         "max_message_size",
         "outbox",
         "outbox_bytes",
         "outgoing",
         "outgoing_bytes",
-        "paused",
         "peer_id",
         "wake",
         "writer",
@@ -100,7 +105,7 @@ class _Link:
         self.outbox: deque[bytes] = deque()  # messages for the writer
         self.outbox_bytes = 0
         self.wake = asyncio.Event()  # the writer has messages
-        self.paused: asyncio.Event | None = None  # set when the reader may go on
+        self.blocked = False  # the writer waits for the socket to drain
         self.writer: asyncio.Task[object] | None = None
 
     def unsent_bytes(self) -> int:
@@ -165,7 +170,7 @@ class WebSocketMultiplayerPeer(QueuedPeer):
     @inbound_buffer_size.setter
     def inbound_buffer_size(self, size: int) -> None:
         self._check_settable("inbound_buffer_size")
-        self._inbound_buffer_size = _positive("inbound_buffer_size", size, minimum=64)
+        self._inbound_buffer_size = _positive("inbound_buffer_size", size, minimum=MIN_MESSAGE_SIZE)
 
     @property
     def outbound_buffer_size(self) -> int:
@@ -304,9 +309,13 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         return port
 
     def get_peer_address(self, peer_id: int) -> str:
-        """The remote IP address of a connected peer (on a client, 1 is the server)."""
+        """The remote IP address of a connected peer (on a client, 1 is the server).
+
+        An IPv4 client of a dual-stack server is shown as IPv4 (``127.0.0.1``, not
+        ``::ffff:127.0.0.1``), as Godot shows it.
+        """
         address: str = self._link(peer_id).ws.remote_address[0]
-        return address
+        return address.removeprefix("::ffff:") if "." in address else address
 
     def get_peer_port(self, peer_id: int) -> int:
         """The remote port of a connected peer."""
@@ -315,20 +324,21 @@ class WebSocketMultiplayerPeer(QueuedPeer):
 
     def get_max_packet_size(self) -> int:
         sizes = [link.max_message_size for link in self._links.values()]
-        return min(sizes, default=self._inbound_buffer_size) - PACKET_OVERHEAD
+        limit = min(sizes, default=self._inbound_buffer_size) - PACKET_OVERHEAD
+        return min(limit, self._outbound_buffer_size)
+
+    def _packet_limit(self, link: _Link) -> int:
+        return min(link.max_message_size - PACKET_OVERHEAD, self._outbound_buffer_size)
 
     def put_packet(self, data: bytes) -> None:
         self._check_connected("put_packet")
-        data = bytes(data)
-        # A client whose link just dropped has no link to 1 any more; its leave is
-        # reported at the next poll(), and nothing can be sent meanwhile.
-        ids = resolve_targets(self._target_peer, self._unique_id, self._links)
-        targets = [self._links[p] for p in ids if p in self._links]
+        data = as_packet(data)
+        targets = [self._links[p] for p in self._live_targets(self._links)]
         for link in targets:
-            if len(data) + PACKET_OVERHEAD > link.max_message_size:
-                raise PacketTooLarge(len(data), link.max_message_size - PACKET_OVERHEAD)
+            if len(data) > self._packet_limit(link):
+                raise PacketTooLarge(len(data), self._packet_limit(link))
         for link in targets:
-            if link.unsent_bytes() + len(data) > self._outbound_buffer_size:
+            if link.blocked and link.unsent_bytes() + len(data) > self._outbound_buffer_size:
                 self._drop_slow_reader(link)
                 continue
             if not link.outgoing:
@@ -357,17 +367,21 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         return True
 
     def disconnect_peer(self, peer_id: int, force: bool = False) -> None:
-        link = self._link(peer_id)
+        self._check_known(peer_id)
+        link = self._links.get(peer_id)  # None: it left already; its leave is staged
         if self._is_client():
-            self._close_link(link, CLOSE_NORMAL, "disconnected", notify=not force, graceful=True)
+            if link is not None:
+                self._close_link(
+                    link, CLOSE_NORMAL, "disconnected", notify=not force, graceful=True
+                )
             if force:
                 self._reset()
             return
-        self._close_link(
-            link, CLOSE_NORMAL, "disconnected by the server", notify=not force, graceful=True
-        )
+        if link is not None:
+            reason = "disconnected by the server"
+            self._close_link(link, CLOSE_NORMAL, reason, notify=not force, graceful=True)
         if force:
-            self._inbox.forget(peer_id)
+            self._forget(peer_id)
 
     def close(self) -> None:
         # A connection attempt still under way sees this and closes its socket. It is
@@ -387,15 +401,20 @@ class WebSocketMultiplayerPeer(QueuedPeer):
     async def wait_closed(self) -> None:
         """Wait until every connection and task of this peer has ended (after ``close()``)."""
         while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            # asyncio.wait, not gather: cancelling this wait must not cancel the tasks
+            await asyncio.wait(set(self._tasks))
 
     # Connections, server side.
 
     async def _serve_connection(self, ws: ServerConnection) -> None:
+        server = self._server
         hello = await self._receive_hello(ws, f"connection from {_address(ws)}")
         if hello is None:
             return
-        if self._refuse_new_connections or self._server is None:
+        if server is not self._server:  # closed (and maybe re-created) meanwhile
+            await ws.close(CLOSE_GOING_AWAY, "the server is closing")
+            return
+        if self._refuse_new_connections:
             logger.info("refused a connection from %s: refuse_new_connections", _address(ws))
             await ws.close(CLOSE_TRY_AGAIN_LATER, "the server refuses new connections")
             return
@@ -417,7 +436,7 @@ class WebSocketMultiplayerPeer(QueuedPeer):
                 message = await ws.recv()
             if isinstance(message, str):
                 raise ProtocolError("sent a text message during the handshake")
-            return Hello.parse(message)
+            return _check_limit(Hello.parse(message))
         except TimeoutError:
             logger.warning(
                 "%s: no HELLO within handshake_timeout (%s s)", who, self._handshake_timeout
@@ -434,7 +453,7 @@ class WebSocketMultiplayerPeer(QueuedPeer):
 
     async def _run_client(self, url: str, tls: ssl.SSLContext | None, attempt: object) -> None:
         try:
-            ws, hello = await self._client_handshake(url, tls)
+            ws, hello = await self._client_handshake(url, tls, attempt)
         except Exception as exc:
             if attempt is self._attempt:
                 self._client_failed(url, exc)
@@ -450,7 +469,7 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         await self._run_link(link)
 
     async def _client_handshake(
-        self, url: str, tls: ssl.SSLContext | None
+        self, url: str, tls: ssl.SSLContext | None, attempt: object
     ) -> tuple[ClientConnection, Hello]:
         """Open the WebSocket and exchange HELLOs, within handshake_timeout."""
         ws: ClientConnection | None = None
@@ -470,13 +489,15 @@ class WebSocketMultiplayerPeer(QueuedPeer):
                     ping_timeout=self._heartbeat_timeout,
                     max_size=self._inbound_buffer_size,
                 )
+                if attempt is not self._attempt:
+                    raise _Abandoned  # close() was called meanwhile: do not join
                 if self.supported_protocols and ws.subprotocol is None:
                     raise ProtocolError("the server accepted none of supported_protocols")
                 await ws.send(Hello(0, self._inbound_buffer_size).serialize())
                 message = await ws.recv()
                 if isinstance(message, str):
                     raise ProtocolError("the server sent a text message as its HELLO")
-                hello = Hello.parse(message)
+                hello = _check_limit(Hello.parse(message))
                 if hello.peer_id < 2:
                     raise ProtocolError(f"the server assigned the invalid id {hello.peer_id}")
                 return ws, hello
@@ -522,12 +543,17 @@ class WebSocketMultiplayerPeer(QueuedPeer):
                 except ProtocolError as exc:
                     self._fail_link(link, CLOSE_PROTOCOL_ERROR, str(exc))
                     continue
+                if self._inbox.pending(link.peer_id) + len(packets) > self._max_queued_packets:
+                    self._fail_link(
+                        link,
+                        CLOSE_POLICY_VIOLATION,
+                        f"more than max_queued_packets ({self._max_queued_packets}) packets "
+                        "received and not taken",
+                    )
+                    continue
                 for data in packets:
                     self._inbox.stage_packet(Packet(link.peer_id, data))
                 self._activity.set()
-                if self._inbox.pending(link.peer_id) >= self._max_queued_packets:
-                    link.paused = asyncio.Event()
-                    await link.paused.wait()
         except ConnectionClosed as exc:
             if link.active:
                 self._log_close(link, exc)
@@ -547,7 +573,9 @@ class WebSocketMultiplayerPeer(QueuedPeer):
                     # message popped here is never half-sent nor sent twice.
                     message = link.outbox.popleft()
                     link.outbox_bytes -= len(message)
+                    link.blocked = True  # ws.send only suspends to wait for a drain
                     await ws.send(message)
+                    link.blocked = False
         except ConnectionClosed:
             pass  # the reader reports it
 
@@ -563,12 +591,8 @@ class WebSocketMultiplayerPeer(QueuedPeer):
             link.outbox.extend(messages)
             link.outbox_bytes += sum(map(len, messages))
             link.wake.set()
-
-    def _on_take(self, peer_id: int, remaining: int) -> None:
-        link = self._links.get(peer_id)
-        if link is not None and link.paused is not None and remaining < self._max_queued_packets:
-            link.paused.set()
-            link.paused = None
+            if link.blocked and link.outbox_bytes > self._outbound_buffer_size:
+                self._drop_slow_reader(link)
 
     def _drop_slow_reader(self, link: _Link) -> None:
         logger.warning(
@@ -626,9 +650,18 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         self, ws: Connection, messages: list[bytes], code: int, reason: str
     ) -> None:
         try:
-            for message in messages:
-                await ws.send(message)
+            async with asyncio.timeout(self._handshake_timeout):
+                for message in messages:
+                    await ws.send(message)
         except ConnectionClosed:
+            return
+        except TimeoutError:
+            logger.warning(
+                "%s: could not send the last %d messages within handshake_timeout; cut off",
+                _address(ws),
+                len(messages),
+            )
+            ws.transport.abort()
             return
         await ws.close(code, reason)
 
@@ -641,16 +674,14 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         link.outgoing_bytes = link.outbox_bytes = 0
         if link.writer is not None:
             link.writer.cancel()
-        if link.paused is not None:
-            link.paused.set()
         if self._links.get(link.peer_id) is link:
             del self._links[link.peer_id]
         if notify:
             self._inbox.stage_disconnected(link.peer_id)
             self._activity.set()
 
-    def _reset(self) -> None:
-        super()._reset()
+    def _reset(self, keep_packets: bool = False) -> None:
+        super()._reset(keep_packets)
         self._links.clear()
         self._flush_pending.clear()
         self._server = None
@@ -663,16 +694,22 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         return self._unique_id != TARGET_PEER_SERVER and self._server is None
 
     def _link(self, peer_id: int) -> _Link:
+        self._check_known(peer_id)
         link = self._links.get(peer_id)
-        if link is None or (self._status is not ConnectionStatus.CONNECTED):
-            raise PeerNotFound(peer_id)
+        if link is None:
+            raise PeerNotFound(peer_id)  # it has left; poll() will report it
         return link
 
     def _spawn(self, coroutine: Coroutine[Any, Any, object]) -> asyncio.Task[object]:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         return task
+
+    def _task_done(self, task: asyncio.Task[object]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("internal task failed: %r", task, exc_info=task.exception())
 
 
 def _bind_every_interface(port: int) -> socket.socket:
@@ -684,6 +721,15 @@ def _bind_every_interface(port: int) -> socket.socket:
     if socket.has_dualstack_ipv6():
         return socket.create_server(("::", port), family=socket.AF_INET6, dualstack_ipv6=True)
     return socket.create_server(("0.0.0.0", port))
+
+
+def _check_limit(hello: Hello) -> Hello:
+    """``hello``, if its message limit leaves room for real packets."""
+    if hello.max_message_size < MIN_MESSAGE_SIZE:
+        raise ProtocolError(
+            f"max_message_size {hello.max_message_size} is below the minimum {MIN_MESSAGE_SIZE}"
+        )
+    return hello
 
 
 def _address(ws: Connection) -> str:

@@ -63,54 +63,17 @@ def test_poll_returns_membership_events_in_order() -> None:
     assert not inbox.has_staged()
 
 
-def test_leave_is_deferred_until_the_peer_packets_are_taken() -> None:
-    """A DISCONNECTED for a peer with untaken packets waits for a poll after they are taken."""
+def test_leave_comes_with_the_poll_that_moves_the_last_packets() -> None:
+    """A leave is reported by the poll that queues the peer's last packets, which stay."""
     inbox = Inbox()
     inbox.stage_connected(2)
     inbox.stage_packet(Packet(2, b"last words"))
     inbox.stage_disconnected(2)
 
-    assert inbox.poll() == [(CONNECTED, 2)]
+    assert inbox.poll() == [(CONNECTED, 2), (DISCONNECTED, 2)]
     assert inbox.count() == 1
-    assert not inbox.has_staged()
-    assert inbox.poll() == []  # still untaken: still deferred
-
     assert inbox.take() == Packet(2, b"last words")
-    assert inbox.has_staged()
-    assert inbox.poll() == [(DISCONNECTED, 2)]
-    assert inbox.poll() == []
     assert not inbox.has_staged()
-
-
-def test_leave_is_deferred_for_packets_already_queued() -> None:
-    """A leave staged after the peer's packets reached the queue also waits for them."""
-    inbox = Inbox()
-    inbox.stage_packet(Packet(2, b"a"))
-    inbox.stage_packet(Packet(2, b"b"))
-    inbox.poll()
-    inbox.stage_disconnected(2)
-
-    assert inbox.poll() == []
-    inbox.take()
-    assert inbox.poll() == []  # one packet of peer 2 is still untaken
-    inbox.take()
-    assert inbox.poll() == [(DISCONNECTED, 2)]
-
-
-def test_deferred_leave_does_not_hold_back_other_peers() -> None:
-    """Only the leaving peer's packets defer its leave; other peers' events go through."""
-    inbox = Inbox()
-    inbox.stage_packet(Packet(2, b"a"))
-    inbox.stage_disconnected(2)
-    inbox.stage_packet(Packet(3, b"b"))
-    inbox.stage_disconnected(3)
-    inbox.stage_disconnected(4)
-
-    assert inbox.poll() == [(DISCONNECTED, 4)]
-    assert inbox.take() == Packet(2, b"a")
-    assert inbox.poll() == [(DISCONNECTED, 2)]
-    assert inbox.take() == Packet(3, b"b")
-    assert inbox.poll() == [(DISCONNECTED, 3)]
 
 
 def test_pending_counts_staged_and_queued_packets_per_peer() -> None:
@@ -138,36 +101,6 @@ def test_pending_counts_staged_and_queued_packets_per_peer() -> None:
     assert inbox.pending(2) == 0
 
 
-def test_on_take_receives_peer_and_remaining_count() -> None:
-    """The on_take callback gets the sender's id and its packets left after each take."""
-    taken: list[tuple[int, int]] = []
-    inbox = Inbox(on_take=lambda peer, remaining: taken.append((peer, remaining)))
-    inbox.stage_packet(Packet(2, b"a"))
-    inbox.stage_packet(Packet(3, b"b"))
-    inbox.stage_packet(Packet(2, b"c"))
-    inbox.poll()
-    inbox.stage_packet(Packet(2, b"staged, not polled"))
-
-    inbox.take()
-    inbox.take()
-    inbox.take()
-
-    assert taken == [(2, 2), (3, 0), (2, 1)]
-
-
-def test_on_take_is_not_called_by_peek_or_poll() -> None:
-    """peek() and poll() leave the packet in place and do not call on_take."""
-    taken: list[tuple[int, int]] = []
-    inbox = Inbox(on_take=lambda peer, remaining: taken.append((peer, remaining)))
-    inbox.stage_packet(Packet(2, b"a"))
-    inbox.poll()
-    inbox.peek()
-    inbox.peek()
-
-    assert taken == []
-    assert inbox.count() == 1
-
-
 def test_take_and_peek_on_empty_queue_raise_invalid_state() -> None:
     """take() and peek() raise InvalidState when no packet is ready."""
     inbox = Inbox()
@@ -184,28 +117,25 @@ def test_take_and_peek_on_empty_queue_raise_invalid_state() -> None:
 
 
 def test_forget_drops_a_peer_packets_and_events() -> None:
-    """forget() drops one peer's queued and staged packets, events and deferred leave."""
+    """forget() drops one peer's queued and staged packets and events, not the others'."""
     inbox = Inbox()
     inbox.stage_connected(2)
     inbox.stage_connected(3)
     inbox.stage_packet(Packet(2, b"queued 2"))
     inbox.stage_packet(Packet(3, b"queued 3"))
-    inbox.stage_disconnected(2)
-    assert inbox.poll() == [(CONNECTED, 2), (CONNECTED, 3)]  # leave of 2 deferred
+    assert inbox.poll() == [(CONNECTED, 2), (CONNECTED, 3)]
     inbox.stage_packet(Packet(2, b"staged 2"))
     inbox.stage_packet(Packet(3, b"staged 3"))
+    inbox.stage_disconnected(2)
     inbox.stage_connected(4)
-    inbox.stage_disconnected(3)
 
     inbox.forget(2)
 
     assert inbox.pending(2) == 0
     assert inbox.count() == 1
-    assert inbox.poll() == [(CONNECTED, 4)]  # 3's leave waits for its packets
+    assert inbox.poll() == [(CONNECTED, 4)]
     assert inbox.take() == Packet(3, b"queued 3")
     assert inbox.take() == Packet(3, b"staged 3")
-    assert inbox.poll() == [(DISCONNECTED, 3)]
-    assert inbox.poll() == []
     assert inbox.count() == 0
 
 
@@ -222,9 +152,8 @@ def test_forget_drops_a_staged_join() -> None:
 
 
 def test_clear_drops_everything() -> None:
-    """clear() drops staged events and packets, the queue, counts and deferred leaves."""
-    taken: list[tuple[int, int]] = []
-    inbox = Inbox(on_take=lambda peer, remaining: taken.append((peer, remaining)))
+    """clear() drops staged events and packets, the queue and the counts."""
+    inbox = Inbox()
     inbox.stage_packet(Packet(2, b"a"))
     inbox.stage_disconnected(2)
     inbox.poll()
@@ -239,4 +168,3 @@ def test_clear_drops_everything() -> None:
     assert inbox.poll() == []
     with pytest.raises(InvalidState):
         inbox.take()
-    assert taken == []
