@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """One entry point that needs nothing but python3: it makes .venv, installs, and runs.
 
-    python3 run.py demo    the main job: the flagship example, ending by itself
+    python3 run.py demo    the main job: the dice game, a server and 3 bots, ending by itself
+                           (extra arguments go to it: python3 run.py demo --bots 5)
     python3 run.py test    lint, type-check, and the whole test suite
     python3 run.py python ARGS...   any command with the project's interpreter
 
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
-DEMO = ["examples/transport/demo.py"]
+DEMO = ["examples/websocket_multiplayer/main.py"]
 
 
 def run(*command: str | Path) -> None:

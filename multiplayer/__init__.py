@@ -1,13 +1,19 @@
 """Godot 4's high-level multiplayer, in Python, over WebSocket.
 
-The transport layer: :class:`MultiplayerPeer` and its implementations
-:class:`WebSocketMultiplayerPeer` (asyncio) and :class:`OfflineMultiplayerPeer`;
-the in-memory peers for tests are in :mod:`multiplayer.testing`.
+- Transport: :class:`MultiplayerPeer`, :class:`WebSocketMultiplayerPeer`,
+  :class:`OfflineMultiplayerPeer` (and in-memory peers in :mod:`multiplayer.testing`).
+- Scene: :class:`Node`, :class:`SceneTree`, the :func:`rpc` decorator.
+- High level: :class:`SceneMultiplayer` (RPCs, relay, peer bookkeeping).
+- Values: :class:`Vector2`, :class:`Vector2i`, :class:`Vector3`, :class:`Vector3i`,
+  :class:`Color`, sent as compact msgpack extensions (:mod:`multiplayer.codec`).
 """
 
 from __future__ import annotations
 
+from .codec import Codec, register_type
 from .exceptions import (
+    DecodingError,
+    EncodingError,
     InvalidState,
     MultiplayerError,
     PacketTooLarge,
@@ -22,23 +28,43 @@ from .peer import (
     OfflineMultiplayerPeer,
     TransferMode,
 )
+from .rpc import RPCConfig, RPCMode, rpc
+from .scene_multiplayer import MultiplayerAPI, SceneMultiplayer
 from .signals import Signal
+from .tree import Node, SceneTree
+from .values import Color, Vector2, Vector2i, Vector3, Vector3i
 from .websocket_peer import WebSocketMultiplayerPeer
 
 __all__ = [
     "TARGET_PEER_BROADCAST",
     "TARGET_PEER_SERVER",
+    "Codec",
+    "Color",
     "ConnectionStatus",
+    "DecodingError",
+    "EncodingError",
     "InvalidState",
+    "MultiplayerAPI",
     "MultiplayerError",
     "MultiplayerPeer",
+    "Node",
     "OfflineMultiplayerPeer",
     "PacketTooLarge",
     "PeerNotFound",
     "ProtocolError",
+    "RPCConfig",
+    "RPCMode",
+    "SceneMultiplayer",
+    "SceneTree",
     "Signal",
     "TransferMode",
+    "Vector2",
+    "Vector2i",
+    "Vector3",
+    "Vector3i",
     "WebSocketMultiplayerPeer",
+    "register_type",
+    "rpc",
 ]
 
 __version__ = "0.1.0"

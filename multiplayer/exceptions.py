@@ -8,10 +8,16 @@ The hierarchy::
     │                                 get_packet on an empty queue
     ├── PeerNotFound (LookupError)    a target peer id that is not connected
     ├── PacketTooLarge (ValueError)   put_packet of more bytes than the link carries
-    └── ProtocolError                 bytes from the network that break the wire format;
-                                      raised by the parsers in :mod:`multiplayer.wire` and
-                                      caught by the peers, which drop the sender with a log
-                                      line: it never escapes ``poll()``
+    ├── ProtocolError                 bytes from the network that break the wire format;
+    │                                 raised by the parsers in :mod:`multiplayer.wire` and
+    │                                 caught by the peers, which drop the sender with a log
+    │                                 line: it never escapes ``poll()``
+    ├── EncodingError (TypeError)     a value that :mod:`multiplayer.codec` cannot send:
+    │                                 an unsupported type, an int out of range, a
+    │                                 registered type while object encoding is off
+    └── DecodingError (ValueError)    high-level payload bytes that :mod:`multiplayer.codec`
+                                      refuses: malformed msgpack, a limit exceeded, an
+                                      unknown or refused ext type
 
 Errors made by the local programmer are raised at the call site. Errors made by a
 remote peer never reach user code: the offending connection is closed and logged.
@@ -22,6 +28,8 @@ is logged.
 from __future__ import annotations
 
 __all__ = [
+    "DecodingError",
+    "EncodingError",
     "InvalidState",
     "MultiplayerError",
     "PacketTooLarge",
@@ -60,3 +68,11 @@ class PacketTooLarge(MultiplayerError, ValueError):
 
 class ProtocolError(MultiplayerError):
     """Bytes received from the network do not follow the wire format."""
+
+
+class EncodingError(MultiplayerError, TypeError):
+    """A value cannot be encoded for the network."""
+
+
+class DecodingError(MultiplayerError, ValueError):
+    """Bytes received from the network do not decode to an accepted value."""

@@ -12,6 +12,91 @@ from multiplayer import ConnectionStatus, WebSocketMultiplayerPeer
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def run_example(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=90
+    )
+
+
+def test_dice_game_all_in_one_plays_to_the_end() -> None:
+    """The flagship example: a server and bots play every round and the game ends."""
+    result = run_example("examples/websocket_multiplayer/main.py", "--bots", "3", "--rounds", "2")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for name in ("Bot2", "Bot3", "Bot4"):
+        assert f"{name} joined" in out
+    turns = [line for line in out.splitlines() if "rolled a" in line or " passed" in line]
+    assert len(turns) == 2 * 4  # two rounds of four players, nothing lost
+    assert "Game over:" in out
+    assert "Someone is trying to cheat" not in out
+    assert "Traceback" not in result.stderr
+
+
+def test_dice_game_refuses_a_cheater() -> None:
+    """The server's check stops a bot that acts out of turn."""
+    result = run_example(
+        "examples/websocket_multiplayer/main.py", "--bots", "2", "--rounds", "2", "--cheat"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Someone is trying to cheat! (Cheater)" in result.stdout
+    assert "Game over:" in result.stdout
+
+
+async def test_dice_game_host_and_join_as_separate_processes() -> None:
+    """--host and --join run as separate programs and finish the game together."""
+    host = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "examples/websocket_multiplayer/main.py",
+        "--host",
+        "--port",
+        "0",
+        "--bot",
+        "--rounds",
+        "2",
+        "--name",
+        "Alice",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert host.stdout is not None
+    try:
+        line = await asyncio.wait_for(host.stdout.readline(), 30)
+        port = line.split()[-1].decode()
+        joiner = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "examples/websocket_multiplayer/main.py",
+            "--join",
+            f"ws://127.0.0.1:{port}",
+            "--bot",
+            "--name",
+            "Bob",
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await asyncio.wait_for(joiner.communicate(), 60)
+        assert joiner.returncode == 0
+        assert b"Game over:" in out
+        assert b"Bob joined" in out
+        assert await asyncio.wait_for(host.wait(), 30) == 0
+    finally:
+        if host.returncode is None:
+            host.terminate()
+            await host.wait()
+
+
+def test_chat_demo() -> None:
+    """The chat demo: names, broadcast, a whisper only its target reads, join/leave notices."""
+    result = run_example("examples/websocket_chat/chat.py")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert "    Cy | Ann: hello everyone" in out
+    assert "    Cy | (whisper) Ann: psst, Cy: only you can read this" in out
+    assert not any("whisper" in line for line in out if line.startswith("server"))
+    assert "    Cy | [server] the server closes in a moment" in out
+    assert "    Cy | * Bob left" in out
+    assert "chat demo done" in out
+
+
 def test_transport_demo_runs_to_the_end() -> None:
     """examples/transport/demo.py exchanges its packets and exits by itself."""
     result = subprocess.run(

@@ -1,0 +1,112 @@
+"""Short ids for strings sent often: node paths and method names, per peer.
+
+Godot's SceneCacheInterface replaces a node path with a small id once the receiver
+has it. Here the same table also serves method names, so a call carries neither the
+path nor the name after the first time (and, unlike Godot, does not depend on both
+sides listing the same RPC methods in the same order).
+
+Sending side: the API gives each string one id, from a counter that only grows
+until ``clear()``, and remembers which peers were told. Receiving side: each peer's
+ids are kept apart, so no peer can change what another peer's ids mean, and their
+number is capped.
+"""
+
+from __future__ import annotations
+
+from .exceptions import DecodingError
+
+__all__ = ["DEFAULT_MAX_REMOTE_IDS", "IdCache"]
+
+DEFAULT_MAX_REMOTE_IDS = 65536
+
+
+class IdCache:
+    """One table of ids: the ones we assign, and the ones each peer assigned.
+
+    Args:
+        kind: What the ids stand for ("path" or "name"), for error messages.
+        max_remote_ids: How many ids one peer may define.
+    """
+
+    def __init__(self, kind: str, max_remote_ids: int = DEFAULT_MAX_REMOTE_IDS) -> None:
+        self.kind = kind
+        self.max_remote_ids = max_remote_ids
+        self._ids: dict[str, int] = {}
+        self._told: dict[int, set[int]] = {}  # id -> peers that were sent it
+        self._confirmed: dict[tuple[int, int], bool] = {}  # (id, peer) -> resolved there
+        self._remote: dict[int, dict[int, str]] = {}  # peer -> their id -> string
+
+    # Sending side.
+
+    def local_id(self, text: str) -> int:
+        """Our id for ``text``, assigned on first use (ids start at 1)."""
+        found = self._ids.get(text)
+        if found is None:
+            found = self._ids[text] = len(self._ids) + 1
+            self._told[found] = set()
+        return found
+
+    def is_told(self, local_id: int, peer: int) -> bool:
+        """Whether ``peer`` was sent our ``local_id``."""
+        return peer in self._told[local_id]
+
+    def mark_told(self, local_id: int, peer: int) -> None:
+        self._told[local_id].add(peer)
+
+    def confirm(self, peer: int, local_id: int, ok: bool) -> bool:
+        """Record the receiver's answer; False if the id was never sent to it."""
+        if local_id not in self._told or peer not in self._told[local_id]:
+            return False
+        self._confirmed[(local_id, peer)] = ok
+        return True
+
+    def is_confirmed(self, local_id: int, peer: int) -> bool | None:
+        """True or False once ``peer`` answered for ``local_id``; None before."""
+        return self._confirmed.get((local_id, peer))
+
+    def text_of(self, local_id: int) -> str | None:
+        for text, found in self._ids.items():
+            if found == local_id:
+                return text
+        return None
+
+    # Receiving side.
+
+    def define(self, peer: int, remote_id: int, text: str) -> None:
+        """``peer`` says its ``remote_id`` means ``text``.
+
+        Raises:
+            DecodingError: The id is not positive, was defined already, or the peer
+                defined more than ``max_remote_ids``.
+        """
+        table = self._remote.setdefault(peer, {})
+        if remote_id <= 0:
+            raise DecodingError(f"{self.kind} id {remote_id} is not positive")
+        if remote_id in table:
+            raise DecodingError(f"duplicate {self.kind} id {remote_id}")
+        if len(table) >= self.max_remote_ids:
+            raise DecodingError(f"more than {self.max_remote_ids} {self.kind} ids")
+        table[remote_id] = text
+
+    def lookup(self, peer: int, remote_id: int) -> str | None:
+        """What ``peer``'s ``remote_id`` means, or None if it never said."""
+        table = self._remote.get(peer)
+        return None if table is None else table.get(remote_id)
+
+    def remote_count(self, peer: int) -> int:
+        return len(self._remote.get(peer, ()))
+
+    # Membership.
+
+    def forget_peer(self, peer: int) -> None:
+        """``peer`` left: drop its ids and what it was told."""
+        self._remote.pop(peer, None)
+        for peers in self._told.values():
+            peers.discard(peer)
+        self._confirmed = {k: v for k, v in self._confirmed.items() if k[1] != peer}
+
+    def clear(self) -> None:
+        self._ids.clear()
+        self._told.clear()
+        self._confirmed.clear()
+        self._remote.clear()

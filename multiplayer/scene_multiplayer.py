@@ -1,0 +1,599 @@
+"""``SceneMultiplayer``: RPCs, peer bookkeeping and relay on top of a MultiplayerPeer.
+
+It follows Godot's SceneMultiplayer (reference.md §2-§3): the server admits peers and
+tells every client who else is there (SYS ADD/DEL); a client reaches other clients
+through the server, which stamps the original sender's id on what it relays; RPCs
+are checked on the receiver against the receiver's own configuration and authority.
+
+Where Godot silently drops or misroutes, this raises at the call site (a local
+mistake) or logs one line naming the peer (a remote one); see docs/godot.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .cache import IdCache
+from .codec import Codec, default_codec
+from .exceptions import DecodingError, InvalidState, PeerNotFound
+from .messages import (
+    ConfirmPath,
+    Message,
+    Raw,
+    Relay,
+    RemoteCall,
+    SimplifyName,
+    SimplifyPath,
+    SysAddPeer,
+    SysAuth,
+    SysDelPeer,
+    decode,
+    encode_call,
+)
+from .peer import (
+    TARGET_PEER_SERVER,
+    ConnectionStatus,
+    MultiplayerPeer,
+    OfflineMultiplayerPeer,
+    TransferMode,
+)
+from .rpc import RPCConfig, RPCMode
+from .signals import Signal
+
+if TYPE_CHECKING:
+    from .tree import Node, SceneTree
+
+__all__ = ["MultiplayerAPI", "SceneMultiplayer"]
+
+logger = logging.getLogger("multiplayer.scene")
+
+# The peer whose call is running, per task: async handlers keep the right sender
+# across ``await`` (Godot's get_remote_sender_id() returns 0 there).
+_current_sender: contextvars.ContextVar[tuple[SceneMultiplayer, int] | None] = (
+    contextvars.ContextVar("multiplayer_remote_sender", default=None)
+)
+
+_RELIABLE = TransferMode.RELIABLE
+
+
+class SceneMultiplayer:
+    """The high-level multiplayer API of a scene tree (or of one of its branches).
+
+    Signals:
+        peer_connected(id), peer_disconnected(id): a peer joined or left.
+        connected_to_server(), connection_failed(), server_disconnected(): clients only.
+    """
+
+    def __init__(self, peer: MultiplayerPeer | None = None) -> None:
+        self.peer_connected: Signal[int] = Signal("peer_connected")
+        self.peer_disconnected: Signal[int] = Signal("peer_disconnected")
+        self.connected_to_server: Signal[()] = Signal("connected_to_server")
+        self.connection_failed: Signal[()] = Signal("connection_failed")
+        self.server_disconnected: Signal[()] = Signal("server_disconnected")
+        self.server_relay = True
+        self.allow_object_decoding = False
+        self.codec: Codec = default_codec
+        self._root_path = ""
+        self._tree: SceneTree | None = None
+        self._peer: MultiplayerPeer | None = None
+        self._status = ConnectionStatus.DISCONNECTED
+        self._is_client = False
+        self._connected: dict[int, None] = {}  # ordered set of admitted peers
+        self._paths = IdCache("path")
+        self._names = IdCache("name")
+        self._refusals: dict[tuple[object, ...], int] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._packet_mode = TransferMode.RELIABLE
+        self._packet_channel = 0
+        self._polling = False
+        self._pending_leaves: list[int] = []
+        self.multiplayer_peer = peer if peer is not None else OfflineMultiplayerPeer()
+
+    # Configuration.
+
+    @property
+    def multiplayer_peer(self) -> MultiplayerPeer | None:
+        """The transport. Replacing it forgets every peer; None closes the old one."""
+        return self._peer
+
+    @multiplayer_peer.setter
+    def multiplayer_peer(self, peer: MultiplayerPeer | None) -> None:
+        old = self._peer
+        if old is not None:
+            old.peer_connected.disconnect(self._on_peer_connected)
+            old.peer_disconnected.disconnect(self._on_peer_disconnected)
+        self.clear()
+        self._peer = peer
+        if peer is None:
+            if old is not None:
+                old.close()
+            return
+        peer.peer_connected.connect(self._on_peer_connected)
+        peer.peer_disconnected.connect(self._on_peer_disconnected)
+        self._status = peer.get_connection_status()
+        self._is_client = self._status is not ConnectionStatus.DISCONNECTED and not peer.is_server()
+
+    def has_multiplayer_peer(self) -> bool:
+        return self._peer is not None
+
+    @property
+    def root_path(self) -> str:
+        """Absolute path of the node that wire paths are relative to ("" until set)."""
+        return self._root_path
+
+    @root_path.setter
+    def root_path(self, path: str) -> None:
+        if path and not path.startswith("/"):
+            raise ValueError(f"root_path must be absolute or empty, not {path!r}")
+        self._root_path = path.rstrip("/") if path != "/" else path
+
+    @property
+    def refuse_new_connections(self) -> bool:
+        return self._require_peer().refuse_new_connections
+
+    @refuse_new_connections.setter
+    def refuse_new_connections(self, refuse: bool) -> None:
+        self._require_peer().refuse_new_connections = refuse
+
+    # Queries.
+
+    def get_unique_id(self) -> int:
+        """This peer's id (1 on the server).
+
+        Raises:
+            InvalidState: There is no multiplayer peer.
+        """
+        return self._require_peer().get_unique_id()
+
+    def is_server(self) -> bool:
+        return self.get_unique_id() == TARGET_PEER_SERVER
+
+    def get_peers(self) -> list[int]:
+        """The ids of the other peers this one knows (admitted ones, in join order)."""
+        return list(self._connected)
+
+    def get_remote_sender_id(self) -> int:
+        """The peer whose RPC is running (this peer's own id for ``call_local``), else 0.
+
+        Stays right across ``await`` in ``async def`` handlers.
+        """
+        current = _current_sender.get()
+        return current[1] if current is not None and current[0] is self else 0
+
+    # The frame.
+
+    def poll(self) -> None:
+        """Take in what arrived: admit and drop peers, run the RPCs, fire the signals."""
+        peer = self._peer
+        if peer is None:
+            return
+        self._update_status()
+        self._polling = True
+        try:
+            peer.poll()
+        finally:
+            self._polling = False
+        # Leaves reported by this poll wait until the packets that came before them
+        # were processed: a peer's last words are not lost (Godot drops them). That
+        # holds for a client whose server left, too.
+        self._drain(peer)
+        leaves, self._pending_leaves = self._pending_leaves, []
+        for peer_id in leaves:
+            self._remove(peer_id)
+        self._update_status()
+
+    def _drain(self, peer: MultiplayerPeer) -> None:
+        while peer.get_available_packet_count():
+            sender = peer.get_packet_peer()
+            # kept for the relay, which forwards with the mode and channel it got
+            self._packet_mode = peer.get_packet_mode()
+            self._packet_channel = peer.get_packet_channel()
+            data = peer.get_packet()
+            if sender not in self._connected:
+                self._refuse(
+                    sender, ("unknown sender",), "packet from a peer that is not connected"
+                )
+                continue
+            self._process_packet(sender, data)
+            if peer is not self._peer:
+                return  # a handler replaced the peer
+
+    def _update_status(self) -> None:
+        peer = self._peer
+        if peer is None:
+            return
+        status = peer.get_connection_status()
+        if status is self._status:
+            return
+        previous, self._status = self._status, status
+        if status is ConnectionStatus.CONNECTING or (
+            status is ConnectionStatus.CONNECTED and previous is ConnectionStatus.DISCONNECTED
+        ):
+            self._is_client = status is ConnectionStatus.CONNECTING or not peer.is_server()
+        if status is ConnectionStatus.DISCONNECTED:
+            was_client = self._is_client
+            self.clear()
+            if was_client and previous is ConnectionStatus.CONNECTING:
+                self.connection_failed.emit()
+            elif was_client:
+                self.server_disconnected.emit()
+
+    def clear(self) -> None:
+        """Forget every peer and every cached id (Godot's ``clear()``)."""
+        self._connected.clear()
+        self._pending_leaves.clear()
+        self._paths.clear()
+        self._names.clear()
+        self._refusals.clear()
+        self._status = ConnectionStatus.DISCONNECTED
+
+    def disconnect_peer(self, peer_id: int) -> None:
+        """Disconnect a peer (server side). Its ``peer_disconnected`` follows at a poll.
+
+        Raises:
+            PeerNotFound: ``peer_id`` is not connected.
+        """
+        if peer_id not in self._connected:
+            raise PeerNotFound(peer_id)
+        self._require_peer().disconnect_peer(peer_id)
+
+    # Membership.
+
+    def _on_peer_connected(self, peer_id: int) -> None:
+        self._admit(peer_id)
+
+    def _on_peer_disconnected(self, peer_id: int) -> None:
+        if self._polling:
+            self._pending_leaves.append(peer_id)
+        else:
+            self._remove(peer_id)
+
+    def _admit(self, peer_id: int) -> None:
+        if peer_id in self._connected:
+            return
+        if self._relay_enabled() and self._is_server_now():
+            # Godot's _admit_peer: each side learns of the other before any RPC.
+            for other in self._connected:
+                self._send(other, SysAddPeer(peer_id).serialize(self.codec), _RELIABLE, 0)
+                self._send(peer_id, SysAddPeer(other).serialize(self.codec), _RELIABLE, 0)
+        self._connected[peer_id] = None
+        if peer_id == TARGET_PEER_SERVER and not self._is_server_now():
+            self.connected_to_server.emit()
+        self.peer_connected.emit(peer_id)
+
+    def _remove(self, peer_id: int) -> None:
+        if peer_id not in self._connected:
+            return
+        del self._connected[peer_id]
+        if self._relay_enabled() and self._is_server_now():
+            for other in self._connected:
+                self._send(other, SysDelPeer(peer_id).serialize(self.codec), _RELIABLE, 0)
+        self._paths.forget_peer(peer_id)
+        self._names.forget_peer(peer_id)
+        self.peer_disconnected.emit(peer_id)
+
+    def _is_server_now(self) -> bool:
+        return self._peer is not None and self._peer.get_unique_id() == TARGET_PEER_SERVER
+
+    def _relay_enabled(self) -> bool:
+        return (
+            self.server_relay and self._peer is not None and self._peer.is_server_relay_supported()
+        )
+
+    # Sending.
+
+    def rpc(self, peer_id: int, node: Node, method: str, args: Sequence[Any] = ()) -> None:
+        """Call ``method`` of ``node`` on ``peer_id`` (0 all, < 0 all but ``-peer_id``).
+
+        Runs it here too, synchronously and after sending, if it is ``call_local`` and
+        this peer is among the targets (Godot's order).
+
+        Raises:
+            InvalidState: No peer, not connected, or ``node`` is not in the tree.
+            ValueError: ``method`` is not an RPC of ``node``, or it targets only this
+                peer and is not ``call_local``.
+            PeerNotFound: ``peer_id`` > 0 is neither connected nor this peer.
+            EncodingError: An argument cannot be sent.
+        """
+        config = node.get_rpc_config(method)
+        if config is None:
+            raise ValueError(
+                f"Unable to get the RPC configuration for the function {method!r} at path "
+                f"{node._describe()}: it is missing or not marked with @rpc / rpc_config"
+            )
+        peer = self._require_peer()
+        own_id = peer.get_unique_id()
+        if peer.get_connection_status() is not ConnectionStatus.CONNECTED:
+            raise InvalidState(
+                f"cannot call RPC {method!r}: the multiplayer peer is "
+                f"{peer.get_connection_status().name}"
+            )
+        if peer_id == own_id and not config.call_local:
+            raise ValueError(f"RPC {method!r} on yourself is not allowed by selected mode")
+        if peer_id > 0 and peer_id != own_id and peer_id not in self._connected:
+            raise PeerNotFound(peer_id)
+        targets = self._rpc_targets(peer_id, own_id)
+        if targets:
+            self._send_rpc(targets, node, method, args, config)
+        local = config.call_local and (
+            peer_id == 0 or peer_id == own_id or (peer_id < 0 and peer_id != -own_id)
+        )
+        if local:
+            self._call(own_id, node, method, args, config)
+
+    def _rpc_targets(self, peer_id: int, own_id: int) -> list[int]:
+        if peer_id == own_id:
+            return []
+        if peer_id > 0:
+            return [peer_id]
+        return [p for p in self._connected if p != -peer_id]
+
+    def _send_rpc(
+        self, targets: list[int], node: Node, method: str, args: Sequence[Any], config: RPCConfig
+    ) -> None:
+        path = self._wire_path(node)
+        path_id = self._paths.local_id(path)
+        name_id = self._names.local_id(method)
+        packed = self.codec.pack_array_items(args, allow_objects=self.allow_object_decoding)
+        call = encode_call(path_id, name_id, packed, len(args))
+        for target in targets:
+            # Announcements go first, reliably: the ordered link delivers them before
+            # the call, so the call itself never waits for a confirmation.
+            if not self._paths.is_told(path_id, target):
+                self._paths.mark_told(path_id, target)
+                announce = SimplifyPath(path_id, path).serialize(self.codec)
+                self._send(target, announce, _RELIABLE, 0)
+            if not self._names.is_told(name_id, target):
+                self._names.mark_told(name_id, target)
+                self._send(
+                    target, SimplifyName(name_id, method).serialize(self.codec), _RELIABLE, 0
+                )
+            self._send(target, call, config.transfer_mode, config.channel)
+
+    def _wire_path(self, node: Node) -> str:
+        """``node``'s path relative to ``root_path``, as it travels."""
+        if self._tree is None and node.is_inside_tree():
+            self._tree = node.get_tree()
+        absolute = node.get_path()
+        root = self._root_path
+        if not root:
+            raise InvalidState(
+                "the multiplayer root_path is not set (use SceneTree.set_multiplayer)"
+            )
+        if absolute == root:
+            return "."
+        if not absolute.startswith(root + "/"):
+            raise InvalidState(f"{absolute} is outside this multiplayer's root {root}")
+        return absolute[len(root) + 1 :]
+
+    def _send(self, to: int, packet: bytes, mode: TransferMode, channel: int) -> None:
+        if to in self._pending_leaves:
+            return  # it left; its peer_disconnected comes at the end of this poll
+        peer = self._require_peer()
+        if to != TARGET_PEER_SERVER and not self._is_server_now():
+            if not self._relay_enabled():
+                raise InvalidState("server_relay is off: a client can only reach the server")
+            packet = Relay(to, packet).serialize(self.codec)
+            to = TARGET_PEER_SERVER
+        peer.set_target_peer(to)
+        peer.transfer_mode = mode
+        peer.transfer_channel = channel
+        peer.put_packet(packet)
+
+    # Receiving.
+
+    def _process_packet(self, sender: int, data: bytes) -> None:
+        try:
+            message = decode(data, self.codec, allow_objects=self.allow_object_decoding)
+        except DecodingError as exc:
+            self._refuse(sender, ("bad packet", str(exc)), f"malformed packet: {exc}")
+            return
+        self._dispatch(sender, message, data)
+
+    def _dispatch(self, sender: int, message: Message, data: bytes) -> None:
+        if isinstance(message, RemoteCall):
+            self._process_call(sender, message)
+        elif isinstance(message, SimplifyPath):
+            self._process_simplify_path(sender, message)
+        elif isinstance(message, SimplifyName):
+            self._define(self._names, sender, message.name_id, message.name)
+        elif isinstance(message, ConfirmPath):
+            self._process_confirm(sender, message)
+        elif isinstance(message, Relay):
+            self._process_relay(sender, message)
+        elif isinstance(message, SysAddPeer | SysDelPeer):
+            self._process_membership(sender, message)
+        elif isinstance(message, Raw | SysAuth):
+            self._refuse(
+                sender, (type(message).__name__,), f"{type(message).__name__} is not supported yet"
+            )
+
+    def _define(self, cache: IdCache, sender: int, remote_id: int, text: str) -> bool:
+        try:
+            cache.define(sender, remote_id, text)
+        except DecodingError as exc:
+            self._refuse(sender, ("define", cache.kind), str(exc))
+            return False
+        return True
+
+    def _process_simplify_path(self, sender: int, message: SimplifyPath) -> None:
+        if not self._define(self._paths, sender, message.path_id, message.path):
+            return
+        ok = self._resolve(message.path) is not None
+        if not ok:
+            self._refuse(sender, ("no node", message.path), f"no node at path {message.path!r}")
+        self._send(sender, ConfirmPath(message.path_id, ok).serialize(self.codec), _RELIABLE, 0)
+
+    def _process_confirm(self, sender: int, message: ConfirmPath) -> None:
+        if not self._paths.confirm(sender, message.path_id, message.ok):
+            self._refuse(sender, ("confirm",), f"confirmation of unknown path id {message.path_id}")
+        elif not message.ok:
+            path = self._paths.text_of(message.path_id)
+            logger.warning("peer %d has no node at %r: RPCs to it there will fail", sender, path)
+
+    def _resolve(self, path: str) -> Node | None:
+        tree = self._tree
+        if tree is None or not self._root_path:
+            return None
+        root = tree.root.get_node_or_null(self._root_path)
+        return None if root is None else root.get_node_or_null(path)
+
+    def _process_call(self, sender: int, call: RemoteCall) -> None:
+        path = self._paths.lookup(sender, call.path_id)
+        method = self._names.lookup(sender, call.name_id)
+        if path is None or method is None:
+            which = "path" if path is None else "method name"
+            self._refuse(sender, ("unknown id", which), f"RPC with an unknown {which} id")
+            return
+        node = self._resolve(path)
+        if node is None:
+            self._refuse(
+                sender, ("call", path, method), f"RPC {method!r} on {path!r}: no such node"
+            )
+            return
+        config = node.get_rpc_config(method)
+        if config is None:
+            self._refuse(
+                sender, ("call", path, method), f"RPC {method!r} on {path!r}: not an RPC method"
+            )
+            return
+        if not self._allowed(sender, node, config):
+            mode, authority = config.rpc_mode.name, node.get_multiplayer_authority()
+            self._refuse(
+                sender,
+                ("call", path, method),
+                f"RPC {method!r} is not allowed on node {path!r}: mode is {mode}, "
+                f"authority is {authority}",
+            )
+            return
+        self._call(sender, node, method, call.args, config)
+
+    @staticmethod
+    def _allowed(sender: int, node: Node, config: RPCConfig) -> bool:
+        if config.rpc_mode is RPCMode.ANY_PEER:
+            return True
+        if config.rpc_mode is RPCMode.AUTHORITY:
+            return sender == node.get_multiplayer_authority()
+        return False
+
+    def _call(
+        self, sender: int, node: Node, method: str, args: Sequence[Any], config: RPCConfig
+    ) -> None:
+        decorated = node._rpc_methods.get(method)
+        function: Callable[..., Any] = (
+            decorated.function.__get__(node) if decorated is not None else getattr(node, method)
+        )
+        token = _current_sender.set((self, sender))
+        try:
+            result = function(*args)
+        except TypeError as exc:
+            if exc.__traceback__ is not None and exc.__traceback__.tb_next is None:
+                # raised by the call itself, not inside the method: a wrong argument count
+                self._refuse(sender, ("args", method), f"RPC {method!r}: {exc}")
+                return
+            logger.exception("error in RPC %r on %s from peer %d", method, node._describe(), sender)
+            return
+        except Exception:
+            logger.exception("error in RPC %r on %s from peer %d", method, node._describe(), sender)
+            return
+        finally:
+            _current_sender.reset(token)
+        if asyncio.iscoroutine(result):
+            self._run_async(sender, node, method, result)
+
+    def _run_async(
+        self, sender: int, node: Node, method: str, coroutine: Coroutine[Any, Any, Any]
+    ) -> None:
+        context = contextvars.copy_context()
+        context.run(_current_sender.set, (self, sender))
+        try:
+            task = asyncio.get_running_loop().create_task(coroutine, context=context)
+        except RuntimeError:
+            coroutine.close()
+            logger.error("RPC %r is async but no asyncio loop is running: not called", method)
+            return
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: self._async_done(t, method, node, sender))
+
+    def _async_done(self, task: asyncio.Task[Any], method: str, node: Node, sender: int) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error(
+                "error in async RPC %r on %s from peer %d",
+                method,
+                node._describe(),
+                sender,
+                exc_info=task.exception(),
+            )
+
+    def _process_relay(self, sender: int, relay: Relay) -> None:
+        if not self._is_server_now():
+            # On a client, a relay comes from the server and carries the source.
+            if sender != TARGET_PEER_SERVER or relay.peer not in self._connected:
+                self._refuse(sender, ("relay",), f"relayed packet from unknown peer {relay.peer}")
+                return
+            self._process_packet(relay.peer, relay.packet)
+            return
+        if not self._relay_enabled():
+            self._refuse(sender, ("relay off",), "relay request while server_relay is off")
+            return
+        target = relay.peer
+        if target == TARGET_PEER_SERVER or target == sender:
+            self._refuse(sender, ("relay target",), f"relay to {target} makes no sense")
+            return
+        forward = Relay(sender, relay.packet).serialize(self.codec)
+        mode, channel = self._packet_mode, self._packet_channel
+        if target > 0:
+            if target in self._connected:
+                self._send(target, forward, mode, channel)
+            # else: it left while the packet was on its way; nothing to deliver to
+            return
+        for other in self._connected:
+            if other != sender and other != -target:
+                self._send(other, forward, mode, channel)
+        if target != -TARGET_PEER_SERVER:
+            self._process_packet(sender, relay.packet)
+
+    def _process_membership(self, sender: int, message: SysAddPeer | SysDelPeer) -> None:
+        if self._is_server_now() or sender != TARGET_PEER_SERVER or not self._relay_enabled():
+            self._refuse(sender, ("membership",), "peer list update not from the server")
+            return
+        if message.peer <= TARGET_PEER_SERVER or message.peer == self.get_unique_id():
+            self._refuse(sender, ("membership id",), f"bad peer id {message.peer}")
+            return
+        if isinstance(message, SysAddPeer):
+            self._admit(message.peer)
+        else:
+            self._remove(message.peer)
+
+    # Errors.
+
+    def _refuse(self, sender: int, key: tuple[object, ...], reason: str) -> None:
+        """Log a refused packet: the first time, then at 10, 100, 1000… repeats."""
+        full_key = (sender, *key)
+        count = self._refusals.get(full_key, 0) + 1
+        if len(self._refusals) < 4096 or full_key in self._refusals:
+            self._refusals[full_key] = count
+        if count == 1:
+            logger.warning("refused from peer %d: %s", sender, reason)
+        elif _is_power_of_ten(count):
+            logger.warning("refused from peer %d: %s (%d times)", sender, reason, count)
+
+    def _require_peer(self) -> MultiplayerPeer:
+        if self._peer is None:
+            raise InvalidState("this multiplayer API has no multiplayer_peer")
+        return self._peer
+
+
+MultiplayerAPI = SceneMultiplayer
+"""Godot's abstract API; here SceneMultiplayer is the one implementation."""
+
+
+def _is_power_of_ten(n: int) -> bool:
+    while n >= 10 and n % 10 == 0:
+        n //= 10
+    return n == 1

@@ -1,0 +1,422 @@
+"""SceneMultiplayer over the in-memory network: peers, RPC rules, relay, wire size."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from multiplayer import (
+    InvalidState,
+    Node,
+    PeerNotFound,
+    SceneMultiplayer,
+    SceneTree,
+    rpc,
+)
+from multiplayer.testing import MemoryMultiplayerPeer, MemoryNetwork
+
+
+class Game(Node):
+    """The same node at /root/Game on every peer."""
+
+    def __init__(self) -> None:
+        super().__init__("Game")
+        self.calls: list[tuple[str, int, Any]] = []
+
+    def _record(self, method: str, value: Any) -> None:
+        self.calls.append((method, self.multiplayer.get_remote_sender_id(), value))
+
+    @rpc("any_peer")
+    def hello(self, value: Any) -> None:
+        self._record("hello", value)
+
+    @rpc
+    def from_authority(self, value: Any) -> None:
+        self._record("from_authority", value)
+
+    @rpc("any_peer", "call_local")
+    def both(self, value: Any) -> None:
+        self._record("both", value)
+
+    @rpc("call_local", "reliable")
+    def local_authority(self, value: Any) -> None:
+        self._record("local_authority", value)
+
+    @rpc("any_peer")
+    def b_func(self, x: int) -> None:
+        self._record("b_func", x)
+
+    @rpc("any_peer")
+    async def slow(self, value: Any) -> None:
+        before = self.multiplayer.get_remote_sender_id()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        self.calls.append(("slow", before, self.multiplayer.get_remote_sender_id()))
+
+    def plain(self, value: Any) -> None:
+        self._record("plain", value)
+
+
+class Session:
+    """A server and clients, each with its own SceneTree and Game node."""
+
+    def __init__(self, clients: int = 2, relay: bool = True) -> None:
+        self.network = MemoryNetwork()
+        self.trees: list[SceneTree] = []
+        self.games: list[Game] = []
+        self.sent: list[list[bytes]] = []
+        self._add(self.network.create_server(), relay)
+        for _ in range(clients):
+            self._add(self.network.create_client(), relay)
+        self.pump()
+
+    def _add(self, peer: MemoryMultiplayerPeer, relay: bool) -> None:
+        tree = SceneTree()
+        api = tree.get_multiplayer()
+        api.server_relay = relay
+        api.multiplayer_peer = peer
+        game = Game()
+        tree.root.add_child(game)
+        sent: list[bytes] = []
+        original = peer.put_packet
+
+        def record(data: bytes) -> None:
+            sent.append(bytes(data))
+            original(data)
+
+        peer.put_packet = record  # type: ignore[method-assign]
+        self.trees.append(tree)
+        self.games.append(game)
+        self.sent.append(sent)
+
+    def api(self, index: int) -> SceneMultiplayer:
+        return self.trees[index].get_multiplayer()
+
+    def pump(self, frames: int = 4) -> None:
+        for _ in range(frames):
+            for tree in self.trees:
+                tree.process(0.0)
+
+
+# Peers and signals.
+
+
+def test_ids_and_peer_connected_order() -> None:
+    """Each peer learns of every other: the server of clients, a client of 1 then the rest."""
+    seen: dict[int, list[int]] = {}
+    network = MemoryNetwork()
+    apis = []
+    for i in range(3):
+        api = SceneMultiplayer()
+        seen[i] = []
+        api.peer_connected.connect(seen[i].append)
+        api.multiplayer_peer = network.create_server() if i == 0 else network.create_client()
+        apis.append(api)
+        for _ in range(3):
+            for a in apis:
+                a.poll()
+    assert [a.get_unique_id() for a in apis] == [1, 2, 3]
+    assert seen == {0: [2, 3], 1: [1, 3], 2: [1, 2]}
+    assert sorted(apis[1].get_peers()) == [1, 3]
+
+
+def test_without_relay_clients_know_only_the_server() -> None:
+    """With server_relay off a client learns only of peer 1."""
+    session = Session(clients=2, relay=False)
+    assert session.api(1).get_peers() == [1]
+    assert session.api(0).get_peers() == [2, 3]
+    with pytest.raises(PeerNotFound):
+        session.games[1].rpc_id(3, "hello", 1)
+
+
+def test_client_only_signals() -> None:
+    """connected_to_server, connection_failed and server_disconnected fire on clients only."""
+    network = MemoryNetwork()
+    server, client = SceneMultiplayer(), SceneMultiplayer()
+    events: list[str] = []
+    for name, api in (("server", server), ("client", client)):
+        api.connected_to_server.connect(lambda n=name: events.append(f"{n} connected"))
+        api.server_disconnected.connect(lambda n=name: events.append(f"{n} lost server"))
+        api.connection_failed.connect(lambda n=name: events.append(f"{n} failed"))
+    server.multiplayer_peer = network.create_server()
+    client.multiplayer_peer = network.create_client()
+    for _ in range(2):
+        server.poll()
+        client.poll()
+    assert events == ["client connected"]
+    server.multiplayer_peer = None  # closes the server
+    client.poll()
+    assert events == ["client connected", "client lost server"]
+    assert client.get_peers() == []
+
+    lonely = SceneMultiplayer()
+    lonely.connection_failed.connect(lambda: events.append("lonely failed"))
+    lonely.multiplayer_peer = MemoryNetwork().create_client()  # no server there
+    lonely.poll()
+    assert events[-1] == "lonely failed"
+
+
+def test_peer_disconnected_everywhere() -> None:
+    """When a client leaves, the server and the other clients get peer_disconnected."""
+    session = Session(clients=2)
+    left: list[list[int]] = [[], [], []]
+    for i in range(3):
+        session.api(i).peer_disconnected.connect(left[i].append)
+    session.api(2).multiplayer_peer = None
+    session.pump()
+    assert left[0] == [3]
+    assert left[1] == [3]
+    assert session.api(1).get_peers() == [1]
+
+
+# What may be called.
+
+
+def test_rpc_reaches_every_peer_with_sender_id() -> None:
+    """rpc() from the server reaches every client; the handler sees sender 1."""
+    session = Session()
+    session.games[0].rpc("hello", "hi")
+    session.pump()
+    assert session.games[1].calls == [("hello", 1, "hi")]
+    assert session.games[2].calls == [("hello", 1, "hi")]
+    assert session.games[0].calls == []
+
+
+def test_bound_method_spelling() -> None:
+    """self.method.rpc(...) and .rpc_id(...) work like rpc('method', ...)."""
+    session = Session()
+    session.games[1].hello.rpc_id(1, 5)
+    session.games[0].hello.rpc(6)
+    session.pump()
+    assert session.games[0].calls == [("hello", 2, 5)]
+    assert session.games[2].calls == [("hello", 1, 6)]
+    session.games[0].hello(7)  # a plain local call
+    assert session.games[0].calls[-1] == ("hello", 0, 7)
+
+
+def test_only_rpc_methods_are_callable(caplog: pytest.LogCaptureFixture) -> None:
+    """A crafted call to a plain method is refused with one log line naming path, method, peer."""
+    session = Session(clients=1)
+    client_game = session.games[1]
+    client_game.rpc_config("plain", {"rpc_mode": 1})  # only the client thinks it's an RPC
+    for _ in range(50):
+        client_game.rpc_id(1, "plain", 1)
+    session.pump()
+    assert session.games[0].calls == []
+    lines = [r.getMessage() for r in caplog.records if "plain" in r.getMessage()]
+    assert lines[0] == "refused from peer 2: RPC 'plain' on 'Game': not an RPC method"
+    assert len(lines) == 2  # the first, then a count at the 10th: no flood
+    assert "(10 times)" in lines[1]
+
+
+def test_call_to_a_missing_node_is_refused(caplog: pytest.LogCaptureFixture) -> None:
+    """An RPC on a node path the receiver lacks is refused and the sender is told."""
+    session = Session(clients=1)
+    extra = Game()
+    extra.name = "Extra"
+    session.trees[1].root.add_child(extra)
+    extra.rpc_id(1, "hello", 1)
+    session.pump()
+    assert "refused from peer 2: no node at path 'Extra'" in caplog.text
+    assert "peer 1 has no node at 'Extra'" in caplog.text
+
+
+def test_unknown_method_is_an_error_not_a_wrong_call(caplog: pytest.LogCaptureFixture) -> None:
+    """If the receiver's node lacks the method, the call is refused, never misrouted."""
+
+    class Older(Node):
+        @rpc("any_peer")
+        def hello(self, value: Any) -> None:
+            raise AssertionError("must not be called")
+
+    session = Session(clients=1)
+    session.games[0].get_parent().remove_child(session.games[0])  # type: ignore[union-attr]
+    older = Older("Game")
+    session.trees[0].root.add_child(older)
+    session.games[1].rpc_id(1, "b_func", 5)
+    session.pump()
+    assert "RPC 'b_func' on 'Game': not an RPC method" in caplog.text
+
+
+def test_authority_mode(caplog: pytest.LogCaptureFixture) -> None:
+    """authority methods are refused from others (log names mode and authority)."""
+    session = Session(clients=2)
+    session.games[1].rpc_id(1, "from_authority", "x")
+    session.games[1].rpc_id(1, "hello", "y")
+    session.pump()
+    assert session.games[0].calls == [("hello", 2, "y")]
+    assert "mode is AUTHORITY, authority is 1" in caplog.text
+    for game in session.games:
+        game.set_multiplayer_authority(2)
+    session.games[1].rpc_id(1, "from_authority", "now ok")
+    session.pump()
+    assert session.games[0].calls[-1] == ("from_authority", 2, "now ok")
+
+
+def test_wrong_argument_count_is_refused(caplog: pytest.LogCaptureFixture) -> None:
+    """A call with the wrong number of arguments is refused, not raised."""
+    session = Session(clients=1)
+    session.games[1].rpc_id(1, "hello", 1, 2, 3)
+    session.pump()
+    assert session.games[0].calls == []
+    assert "refused from peer 2: RPC 'hello'" in caplog.text
+
+
+# call_local and targets.
+
+
+def test_call_local_runs_synchronously_with_own_id() -> None:
+    """call_local runs inside rpc(), after sending, with the caller's own id as sender."""
+    session = Session(clients=1)
+    session.games[1].both.rpc(3)
+    assert session.games[1].calls == [("both", 2, 3)]
+    session.pump()
+    assert session.games[0].calls == [("both", 2, 3)]
+
+
+def test_rpc_id_to_self() -> None:
+    """rpc_id(own id) runs locally only with call_local, and raises without it."""
+    session = Session(clients=1)
+    session.games[0].rpc_id(1, "local_authority", 1)
+    assert session.games[0].calls == [("local_authority", 1, 1)]
+    with pytest.raises(ValueError, match="on yourself"):
+        session.games[0].rpc_id(1, "hello", 1)
+    session.pump()
+    assert session.games[1].calls == []
+
+
+def test_rpc_id_unknown_peer_raises() -> None:
+    """rpc_id to a peer that is not connected raises PeerNotFound (Godot returns OK)."""
+    session = Session(clients=1)
+    with pytest.raises(PeerNotFound):
+        session.games[0].rpc_id(9, "hello", 1)
+
+
+def test_negative_id_excludes() -> None:
+    """rpc_id(-id) reaches everyone but that peer (and runs here if call_local)."""
+    session = Session(clients=2)
+    session.games[0].rpc_id(-2, "both", "x")
+    session.pump()
+    assert session.games[0].calls == [("both", 1, "x")]
+    assert session.games[1].calls == []
+    assert session.games[2].calls == [("both", 1, "x")]
+
+
+def test_rpc_misuse_raises() -> None:
+    """A method that is not an RPC, or a node outside the tree, raises at the call."""
+    session = Session(clients=1)
+    with pytest.raises(ValueError, match="plain"):
+        session.games[0].rpc("plain", 1)
+    with pytest.raises(InvalidState):
+        Game().rpc("hello", 1)
+
+
+def test_offline_call_local_works() -> None:
+    """With the default offline peer, a call_local RPC runs locally (Godot)."""
+    tree = SceneTree()
+    game = Game()
+    tree.root.add_child(game)
+    assert tree.get_multiplayer().is_server()
+    game.both.rpc(1)
+    assert game.calls == [("both", 1, 1)]
+
+
+# Relay.
+
+
+def test_client_to_client_through_the_server() -> None:
+    """A client's rpc_id to another client arrives with the original sender's id."""
+    session = Session(clients=2)
+    session.games[1].rpc_id(3, "hello", "psst")
+    session.pump()
+    assert session.games[2].calls == [("hello", 2, "psst")]
+    assert session.games[0].calls == []
+    session.games[2].rpc("hello", "all")
+    session.pump()
+    assert session.games[0].calls == [("hello", 3, "all")]
+    assert session.games[1].calls == [("hello", 3, "all")]
+
+
+def test_a_client_cannot_spoof_membership(caplog: pytest.LogCaptureFixture) -> None:
+    """Peer-list updates sent by a client are refused by the server."""
+    session = Session(clients=1)
+    peer = session.api(1).multiplayer_peer
+    assert peer is not None
+    peer.set_target_peer(1)
+    peer.put_packet(b"\x93\x07\x01\x05")  # [SYS, ADD_PEER, 5]
+    session.pump()
+    assert session.api(0).get_peers() == [2]
+    assert "refused from peer 2: peer list update not from the server" in caplog.text
+
+
+# Sender id, async, order, size.
+
+
+def test_sender_id_is_zero_outside_handlers() -> None:
+    """get_remote_sender_id() is 0 outside an RPC."""
+    session = Session(clients=1)
+    assert session.api(0).get_remote_sender_id() == 0
+
+
+async def test_async_handler_keeps_the_sender_across_await() -> None:
+    """An async def RPC sees the right sender before and after await."""
+    session = Session(clients=2)
+    session.games[1].rpc_id(1, "slow", 0)
+    session.games[2].rpc_id(1, "slow", 0)
+    session.pump()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert sorted(session.games[0].calls) == [("slow", 2, 2), ("slow", 3, 3)]
+
+
+def test_calls_run_in_order() -> None:
+    """Calls from one sender to one receiver run in the order they were made."""
+    session = Session(clients=2)
+    for i in range(200):
+        session.games[1].rpc_id(3 if i % 2 else 1, "hello", i)
+    session.pump()
+    assert [c[2] for c in session.games[0].calls] == list(range(0, 200, 2))
+    assert [c[2] for c in session.games[2].calls] == list(range(1, 200, 2))
+
+
+def test_a_cached_call_costs_no_more_than_godot() -> None:
+    """Once path and name are cached, b_func(5) is at most 6 bytes (Godot's size)."""
+    session = Session(clients=1)
+    session.games[0].rpc_id(2, "b_func", 5)
+    session.pump()
+    first = list(session.sent[0])
+    session.sent[0].clear()
+    session.games[0].rpc_id(2, "b_func", 5)
+    session.pump()
+    assert session.sent[0] == [b"\x94\x00\x01\x01\x05"]
+    assert len(first) == 3  # path, name, call
+    assert session.games[1].calls == [("b_func", 1, 5), ("b_func", 1, 5)]
+
+
+def test_last_rpc_before_a_leave_is_processed() -> None:
+    """An RPC a client sent right before leaving runs before its peer_disconnected."""
+    session = Session(clients=1)
+    order: list[str] = []
+    session.api(0).peer_disconnected.connect(lambda i: order.append(f"left {i}"))
+    session.games[1].hello.rpc_id(1, "bye")
+    session.api(1).multiplayer_peer = None
+    session.pump()
+    assert session.games[0].calls == [("hello", 2, "bye")]
+    assert order == ["left 2"]
+
+
+def test_kicked_peer_is_reported_gone() -> None:
+    """disconnect_peer(id) ends with peer_disconnected(id) here and on the others."""
+    session = Session(clients=2)
+    left: list[list[int]] = [[], [], []]
+    for i in range(3):
+        session.api(i).peer_disconnected.connect(left[i].append)
+    session.api(0).disconnect_peer(2)
+    session.pump()
+    assert left[0] == [2]
+    assert left[2] == [2]
+    assert left[1] == [1]
+    with pytest.raises(PeerNotFound):
+        session.api(0).disconnect_peer(2)

@@ -1,0 +1,407 @@
+"""Tests for the Godot value types in :mod:`multiplayer.values`."""
+
+from __future__ import annotations
+
+import copy
+import math
+import pickle
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from multiplayer.values import Color, Vector2, Vector2i, Vector3, Vector3i
+
+# No deadline: a slow CI machine must not turn a correct run into a failure.
+hypothesis_settings = settings(deadline=None)
+
+finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
+
+
+# Construction.
+
+
+def test_defaults_are_zero() -> None:
+    """The vectors default to zero; Color's alpha defaults to 1."""
+    assert tuple(Vector2()) == (0.0, 0.0)
+    assert tuple(Vector2i()) == (0, 0)
+    assert tuple(Vector3()) == (0.0, 0.0, 0.0)
+    assert tuple(Vector3i()) == (0, 0, 0)
+    assert tuple(Color(0.1, 0.2, 0.3)) == (0.1, 0.2, 0.3, 1.0)
+
+
+@pytest.mark.parametrize(
+    "value", [Vector2(1, 2), Vector3(1, 2, 3), Color(1, 0, 0), Vector2(Fraction(1, 2), 2)]
+)
+def test_float_types_store_floats(value: Any) -> None:
+    """Ints and other real numbers given to a float type are stored as floats."""
+    assert all(type(c) is float for c in value)
+
+
+@pytest.mark.parametrize("cls", [Vector2, Vector3, Color])
+@pytest.mark.parametrize("bad", ["1", None, True, 1j, [1]])
+def test_float_types_reject_non_numbers(cls: Any, bad: object) -> None:
+    """A str, None, a bool or a complex is not a float component."""
+    with pytest.raises(TypeError):
+        cls(bad, 0, 0) if cls is not Vector2 else cls(bad, 0)
+
+
+@pytest.mark.parametrize("cls", [Vector2i, Vector3i])
+@pytest.mark.parametrize("bad", [1.0, 1.5, "1", None, True, Fraction(1, 1)])
+def test_int_vectors_reject_non_ints(cls: Any, bad: object) -> None:
+    """An integer vector takes ints only: not floats, even integral ones, nor bools."""
+    with pytest.raises(TypeError):
+        cls(0, bad)
+
+
+def test_int_vectors_store_exact_ints() -> None:
+    """An int subclass given to an integer vector is stored as a plain int."""
+
+    class MyInt(int):
+        pass
+
+    assert type(Vector2i(MyInt(3), 4).x) is int
+
+
+@pytest.mark.parametrize(
+    "value", [Vector2(1, 2), Vector2i(1, 2), Vector3(1, 2, 3), Vector3i(1, 2, 3), Color(1, 0, 0)]
+)
+def test_immutable(value: Any) -> None:
+    """Setting, adding or deleting an attribute raises AttributeError."""
+    with pytest.raises(AttributeError):
+        value.x = 5
+    with pytest.raises(AttributeError):
+        value.other = 5
+    with pytest.raises(AttributeError):
+        del value.y
+    assert not hasattr(value, "__dict__")
+
+
+# Python protocols.
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Vector2(1.5, 2), "Vector2(1.5, 2.0)"),
+        (Vector2i(3, -4), "Vector2i(3, -4)"),
+        (Vector3(1, 2.5, -0.0), "Vector3(1.0, 2.5, -0.0)"),
+        (Vector3i(1, 2, 3), "Vector3i(1, 2, 3)"),
+        (Color(1, 0.5, 0), "Color(1.0, 0.5, 0.0, 1.0)"),
+    ],
+)
+def test_repr(value: object, text: str) -> None:
+    """repr() reads like the constructor call."""
+    assert repr(value) == text
+
+
+def test_equality_and_hash() -> None:
+    """Equal values hash alike; the types are never equal to each other or to tuples."""
+    assert Vector2(1, 2) == Vector2(1.0, 2.0)
+    assert hash(Vector2(1, 2)) == hash(Vector2(1.0, 2.0))
+    assert Vector2(1, 2) != Vector2(2, 1)
+    assert Vector2(1, 2) != Vector2i(1, 2)
+    assert Vector2(1, 2) != (1.0, 2.0)
+    assert Vector3i(1, 2, 3) != [1, 2, 3]
+    assert Color(1, 0, 0) != Color(1, 0, 0, 0.5)
+    assert len({Vector2(1, 2), Vector2(1, 2), Vector2i(1, 2), (1, 2)}) == 3
+    assert {Vector3i(1, 2, 3): "a"}[Vector3i(1, 2, 3)] == "a"
+
+
+def test_iteration_and_indexing() -> None:
+    """The components unpack, index and count like a sequence."""
+    x, y = Vector2(1, 2)
+    assert (x, y) == (1.0, 2.0)
+    r, g, b, a = Color(0.1, 0.2, 0.3)
+    assert (r, g, b, a) == (0.1, 0.2, 0.3, 1.0)
+    assert Vector3i(4, 5, 6)[2] == 6
+    assert Vector2(1, 2)[-1] == 2.0
+    assert [len(v) for v in (Vector2(), Vector2i(), Vector3(), Vector3i(), Color.RED)] == [
+        2,
+        2,
+        3,
+        3,
+        4,
+    ]
+    with pytest.raises(IndexError):
+        Vector2()[2]
+
+
+def test_truthiness() -> None:
+    """A zero vector is falsy, as in Godot; a colour is always truthy."""
+    assert not Vector2() and not Vector2i() and not Vector3() and not Vector3i()
+    assert Vector2(0, 1) and Vector2i(1, 0) and Vector3(0, 0, -1) and Vector3i(0, 1, 0)
+    assert Color(0, 0, 0, 0)
+
+
+def test_pattern_matching() -> None:
+    """The components can be matched positionally."""
+    match Vector3(1, 2, 3):
+        case Vector3(x, y, z):
+            assert (x, y, z) == (1.0, 2.0, 3.0)
+        case _:  # pragma: no cover
+            pytest.fail("no match")
+
+
+@pytest.mark.parametrize(
+    "value", [Vector2(1, 2), Vector2i(1, 2), Vector3(1, 2, 3), Vector3i(1, 2, 3), Color(1, 0, 0)]
+)
+def test_pickle_and_copy(value: object) -> None:
+    """Values pickle and copy despite refusing attribute assignment."""
+    assert pickle.loads(pickle.dumps(value)) == value
+    assert copy.copy(value) == value
+    assert copy.deepcopy(value) == value
+
+
+# Arithmetic.
+
+
+def test_float_vector_arithmetic() -> None:
+    """+ and - take the same type; * and / take a scalar or the same type."""
+    a, b = Vector2(1, 2), Vector2(3, 5)
+    assert a + b == Vector2(4, 7)
+    assert b - a == Vector2(2, 3)
+    assert a * 2 == 2 * a == Vector2(2, 4)
+    assert a * b == Vector2(3, 10)
+    assert b / 2 == Vector2(1.5, 2.5)
+    assert b / Vector2(3, 5) == Vector2.ONE
+    assert -a == Vector2(-1, -2)
+    assert +a == a
+    assert abs(Vector2(-1, 2)) == Vector2(-1, 2).abs() == Vector2(1, 2)
+    u, v = Vector3(1, 2, 3), Vector3(4, 5, 6)
+    assert u + v == Vector3(5, 7, 9)
+    assert v - u == Vector3(3, 3, 3)
+    assert u * 0.5 == 0.5 * u == Vector3(0.5, 1, 1.5)
+    assert u * v == Vector3(4, 10, 18)
+    assert v / Vector3(4, 5, 6) == Vector3.ONE
+    assert u / 2 == Vector3(0.5, 1, 1.5)
+    assert -u == Vector3(-1, -2, -3)
+    assert abs(-u) == (-u).abs() == u
+
+
+def test_int_vector_arithmetic() -> None:
+    """Integer vectors add, subtract, multiply by ints, and floor-divide as Python ints do."""
+    a, b = Vector2i(7, -7), Vector2i(2, 3)
+    assert a + b == Vector2i(9, -4)
+    assert a - b == Vector2i(5, -10)
+    assert a * 2 == 2 * a == Vector2i(14, -14)
+    assert a * b == Vector2i(14, -21)
+    assert a // 2 == Vector2i(3, -4)
+    assert a // b == Vector2i(3, -3)
+    assert a % 2 == Vector2i(1, 1)
+    assert a % b == Vector2i(1, 2)
+    assert -a == Vector2i(-7, 7)
+    assert abs(a) == a.abs() == Vector2i(7, 7)
+    u = Vector3i(7, -7, 1)
+    assert u + Vector3i(1, 1, 1) == Vector3i(8, -6, 2)
+    assert u - Vector3i(1, 1, 1) == Vector3i(6, -8, 0)
+    assert 3 * u == u * 3 == Vector3i(21, -21, 3)
+    assert u * Vector3i(2, 2, 2) == Vector3i(14, -14, 2)
+    assert u // 2 == Vector3i(3, -4, 0)
+    assert u // Vector3i(2, 2, 1) == Vector3i(3, -4, 1)
+    assert u % 3 == Vector3i(1, 2, 1)
+    assert u % Vector3i(3, 3, 3) == Vector3i(1, 2, 1)
+    assert -u == Vector3i(-7, 7, -1)
+    assert +u == u
+    assert abs(u) == u.abs() == Vector3i(7, 7, 1)
+
+
+def test_color_arithmetic() -> None:
+    """Colours combine channel by channel, alpha included."""
+    c = Color(0.5, 0.25, 1, 1)
+    assert c + Color(0.5, 0.25, 0, 0) == Color(1, 0.5, 1, 1)
+    assert c - Color(0.5, 0.25, 1, 0.5) == Color(0, 0, 0, 0.5)
+    assert c * 2 == 2 * c == Color(1, 0.5, 2, 2)
+    assert c * Color(2, 2, 0.5, 0.5) == Color(1, 0.5, 0.5, 0.5)
+    assert c / 2 == Color(0.25, 0.125, 0.5, 0.5)
+    assert c / Color(0.5, 0.25, 1, 1) == Color(1, 1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        lambda: Vector2(1, 2) + (1, 2),
+        lambda: Vector2(1, 2) + Vector2i(1, 2),
+        lambda: Vector2(1, 2) - Vector3(1, 2, 3),
+        lambda: Vector2(1, 2) * "2",
+        lambda: Vector3(1, 2, 3) / Vector2(1, 2),
+        lambda: Vector2i(1, 2) * 1.5,
+        lambda: 1.5 * Vector3i(1, 2, 3),
+        lambda: Vector2i(1, 2) / 2,
+        lambda: Vector2i(1, 2) // 2.0,
+        lambda: Vector3i(1, 2, 3) % Vector2i(1, 2),
+        lambda: Color(1, 0, 0) + Vector3(1, 0, 0),
+        lambda: -Color(1, 0, 0),
+        lambda: Vector2(1, 2) < Vector2(2, 3),
+    ],
+)
+def test_mixed_arithmetic_raises_type_error(operation: Any) -> None:
+    """Operations between unrelated types raise TypeError rather than guess."""
+    with pytest.raises(TypeError):
+        operation()
+
+
+def test_division_by_zero_raises() -> None:
+    """Division by zero raises ZeroDivisionError, as Python numbers do."""
+    with pytest.raises(ZeroDivisionError):
+        Vector2(1, 2) / 0
+    with pytest.raises(ZeroDivisionError):
+        Vector2i(1, 2) // Vector2i(1, 0)
+
+
+# Helpers.
+
+
+def test_lengths_and_distances() -> None:
+    """length, length_squared, distance_to and friends on a 3-4-5 triangle."""
+    assert Vector2(3, 4).length() == 5.0
+    assert Vector2(3, 4).length_squared() == 25.0
+    assert Vector2i(3, 4).length() == 5.0
+    assert Vector2i(3, 4).length_squared() == 25
+    assert type(Vector2i(3, 4).length_squared()) is int
+    assert Vector3(2, 3, 6).length() == 7.0
+    assert Vector3(2, 3, 6).length_squared() == 49.0
+    assert Vector3i(2, 3, 6).length() == 7.0
+    assert Vector3i(2, 3, 6).length_squared() == 49
+    assert Vector2(1, 1).distance_to(Vector2(4, 5)) == 5.0
+    assert Vector2(1, 1).distance_squared_to(Vector2(4, 5)) == 25.0
+    assert Vector3(1, 1, 1).distance_to(Vector3(3, 4, 7)) == 7.0
+    assert Vector3(1, 1, 1).distance_squared_to(Vector3(3, 4, 7)) == 49.0
+
+
+def test_normalized() -> None:
+    """normalized() has length 1, and the zero vector stays zero."""
+    assert Vector2(3, 4).normalized() == Vector2(0.6, 0.8)
+    assert Vector3(0, 0, -2).normalized() == Vector3.FORWARD
+    assert Vector2().normalized() == Vector2.ZERO
+    assert Vector3().normalized() == Vector3.ZERO
+    assert Vector2(1, 1).direction_to(Vector2(4, 5)) == Vector2(0.6, 0.8)
+    assert Vector3(1, 1, 1).direction_to(Vector3(1, 1, 1)) == Vector3.ZERO
+
+
+@hypothesis_settings
+@given(finite, finite)
+def test_normalized_has_unit_length(x: float, y: float) -> None:
+    """Any non-zero vector normalizes to length 1."""
+    v = Vector2(x, y)
+    if v.length() > 1e-100:
+        assert math.isclose(v.normalized().length(), 1.0)
+
+
+def test_dot_and_cross() -> None:
+    """dot and cross products, in 2D (a scalar) and 3D (a vector)."""
+    assert Vector2(1, 2).dot(Vector2(3, 4)) == 11.0
+    assert Vector2(1, 0).cross(Vector2(0, 1)) == 1.0
+    assert Vector2(0, 1).cross(Vector2(1, 0)) == -1.0
+    assert Vector3(1, 2, 3).dot(Vector3(4, 5, 6)) == 32.0
+    assert Vector3.RIGHT.cross(Vector3.UP) == Vector3.BACK
+    assert Vector3(1, 2, 3).cross(Vector3(4, 5, 6)) == Vector3(-3, 6, -3)
+
+
+def test_angles() -> None:
+    """angle(), rotated() and from_angle() measure radians from the x axis."""
+    assert Vector2.RIGHT.angle() == 0.0
+    assert Vector2.DOWN.angle() == math.pi / 2
+    assert Vector2.RIGHT.rotated(math.pi / 2).is_equal_approx(Vector2.DOWN)
+    assert Vector2(1, 2).rotated(math.pi).is_equal_approx(Vector2(-1, -2))
+    assert Vector2.from_angle(math.pi).is_equal_approx(Vector2.LEFT)
+
+
+def test_lerp() -> None:
+    """lerp gives the start at 0, the end at 1 and extrapolates beyond."""
+    a, b = Vector2(0, 10), Vector2(10, 20)
+    assert a.lerp(b, 0) == a
+    assert a.lerp(b, 1) == b
+    assert a.lerp(b, 0.5) == Vector2(5, 15)
+    assert a.lerp(b, 2) == Vector2(20, 30)
+    assert Vector3(0, 0, 0).lerp(Vector3(2, 4, 8), 0.25) == Vector3(0.5, 1, 2)
+    assert Color(0, 0, 0, 0).lerp(Color(1, 1, 1, 1), 0.5) == Color(0.5, 0.5, 0.5, 0.5)
+
+
+def test_is_equal_approx() -> None:
+    """is_equal_approx tolerates float rounding, relative to the magnitude."""
+    assert Vector2(0.1 + 0.2, 1).is_equal_approx(Vector2(0.3, 1))
+    assert not Vector2(0.3, 1).is_equal_approx(Vector2(0.31, 1))
+    assert Vector3(1e9, 0, 0).is_equal_approx(Vector3(1e9 + 1, 0, 0))
+    assert not Vector3(1, 0, 0).is_equal_approx(Vector3(1, 0, 0.001))
+    assert Color(0.1 + 0.2, 0, 0).is_equal_approx(Color(0.3, 0, 0))
+    assert not Color(1, 0, 0).is_equal_approx(Color(1, 0, 0, 0.5))
+
+
+def test_constants() -> None:
+    """The direction constants follow Godot: 2D y points down, 3D forward is -z."""
+    assert Vector2.UP == Vector2(0, -1)
+    assert (Vector2.DOWN, Vector2.LEFT, Vector2.RIGHT) == (
+        Vector2(0, 1),
+        Vector2(-1, 0),
+        Vector2(1, 0),
+    )
+    assert (Vector2.ZERO, Vector2.ONE) == (Vector2(0, 0), Vector2(1, 1))
+    assert (Vector2i.UP, Vector2i.ONE, Vector2i.ZERO) == (Vector2i(0, -1), Vector2i(1, 1), Vector2i())
+    assert (Vector2i.DOWN, Vector2i.LEFT, Vector2i.RIGHT) == (
+        Vector2i(0, 1),
+        Vector2i(-1, 0),
+        Vector2i(1, 0),
+    )
+    assert (Vector3.UP, Vector3.DOWN) == (Vector3(0, 1, 0), Vector3(0, -1, 0))
+    assert (Vector3.FORWARD, Vector3.BACK) == (Vector3(0, 0, -1), Vector3(0, 0, 1))
+    assert (Vector3.LEFT, Vector3.RIGHT) == (Vector3(-1, 0, 0), Vector3(1, 0, 0))
+    assert (Vector3.ZERO, Vector3.ONE) == (Vector3(), Vector3(1, 1, 1))
+    assert (Vector3i.UP, Vector3i.FORWARD) == (Vector3i(0, 1, 0), Vector3i(0, 0, -1))
+    assert (Vector3i.DOWN, Vector3i.BACK) == (Vector3i(0, -1, 0), Vector3i(0, 0, 1))
+    assert (Vector3i.LEFT, Vector3i.RIGHT) == (Vector3i(-1, 0, 0), Vector3i(1, 0, 0))
+    assert (Vector3i.ZERO, Vector3i.ONE) == (Vector3i(), Vector3i(1, 1, 1))
+    assert Color.TRANSPARENT == Color(1, 1, 1, 0)
+    assert (Color.BLACK, Color.WHITE) == (Color(0, 0, 0), Color(1, 1, 1))
+    assert (Color.RED, Color.GREEN, Color.BLUE) == (Color(1, 0, 0), Color(0, 1, 0), Color(0, 0, 1))
+
+
+def test_conversions() -> None:
+    """Float to integer vectors truncate toward zero, as in Godot; back is exact."""
+    assert Vector2i.from_vector2(Vector2(1.7, -1.7)) == Vector2i(1, -1)
+    assert Vector3i.from_vector3(Vector3(2.5, -0.5, 3)) == Vector3i(2, 0, 3)
+    assert Vector2.from_vector2i(Vector2i(3, -4)) == Vector2(3, -4)
+    assert Vector3.from_vector3i(Vector3i(1, 2, 3)) == Vector3(1, 2, 3)
+    assert Vector2(*Vector2i(5, 6)) == Vector2(5, 6)
+
+
+# Color.
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("#ff8000", Color(1, 128 / 255, 0)),
+        ("ff8000", Color(1, 128 / 255, 0)),
+        ("#FF800080", Color(1, 128 / 255, 0, 128 / 255)),
+        ("#f80", Color(1, 8 / 15, 0)),
+        ("#f808", Color(1, 8 / 15, 0, 8 / 15)),
+        ("#000000", Color.BLACK),
+    ],
+)
+def test_color_from_html(code: str, expected: Color) -> None:
+    """from_html reads #RRGGBB[AA] and #RGB[A], with or without the #."""
+    assert Color.from_html(code) == expected
+    assert Color.html(code) == expected
+
+
+@pytest.mark.parametrize("code", ["", "#", "#ff800", "#ff80000", "#gg8000", "#ff 800", "#ff8000ff00"])
+def test_color_from_html_rejects_bad_codes(code: str) -> None:
+    """Anything but 3, 4, 6 or 8 hex digits raises ValueError."""
+    with pytest.raises(ValueError, match="invalid HTML color"):
+        Color.from_html(code)
+
+
+def test_color_to_html() -> None:
+    """to_html rounds each channel to a byte, clamps, and leaves out the # (Godot 4)."""
+    assert Color(1, 0.5, 0).to_html() == "ff8000ff"
+    assert Color(1, 0.5, 0).to_html(with_alpha=False) == "ff8000"
+    assert Color(1, 1, 1, 0.5).to_html() == "ffffff80"
+    assert Color(2, -1, math.nan, 0).to_html() == "ff000000"
+    assert Color.from_html("#12345678").to_html() == "12345678"
+
+
+def test_color_inverted() -> None:
+    """inverted() flips r, g and b and keeps alpha."""
+    assert Color(1, 0.25, 0, 0.5).inverted() == Color(0, 0.75, 1, 0.5)
