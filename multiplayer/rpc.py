@@ -215,6 +215,8 @@ def rpc(
 ) -> Callable[[Callable[Concatenate[Any, P], R]], RPCMethod[P, R]]: ...
 def rpc(*arguments: Any) -> Any:
     """Mark a node method as callable remotely; see the module docstring."""
+    if len(arguments) == 1 and isinstance(arguments[0], RPCMethod):
+        raise ValueError("RPC annotations can only be used once per function.")
     if len(arguments) == 1 and callable(arguments[0]):
         return RPCMethod(arguments[0], RPCConfig())
     config = parse_rpc_arguments(arguments)

@@ -420,3 +420,23 @@ def test_kicked_peer_is_reported_gone() -> None:
     assert left[1] == [1]
     with pytest.raises(PeerNotFound):
         session.api(0).disconnect_peer(2)
+
+
+def test_value_types_travel_and_unsupported_ones_raise() -> None:
+    """Vectors, colors, tuples and dicts arrive intact; an unsupported type raises at the call."""
+    from multiplayer import Color, EncodingError, Vector2, Vector3i
+
+    session = Session(clients=1)
+    value = {
+        "pos": Vector2(1.5, -2.0),
+        "cell": Vector3i(1, 2, 3),
+        "tint": Color(1, 0.5, 0),
+        7: (1, "a"),
+    }
+    session.games[0].hello.rpc(value)
+    session.pump()
+    assert session.games[1].calls == [("hello", 1, value)]
+    with pytest.raises(EncodingError, match="set"):
+        session.games[0].hello.rpc({1, 2})
+    session.pump()
+    assert len(session.games[1].calls) == 1

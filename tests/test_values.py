@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import operator
 import pickle
 from fractions import Fraction
 from typing import Any
@@ -219,27 +220,32 @@ def test_color_arithmetic() -> None:
 
 
 @pytest.mark.parametrize(
-    "operation",
+    ("operation", "left", "right"),
     [
-        lambda: Vector2(1, 2) + (1, 2),
-        lambda: Vector2(1, 2) + Vector2i(1, 2),
-        lambda: Vector2(1, 2) - Vector3(1, 2, 3),
-        lambda: Vector2(1, 2) * "2",
-        lambda: Vector3(1, 2, 3) / Vector2(1, 2),
-        lambda: Vector2i(1, 2) * 1.5,
-        lambda: 1.5 * Vector3i(1, 2, 3),
-        lambda: Vector2i(1, 2) / 2,
-        lambda: Vector2i(1, 2) // 2.0,
-        lambda: Vector3i(1, 2, 3) % Vector2i(1, 2),
-        lambda: Color(1, 0, 0) + Vector3(1, 0, 0),
-        lambda: -Color(1, 0, 0),
-        lambda: Vector2(1, 2) < Vector2(2, 3),
+        (operator.add, Vector2(1, 2), (1, 2)),
+        (operator.add, Vector2(1, 2), Vector2i(1, 2)),
+        (operator.sub, Vector2(1, 2), Vector3(1, 2, 3)),
+        (operator.mul, Vector2(1, 2), "2"),
+        (operator.truediv, Vector3(1, 2, 3), Vector2(1, 2)),
+        (operator.mul, Vector2i(1, 2), 1.5),
+        (operator.mul, 1.5, Vector3i(1, 2, 3)),
+        (operator.truediv, Vector2i(1, 2), 2),
+        (operator.floordiv, Vector2i(1, 2), 2.0),
+        (operator.mod, Vector3i(1, 2, 3), Vector2i(1, 2)),
+        (operator.add, Color(1, 0, 0), Vector3(1, 0, 0)),
+        (operator.lt, Vector2(1, 2), Vector2(2, 3)),
     ],
 )
-def test_mixed_arithmetic_raises_type_error(operation: Any) -> None:
+def test_mixed_arithmetic_raises_type_error(operation: Any, left: Any, right: Any) -> None:
     """Operations between unrelated types raise TypeError rather than guess."""
     with pytest.raises(TypeError):
-        operation()
+        operation(left, right)
+
+
+def test_color_has_no_negation() -> None:
+    """-Color raises TypeError: Godot's unary minus inverts, use inverted() for that."""
+    with pytest.raises(TypeError):
+        -Color(1, 0, 0)  # type: ignore[operator]
 
 
 def test_division_by_zero_raises() -> None:
@@ -338,7 +344,11 @@ def test_constants() -> None:
         Vector2(1, 0),
     )
     assert (Vector2.ZERO, Vector2.ONE) == (Vector2(0, 0), Vector2(1, 1))
-    assert (Vector2i.UP, Vector2i.ONE, Vector2i.ZERO) == (Vector2i(0, -1), Vector2i(1, 1), Vector2i())
+    assert (Vector2i.UP, Vector2i.ONE, Vector2i.ZERO) == (
+        Vector2i(0, -1),
+        Vector2i(1, 1),
+        Vector2i(),
+    )
     assert (Vector2i.DOWN, Vector2i.LEFT, Vector2i.RIGHT) == (
         Vector2i(0, 1),
         Vector2i(-1, 0),
@@ -386,7 +396,9 @@ def test_color_from_html(code: str, expected: Color) -> None:
     assert Color.html(code) == expected
 
 
-@pytest.mark.parametrize("code", ["", "#", "#ff800", "#ff80000", "#gg8000", "#ff 800", "#ff8000ff00"])
+@pytest.mark.parametrize(
+    "code", ["", "#", "#ff800", "#ff80000", "#gg8000", "#ff 800", "#ff8000ff00"]
+)
 def test_color_from_html_rejects_bad_codes(code: str) -> None:
     """Anything but 3, 4, 6 or 8 hex digits raises ValueError."""
     with pytest.raises(ValueError, match="invalid HTML color"):
