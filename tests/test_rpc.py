@@ -44,7 +44,7 @@ def test_channel_comes_last() -> None:
     assert parse_rpc_arguments((2,)).channel == 2
     with pytest.raises(ValueError, match="last"):
         parse_rpc_arguments((1, "any_peer"))
-    with pytest.raises(ValueError, match="0..255"):
+    with pytest.raises(ValueError, match=r"0\.\.255"):
         parse_rpc_arguments(("any_peer", 256))
 
 
