@@ -52,6 +52,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
+from itertools import chain, compress
 from typing import Any, TypeVar
 
 import msgpack
@@ -79,7 +80,7 @@ __all__ = [
     "unpackb",
 ]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 EXT_TUPLE = 0
 EXT_VECTOR2_F32 = 1
@@ -108,7 +109,7 @@ _SUPPORTED = (
     "Vector3i, Color, IntEnum and IntFlag members (sent as int), str subclasses (sent as str)"
 )
 
-# Decoding.
+# The types that come out of unpackb.
 
 _SCALAR_KEY_TYPES = frozenset({str, int, float, bool, type(None), bytes})
 _VALUE_TYPES = frozenset({Vector2, Vector2i, Vector3, Vector3i, Color})
@@ -142,7 +143,8 @@ def _floats_ext(values: tuple[float, ...], f32_code: int) -> msgpack.ExtType:
         data = f32.pack(*values)
     except OverflowError:  # finite, but beyond the f32 range
         return msgpack.ExtType(f32_code + 1, f64.pack(*values))
-    if _same_floats(f32.unpack(data), values):
+    unpacked = f32.unpack(data)
+    if unpacked == values or _same_floats(unpacked, values):  # the second is for NaNs
         return msgpack.ExtType(f32_code, data)
     return msgpack.ExtType(f32_code + 1, f64.pack(*values))
 
@@ -216,8 +218,8 @@ def _encode_value(obj: Any) -> msgpack.ExtType | None:
     return None
 
 
-def _float_decoder(cls: Callable[..., Any], layout: struct.Struct) -> Callable[[bytes], Any]:
-    name = getattr(cls, "__name__", "")
+def _float_decoder(cls: type, layout: struct.Struct) -> Callable[[bytes], Any]:
+    name = cls.__name__
 
     def decode(data: bytes) -> Any:
         if len(data) != layout.size:
@@ -227,11 +229,12 @@ def _float_decoder(cls: Callable[..., Any], layout: struct.Struct) -> Callable[[
     return decode
 
 
-def _int_decoder(cls: Callable[..., Any], count: int) -> Callable[[bytes], Any]:
-    name = getattr(cls, "__name__", "")
+def _int_decoder(cls: type, count: int) -> Callable[[bytes], Any]:
+    name = cls.__name__
 
     def decode(data: bytes) -> Any:
-        values, offset = [], 0
+        values: list[int] = []
+        offset = 0
         for _ in range(count):
             value, offset = _read_int64(data, offset)
             values.append(value)
@@ -259,20 +262,21 @@ _VALUE_DECODERS: dict[int, Callable[[bytes], Any]] = {
 
 def _make_dict(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
     """``object_pairs_hook``: check the keys before anything hashes them."""
-    key_types = set(map(type, map(_first, pairs)))
-    if not key_types <= _SCALAR_KEY_TYPES:
-        _check_composite_keys(pairs, key_types)
+    for key, _ in pairs:  # a plain loop: faster than set(map(...)) for typical small maps
+        if type(key) not in _SCALAR_KEY_TYPES:
+            _check_composite_keys(pairs)
+            break
     return dict(pairs)
 
 
-def _check_composite_keys(pairs: list[tuple[Any, Any]], key_types: set[type]) -> None:
+def _check_composite_keys(pairs: list[tuple[Any, Any]]) -> None:
     """Refuse keys that are not :data:`_KEY_TYPES`, even inside tuples, and hash floods.
 
-    Only tuples and value types get here: their hashes, unlike ``str``'s, are not
-    randomized, so a peer can craft thousands of distinct keys with one hash value and
-    make building the dict quadratic.
+    Tuples and value types pass the type check, but their hashes, unlike ``str``'s,
+    are not randomized: a peer can craft thousands of distinct keys with one hash value
+    and make building the dict quadratic.
     """
-    _check_key_types(key_types)
+    _check_key_types(set(map(type, map(_first, pairs))))
     tuples = [key for key, _ in pairs if type(key) is tuple]
     while tuples:
         key = tuples.pop()
@@ -290,6 +294,26 @@ def _check_key_types(types: set[type]) -> None:
     if bad:
         names = ", ".join(sorted(_type_name(cls) for cls in bad))
         raise DecodingError(f"map keys of type {names} are not allowed")
+
+
+_is_container = _CONTAINERS.__contains__
+_is_dict = frozenset({dict}).__contains__
+_is_tuple = frozenset({tuple}).__contains__
+
+
+def _children(level: list[Any]) -> list[Any]:
+    """The items of lists and tuples, the values of dicts and the tuple keys of dicts."""
+    is_dict = list(map(_is_dict, map(type, level)))
+    dicts = list(compress(level, is_dict))
+    sequences = compress(level, map(operator.not_, is_dict))
+    keys = list(chain.from_iterable(dicts))
+    return list(
+        chain(
+            chain.from_iterable(sequences),
+            chain.from_iterable(map(dict.values, dicts)),
+            compress(keys, map(_is_tuple, map(type, keys))),
+        )
+    )
 
 
 def _explain(exc: Exception) -> str:
@@ -365,10 +389,10 @@ class Codec:
 
     def register_type(
         self,
-        cls: type[T],
+        cls: type[_T],
         code: int,
-        encode: Callable[[T], bytes],
-        decode: Callable[[bytes], T],
+        encode: Callable[[_T], bytes],
+        decode: Callable[[bytes], _T],
     ) -> None:
         """Send instances of ``cls`` (exactly; not of its subclasses) as ext type ``code``.
 
@@ -575,24 +599,22 @@ class Codec:
         """Check the nesting depth and the types of a decoded value, without recursion.
 
         msgpack builds the whole value first (its own stack stops at 1024 levels), then
-        this walk checks ``max_depth``. It also refuses msgpack's built-in Timestamp, the
-        one extension type that bypasses ``ext_hook``.
+        this walk checks ``max_depth``, one level at a time with C-level iterators (a
+        megabyte can hold a million empty lists). It also refuses msgpack's built-in
+        Timestamp, the one extension type that bypasses ``ext_hook``.
         """
+        level = [root]
         self._check_types({type(root)})
-        if type(root) not in _CONTAINERS:
-            return
-        stack: list[tuple[Any, int]] = [(root, 1)]
-        while stack:
-            node, depth = stack.pop()
+        depth = 0
+        while True:
+            level = list(compress(level, map(_is_container, map(type, level))))
+            if not level:
+                return
+            depth += 1
             if depth > self.max_depth:
                 raise DecodingError(f"nested deeper than max_depth={self.max_depth}")
-            items = node.values() if type(node) is dict else node
-            if type(node) is dict and tuple in set(map(type, node)):
-                stack.extend((key, depth + 1) for key in node if type(key) is tuple)
-            types = set(map(type, items))
-            self._check_types(types)
-            if not types.isdisjoint(_CONTAINERS):
-                stack.extend((item, depth + 1) for item in items if type(item) in _CONTAINERS)
+            level = _children(level)
+            self._check_types(set(map(type, level)))
 
     def _check_types(self, types: set[type]) -> None:
         if types <= self._decoded_types:
@@ -641,7 +663,7 @@ def pack_array_items(items: Sequence[Any], *, allow_objects: bool = True) -> byt
 
 
 def register_type(
-    cls: type[T], code: int, encode: Callable[[T], bytes], decode: Callable[[bytes], T]
+    cls: type[_T], code: int, encode: Callable[[_T], bytes], decode: Callable[[bytes], _T]
 ) -> None:
     """:meth:`Codec.register_type` on :data:`default_codec`."""
     default_codec.register_type(cls, code, encode, decode)

@@ -13,10 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
+import inspect
 import logging
+import math
+import time
+import types
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .auth import AuthBook
 from .cache import IdCache
 from .codec import Codec, default_codec
 from .exceptions import DecodingError, InvalidState, PeerNotFound
@@ -66,6 +72,9 @@ class SceneMultiplayer:
     Signals:
         peer_connected(id), peer_disconnected(id): a peer joined or left.
         connected_to_server(), connection_failed(), server_disconnected(): clients only.
+        peer_packet(id, data): raw bytes from ``send_bytes`` arrived from peer ``id``.
+        peer_authenticating(id): a peer connected and must authenticate (auth_callback set).
+        peer_authentication_failed(id): it left, or timed out, before both sides completed.
     """
 
     def __init__(self, peer: MultiplayerPeer | None = None) -> None:
@@ -74,6 +83,12 @@ class SceneMultiplayer:
         self.connected_to_server: Signal[()] = Signal("connected_to_server")
         self.connection_failed: Signal[()] = Signal("connection_failed")
         self.server_disconnected: Signal[()] = Signal("server_disconnected")
+        self.peer_packet: Signal[int, bytes] = Signal("peer_packet")
+        self.peer_authenticating: Signal[int] = Signal("peer_authenticating")
+        self.peer_authentication_failed: Signal[int] = Signal("peer_authentication_failed")
+        self.auth_callback: Callable[[int, bytes], object] | None = None
+        self._auth_timeout = 3.0
+        self._auth = AuthBook()
         self.server_relay = True
         self.allow_object_decoding = False
         self.codec: Codec = default_codec
@@ -132,6 +147,17 @@ class SceneMultiplayer:
         self._root_path = path.rstrip("/") if path != "/" else path
 
     @property
+    def auth_timeout(self) -> float:
+        """Seconds a peer has to complete authentication (default 3.0; 0: no limit)."""
+        return self._auth_timeout
+
+    @auth_timeout.setter
+    def auth_timeout(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"auth_timeout must be 0 or more, not {seconds}")
+        self._auth_timeout = float(seconds)
+
+    @property
     def refuse_new_connections(self) -> bool:
         return self._require_peer().refuse_new_connections
 
@@ -184,6 +210,7 @@ class SceneMultiplayer:
         leaves, self._pending_leaves = self._pending_leaves, []
         for peer_id in leaves:
             self._remove(peer_id)
+        self._check_auth_timeouts()
         self._update_status()
 
     def _drain(self, peer: MultiplayerPeer) -> None:
@@ -193,6 +220,9 @@ class SceneMultiplayer:
             self._packet_mode = peer.get_packet_mode()
             self._packet_channel = peer.get_packet_channel()
             data = peer.get_packet()
+            if sender in self._auth:
+                self._process_auth_packet(sender, data)
+                continue
             if sender not in self._connected:
                 self._refuse(
                     sender, ("unknown sender",), "packet from a peer that is not connected"
@@ -225,6 +255,7 @@ class SceneMultiplayer:
     def clear(self) -> None:
         """Forget every peer and every cached id (Godot's ``clear()``)."""
         self._connected.clear()
+        self._auth.clear()
         self._pending_leaves.clear()
         self._paths.clear()
         self._names.clear()
@@ -241,10 +272,94 @@ class SceneMultiplayer:
             raise PeerNotFound(peer_id)
         self._require_peer().disconnect_peer(peer_id)
 
+    # Authentication (Godot's, reference.md §2.10).
+
+    def get_authenticating_peers(self) -> list[int]:
+        """The peers that connected and have not completed authentication."""
+        return self._auth.peers()
+
+    def send_auth(self, peer_id: int, data: bytes) -> None:
+        """Send authentication data to a peer that is authenticating; its
+        ``auth_callback(our_id, data)`` runs there.
+
+        Raises:
+            InvalidState: No peer; ``peer_id`` is not authenticating; or either side
+                already completed.
+            ValueError: ``data`` is empty (empty means "completed" on the wire).
+        """
+        peer = self._require_peer()
+        if not data:
+            raise ValueError("send_auth needs at least one byte")
+        self._auth.check_can_send(peer_id)
+        self._put_direct(peer, peer_id, SysAuth(bytes(data)).serialize(self.codec))
+
+    def complete_auth(self, peer_id: int) -> None:
+        """Declare this side's authentication of ``peer_id`` complete. The peer is
+        admitted (``peer_connected``) once the other side has completed too.
+
+        Raises:
+            InvalidState: No peer; ``peer_id`` is not authenticating; or this side
+                completed already.
+        """
+        peer = self._require_peer()
+        both = self._auth.complete_local(peer_id)
+        self._put_direct(peer, peer_id, SysAuth(b"").serialize(self.codec))
+        if both:
+            self._admit(peer_id)
+
+    def _put_direct(self, peer: MultiplayerPeer, peer_id: int, packet: bytes) -> None:
+        # Authentication is between direct neighbours: never relayed.
+        peer.set_target_peer(peer_id)
+        peer.transfer_mode = _RELIABLE
+        peer.transfer_channel = 0
+        peer.put_packet(packet)
+
+    def _process_auth_packet(self, sender: int, data: bytes) -> None:
+        """A packet from a peer still authenticating: only auth data is allowed."""
+        try:
+            message = decode(data, self.codec, allow_objects=False)
+        except DecodingError as exc:
+            self._refuse(sender, ("bad auth",), f"malformed packet during authentication: {exc}")
+            return
+        if not isinstance(message, SysAuth):
+            kind = type(message).__name__
+            self._refuse(sender, ("not auth", kind), f"{kind} before authentication: dropped")
+            return
+        if not message.data:
+            if self._auth.remote_done(sender):
+                self._refuse(sender, ("auth twice",), "completed authentication twice")
+            elif self._auth.complete_remote(sender):
+                self._admit(sender)
+            return
+        if self._auth.remote_done(sender):
+            self._refuse(sender, ("auth after done",), "authentication data after completing")
+            return
+        callback = self.auth_callback
+        if callback is None:
+            self._refuse(sender, ("auth off",), "authentication data, but no auth_callback")
+            return
+        self._run_handler(sender, "auth_callback", lambda: callback(sender, message.data))
+
+    def _check_auth_timeouts(self) -> None:
+        if not self._auth.peers():
+            return
+        for peer_id in self._auth.expired(time.monotonic(), self._auth_timeout):
+            logger.warning(
+                "peer %d: authentication timed out after %s s", peer_id, self._auth_timeout
+            )
+            peer = self._peer
+            if peer is not None and peer.get_connection_status() is ConnectionStatus.CONNECTED:
+                peer.disconnect_peer(peer_id)
+            self.peer_authentication_failed.emit(peer_id)
+
     # Membership.
 
     def _on_peer_connected(self, peer_id: int) -> None:
-        self._admit(peer_id)
+        if self.auth_callback is None:
+            self._admit(peer_id)
+            return
+        self._auth.begin(peer_id, time.monotonic())
+        self.peer_authenticating.emit(peer_id)
 
     def _on_peer_disconnected(self, peer_id: int) -> None:
         if self._polling:
@@ -266,6 +381,9 @@ class SceneMultiplayer:
         self.peer_connected.emit(peer_id)
 
     def _remove(self, peer_id: int) -> None:
+        if self._auth.drop(peer_id):
+            self.peer_authentication_failed.emit(peer_id)
+            return
         if peer_id not in self._connected:
             return
         del self._connected[peer_id]
@@ -373,16 +491,53 @@ class SceneMultiplayer:
     def _send(self, to: int, packet: bytes, mode: TransferMode, channel: int) -> None:
         if to in self._pending_leaves:
             return  # it left; its peer_disconnected comes at the end of this poll
-        peer = self._require_peer()
         if to != TARGET_PEER_SERVER and not self._is_server_now():
             if not self._relay_enabled():
                 raise InvalidState("server_relay is off: a client can only reach the server")
             packet = Relay(to, packet).serialize(self.codec)
             to = TARGET_PEER_SERVER
+        self._put(to, packet, mode, channel)
+
+    def _put(self, to: int, packet: bytes, mode: TransferMode, channel: int) -> None:
+        peer = self._require_peer()
         peer.set_target_peer(to)
         peer.transfer_mode = mode
         peer.transfer_channel = channel
         peer.put_packet(packet)
+
+    def send_bytes(
+        self,
+        data: bytes,
+        id: int = 0,  # Godot's name, shadowing the builtin
+        mode: TransferMode = TransferMode.RELIABLE,
+        channel: int = 0,
+    ) -> None:
+        """Send raw bytes; the receivers get ``peer_packet(sender, data)``.
+
+        ``id`` as for ``rpc_id``: > 0 one peer, 0 everyone, < 0 everyone but ``-id``.
+        From a client to other clients the bytes go through the server's relay, and
+        the receivers see the original sender.
+
+        Raises:
+            ValueError: ``data`` is empty, or ``id`` is this peer.
+            InvalidState: No peer, or not connected.
+            PeerNotFound: ``id`` > 0 is not a connected peer.
+        """
+        if not data:
+            raise ValueError("send_bytes needs at least one byte")
+        peer = self._require_connected("send_bytes")
+        own_id = peer.get_unique_id()
+        if id == own_id:
+            raise ValueError("send_bytes to yourself")
+        if id > 0 and id not in self._connected:
+            raise PeerNotFound(id)
+        packet = Raw(bytes(data)).serialize(self.codec)
+        if own_id != TARGET_PEER_SERVER and id <= 0 and self._relay_enabled():
+            # One relay request: the server fans it out and reads it too (Godot).
+            self._put(TARGET_PEER_SERVER, Relay(id, packet).serialize(self.codec), mode, channel)
+            return
+        for target in self._rpc_targets(id, own_id):
+            self._send(target, packet, mode, channel)
 
     # Receiving.
 
@@ -407,10 +562,15 @@ class SceneMultiplayer:
             self._process_relay(sender, message)
         elif isinstance(message, SysAddPeer | SysDelPeer):
             self._process_membership(sender, message)
-        elif isinstance(message, Raw | SysAuth):
-            self._refuse(
-                sender, (type(message).__name__,), f"{type(message).__name__} is not supported yet"
-            )
+        elif isinstance(message, Raw):
+            self.peer_packet.emit(sender, message.data)
+        elif isinstance(message, SysAuth):
+            self._process_late_auth(sender, message)
+
+    def _process_late_auth(self, sender: int, message: SysAuth) -> None:
+        # Godot: from an admitted peer only a late, empty "done" is acceptable.
+        if message.data:
+            self._refuse(sender, ("auth",), "authentication data from an admitted peer")
 
     def _define(self, cache: IdCache, sender: int, remote_id: int, text: str) -> bool:
         try:
@@ -480,6 +640,19 @@ class SceneMultiplayer:
             return sender == node.get_multiplayer_authority()
         return False
 
+    def _run_handler(self, sender: int, what: str, handler: Callable[[], object]) -> None:
+        """Run user code for ``sender``: log its errors, schedule it if async."""
+        token = _current_sender.set((self, sender))
+        try:
+            result = handler()
+        except Exception:
+            logger.exception("error in %s for peer %d", what, sender)
+            return
+        finally:
+            _current_sender.reset(token)
+        if asyncio.iscoroutine(result):
+            self._run_async(sender, what, result)
+
     def _call(
         self, sender: int, node: Node, method: str, args: Sequence[Any], config: RPCConfig
     ) -> None:
@@ -487,48 +660,34 @@ class SceneMultiplayer:
         function: Callable[..., Any] = (
             decorated.function.__get__(node) if decorated is not None else getattr(node, method)
         )
-        token = _current_sender.set((self, sender))
-        try:
-            result = function(*args)
-        except TypeError as exc:
-            if exc.__traceback__ is not None and exc.__traceback__.tb_next is None:
-                # raised by the call itself, not inside the method: a wrong argument count
-                self._refuse(sender, ("args", method), f"RPC {method!r}: {exc}")
-                return
-            logger.exception("error in RPC %r on %s from peer %d", method, node._describe(), sender)
+        low, high = _arity(function)
+        if not low <= len(args) <= high:
+            expected = str(low) if low == high else f"{low} to {high}"
+            self._refuse(
+                sender,
+                ("args", method),
+                f"RPC {method!r} on {node._describe()}: {len(args)} arguments, expected {expected}",
+            )
             return
-        except Exception:
-            logger.exception("error in RPC %r on %s from peer %d", method, node._describe(), sender)
-            return
-        finally:
-            _current_sender.reset(token)
-        if asyncio.iscoroutine(result):
-            self._run_async(sender, node, method, result)
+        what = f"RPC {method!r} on {node._describe()}"
+        self._run_handler(sender, what, lambda: function(*args))
 
-    def _run_async(
-        self, sender: int, node: Node, method: str, coroutine: Coroutine[Any, Any, Any]
-    ) -> None:
+    def _run_async(self, sender: int, what: str, coroutine: Coroutine[Any, Any, Any]) -> None:
         context = contextvars.copy_context()
         context.run(_current_sender.set, (self, sender))
         try:
             task = asyncio.get_running_loop().create_task(coroutine, context=context)
         except RuntimeError:
             coroutine.close()
-            logger.error("RPC %r is async but no asyncio loop is running: not called", method)
+            logger.error("%s is async but no asyncio loop is running: not run", what)
             return
         self._tasks.add(task)
-        task.add_done_callback(lambda t: self._async_done(t, method, node, sender))
+        task.add_done_callback(lambda t: self._async_done(t, what, sender))
 
-    def _async_done(self, task: asyncio.Task[Any], method: str, node: Node, sender: int) -> None:
+    def _async_done(self, task: asyncio.Task[Any], what: str, sender: int) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            logger.error(
-                "error in async RPC %r on %s from peer %d",
-                method,
-                node._describe(),
-                sender,
-                exc_info=task.exception(),
-            )
+            logger.error("error in %s for peer %d", what, sender, exc_info=task.exception())
 
     def _process_relay(self, sender: int, relay: Relay) -> None:
         if not self._is_server_now():
@@ -583,10 +742,35 @@ class SceneMultiplayer:
         elif _is_power_of_ten(count):
             logger.warning("refused from peer %d: %s (%d times)", sender, reason, count)
 
+    def _require_connected(self, action: str) -> MultiplayerPeer:
+        peer = self._require_peer()
+        if peer.get_connection_status() is not ConnectionStatus.CONNECTED:
+            status = peer.get_connection_status().name
+            raise InvalidState(f"{action}: the multiplayer peer is {status}")
+        return peer
+
     def _require_peer(self) -> MultiplayerPeer:
         if self._peer is None:
             raise InvalidState("this multiplayer API has no multiplayer_peer")
         return self._peer
+
+
+@functools.cache
+def _code_arity(code: types.CodeType, defaults: int) -> tuple[int, float]:
+    positional = code.co_argcount
+    high: float = math.inf if code.co_flags & inspect.CO_VARARGS else positional
+    return positional - defaults, high
+
+
+def _arity(function: Callable[..., Any]) -> tuple[int, float]:
+    """How many positional arguments ``function`` takes: (fewest, most)."""
+    bound = 1 if inspect.ismethod(function) else 0
+    raw = getattr(function, "__func__", function)
+    code = getattr(raw, "__code__", None)
+    if code is None:  # a builtin or a callable object: let the call decide
+        return 0, math.inf
+    low, high = _code_arity(code, len(raw.__defaults__ or ()))
+    return max(0, low - bound), high - bound
 
 
 MultiplayerAPI = SceneMultiplayer

@@ -440,3 +440,38 @@ def test_value_types_travel_and_unsupported_ones_raise() -> None:
         session.games[0].hello.rpc({1, 2})
     session.pump()
     assert len(session.games[1].calls) == 1
+
+
+# Raw bytes.
+
+
+def packets_of(session: Session) -> list[list[tuple[int, bytes]]]:
+    got: list[list[tuple[int, bytes]]] = [[] for _ in session.trees]
+    for i in range(len(session.trees)):
+        session.api(i).peer_packet.connect(lambda sender, data, i=i: got[i].append((sender, data)))
+    return got
+
+
+def test_send_bytes_routes_like_rpc_id() -> None:
+    """send_bytes: > 0 one peer, 0 all, < 0 all but one; relayed with the true sender."""
+    session = Session(clients=2)
+    got = packets_of(session)
+    session.api(0).send_bytes(b"to 2", 2)
+    session.api(1).send_bytes(b"all from 2")
+    session.api(1).send_bytes(b"not the server", -1)
+    session.api(2).send_bytes(b"3 to 2", 2)
+    session.pump()
+    assert got[0] == [(2, b"all from 2")]
+    assert got[1] == [(1, b"to 2"), (3, b"3 to 2")]
+    assert got[2] == [(2, b"all from 2"), (2, b"not the server")]
+
+
+def test_send_bytes_misuse() -> None:
+    """Empty data, an unknown peer or oneself raise at the call."""
+    session = Session(clients=1)
+    with pytest.raises(ValueError):
+        session.api(0).send_bytes(b"")
+    with pytest.raises(PeerNotFound):
+        session.api(0).send_bytes(b"x", 7)
+    with pytest.raises(ValueError):
+        session.api(0).send_bytes(b"x", 1)
