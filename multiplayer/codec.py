@@ -415,7 +415,8 @@ class Codec:
             taken = _type_name(self._decoders[code][0])
             raise ValueError(f"ext code {code} is already registered for {taken}")
         if cls in self._encoders:
-            raise ValueError(f"{_type_name(cls)} is already registered as ext code {code}")
+            taken_code = self._encoders[cls][0]
+            raise ValueError(f"{_type_name(cls)} is already registered as ext code {taken_code}")
         if cls in _DECODED_TYPES or cls in (bytearray, memoryview):
             raise ValueError(f"{_type_name(cls)} is encoded by the codec itself")
         self._encoders[cls] = (code, encode)

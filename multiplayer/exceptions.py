@@ -15,9 +15,15 @@ The hierarchy::
     ├── EncodingError (TypeError)     a value that :mod:`multiplayer.codec` cannot send:
     │                                 an unsupported type, an int out of range, a
     │                                 registered type while object encoding is off
-    └── DecodingError (ValueError)    high-level payload bytes that :mod:`multiplayer.codec`
-                                      refuses: malformed msgpack, a limit exceeded, an
-                                      unknown or refused ext type
+    ├── DecodingError (ValueError)    high-level payload bytes that :mod:`multiplayer.codec`
+    │                                 refuses: malformed msgpack, a limit exceeded, an
+    │                                 unknown or refused ext type
+    ├── RemoteError                   an awaited RPC (``rpc_call``) failed on the remote
+    │   │                             peer: the handler raised (type name and message)
+    │   └── RPCRefused                the remote peer refused the call (not an RPC there,
+    │                                 not allowed, no such node, wrong arguments)
+    └── PeerDisconnected              the peer left, or this side disconnected, while an
+        (ConnectionError)             awaited RPC was waiting for its answer
 
 Errors made by the local programmer are raised at the call site. Errors made by a
 remote peer never reach user code: the offending connection is closed and logged.
@@ -33,8 +39,11 @@ __all__ = [
     "InvalidState",
     "MultiplayerError",
     "PacketTooLarge",
+    "PeerDisconnected",
     "PeerNotFound",
     "ProtocolError",
+    "RPCRefused",
+    "RemoteError",
 ]
 
 
@@ -76,3 +85,37 @@ class EncodingError(MultiplayerError, TypeError):
 
 class DecodingError(MultiplayerError, ValueError):
     """Bytes received from the network do not decode to an accepted value."""
+
+
+class RemoteError(MultiplayerError):
+    """An awaited RPC raised on the remote peer.
+
+    Attributes:
+        peer_id: The peer that ran the call.
+        type_name: The name of the exception type raised there (e.g. ``"ValueError"``).
+        remote_message: Its message.
+    """
+
+    def __init__(self, peer_id: int, type_name: str, remote_message: str) -> None:
+        super().__init__(f"peer {peer_id} raised {type_name}: {remote_message}")
+        self.peer_id = peer_id
+        self.type_name = type_name
+        self.remote_message = remote_message
+
+
+class RPCRefused(RemoteError):
+    """The remote peer refused an awaited RPC (its reason is the message)."""
+
+    def __init__(self, peer_id: int, reason: str) -> None:
+        MultiplayerError.__init__(self, f"peer {peer_id} refused the call: {reason}")
+        self.peer_id = peer_id
+        self.type_name = "RPCRefused"
+        self.remote_message = reason
+
+
+class PeerDisconnected(MultiplayerError, ConnectionError):
+    """The peer went away before answering an awaited RPC."""
+
+    def __init__(self, peer_id: int) -> None:
+        super().__init__(f"peer {peer_id} disconnected before answering")
+        self.peer_id = peer_id

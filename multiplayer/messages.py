@@ -13,6 +13,12 @@ Every packet is one msgpack array whose first item is the command (Godot's
     [7, 3, peer, packet]           SYS RELAY       client -> server: deliver to peer;
                                                    server -> client: from peer
     [8, name_id, name]             SIMPLIFY_NAME   name_id now means this method name
+    [9, request_id, path_id, name_id, *args]
+                                   REQUEST         a call whose result is wanted back
+    [10, request_id, status, value]
+                                   RESPONSE        its result (status 0), the error it
+                                                   raised (1: [type name, message]), or
+                                                   why it was refused (2: a reason)
 
 Ids are chosen by the sender, one counter for paths and one for names, and stay
 valid until ``clear()``. The transport is ordered, so a SIMPLIFY always arrives
@@ -36,14 +42,18 @@ __all__ = [
     "Raw",
     "Relay",
     "RemoteCall",
+    "Request",
+    "Response",
     "SimplifyName",
     "SimplifyPath",
+    "Status",
     "SysAddPeer",
     "SysAuth",
     "SysCommand",
     "SysDelPeer",
     "decode",
     "encode_call",
+    "encode_request",
 ]
 
 
@@ -59,6 +69,16 @@ class Command(enum.IntEnum):
     SYNC = 6
     SYS = 7
     SIMPLIFY_NAME = 8
+    REQUEST = 9
+    RESPONSE = 10
+
+
+class Status(enum.IntEnum):
+    """The outcome carried by a RESPONSE."""
+
+    OK = 0
+    ERROR = 1
+    REFUSED = 2
 
 
 class SysCommand(enum.IntEnum):
@@ -75,6 +95,24 @@ class RemoteCall:
     path_id: int
     name_id: int
     args: list[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    request_id: int
+    path_id: int
+    name_id: int
+    args: list[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    request_id: int
+    status: Status
+    value: Any
+
+    def serialize(self, codec: Codec) -> bytes:
+        return codec.packb([Command.RESPONSE, self.request_id, self.status, self.value])
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +185,8 @@ class Relay:
 
 Message = (
     RemoteCall
+    | Request
+    | Response
     | SimplifyPath
     | SimplifyName
     | ConfirmPath
@@ -166,6 +206,14 @@ def encode_call(path_id: int, name_id: int, packed_args: bytes, argc: int) -> by
     """
     head = array_header(3 + argc)
     return head + bytes((Command.REMOTE_CALL,)) + _small(path_id) + _small(name_id) + packed_args
+
+
+def encode_request(
+    request_id: int, path_id: int, name_id: int, packed_args: bytes, argc: int
+) -> bytes:
+    """A REQUEST packet (a call whose result is sent back)."""
+    head = array_header(4 + argc) + bytes((Command.REQUEST,)) + _small(request_id)
+    return head + _small(path_id) + _small(name_id) + packed_args
 
 
 def _small(value: int) -> bytes:
@@ -193,6 +241,14 @@ def decode(data: bytes, codec: Codec, *, allow_objects: bool) -> Message:
     if command == Command.SIMPLIFY_PATH:
         _check(items, 3, "SIMPLIFY_PATH", (int, str))
         return SimplifyPath(items[1], items[2])
+    if command == Command.REQUEST:
+        _check(items, 4, "REQUEST", (int, int, int), variadic=True)
+        return Request(items[1], items[2], items[3], items[4:])
+    if command == Command.RESPONSE:
+        _check(items, 4, "RESPONSE", (int, int))
+        if items[2] not in (Status.OK, Status.ERROR, Status.REFUSED):
+            raise DecodingError(f"RESPONSE with unknown status {_brief(items[2])}")
+        return Response(items[1], Status(items[2]), items[3])
     if command == Command.SIMPLIFY_NAME:
         _check(items, 3, "SIMPLIFY_NAME", (int, str))
         return SimplifyName(items[1], items[2])

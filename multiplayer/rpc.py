@@ -190,6 +190,15 @@ class BoundRPC(Generic[P, R]):
         _no_keywords(kwargs)
         self.node.rpc_id(peer_id, self.method.name, *args)
 
+    async def rpc_call(self, peer_id: int, *args: P.args, **kwargs: P.kwargs) -> Any:
+        """Call this method on one peer and return its result (see ``Node.rpc_call``).
+
+        The result is the handler's return value; for an ``async def`` handler, what
+        its coroutine returns.
+        """
+        _no_keywords(kwargs)
+        return await self.node.rpc_call(peer_id, self.method.name, *args)
+
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, BoundRPC) and other.method is self.method and other.node is self.node

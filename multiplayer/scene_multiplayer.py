@@ -12,6 +12,7 @@ mistake) or logs one line naming the peer (a remote one); see docs/godot.md.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import functools
 import inspect
@@ -25,20 +26,32 @@ from typing import TYPE_CHECKING, Any
 from .auth import AuthBook
 from .cache import IdCache
 from .codec import Codec, default_codec
-from .exceptions import DecodingError, InvalidState, PeerNotFound
+from .exceptions import (
+    DecodingError,
+    EncodingError,
+    InvalidState,
+    PeerDisconnected,
+    PeerNotFound,
+    RemoteError,
+    RPCRefused,
+)
 from .messages import (
     ConfirmPath,
     Message,
     Raw,
     Relay,
     RemoteCall,
+    Request,
+    Response,
     SimplifyName,
     SimplifyPath,
+    Status,
     SysAddPeer,
     SysAuth,
     SysDelPeer,
     decode,
     encode_call,
+    encode_request,
 )
 from .peer import (
     TARGET_PEER_SERVER,
@@ -64,6 +77,7 @@ _current_sender: contextvars.ContextVar[tuple[SceneMultiplayer, int] | None] = (
 )
 
 _RELIABLE = TransferMode.RELIABLE
+_Reply = Callable[[Status, Any], None]
 
 
 class SceneMultiplayer:
@@ -106,6 +120,10 @@ class SceneMultiplayer:
         self._packet_channel = 0
         self._polling = False
         self._pending_leaves: list[int] = []
+        self.rpc_timeout = 10.0
+        self._requests: dict[int, tuple[int, asyncio.Future[Any]]] = {}
+        self._next_request = 1
+        self._expired_requests: collections.deque[int] = collections.deque(maxlen=256)
         self.multiplayer_peer = peer if peer is not None else OfflineMultiplayerPeer()
 
     # Configuration.
@@ -255,6 +273,7 @@ class SceneMultiplayer:
     def clear(self) -> None:
         """Forget every peer and every cached id (Godot's ``clear()``)."""
         self._connected.clear()
+        self._fail_requests(None)
         self._auth.clear()
         self._pending_leaves.clear()
         self._paths.clear()
@@ -392,6 +411,7 @@ class SceneMultiplayer:
                 self._send(other, SysDelPeer(peer_id).serialize(self.codec), _RELIABLE, 0)
         self._paths.forget_peer(peer_id)
         self._names.forget_peer(peer_id)
+        self._fail_requests(peer_id)
         self.peer_disconnected.emit(peer_id)
 
     def _is_server_now(self) -> bool:
@@ -417,12 +437,7 @@ class SceneMultiplayer:
             PeerNotFound: ``peer_id`` > 0 is neither connected nor this peer.
             EncodingError: An argument cannot be sent.
         """
-        config = node.get_rpc_config(method)
-        if config is None:
-            raise ValueError(
-                f"Unable to get the RPC configuration for the function {method!r} at path "
-                f"{node._describe()}: it is missing or not marked with @rpc / rpc_config"
-            )
+        config = self._config_for(node, method)
         peer = self._require_peer()
         own_id = peer.get_unique_id()
         if peer.get_connection_status() is not ConnectionStatus.CONNECTED:
@@ -441,7 +456,20 @@ class SceneMultiplayer:
             peer_id == 0 or peer_id == own_id or (peer_id < 0 and peer_id != -own_id)
         )
         if local:
-            self._call(own_id, node, method, args, config)
+            function = _function_of(node, method)
+            self._run_handler(
+                own_id, f"RPC {method!r} on {node._describe()}", lambda: function(*args)
+            )
+
+    @staticmethod
+    def _config_for(node: Node, method: str) -> RPCConfig:
+        config = node.get_rpc_config(method)
+        if config is None:
+            raise ValueError(
+                f"Unable to get the RPC configuration for the function {method!r} at path "
+                f"{node._describe()}: it is missing or not marked with @rpc / rpc_config"
+            )
+        return config
 
     def _rpc_targets(self, peer_id: int, own_id: int) -> list[int]:
         if peer_id == own_id:
@@ -453,24 +481,29 @@ class SceneMultiplayer:
     def _send_rpc(
         self, targets: list[int], node: Node, method: str, args: Sequence[Any], config: RPCConfig
     ) -> None:
+        packed = self.codec.pack_array_items(args, allow_objects=self.allow_object_decoding)
+        call = b""
+        for target in targets:
+            path_id, name_id = self._announce(target, node, method)
+            call = call or encode_call(path_id, name_id, packed, len(args))
+            self._send(target, call, config.transfer_mode, config.channel)
+
+    def _announce(self, target: int, node: Node, method: str) -> tuple[int, int]:
+        """Our ids for ``node`` and ``method``, defined for ``target`` if new to it.
+
+        The definitions go first, reliably: the ordered link delivers them before the
+        call, so the call itself never waits for a confirmation.
+        """
         path = self._wire_path(node)
         path_id = self._paths.local_id(path)
         name_id = self._names.local_id(method)
-        packed = self.codec.pack_array_items(args, allow_objects=self.allow_object_decoding)
-        call = encode_call(path_id, name_id, packed, len(args))
-        for target in targets:
-            # Announcements go first, reliably: the ordered link delivers them before
-            # the call, so the call itself never waits for a confirmation.
-            if not self._paths.is_told(path_id, target):
-                self._paths.mark_told(path_id, target)
-                announce = SimplifyPath(path_id, path).serialize(self.codec)
-                self._send(target, announce, _RELIABLE, 0)
-            if not self._names.is_told(name_id, target):
-                self._names.mark_told(name_id, target)
-                self._send(
-                    target, SimplifyName(name_id, method).serialize(self.codec), _RELIABLE, 0
-                )
-            self._send(target, call, config.transfer_mode, config.channel)
+        if not self._paths.is_told(path_id, target):
+            self._paths.mark_told(path_id, target)
+            self._send(target, SimplifyPath(path_id, path).serialize(self.codec), _RELIABLE, 0)
+        if not self._names.is_told(name_id, target):
+            self._names.mark_told(name_id, target)
+            self._send(target, SimplifyName(name_id, method).serialize(self.codec), _RELIABLE, 0)
+        return path_id, name_id
 
     def _wire_path(self, node: Node) -> str:
         """``node``'s path relative to ``root_path``, as it travels."""
@@ -552,6 +585,10 @@ class SceneMultiplayer:
     def _dispatch(self, sender: int, message: Message, data: bytes) -> None:
         if isinstance(message, RemoteCall):
             self._process_call(sender, message)
+        elif isinstance(message, Request):
+            self._process_request(sender, message)
+        elif isinstance(message, Response):
+            self._process_response(sender, message)
         elif isinstance(message, SimplifyPath):
             self._process_simplify_path(sender, message)
         elif isinstance(message, SimplifyName):
@@ -603,34 +640,65 @@ class SceneMultiplayer:
         return None if root is None else root.get_node_or_null(path)
 
     def _process_call(self, sender: int, call: RemoteCall) -> None:
-        path = self._paths.lookup(sender, call.path_id)
-        method = self._names.lookup(sender, call.name_id)
+        target = self._check_call(sender, call.path_id, call.name_id, call.args)
+        if isinstance(target, str):
+            return
+        node, method, function = target
+        what = f"RPC {method!r} on {node._describe()}"
+        self._run_handler(sender, what, lambda: function(*call.args))
+
+    def _process_request(self, sender: int, request: Request) -> None:
+        target = self._check_call(sender, request.path_id, request.name_id, request.args)
+        if isinstance(target, str):
+            self._respond(sender, request.request_id, Status.REFUSED, target)
+            return
+        node, method, function = target
+        what = f"RPC {method!r} on {node._describe()}"
+
+        def reply(status: Status, value: Any) -> None:
+            self._respond(sender, request.request_id, status, value)
+
+        self._run_handler(sender, what, lambda: function(*request.args), reply)
+
+    def _check_call(
+        self, sender: int, path_id: int, name_id: int, args: Sequence[Any]
+    ) -> tuple[Node, str, Callable[..., Any]] | str:
+        """The node, method and function a call from ``sender`` may run, or the reason
+        it may not (already logged)."""
+        path = self._paths.lookup(sender, path_id)
+        method = self._names.lookup(sender, name_id)
         if path is None or method is None:
             which = "path" if path is None else "method name"
-            self._refuse(sender, ("unknown id", which), f"RPC with an unknown {which} id")
-            return
+            return self._refused(sender, ("unknown id", which), f"RPC with an unknown {which} id")
+        key = ("call", path, method)
         node = self._resolve(path)
         if node is None:
-            self._refuse(
-                sender, ("call", path, method), f"RPC {method!r} on {path!r}: no such node"
-            )
-            return
+            return self._refused(sender, key, f"RPC {method!r} on {path!r}: no such node")
         config = node.get_rpc_config(method)
         if config is None:
-            self._refuse(
-                sender, ("call", path, method), f"RPC {method!r} on {path!r}: not an RPC method"
-            )
-            return
+            return self._refused(sender, key, f"RPC {method!r} on {path!r}: not an RPC method")
         if not self._allowed(sender, node, config):
             mode, authority = config.rpc_mode.name, node.get_multiplayer_authority()
-            self._refuse(
+            return self._refused(
                 sender,
-                ("call", path, method),
+                key,
                 f"RPC {method!r} is not allowed on node {path!r}: mode is {mode}, "
                 f"authority is {authority}",
             )
-            return
-        self._call(sender, node, method, call.args, config)
+        function = _function_of(node, method)
+        low, high = _arity(function)
+        if not low <= len(args) <= high:
+            expected = str(low) if low == high else f"{low} to {high}"
+            return self._refused(
+                sender,
+                ("args", method),
+                f"RPC {method!r} on {path!r}: {len(args)} arguments, expected {expected}",
+            )
+        return node, method, function
+
+    def _refused(self, sender: int, key: tuple[object, ...], reason: str) -> str:
+        self._refuse(sender, key, reason)
+        return reason
 
     @staticmethod
     def _allowed(sender: int, node: Node, config: RPCConfig) -> bool:
@@ -640,39 +708,41 @@ class SceneMultiplayer:
             return sender == node.get_multiplayer_authority()
         return False
 
-    def _run_handler(self, sender: int, what: str, handler: Callable[[], object]) -> None:
-        """Run user code for ``sender``: log its errors, schedule it if async."""
+    def _run_handler(
+        self, sender: int, what: str, handler: Callable[[], object], reply: _Reply | None = None
+    ) -> None:
+        """Run user code for ``sender``: log its errors (or, for a request, send them
+        back), schedule it if async, and ``reply`` with its result."""
         token = _current_sender.set((self, sender))
         try:
             result = handler()
-        except Exception:
-            logger.exception("error in %s for peer %d", what, sender)
+        except Exception as exc:
+            self._handler_failed(sender, what, exc, reply)
             return
         finally:
             _current_sender.reset(token)
         if asyncio.iscoroutine(result):
-            self._run_async(sender, what, result)
+            self._run_async(sender, what, result, reply)
+        elif reply is not None:
+            reply(Status.OK, result)
 
-    def _call(
-        self, sender: int, node: Node, method: str, args: Sequence[Any], config: RPCConfig
+    def _handler_failed(
+        self, sender: int, what: str, exc: BaseException, reply: _Reply | None
     ) -> None:
-        decorated = node._rpc_methods.get(method)
-        function: Callable[..., Any] = (
-            decorated.function.__get__(node) if decorated is not None else getattr(node, method)
-        )
-        low, high = _arity(function)
-        if not low <= len(args) <= high:
-            expected = str(low) if low == high else f"{low} to {high}"
-            self._refuse(
-                sender,
-                ("args", method),
-                f"RPC {method!r} on {node._describe()}: {len(args)} arguments, expected {expected}",
-            )
-            return
-        what = f"RPC {method!r} on {node._describe()}"
-        self._run_handler(sender, what, lambda: function(*args))
+        if reply is None:
+            logger.error("error in %s for peer %d", what, sender, exc_info=exc)
+        else:
+            # The caller gets the type name and message; the traceback stays here.
+            logger.info("%s for peer %d raised %r", what, sender, exc)
+            reply(Status.ERROR, [type(exc).__name__, str(exc)])
 
-    def _run_async(self, sender: int, what: str, coroutine: Coroutine[Any, Any, Any]) -> None:
+    def _run_async(
+        self,
+        sender: int,
+        what: str,
+        coroutine: Coroutine[Any, Any, Any],
+        reply: _Reply | None = None,
+    ) -> None:
         context = contextvars.copy_context()
         context.run(_current_sender.set, (self, sender))
         try:
@@ -680,14 +750,123 @@ class SceneMultiplayer:
         except RuntimeError:
             coroutine.close()
             logger.error("%s is async but no asyncio loop is running: not run", what)
+            if reply is not None:
+                reply(Status.ERROR, ["RuntimeError", "no asyncio loop to run an async RPC"])
             return
         self._tasks.add(task)
-        task.add_done_callback(lambda t: self._async_done(t, what, sender))
+        task.add_done_callback(lambda t: self._async_done(t, sender, what, reply))
 
-    def _async_done(self, task: asyncio.Task[Any], what: str, sender: int) -> None:
+    def _async_done(
+        self, task: asyncio.Task[Any], sender: int, what: str, reply: _Reply | None
+    ) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("error in %s for peer %d", what, sender, exc_info=task.exception())
+        if task.cancelled():
+            if reply is not None:
+                reply(Status.ERROR, ["CancelledError", "the call was cancelled"])
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._handler_failed(sender, what, exc, reply)
+        elif reply is not None:
+            reply(Status.OK, task.result())
+
+    # Awaitable RPCs.
+
+    async def rpc_call(
+        self,
+        peer_id: int,
+        node: Node,
+        method: str,
+        args: Sequence[Any] = (),
+        timeout: float | None = None,
+    ) -> Any:
+        """Call ``method`` of ``node`` on one peer and return what it returns.
+
+        The handler may be ``async def``. The same permission rules as ``rpc_id``
+        apply. Calling this peer's own id runs the method here (it must be
+        ``call_local``).
+
+        Raises:
+            RemoteError: The handler raised there (type name and message).
+            RPCRefused: The peer refused the call.
+            PeerDisconnected: The peer left (or we did) before answering.
+            TimeoutError: No answer within ``timeout`` (default ``rpc_timeout``).
+            InvalidState, ValueError, PeerNotFound, EncodingError: as for ``rpc``.
+        """
+        config = self._config_for(node, method)
+        peer = self._require_connected(f"rpc_call {method!r}")
+        own_id = peer.get_unique_id()
+        if peer_id == own_id:
+            if not config.call_local:
+                raise ValueError(f"RPC {method!r} on yourself is not allowed by selected mode")
+            result = _function_of(node, method)(*args)
+            return await result if asyncio.iscoroutine(result) else result
+        if peer_id <= 0:
+            raise ValueError("rpc_call needs one peer id (> 0): a call has one answer")
+        if peer_id not in self._connected:
+            raise PeerNotFound(peer_id)
+        limit = self.rpc_timeout if timeout is None else timeout
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        request_id = self._next_request
+        self._next_request += 1
+        self._requests[request_id] = (peer_id, future)
+        try:
+            self._send_request(peer_id, request_id, node, method, args)
+            async with asyncio.timeout(limit):
+                return await future
+        except TimeoutError:
+            self._expired_requests.append(request_id)
+            raise TimeoutError(
+                f"no answer from peer {peer_id} to {method!r} within {limit} s"
+            ) from None
+        finally:
+            self._requests.pop(request_id, None)
+
+    def _send_request(
+        self, peer_id: int, request_id: int, node: Node, method: str, args: Sequence[Any]
+    ) -> None:
+        path_id, name_id = self._announce(peer_id, node, method)
+        packed = self.codec.pack_array_items(args, allow_objects=self.allow_object_decoding)
+        packet = encode_request(request_id, path_id, name_id, packed, len(args))
+        self._send(peer_id, packet, _RELIABLE, 0)
+
+    def _respond(self, to: int, request_id: int, status: Status, value: Any) -> None:
+        if to not in self._connected or to in self._pending_leaves:
+            return  # it left: nobody is waiting any more
+        try:
+            packet = Response(request_id, status, value).serialize(self.codec)
+        except EncodingError as exc:
+            logger.warning("the result for peer %d cannot be sent: %s", to, exc)
+            packet = Response(
+                request_id, Status.ERROR, ["EncodingError", f"the result cannot be sent: {exc}"]
+            ).serialize(self.codec)
+        self._send(to, packet, _RELIABLE, 0)
+
+    def _process_response(self, sender: int, response: Response) -> None:
+        pending = self._requests.get(response.request_id)
+        if pending is None or pending[0] != sender:
+            if response.request_id in self._expired_requests:
+                logger.debug("late answer from peer %d (the call timed out)", sender)
+            else:
+                self._refuse(sender, ("response",), "answer to a call that was never made")
+            return
+        future = pending[1]
+        if future.done():
+            return
+        if response.status is Status.OK:
+            future.set_result(response.value)
+        elif response.status is Status.REFUSED:
+            future.set_exception(RPCRefused(sender, _text(response.value)))
+        else:
+            type_name, message = _error_parts(response.value)
+            future.set_exception(RemoteError(sender, type_name, message))
+
+    def _fail_requests(self, peer_id: int | None) -> None:
+        """Peer ``peer_id`` (None: every peer) is gone: its callers stop waiting."""
+        for request_id, (target, future) in list(self._requests.items()):
+            if (peer_id is None or target == peer_id) and not future.done():
+                future.set_exception(PeerDisconnected(target))
+                del self._requests[request_id]
 
     def _process_relay(self, sender: int, relay: Relay) -> None:
         if not self._is_server_now():
@@ -771,6 +950,26 @@ def _arity(function: Callable[..., Any]) -> tuple[int, float]:
         return 0, math.inf
     low, high = _code_arity(code, len(raw.__defaults__ or ()))
     return max(0, low - bound), high - bound
+
+
+def _function_of(node: Node, method: str) -> Callable[..., Any]:
+    """The plain function behind ``method`` of ``node``, bound to it."""
+    decorated = node._rpc_methods.get(method)
+    if decorated is not None:
+        bound: Callable[..., Any] = decorated.function.__get__(node)
+        return bound
+    function: Callable[..., Any] = getattr(node, method)
+    return function
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else repr(value)[:200]
+
+
+def _error_parts(value: Any) -> tuple[str, str]:
+    if isinstance(value, list) and len(value) == 2:
+        return _text(value[0])[:100], _text(value[1])[:2000]
+    return "RemoteError", _text(value)
 
 
 MultiplayerAPI = SceneMultiplayer

@@ -377,6 +377,18 @@ class Node:
         """
         self.multiplayer.rpc(peer_id, self, method, args)
 
+    async def rpc_call(
+        self, peer_id: int, method: str, *args: Any, timeout: float | None = None
+    ) -> Any:
+        """Call ``method`` on one peer and return its result (awaitable RPC).
+
+        Raises:
+            RemoteError: It raised there; RPCRefused: the peer refused the call;
+            PeerDisconnected: the peer left first; TimeoutError: no answer within
+            ``timeout`` (default: ``multiplayer.rpc_timeout``, 10 s).
+        """
+        return await self.multiplayer.rpc_call(peer_id, self, method, args, timeout)
+
     def rpc_config(self, method: str, config: RPCConfig | Mapping[str, Any] | None) -> None:
         """Make ``method`` an RPC of this node only (None: undo).
 

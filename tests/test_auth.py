@@ -20,7 +20,7 @@ class Pair:
         self.received: dict[str, list[tuple[int, bytes]]] = {"server": [], "client": []}
         self.events: list[str] = []
         for name, api in (("server", self.server), ("client", self.client)):
-            if (server_auth if name == "server" else client_auth):
+            if server_auth if name == "server" else client_auth:
                 api.auth_callback = lambda i, d, n=name: self.received[n].append((i, d))
             api.peer_authenticating.connect(lambda i, n=name: self.events.append(f"{n} auth {i}"))
             api.peer_authentication_failed.connect(

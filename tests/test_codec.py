@@ -910,7 +910,7 @@ def test_array_header_range(n: int) -> None:
 @pytest.mark.parametrize("n", [0, 1, 12, 13, 14, 15, 16, 100, 65532, 65533, 65536])
 def test_pack_array_items_composes_with_array_header(n: int) -> None:
     """header(3 + n) + three packed fields + pack_array_items(args) == packb(fields + args)."""
-    args = [(i, Vector2i(i, -i)) if i % 2 else i for i in range(n)]
+    args = [(i, Vector2i(i, -i)) if i % 2 else i for i in range(n)] if n < 200 else [*range(n)]
     fields = [0, 7, "path"]
     message = array_header(3 + n) + b"".join(packb(f) for f in fields) + pack_array_items(args)
     assert message == packb(fields + args)
