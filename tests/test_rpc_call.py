@@ -129,7 +129,7 @@ async def test_refused_calls_raise(net: Net, caplog: pytest.LogCaptureFixture) -
 
 async def test_timeout_and_cancellation(net: Net) -> None:
     """No answer within the timeout raises TimeoutError; a cancelled wait cleans up."""
-    with pytest.raises(TimeoutError, match="within 0.05 s"):
+    with pytest.raises(TimeoutError, match=r"within 0\.05 s"):
         await net.banks[1].rpc_call(1, "never", timeout=0.05)
     task = asyncio.ensure_future(net.banks[1].rpc_call(1, "never"))
     await asyncio.sleep(0.01)
