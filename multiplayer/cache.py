@@ -6,7 +6,9 @@ path nor the name after the first time (and, unlike Godot, does not depend on bo
 sides listing the same RPC methods in the same order).
 
 Sending side: the API gives each string one id, from a counter that only grows
-until ``clear()``, and remembers which peers were told. Receiving side: each peer's
+until ``clear()``, and remembers which peers were told. A node path's id is retired
+when its node leaves the tree (the receivers are told to forget it), so the tables
+hold the live nodes, not every node a long session ever had. Receiving side: each peer's
 ids are kept apart, so no peer can change what another peer's ids mean, and their
 number is capped.
 """
@@ -32,6 +34,7 @@ class IdCache:
         self.kind = kind
         self.max_remote_ids = max_remote_ids
         self._ids: dict[str, int] = {}
+        self._last_id = 0
         self._told: dict[int, set[int]] = {}  # id -> peers that were sent it
         self._confirmed: dict[tuple[int, int], bool] = {}  # (id, peer) -> resolved there
         self._remote: dict[int, dict[int, str]] = {}  # peer -> their id -> string
@@ -42,9 +45,25 @@ class IdCache:
         """Our id for ``text``, assigned on first use (ids start at 1)."""
         found = self._ids.get(text)
         if found is None:
-            found = self._ids[text] = len(self._ids) + 1
+            self._last_id += 1
+            found = self._ids[text] = self._last_id
             self._told[found] = set()
         return found
+
+    def has_local(self, text: str) -> bool:
+        return text in self._ids
+
+    def retire(self, text: str) -> tuple[int, set[int]] | None:
+        """Stop using our id for ``text``: (the id, the peers that were told it).
+
+        A later ``local_id(text)`` gives a new id: ids are never reused.
+        """
+        local_id = self._ids.pop(text, None)
+        if local_id is None:
+            return None
+        told = self._told.pop(local_id)
+        self._confirmed = {k: v for k, v in self._confirmed.items() if k[0] != local_id}
+        return local_id, told
 
     def is_told(self, local_id: int, peer: int) -> bool:
         """Whether ``peer`` was sent our ``local_id``."""
@@ -88,6 +107,11 @@ class IdCache:
             raise DecodingError(f"more than {self.max_remote_ids} {self.kind} ids")
         table[remote_id] = text
 
+    def undefine(self, peer: int, remote_id: int) -> bool:
+        """``peer`` stopped using ``remote_id``; False if it never defined it."""
+        table = self._remote.get(peer)
+        return table is not None and table.pop(remote_id, None) is not None
+
     def lookup(self, peer: int, remote_id: int) -> str | None:
         """What ``peer``'s ``remote_id`` means, or None if it never said."""
         table = self._remote.get(peer)
@@ -107,6 +131,7 @@ class IdCache:
 
     def clear(self) -> None:
         self._ids.clear()
+        self._last_id = 0
         self._told.clear()
         self._confirmed.clear()
         self._remote.clear()

@@ -15,6 +15,7 @@ Every packet is one msgpack array whose first item is the command (Godot's
     [8, name_id, name]             SIMPLIFY_NAME   name_id now means this method name
     [9, request_id, path_id, name_id, *args]
                                    REQUEST         a call whose result is wanted back
+    [11, path_id]                  FORGET_PATH     path_id is no longer used
     [10, request_id, status, value]
                                    RESPONSE        its result (status 0), the error it
                                                    raised (1: [type name, message]), or
@@ -38,6 +39,7 @@ from .exceptions import DecodingError
 __all__ = [
     "Command",
     "ConfirmPath",
+    "ForgetPath",
     "Message",
     "Raw",
     "Relay",
@@ -51,9 +53,12 @@ __all__ = [
     "SysAuth",
     "SysCommand",
     "SysDelPeer",
+    "check_method_name",
+    "check_wire_path",
     "decode",
     "encode_call",
     "encode_request",
+    "inner_command",
 ]
 
 
@@ -71,6 +76,7 @@ class Command(enum.IntEnum):
     SIMPLIFY_NAME = 8
     REQUEST = 9
     RESPONSE = 10
+    FORGET_PATH = 11
 
 
 class Status(enum.IntEnum):
@@ -122,6 +128,14 @@ class SimplifyPath:
 
     def serialize(self, codec: Codec) -> bytes:
         return codec.packb([Command.SIMPLIFY_PATH, self.path_id, self.path])
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetPath:
+    path_id: int
+
+    def serialize(self, codec: Codec) -> bytes:
+        return codec.packb([Command.FORGET_PATH, self.path_id])
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +202,7 @@ Message = (
     | Request
     | Response
     | SimplifyPath
+    | ForgetPath
     | SimplifyName
     | ConfirmPath
     | Raw
@@ -214,6 +229,54 @@ def encode_request(
     """A REQUEST packet (a call whose result is sent back)."""
     head = array_header(4 + argc) + bytes((Command.REQUEST,)) + _small(request_id)
     return head + _small(path_id) + _small(name_id) + packed_args
+
+
+MAX_PATH_LENGTH = 1024
+MAX_PATH_PARTS = 64
+MAX_NAME_LENGTH = 128
+
+
+def check_wire_path(path: str) -> None:
+    """Refuse a node path that could leave the API's root, or is oversized.
+
+    A wire path is ``"."`` (the root itself) or child names joined by ``/``: no
+    leading ``/``, no empty, ``.`` or ``..`` part.
+
+    Raises:
+        DecodingError: It is not such a path.
+    """
+    if path == ".":
+        return
+    parts = path.split("/")
+    if len(path) > MAX_PATH_LENGTH or len(parts) > MAX_PATH_PARTS:
+        raise DecodingError(f"node path longer than {MAX_PATH_LENGTH} characters")
+    if any(part in ("", ".", "..") for part in parts):
+        raise DecodingError(f"node path {_brief(path)} is not relative to the root")
+
+
+def check_method_name(name: str) -> None:
+    """Refuse a method name that is no Python identifier or is oversized.
+
+    Raises:
+        DecodingError: It is not such a name.
+    """
+    if len(name) > MAX_NAME_LENGTH or not name.isidentifier():
+        raise DecodingError(f"method name {_brief(name)} is not an identifier")
+
+
+def inner_command(packet: bytes) -> int | None:
+    """The command of a packet, read without decoding it (None if unreadable).
+
+    The server uses it to look inside a relay request before forwarding it.
+    """
+    if not packet:
+        return None
+    head = packet[0]
+    offset = 1 if 0x90 <= head <= 0x9F else 3 if head == 0xDC else 5 if head == 0xDD else -1
+    if offset < 0 or len(packet) <= offset:
+        return None
+    command = packet[offset]
+    return command if command < 0x80 else None
 
 
 def _small(value: int) -> bytes:
@@ -249,6 +312,9 @@ def decode(data: bytes, codec: Codec, *, allow_objects: bool) -> Message:
         if items[2] not in (Status.OK, Status.ERROR, Status.REFUSED):
             raise DecodingError(f"RESPONSE with unknown status {_brief(items[2])}")
         return Response(items[1], Status(items[2]), items[3])
+    if command == Command.FORGET_PATH:
+        _check(items, 2, "FORGET_PATH", (int,))
+        return ForgetPath(items[1])
     if command == Command.SIMPLIFY_NAME:
         _check(items, 3, "SIMPLIFY_NAME", (int, str))
         return SimplifyName(items[1], items[2])

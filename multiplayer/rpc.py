@@ -3,7 +3,7 @@
 ``@rpc`` marks a method of a :class:`~multiplayer.tree.Node` subclass as callable
 from other peers. Its arguments are Godot's, with Godot's defaults::
 
-    @rpc                                    # "authority", "call_remote", "unreliable", 0
+    @rpc                                    # "authority", "call_remote", "reliable", 0
     @rpc("any_peer", "call_local", "reliable", 1)
 
 The first three are keywords in any order; the fourth, if given, is the channel.
@@ -56,7 +56,7 @@ class RPCConfig:
 
     rpc_mode: RPCMode = RPCMode.AUTHORITY
     call_local: bool = False
-    transfer_mode: TransferMode = TransferMode.UNRELIABLE
+    transfer_mode: TransferMode = TransferMode.RELIABLE
     channel: int = 0
 
     @classmethod

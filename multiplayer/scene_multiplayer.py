@@ -30,13 +30,16 @@ from .exceptions import (
     DecodingError,
     EncodingError,
     InvalidState,
+    PacketTooLarge,
     PeerDisconnected,
     PeerNotFound,
     RemoteError,
     RPCRefused,
 )
 from .messages import (
+    Command,
     ConfirmPath,
+    ForgetPath,
     Message,
     Raw,
     Relay,
@@ -49,9 +52,12 @@ from .messages import (
     SysAddPeer,
     SysAuth,
     SysDelPeer,
+    check_method_name,
+    check_wire_path,
     decode,
     encode_call,
     encode_request,
+    inner_command,
 )
 from .peer import (
     TARGET_PEER_SERVER,
@@ -60,6 +66,7 @@ from .peer import (
     OfflineMultiplayerPeer,
     TransferMode,
 )
+from .refusals import RefusalLog
 from .rpc import RPCConfig, RPCMode
 from .signals import Signal
 
@@ -77,6 +84,7 @@ _current_sender: contextvars.ContextVar[tuple[SceneMultiplayer, int] | None] = (
 )
 
 _RELIABLE = TransferMode.RELIABLE
+RELAY_ID_ROOM = 5  # a peer id in msgpack: at most 5 bytes
 _Reply = Callable[[Status, Any], None]
 
 
@@ -114,11 +122,12 @@ class SceneMultiplayer:
         self._connected: dict[int, None] = {}  # ordered set of admitted peers
         self._paths = IdCache("path")
         self._names = IdCache("name")
-        self._refusals: dict[tuple[object, ...], int] = {}
+        self._refusals = RefusalLog(logger)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._packet_mode = TransferMode.RELIABLE
         self._packet_channel = 0
         self._polling = False
+        self._senders: list[int] = []  # the peers whose sync handlers are running
         self._pending_leaves: list[int] = []
         self.rpc_timeout = 10.0
         self._requests: dict[int, tuple[int, asyncio.Future[Any]]] = {}
@@ -136,6 +145,8 @@ class SceneMultiplayer:
     @multiplayer_peer.setter
     def multiplayer_peer(self, peer: MultiplayerPeer | None) -> None:
         old = self._peer
+        if peer is old and peer is not None:
+            return  # Godot: setting the same peer again changes nothing
         if old is not None:
             old.peer_connected.disconnect(self._on_peer_connected)
             old.peer_disconnected.disconnect(self._on_peer_disconnected)
@@ -205,6 +216,8 @@ class SceneMultiplayer:
 
         Stays right across ``await`` in ``async def`` handlers.
         """
+        if self._senders:
+            return self._senders[-1]
         current = _current_sender.get()
         return current[1] if current is not None and current[0] is self else 0
 
@@ -246,7 +259,12 @@ class SceneMultiplayer:
                     sender, ("unknown sender",), "packet from a peer that is not connected"
                 )
                 continue
-            self._process_packet(sender, data)
+            try:
+                self._process_packet(sender, data)
+            except (PacketTooLarge, PeerNotFound, InvalidState) as exc:
+                # A reply the transport refused (the peer left, a size limit): the
+                # packet that caused it came from the network, so poll() goes on.
+                self._refuse(sender, ("reply failed",), f"could not answer a packet: {exc}")
             if peer is not self._peer:
                 return  # a handler replaced the peer
 
@@ -412,6 +430,7 @@ class SceneMultiplayer:
         self._paths.forget_peer(peer_id)
         self._names.forget_peer(peer_id)
         self._fail_requests(peer_id)
+        self._refusals.forget_peer(peer_id)
         self.peer_disconnected.emit(peer_id)
 
     def _is_server_now(self) -> bool:
@@ -449,6 +468,7 @@ class SceneMultiplayer:
             raise ValueError(f"RPC {method!r} on yourself is not allowed by selected mode")
         if peer_id > 0 and peer_id != own_id and peer_id not in self._connected:
             raise PeerNotFound(peer_id)
+        _check_arguments(node, method, args)
         targets = self._rpc_targets(peer_id, own_id)
         if targets:
             self._send_rpc(targets, node, method, args, config)
@@ -495,6 +515,8 @@ class SceneMultiplayer:
         call, so the call itself never waits for a confirmation.
         """
         path = self._wire_path(node)
+        if not self._paths.has_local(path):
+            node.tree_exiting.connect(lambda: self._retire_path(path), one_shot=True)
         path_id = self._paths.local_id(path)
         name_id = self._names.local_id(method)
         if not self._paths.is_told(path_id, target):
@@ -504,6 +526,16 @@ class SceneMultiplayer:
             self._names.mark_told(name_id, target)
             self._send(target, SimplifyName(name_id, method).serialize(self.codec), _RELIABLE, 0)
         return path_id, name_id
+
+    def _retire_path(self, path: str) -> None:
+        """The node at ``path`` leaves the tree: its id goes, everywhere it was told."""
+        retired = self._paths.retire(path)
+        if retired is None:
+            return
+        path_id, told = retired
+        for peer_id in told:
+            if peer_id in self._connected:
+                self._send(peer_id, ForgetPath(path_id).serialize(self.codec), _RELIABLE, 0)
 
     def _wire_path(self, node: Node) -> str:
         """``node``'s path relative to ``root_path``, as it travels."""
@@ -527,9 +559,18 @@ class SceneMultiplayer:
         if to != TARGET_PEER_SERVER and not self._is_server_now():
             if not self._relay_enabled():
                 raise InvalidState("server_relay is off: a client can only reach the server")
-            packet = Relay(to, packet).serialize(self.codec)
+            packet = self._wrap_relay(to, packet)
             to = TARGET_PEER_SERVER
         self._put(to, packet, mode, channel)
+
+    def _wrap_relay(self, to: int, packet: bytes) -> bytes:
+        """A relay request; raises if the server could not forward it (it writes our
+        id, up to 5 bytes, where the target was)."""
+        wrapped = Relay(to, packet).serialize(self.codec)
+        limit = self._require_peer().get_max_packet_size() - RELAY_ID_ROOM
+        if len(wrapped) > limit:
+            raise PacketTooLarge(len(wrapped), limit)
+        return wrapped
 
     def _put(self, to: int, packet: bytes, mode: TransferMode, channel: int) -> None:
         peer = self._require_peer()
@@ -567,7 +608,7 @@ class SceneMultiplayer:
         packet = Raw(bytes(data)).serialize(self.codec)
         if own_id != TARGET_PEER_SERVER and id <= 0 and self._relay_enabled():
             # One relay request: the server fans it out and reads it too (Godot).
-            self._put(TARGET_PEER_SERVER, Relay(id, packet).serialize(self.codec), mode, channel)
+            self._put(TARGET_PEER_SERVER, self._wrap_relay(id, packet), mode, channel)
             return
         for target in self._rpc_targets(id, own_id):
             self._send(target, packet, mode, channel)
@@ -591,6 +632,9 @@ class SceneMultiplayer:
             self._process_response(sender, message)
         elif isinstance(message, SimplifyPath):
             self._process_simplify_path(sender, message)
+        elif isinstance(message, ForgetPath):
+            if not self._paths.undefine(sender, message.path_id):
+                self._refuse(sender, ("forget",), f"forget of unknown path id {message.path_id}")
         elif isinstance(message, SimplifyName):
             self._define(self._names, sender, message.name_id, message.name)
         elif isinstance(message, ConfirmPath):
@@ -611,6 +655,10 @@ class SceneMultiplayer:
 
     def _define(self, cache: IdCache, sender: int, remote_id: int, text: str) -> bool:
         try:
+            if cache is self._paths:
+                check_wire_path(text)
+            else:
+                check_method_name(text)
             cache.define(sender, remote_id, text)
         except DecodingError as exc:
             self._refuse(sender, ("define", cache.kind), str(exc))
@@ -620,9 +668,9 @@ class SceneMultiplayer:
     def _process_simplify_path(self, sender: int, message: SimplifyPath) -> None:
         if not self._define(self._paths, sender, message.path_id, message.path):
             return
+        # A missing node is reported with the first call that needs it (one line
+        # naming path, method and sender); here the sender is only told.
         ok = self._resolve(message.path) is not None
-        if not ok:
-            self._refuse(sender, ("no node", message.path), f"no node at path {message.path!r}")
         self._send(sender, ConfirmPath(message.path_id, ok).serialize(self.codec), _RELIABLE, 0)
 
     def _process_confirm(self, sender: int, message: ConfirmPath) -> None:
@@ -630,14 +678,24 @@ class SceneMultiplayer:
             self._refuse(sender, ("confirm",), f"confirmation of unknown path id {message.path_id}")
         elif not message.ok:
             path = self._paths.text_of(message.path_id)
-            logger.warning("peer %d has no node at %r: RPCs to it there will fail", sender, path)
+            self._refuse(
+                sender, ("lacks", path), f"peer has no node at {path!r}: RPCs to it will fail"
+            )
 
     def _resolve(self, path: str) -> Node | None:
         tree = self._tree
         if tree is None or not self._root_path:
             return None
-        root = tree.root.get_node_or_null(self._root_path)
-        return None if root is None else root.get_node_or_null(path)
+        # Wire paths are checked on arrival (check_wire_path): children names only,
+        # so a peer cannot reach outside this API's branch.
+        node = tree.root.get_node_or_null(self._root_path)
+        if node is None or path == ".":
+            return node
+        for name in path.split("/"):
+            node = node._children.get(name)
+            if node is None:
+                return None
+        return node
 
     def _process_call(self, sender: int, call: RemoteCall) -> None:
         target = self._check_call(sender, call.path_id, call.name_id, call.args)
@@ -713,14 +771,16 @@ class SceneMultiplayer:
     ) -> None:
         """Run user code for ``sender``: log its errors (or, for a request, send them
         back), schedule it if async, and ``reply`` with its result."""
-        token = _current_sender.set((self, sender))
+        # A plain stack, not the context variable: call_later or create_task inside a
+        # sync handler copy the context, and must not see the sender afterwards.
+        self._senders.append(sender)
         try:
             result = handler()
         except Exception as exc:
             self._handler_failed(sender, what, exc, reply)
             return
         finally:
-            _current_sender.reset(token)
+            self._senders.pop()
         if asyncio.iscoroutine(result):
             self._run_async(sender, what, result, reply)
         elif reply is not None:
@@ -805,6 +865,7 @@ class SceneMultiplayer:
             raise ValueError("rpc_call needs one peer id (> 0): a call has one answer")
         if peer_id not in self._connected:
             raise PeerNotFound(peer_id)
+        _check_arguments(node, method, args)
         limit = self.rpc_timeout if timeout is None else timeout
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         request_id = self._next_request
@@ -869,6 +930,11 @@ class SceneMultiplayer:
                 del self._requests[request_id]
 
     def _process_relay(self, sender: int, relay: Relay) -> None:
+        if inner_command(relay.packet) == Command.SYS:
+            # Peer lists, authentication and relays travel between neighbours only;
+            # a relay inside a relay would let one packet multiply (or nest deep).
+            self._refuse(sender, ("nested sys",), "a SYS packet inside a relay")
+            return
         if not self._is_server_now():
             # On a client, a relay comes from the server and carries the source.
             if sender != TARGET_PEER_SERVER or relay.peer not in self._connected:
@@ -884,17 +950,22 @@ class SceneMultiplayer:
             self._refuse(sender, ("relay target",), f"relay to {target} makes no sense")
             return
         forward = Relay(sender, relay.packet).serialize(self.codec)
-        mode, channel = self._packet_mode, self._packet_channel
         if target > 0:
             if target in self._connected:
-                self._send(target, forward, mode, channel)
+                self._forward(sender, target, forward)
             # else: it left while the packet was on its way; nothing to deliver to
             return
-        for other in self._connected:
+        for other in list(self._connected):
             if other != sender and other != -target:
-                self._send(other, forward, mode, channel)
+                self._forward(sender, other, forward)
         if target != -TARGET_PEER_SERVER:
             self._process_packet(sender, relay.packet)
+
+    def _forward(self, sender: int, target: int, packet: bytes) -> None:
+        try:
+            self._put(target, packet, self._packet_mode, self._packet_channel)
+        except PacketTooLarge as exc:
+            self._refuse(sender, ("relay size",), f"relayed packet too large to forward: {exc}")
 
     def _process_membership(self, sender: int, message: SysAddPeer | SysDelPeer) -> None:
         if self._is_server_now() or sender != TARGET_PEER_SERVER or not self._relay_enabled():
@@ -911,15 +982,8 @@ class SceneMultiplayer:
     # Errors.
 
     def _refuse(self, sender: int, key: tuple[object, ...], reason: str) -> None:
-        """Log a refused packet: the first time, then at 10, 100, 1000… repeats."""
-        full_key = (sender, *key)
-        count = self._refusals.get(full_key, 0) + 1
-        if len(self._refusals) < 4096 or full_key in self._refusals:
-            self._refusals[full_key] = count
-        if count == 1:
-            logger.warning("refused from peer %d: %s", sender, reason)
-        elif _is_power_of_ten(count):
-            logger.warning("refused from peer %d: %s (%d times)", sender, reason, count)
+        """Log a refused packet (the first of its kind, then at 10, 100, 1000…)."""
+        self._refusals.refuse(sender, key, reason)
 
     def _require_connected(self, action: str) -> MultiplayerPeer:
         peer = self._require_peer()
@@ -962,6 +1026,14 @@ def _function_of(node: Node, method: str) -> Callable[..., Any]:
     return function
 
 
+def _check_arguments(node: Node, method: str, args: Sequence[Any]) -> None:
+    """Raise at the call site what the receiver would refuse: a wrong count."""
+    low, high = _arity(_function_of(node, method))
+    if not low <= len(args) <= high:
+        expected = str(low) if low == high else f"{low} to {high}"
+        raise TypeError(f"RPC {method!r} takes {expected} arguments, {len(args)} given")
+
+
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else repr(value)[:200]
 
@@ -974,9 +1046,3 @@ def _error_parts(value: Any) -> tuple[str, str]:
 
 MultiplayerAPI = SceneMultiplayer
 """Godot's abstract API; here SceneMultiplayer is the one implementation."""
-
-
-def _is_power_of_ten(n: int) -> bool:
-    while n >= 10 and n % 10 == 0:
-        n //= 10
-    return n == 1

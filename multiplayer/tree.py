@@ -294,7 +294,9 @@ class Node:
             self._parent.child_entered_tree.emit(self)
         tree.node_added.emit(self)
         for child in list(self._children.values()):
-            if child._parent is self:
+            # a child added by an _enter_tree above has entered already (Godot checks
+            # is_inside_tree() likewise)
+            if child._parent is self and child._tree is None:
                 child._propagate_enter(tree)
 
     def _propagate_ready(self) -> None:
@@ -307,7 +309,8 @@ class Node:
 
     def _propagate_exit(self) -> None:
         for child in reversed(list(self._children.values())):
-            child._propagate_exit()
+            if child._parent is self and child._tree is not None:  # not removed meanwhile
+                child._propagate_exit()
         self._exit_tree()
         self.tree_exiting.emit()
         if self._parent is not None:
@@ -439,6 +442,7 @@ class SceneTree:
         self.root = Node("root")
         self._multiplayer: SceneMultiplayer = SceneMultiplayer()
         self._multiplayer.root_path = "/root"
+        self._multiplayer._tree = self
         self._branches: list[tuple[str, SceneMultiplayer]] = []
         self.root._propagate_enter(self)
         self.root._propagate_ready()
@@ -470,6 +474,7 @@ class SceneTree:
                 raise ValueError("the default multiplayer API cannot be None")
             self._multiplayer = api
             api.root_path = "/root"
+            api._tree = self
             return
         if not root_path.startswith("/"):
             raise ValueError(f"root_path must be absolute, not {root_path!r}")

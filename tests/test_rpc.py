@@ -11,14 +11,14 @@ from multiplayer.rpc import BoundRPC, RPCMethod, parse_rpc_arguments
 
 
 def test_defaults_are_godots() -> None:
-    """A bare @rpc is authority, call_remote, unreliable, channel 0."""
+    """A bare @rpc is authority, call_remote, reliable, channel 0 (Godot 4's parser)."""
 
     class N(Node):
         @rpc
         def f(self) -> None: ...
 
     assert N._rpc_methods["f"].config == RPCConfig(
-        RPCMode.AUTHORITY, call_local=False, transfer_mode=TransferMode.UNRELIABLE, channel=0
+        RPCMode.AUTHORITY, call_local=False, transfer_mode=TransferMode.RELIABLE, channel=0
     )
 
 

@@ -219,8 +219,11 @@ def test_call_to_a_missing_node_is_refused(caplog: pytest.LogCaptureFixture) -> 
     session.trees[1].root.add_child(extra)
     extra.rpc_id(1, "hello", 1)
     session.pump()
-    assert "refused from peer 2: no node at path 'Extra'" in caplog.text
-    assert "peer 1 has no node at 'Extra'" in caplog.text
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "refused from peer 2: RPC 'hello' on 'Extra': no such node",
+        "refused from peer 1: peer has no node at 'Extra': RPCs to it will fail",
+    ]
 
 
 def test_unknown_method_is_an_error_not_a_wrong_call(caplog: pytest.LogCaptureFixture) -> None:
@@ -255,13 +258,26 @@ def test_authority_mode(caplog: pytest.LogCaptureFixture) -> None:
     assert session.games[0].calls[-1] == ("from_authority", 2, "now ok")
 
 
-def test_wrong_argument_count_is_refused(caplog: pytest.LogCaptureFixture) -> None:
-    """A call with the wrong number of arguments is refused, not raised."""
+def test_wrong_argument_count(caplog: pytest.LogCaptureFixture) -> None:
+    """The caller's count mistake raises at the call; a mismatch on arrival is refused."""
     session = Session(clients=1)
-    session.games[1].rpc_id(1, "hello", 1, 2, 3)
+    with pytest.raises(TypeError, match="takes 1 arguments, 3 given"):
+        session.games[1].rpc_id(1, "hello", 1, 2, 3)
+
+    class Wider(Game):
+        @rpc("any_peer")
+        def hello(self, a: Any, b: Any, c: Any) -> None:  # type: ignore[override]
+            pass
+
+    old = session.games[1]
+    tree = session.trees[1]
+    tree.root.remove_child(old)
+    wider = Wider()
+    tree.root.add_child(wider)
+    wider.rpc_id(1, "hello", 1, 2, 3)
     session.pump()
     assert session.games[0].calls == []
-    assert "refused from peer 2: RPC 'hello'" in caplog.text
+    assert "refused from peer 2: RPC 'hello' on 'Game': 3 arguments, expected 1" in caplog.text
 
 
 # call_local and targets.
@@ -475,3 +491,149 @@ def test_send_bytes_misuse() -> None:
         session.api(0).send_bytes(b"x", 7)
     with pytest.raises(ValueError):
         session.api(0).send_bytes(b"x", 1)
+
+
+# Hostile packets (crafted by hand, sent with the raw transport).
+
+
+def craft(session: Session, index: int, items: list[Any], to: int = 1) -> None:
+    """Send a hand-made high-level packet from peer ``index``."""
+    import msgpack
+
+    peer = session.api(index).multiplayer_peer
+    assert peer is not None
+    peer.set_target_peer(to)
+    peer.put_packet(msgpack.packb(items))
+
+
+def test_nested_relays_are_refused(caplog: pytest.LogCaptureFixture) -> None:
+    """A relay inside a relay is refused: one packet cannot multiply."""
+    import msgpack
+
+    session = Session(clients=2)
+    inner = msgpack.packb([7, 3, 0, msgpack.packb([3, b"boom"])])
+    got = packets_of(session)
+    craft(session, 1, [7, 3, 0, inner])
+    session.pump()
+    assert got == [[], [], []]
+    assert "refused from peer 2: a SYS packet inside a relay" in caplog.text
+
+
+def test_relay_to_self_or_server_is_refused(caplog: pytest.LogCaptureFixture) -> None:
+    """A relay aimed at the sender itself or at the server is refused."""
+    import msgpack
+
+    session = Session(clients=1)
+    for target in (2, 1):
+        craft(session, 1, [7, 3, target, msgpack.packb([3, b"x"])])
+    session.pump()
+    assert "refused from peer 2: relay to 2 makes no sense" in caplog.text
+    assert session.api(0)._refusals.count(2, ("relay target",)) == 2  # logged once
+
+
+def test_relay_minus_one_is_not_read_by_the_server() -> None:
+    """send_bytes(-1) from a client reaches the others but not the server (Godot)."""
+    session = Session(clients=2)
+    got = packets_of(session)
+    session.api(1).send_bytes(b"x", -1)
+    session.pump()
+    assert got == [[], [], [(2, b"x")]]
+
+
+def test_a_client_cannot_claim_another_id() -> None:
+    """Whatever a client writes in a relay, the receiver sees the true sender."""
+    import msgpack
+
+    session = Session(clients=2)
+    got = packets_of(session)
+    craft(session, 1, [7, 3, 3, msgpack.packb([3, b"I am 1"])])
+    session.pump()
+    assert got[2] == [(2, b"I am 1")]
+
+
+def test_relays_from_a_client_to_a_client_are_refused(caplog: pytest.LogCaptureFixture) -> None:
+    """A client accepts relays only from the server."""
+    session = Session(clients=1)
+    server_peer = session.api(0).multiplayer_peer
+    assert server_peer is not None
+    import msgpack
+
+    # the server itself cannot forge membership either: only ADD/DEL of real peers
+    craft(session, 0, [7, 1, 1], to=2)
+    session.pump()
+    assert "bad peer id 1" in caplog.text
+    del msgpack
+
+
+def test_paths_cannot_leave_the_branch(caplog: pytest.LogCaptureFixture) -> None:
+    """Announced paths with '/', '..' or '.' parts are refused: no escape from root_path."""
+    session = Session(clients=1)
+    for path_id, path in enumerate(["/root/Game", "../Game", "Game/../Game", "Game//x"], 1):
+        craft(session, 1, [1, path_id, path])
+    craft(session, 1, [8, 1, "hello"])
+    craft(session, 1, [0, 1, 1, "pwned"])
+    session.pump()
+    assert session.games[0].calls == []
+    assert "node path '/root/Game' is not relative to the root" in caplog.text
+    assert session.api(0)._refusals.count(2, ("define", "path")) == 4
+
+
+def test_oversized_names_and_paths_are_refused(caplog: pytest.LogCaptureFixture) -> None:
+    """Paths over 1024 characters and names that are not identifiers are refused."""
+    session = Session(clients=1)
+    craft(session, 1, [1, 1, "x" * 2000])
+    craft(session, 1, [8, 1, "not a name"])
+    session.pump()
+    assert "longer than 1024" in caplog.text
+    assert "is not an identifier" in caplog.text
+
+
+def test_ids_of_nodes_that_leave_are_forgotten() -> None:
+    """When a node leaves the tree its path id is retired on both sides."""
+    session = Session(clients=1)
+    session.games[0].hello.rpc(1)
+    session.pump()
+    receiver = session.api(1)
+    assert receiver._paths.remote_count(1) == 1
+    session.trees[0].root.remove_child(session.games[0])
+    session.pump()
+    assert receiver._paths.remote_count(1) == 0
+    session.trees[0].root.add_child(session.games[0])
+    session.games[0].hello.rpc(2)
+    session.pump()
+    assert [c[2] for c in session.games[1].calls] == [1, 2]
+
+
+async def test_sender_id_does_not_leak_into_callbacks() -> None:
+    """A callback scheduled by a sync handler does not see the sender afterwards."""
+    session = Session(clients=1)
+    seen: list[int] = []
+    game = session.games[0]
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+
+    def later() -> None:
+        seen.append(game.multiplayer.get_remote_sender_id())
+        done.set()
+
+    game.calls.clear()
+    original = game._record
+
+    def record(method: str, value: Any) -> None:
+        original(method, value)
+        loop.call_soon(later)
+
+    game._record = record  # type: ignore[method-assign]
+    session.games[1].hello.rpc_id(1, 1)
+    session.pump()
+    await asyncio.wait_for(done.wait(), 2)
+    assert game.calls == [("hello", 2, 1)]
+    assert seen == [0]
+
+
+def test_setting_the_same_peer_again_changes_nothing() -> None:
+    """multiplayer_peer = the same peer keeps the session (Godot returns early)."""
+    session = Session(clients=1)
+    api = session.api(0)
+    api.multiplayer_peer = api.multiplayer_peer
+    assert api.get_peers() == [2]

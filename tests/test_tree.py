@@ -222,3 +222,31 @@ async def test_run_until_quit() -> None:
     tree.process_frame.connect(count)
     await tree.run(fps=1000)
     assert len(frames) == 3
+
+
+def test_child_added_during_enter_enters_once() -> None:
+    """A child added in _enter_tree gets _enter_tree once; node counts stay right."""
+    tree, log = SceneTree(), []
+
+    class Parent(Recorder):
+        def _enter_tree(self) -> None:
+            super()._enter_tree()
+            if not self.get_children():
+                self.add_child(Recorder("Kid", self.log))
+
+    before = tree.get_node_count()
+    parent = Parent("P", log)
+    tree.root.add_child(parent)
+    assert log.count("enter Kid") == 1
+    tree.root.remove_child(parent)
+    assert log.count("exit Kid") == 1
+    assert tree.get_node_count() == before
+
+
+def test_default_api_knows_its_tree_without_processing() -> None:
+    """A manual poll (multiplayer_poll off) still resolves nodes: the API knows its tree."""
+    tree = SceneTree()
+    api = SceneMultiplayer()
+    tree.set_multiplayer(api)
+    assert api._tree is tree
+    assert tree.get_multiplayer()._tree is tree
