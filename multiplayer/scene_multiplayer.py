@@ -14,15 +14,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextvars
-import functools
-import inspect
 import logging
-import math
 import time
-import types
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .arguments import check_count, function_of, signature_of
 from .auth import AuthBook
 from .cache import IdCache
 from .codec import Codec, default_codec
@@ -130,6 +127,7 @@ class SceneMultiplayer:
         self._senders: list[int] = []  # the peers whose sync handlers are running
         self._pending_leaves: list[int] = []
         self.rpc_timeout = 10.0
+        self.validate_arguments = True
         self._requests: dict[int, tuple[int, asyncio.Future[Any]]] = {}
         self._next_request = 1
         self._expired_requests: collections.deque[int] = collections.deque(maxlen=256)
@@ -468,7 +466,7 @@ class SceneMultiplayer:
             raise ValueError(f"RPC {method!r} on yourself is not allowed by selected mode")
         if peer_id > 0 and peer_id != own_id and peer_id not in self._connected:
             raise PeerNotFound(peer_id)
-        _check_arguments(node, method, args)
+        check_count(node, method, args)
         targets = self._rpc_targets(peer_id, own_id)
         if targets:
             self._send_rpc(targets, node, method, args, config)
@@ -476,7 +474,7 @@ class SceneMultiplayer:
             peer_id == 0 or peer_id == own_id or (peer_id < 0 and peer_id != -own_id)
         )
         if local:
-            function = _function_of(node, method)
+            function = function_of(node, method)
             self._run_handler(
                 own_id, f"RPC {method!r} on {node._describe()}", lambda: function(*args)
             )
@@ -743,15 +741,13 @@ class SceneMultiplayer:
                 f"RPC {method!r} is not allowed on node {path!r}: mode is {mode}, "
                 f"authority is {authority}",
             )
-        function = _function_of(node, method)
-        low, high = _arity(function)
-        if not low <= len(args) <= high:
-            expected = str(low) if low == high else f"{low} to {high}"
-            return self._refused(
-                sender,
-                ("args", method),
-                f"RPC {method!r} on {path!r}: {len(args)} arguments, expected {expected}",
-            )
+        function = function_of(node, method)
+        signature = signature_of(function)
+        error = signature.count_error(len(args))
+        if error is None and self.validate_arguments:
+            error = signature.type_error(args)
+        if error is not None:
+            return self._refused(sender, ("args", method), f"RPC {method!r} on {path!r}: {error}")
         return node, method, function
 
     def _refused(self, sender: int, key: tuple[object, ...], reason: str) -> str:
@@ -859,13 +855,13 @@ class SceneMultiplayer:
         if peer_id == own_id:
             if not config.call_local:
                 raise ValueError(f"RPC {method!r} on yourself is not allowed by selected mode")
-            result = _function_of(node, method)(*args)
+            result = function_of(node, method)(*args)
             return await result if asyncio.iscoroutine(result) else result
         if peer_id <= 0:
             raise ValueError("rpc_call needs one peer id (> 0): a call has one answer")
         if peer_id not in self._connected:
             raise PeerNotFound(peer_id)
-        _check_arguments(node, method, args)
+        check_count(node, method, args)
         limit = self.rpc_timeout if timeout is None else timeout
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         request_id = self._next_request
@@ -996,42 +992,6 @@ class SceneMultiplayer:
         if self._peer is None:
             raise InvalidState("this multiplayer API has no multiplayer_peer")
         return self._peer
-
-
-@functools.cache
-def _code_arity(code: types.CodeType, defaults: int) -> tuple[int, float]:
-    positional = code.co_argcount
-    high: float = math.inf if code.co_flags & inspect.CO_VARARGS else positional
-    return positional - defaults, high
-
-
-def _arity(function: Callable[..., Any]) -> tuple[int, float]:
-    """How many positional arguments ``function`` takes: (fewest, most)."""
-    bound = 1 if inspect.ismethod(function) else 0
-    raw = getattr(function, "__func__", function)
-    code = getattr(raw, "__code__", None)
-    if code is None:  # a builtin or a callable object: let the call decide
-        return 0, math.inf
-    low, high = _code_arity(code, len(raw.__defaults__ or ()))
-    return max(0, low - bound), high - bound
-
-
-def _function_of(node: Node, method: str) -> Callable[..., Any]:
-    """The plain function behind ``method`` of ``node``, bound to it."""
-    decorated = node._rpc_methods.get(method)
-    if decorated is not None:
-        bound: Callable[..., Any] = decorated.function.__get__(node)
-        return bound
-    function: Callable[..., Any] = getattr(node, method)
-    return function
-
-
-def _check_arguments(node: Node, method: str, args: Sequence[Any]) -> None:
-    """Raise at the call site what the receiver would refuse: a wrong count."""
-    low, high = _arity(_function_of(node, method))
-    if not low <= len(args) <= high:
-        expected = str(low) if low == high else f"{low} to {high}"
-        raise TypeError(f"RPC {method!r} takes {expected} arguments, {len(args)} given")
 
 
 def _text(value: Any) -> str:

@@ -261,7 +261,7 @@ def test_authority_mode(caplog: pytest.LogCaptureFixture) -> None:
 def test_wrong_argument_count(caplog: pytest.LogCaptureFixture) -> None:
     """The caller's count mistake raises at the call; a mismatch on arrival is refused."""
     session = Session(clients=1)
-    with pytest.raises(TypeError, match="takes 1 arguments, 3 given"):
+    with pytest.raises(TypeError, match="3 arguments, expected 1"):
         session.games[1].rpc_id(1, "hello", 1, 2, 3)
 
     class Wider(Game):
@@ -637,3 +637,17 @@ def test_setting_the_same_peer_again_changes_nothing() -> None:
     api = session.api(0)
     api.multiplayer_peer = api.multiplayer_peer
     assert api.get_peers() == [2]
+
+
+def test_annotated_arguments_are_checked(caplog: pytest.LogCaptureFixture) -> None:
+    """A call whose arguments do not match the handler's annotations is refused, logged."""
+    session = Session(clients=1)
+    crafted = session.games[1]
+    crafted.b_func.rpc_id(1, 5)
+    session.pump()
+    assert session.games[0].calls == [("b_func", 2, 5)]
+    # path id 1 is Game, name id 1 is b_func: now a hand-made call with a str
+    craft(session, 1, [0, 1, 1, "five"])
+    session.pump()
+    assert ("b_func", 2, "five") not in session.games[0].calls
+    assert "RPC 'b_func' on 'Game': argument 'x' must be int, not str" in caplog.text
