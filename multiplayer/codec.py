@@ -524,7 +524,10 @@ class Codec:
     def _unsupported(self, cls: type) -> str:
         registered = ", ".join(_type_name(user) for user in self._user_types)
         also = f", and the registered types {registered}" if registered else ""
-        return f"cannot encode {_type_name(cls)}: supported types are {_SUPPORTED}{also}"
+        return (
+            f"cannot encode {_type_name(cls)}: supported types are {_SUPPORTED}{also} "
+            "(other classes: multiplayer.register_type)"
+        )
 
     # Unpacking.
 

@@ -172,6 +172,13 @@ class MultiplayerPeer(abc.ABC):
         peer is forgotten at once and no signal is emitted (Godot's semantics).
         """
 
+    def kick_peer(self, peer_id: int, reason: str) -> None:
+        """Disconnect a peer for misbehaving (a WebSocket closes with 1008 and ``reason``).
+
+        Its ``peer_disconnected`` follows at a later ``poll()``.
+        """
+        self.disconnect_peer(peer_id)
+
     @abc.abstractmethod
     def get_connection_status(self) -> ConnectionStatus:
         """DISCONNECTED, CONNECTING or CONNECTED."""

@@ -33,6 +33,7 @@ from .exceptions import (
     RemoteError,
     RPCRefused,
 )
+from .limits import PeerLimits, RateLimits
 from .messages import (
     Command,
     ConfirmPath,
@@ -120,6 +121,8 @@ class SceneMultiplayer:
         self._paths = IdCache("path")
         self._names = IdCache("name")
         self._refusals = RefusalLog(logger)
+        self.rate_limits = RateLimits()
+        self._limits = PeerLimits(self.rate_limits)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._packet_mode = TransferMode.RELIABLE
         self._packet_channel = 0
@@ -148,6 +151,11 @@ class SceneMultiplayer:
         if old is not None:
             old.peer_connected.disconnect(self._on_peer_connected)
             old.peer_disconnected.disconnect(self._on_peer_disconnected)
+        if peer is not None and peer.get_connection_status() is ConnectionStatus.DISCONNECTED:
+            raise InvalidState(
+                "this multiplayer peer is not started: await peer.create_server(...) or "
+                "peer.create_client(...) first (Godot requires a connecting or connected peer)"
+            )
         self.clear()
         self._peer = peer
         if peer is None:
@@ -195,12 +203,8 @@ class SceneMultiplayer:
     # Queries.
 
     def get_unique_id(self) -> int:
-        """This peer's id (1 on the server).
-
-        Raises:
-            InvalidState: There is no multiplayer peer.
-        """
-        return self._require_peer().get_unique_id()
+        """This peer's id (1 on the server; 0 with no multiplayer peer, as in Godot)."""
+        return self._peer.get_unique_id() if self._peer is not None else 0
 
     def is_server(self) -> bool:
         return self.get_unique_id() == TARGET_PEER_SERVER
@@ -249,6 +253,9 @@ class SceneMultiplayer:
             self._packet_mode = peer.get_packet_mode()
             self._packet_channel = peer.get_packet_channel()
             data = peer.get_packet()
+            if not self._limits.allow(sender, len(data), time.monotonic()):
+                self._refuse(sender, ("rate",), "over its rate limit: packet dropped")
+                continue
             if sender in self._auth:
                 self._process_auth_packet(sender, data)
                 continue
@@ -429,6 +436,7 @@ class SceneMultiplayer:
         self._names.forget_peer(peer_id)
         self._fail_requests(peer_id)
         self._refusals.forget_peer(peer_id)
+        self._limits.forget(peer_id)
         self.peer_disconnected.emit(peer_id)
 
     def _is_server_now(self) -> bool:
@@ -978,8 +986,25 @@ class SceneMultiplayer:
     # Errors.
 
     def _refuse(self, sender: int, key: tuple[object, ...], reason: str) -> None:
-        """Log a refused packet (the first of its kind, then at 10, 100, 1000…)."""
+        """Log a refused packet (the first of its kind, then at 10, 100, 1000…), and
+        disconnect its sender once it has too many violations."""
         self._refusals.refuse(sender, key, reason)
+        if self._limits.violation(sender, time.monotonic()) and self._is_neighbour(sender):
+            limits = self.rate_limits
+            logger.warning(
+                "peer %d: more than %d refused packets within %s s: disconnecting it",
+                sender,
+                limits.max_violations,
+                limits.violation_window,
+            )
+            self._limits.forget(sender)
+            self._require_peer().kick_peer(sender, "too many invalid packets")
+
+    def _is_neighbour(self, peer_id: int) -> bool:
+        """Whether our transport has a link to ``peer_id`` (relayed peers have none)."""
+        if self._is_server_now():
+            return peer_id in self._connected or peer_id in self._auth
+        return peer_id == TARGET_PEER_SERVER
 
     def _require_connected(self, action: str) -> MultiplayerPeer:
         peer = self._require_peer()

@@ -8,6 +8,15 @@ with the emitted arguments as a tuple (Godot's ``await signal``).
 An exception raised by a callback is logged with its traceback and does not stop
 the other callbacks, nor the ``poll()`` that emitted the signal: one faulty handler
 must not take a server down (Godot prints the error and carries on likewise).
+
+Declare your own signals as class attributes, like GDScript's ``signal``; every
+instance gets its own::
+
+    class Lobby(Node):
+        player_joined: Signal[int, str] = Signal()
+
+        def add(self, peer_id: int, name: str) -> None:
+            self.player_joined.emit(peer_id, name)
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVarTuple, Unpack
+from typing import Any, Generic, TypeVarTuple, Unpack, overload
 
 __all__ = ["Signal"]
 
@@ -38,15 +47,34 @@ class Signal(Generic[*Ts]):
         name: Shown in error messages and logs.
     """
 
-    __slots__ = ("_connections", "_waiters", "name")
+    __slots__ = ("_attribute", "_connections", "_waiters", "name")
 
     def __init__(self, name: str = "signal") -> None:
         self.name = name
+        self._attribute: str | None = None  # set when declared in a class body
         self._connections: list[_Connection] = []
         self._waiters: list[asyncio.Future[tuple[*Ts]]] = []
 
     def __repr__(self) -> str:
         return f"<Signal {self.name} ({len(self._connections)} connections)>"
+
+    # Declared in a class body, a Signal is a template: each instance gets its own.
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._attribute = name
+        if self.name == "signal":
+            self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Signal[Unpack[Ts]]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> Signal[Unpack[Ts]]: ...
+    def __get__(self, instance: object | None, owner: type) -> Signal[Unpack[Ts]]:
+        if instance is None or self._attribute is None:
+            return self
+        own: Signal[Unpack[Ts]] = Signal(self.name)
+        instance.__dict__[self._attribute] = own  # later lookups find it directly
+        return own
 
     def connect(self, callback: Callable[[Unpack[Ts]], object], *, one_shot: bool = False) -> None:
         """Call ``callback`` on every emission (only the next one if ``one_shot``).

@@ -383,6 +383,12 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         if force:
             self._forget(peer_id)
 
+    def kick_peer(self, peer_id: int, reason: str) -> None:
+        self._check_known(peer_id)
+        link = self._links.get(peer_id)
+        if link is not None:
+            self._close_link(link, CLOSE_POLICY_VIOLATION, reason[:120], notify=True)
+
     def close(self) -> None:
         # A connection attempt still under way sees this and closes its socket. It is
         # not cancelled: cancelling a TCP connect half-way leaks its socket.

@@ -651,3 +651,21 @@ def test_annotated_arguments_are_checked(caplog: pytest.LogCaptureFixture) -> No
     session.pump()
     assert ("b_func", 2, "five") not in session.games[0].calls
     assert "RPC 'b_func' on 'Game': argument 'x' must be int, not str" in caplog.text
+
+
+def test_an_unstarted_peer_is_refused() -> None:
+    """Assigning a peer that was never started raises (a forgotten await, typically)."""
+    from multiplayer import WebSocketMultiplayerPeer
+
+    api = SceneMultiplayer()
+    with pytest.raises(InvalidState, match="not started"):
+        api.multiplayer_peer = WebSocketMultiplayerPeer()
+
+
+def test_no_peer_means_id_0() -> None:
+    """Without a multiplayer peer, get_unique_id() is 0 and is_server() False (Godot)."""
+    api = SceneMultiplayer()
+    api.multiplayer_peer = None
+    assert api.get_unique_id() == 0
+    assert not api.is_server()
+    assert api.get_peers() == []

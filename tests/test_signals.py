@@ -216,3 +216,21 @@ async def test_several_awaiters_all_resolve() -> None:
         results = await asyncio.gather(*tasks)
 
     assert results == [(9,), (9,), (9,)]
+
+
+def test_signals_declared_in_a_class_are_per_instance() -> None:
+    """A Signal in a class body (GDScript's `signal`) gives each instance its own."""
+    from multiplayer import Node
+
+    class Lobby(Node):
+        player_joined: Signal[int] = Signal()
+
+    a, b = Lobby(), Lobby()
+    seen: list[int] = []
+    a.player_joined.connect(seen.append)
+    b.player_joined.emit(2)
+    a.player_joined.emit(3)
+    assert seen == [3]
+    assert a.player_joined is a.player_joined
+    assert a.player_joined.name == "player_joined"
+    assert isinstance(Lobby.player_joined, Signal)

@@ -87,7 +87,10 @@ class Game(Node):
         """The server's check: only the player whose turn it is may act (no cheating)."""
         if self.finished:
             return
-        if not self.started or self.players[self.turn] != sender:
+        if not self.started:
+            self.log.rpc_id(sender, "The game has not started yet")
+            return
+        if self.players[self.turn] != sender:
             self.log.rpc(f"Someone is trying to cheat! ({self.names.get(sender, sender)})")
             return
         if action not in ACTIONS:

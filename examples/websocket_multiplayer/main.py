@@ -70,13 +70,22 @@ def make_person(game: Game, say: Callable[[str], None]) -> None:
     loop = asyncio.get_running_loop()
 
     def on_line() -> None:
-        action = sys.stdin.readline().strip()
+        line = sys.stdin.readline()
+        if not line:  # end of input: stop reading
+            loop.remove_reader(sys.stdin)
+            return
+        action = line.strip()
         if action in ("roll", "pass"):
             game.play(action)
         elif action:
             say("type roll or pass")
 
-    loop.add_reader(sys.stdin, on_line)
+    try:
+        loop.add_reader(sys.stdin, on_line)
+    except (PermissionError, ValueError, OSError):
+        say("no keyboard here (stdin cannot be read): a bot plays for you")
+        make_bot(game, say)
+        return
     game.on_my_turn = lambda: say("your turn: type roll or pass")
 
 
@@ -87,7 +96,8 @@ async def all_in_one(bots: int, rounds: int, cheat: bool) -> None:
     server_peer.supported_protocols = [PROTOCOL]
     await server_peer.create_server(0, "127.0.0.1")
     url = f"ws://127.0.0.1:{server_peer.get_local_port()}"
-    print(f"server listening on {url}; {bots} bots join", flush=True)
+    joining = f"{bots} bots" + (" and a cheater" if cheat else "")
+    print(f"server listening on {url}; {joining} join", flush=True)
 
     players = 1 + bots + (1 if cheat else 0)
     host_game = Game("Host", rounds, printer("server"), min_players=players)
@@ -174,7 +184,6 @@ async def join(url: str, name: str, bot: bool) -> None:
     tree.root.add_child(game)
     (make_bot if bot else make_person)(game, say)
     api.connected_to_server.connect(lambda: game.set_player_name.rpc_id(1, name))
-    api.connection_failed.connect(lambda: say(f"could not connect: {peer.connection_error}"))
     api.server_disconnected.connect(lambda: say("connection closed"))
 
     def over() -> bool:
@@ -183,6 +192,8 @@ async def join(url: str, name: str, bot: bool) -> None:
     await run_until(tree, over, 3600)
     peer.close()
     await peer.wait_closed()
+    if not game.finished and peer.connection_error is not None:
+        sys.exit(f"could not connect to {url}: {peer.connection_error}")
 
 
 def main() -> None:
@@ -198,12 +209,15 @@ def main() -> None:
     parser.add_argument("--bot", action="store_true", help="let a bot play for you")
     parser.add_argument("--cheat", action="store_true", help="add a bot that cheats")
     args = parser.parse_args()
-    if args.host:
-        asyncio.run(host(args.port, args.name, args.rounds, args.bot, args.players))
-    elif args.join:
-        asyncio.run(join(args.join, args.name, args.bot))
-    else:
-        asyncio.run(all_in_one(args.bots, args.rounds, args.cheat))
+    try:
+        if args.host:
+            asyncio.run(host(args.port, args.name, args.rounds, args.bot, args.players))
+        elif args.join:
+            asyncio.run(join(args.join, args.name, args.bot))
+        else:
+            asyncio.run(all_in_one(args.bots, args.rounds, args.cheat))
+    except KeyboardInterrupt:
+        print("bye", flush=True)
 
 
 if __name__ == "__main__":
