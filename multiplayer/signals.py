@@ -25,7 +25,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVarTuple, Unpack, overload
+from typing import Any, Generic, TypeVarTuple, overload
 
 __all__ = ["Signal"]
 
@@ -66,13 +66,13 @@ class Signal(Generic[*Ts]):
             self.name = name
 
     @overload
-    def __get__(self, instance: None, owner: type) -> Signal[Unpack[Ts]]: ...
+    def __get__(self, instance: None, owner: type) -> Signal[*Ts]: ...
     @overload
-    def __get__(self, instance: object, owner: type) -> Signal[Unpack[Ts]]: ...
-    def __get__(self, instance: object | None, owner: type) -> Signal[Unpack[Ts]]:
+    def __get__(self, instance: object, owner: type) -> Signal[*Ts]: ...
+    def __get__(self, instance: object | None, owner: type) -> Signal[*Ts]:
         if instance is None or self._attribute is None:
             return self
-        own: Signal[Unpack[Ts]] = Signal(self.name)
+        own: Signal[*Ts] = Signal(self.name)
         instance.__dict__[self._attribute] = own  # later lookups find it directly
         return own
 
