@@ -76,7 +76,7 @@ class Signal(Generic[*Ts]):
         instance.__dict__[self._attribute] = own  # later lookups find it directly
         return own
 
-    def connect(self, callback: Callable[[Unpack[Ts]], object], *, one_shot: bool = False) -> None:
+    def connect(self, callback: Callable[[*Ts], object], *, one_shot: bool = False) -> None:
         """Call ``callback`` on every emission (only the next one if ``one_shot``).
 
         Raises:
@@ -86,7 +86,7 @@ class Signal(Generic[*Ts]):
             raise ValueError(f"{callback!r} is already connected to signal {self.name!r}")
         self._connections.append(_Connection(callback, one_shot))
 
-    def disconnect(self, callback: Callable[[Unpack[Ts]], object]) -> None:
+    def disconnect(self, callback: Callable[[*Ts], object]) -> None:
         """Stop calling ``callback``.
 
         Raises:
@@ -98,7 +98,7 @@ class Signal(Generic[*Ts]):
                 return
         raise ValueError(f"{callback!r} is not connected to signal {self.name!r}")
 
-    def is_connected(self, callback: Callable[[Unpack[Ts]], object]) -> bool:
+    def is_connected(self, callback: Callable[[*Ts], object]) -> bool:
         """Whether ``callback`` is connected (bound methods compare by object and function)."""
         return any(c.callback == callback for c in self._connections)
 
