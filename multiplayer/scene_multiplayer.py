@@ -12,27 +12,24 @@ mistake) or logs one line naming the peer (a remote one); see docs/godot.md.
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextvars
 import logging
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .arguments import check_count, function_of, signature_of
 from .auth import AuthBook
 from .cache import IdCache
+from .calls import PendingCalls
 from .codec import Codec, default_codec
 from .exceptions import (
     DecodingError,
     EncodingError,
     InvalidState,
     PacketTooLarge,
-    PeerDisconnected,
     PeerNotFound,
-    RemoteError,
-    RPCRefused,
 )
+from .handlers import HandlerRunner
 from .limits import PeerLimits, RateLimits
 from .messages import (
     Command,
@@ -75,15 +72,8 @@ __all__ = ["MultiplayerAPI", "SceneMultiplayer"]
 
 logger = logging.getLogger("multiplayer.scene")
 
-# The peer whose call is running, per task: async handlers keep the right sender
-# across ``await`` (Godot's get_remote_sender_id() returns 0 there).
-_current_sender: contextvars.ContextVar[tuple[SceneMultiplayer, int] | None] = (
-    contextvars.ContextVar("multiplayer_remote_sender", default=None)
-)
-
 _RELIABLE = TransferMode.RELIABLE
 RELAY_ID_ROOM = 5  # a peer id in msgpack: at most 5 bytes
-_Reply = Callable[[Status, Any], None]
 
 
 class SceneMultiplayer:
@@ -123,17 +113,14 @@ class SceneMultiplayer:
         self._refusals = RefusalLog(logger)
         self.rate_limits = RateLimits()
         self._limits = PeerLimits(self.rate_limits)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._handlers = HandlerRunner()
         self._packet_mode = TransferMode.RELIABLE
         self._packet_channel = 0
         self._polling = False
-        self._senders: list[int] = []  # the peers whose sync handlers are running
         self._pending_leaves: list[int] = []
         self.rpc_timeout = 10.0
         self.validate_arguments = True
-        self._requests: dict[int, tuple[int, asyncio.Future[Any]]] = {}
-        self._next_request = 1
-        self._expired_requests: collections.deque[int] = collections.deque(maxlen=256)
+        self._calls = PendingCalls()
         self.multiplayer_peer = peer if peer is not None else OfflineMultiplayerPeer()
 
     # Configuration.
@@ -218,10 +205,7 @@ class SceneMultiplayer:
 
         Stays right across ``await`` in ``async def`` handlers.
         """
-        if self._senders:
-            return self._senders[-1]
-        current = _current_sender.get()
-        return current[1] if current is not None and current[0] is self else 0
+        return self._handlers.sender()
 
     # The frame.
 
@@ -296,7 +280,7 @@ class SceneMultiplayer:
     def clear(self) -> None:
         """Forget every peer and every cached id (Godot's ``clear()``)."""
         self._connected.clear()
-        self._fail_requests(None)
+        self._calls.fail(None)
         self._auth.clear()
         self._pending_leaves.clear()
         self._paths.clear()
@@ -380,7 +364,7 @@ class SceneMultiplayer:
         if callback is None:
             self._refuse(sender, ("auth off",), "authentication data, but no auth_callback")
             return
-        self._run_handler(sender, "auth_callback", lambda: callback(sender, message.data))
+        self._handlers.run(sender, "auth_callback", lambda: callback(sender, message.data))
 
     def _check_auth_timeouts(self) -> None:
         if not self._auth.peers():
@@ -434,7 +418,7 @@ class SceneMultiplayer:
                 self._send(other, SysDelPeer(peer_id).serialize(self.codec), _RELIABLE, 0)
         self._paths.forget_peer(peer_id)
         self._names.forget_peer(peer_id)
-        self._fail_requests(peer_id)
+        self._calls.fail(peer_id)
         self._refusals.forget_peer(peer_id)
         self._limits.forget(peer_id)
         self.peer_disconnected.emit(peer_id)
@@ -483,7 +467,7 @@ class SceneMultiplayer:
         )
         if local:
             function = function_of(node, method)
-            self._run_handler(
+            self._handlers.run(
                 own_id, f"RPC {method!r} on {node._describe()}", lambda: function(*args)
             )
 
@@ -709,7 +693,7 @@ class SceneMultiplayer:
             return
         node, method, function = target
         what = f"RPC {method!r} on {node._describe()}"
-        self._run_handler(sender, what, lambda: function(*call.args))
+        self._handlers.run(sender, what, lambda: function(*call.args))
 
     def _process_request(self, sender: int, request: Request) -> None:
         target = self._check_call(sender, request.path_id, request.name_id, request.args)
@@ -722,7 +706,7 @@ class SceneMultiplayer:
         def reply(status: Status, value: Any) -> None:
             self._respond(sender, request.request_id, status, value)
 
-        self._run_handler(sender, what, lambda: function(*request.args), reply)
+        self._handlers.run(sender, what, lambda: function(*request.args), reply)
 
     def _check_call(
         self, sender: int, path_id: int, name_id: int, args: Sequence[Any]
@@ -770,70 +754,6 @@ class SceneMultiplayer:
             return sender == node.get_multiplayer_authority()
         return False
 
-    def _run_handler(
-        self, sender: int, what: str, handler: Callable[[], object], reply: _Reply | None = None
-    ) -> None:
-        """Run user code for ``sender``: log its errors (or, for a request, send them
-        back), schedule it if async, and ``reply`` with its result."""
-        # A plain stack, not the context variable: call_later or create_task inside a
-        # sync handler copy the context, and must not see the sender afterwards.
-        self._senders.append(sender)
-        try:
-            result = handler()
-        except Exception as exc:
-            self._handler_failed(sender, what, exc, reply)
-            return
-        finally:
-            self._senders.pop()
-        if asyncio.iscoroutine(result):
-            self._run_async(sender, what, result, reply)
-        elif reply is not None:
-            reply(Status.OK, result)
-
-    def _handler_failed(
-        self, sender: int, what: str, exc: BaseException, reply: _Reply | None
-    ) -> None:
-        if reply is None:
-            logger.error("error in %s for peer %d", what, sender, exc_info=exc)
-        else:
-            # The caller gets the type name and message; the traceback stays here.
-            logger.info("%s for peer %d raised %r", what, sender, exc)
-            reply(Status.ERROR, [type(exc).__name__, str(exc)])
-
-    def _run_async(
-        self,
-        sender: int,
-        what: str,
-        coroutine: Coroutine[Any, Any, Any],
-        reply: _Reply | None = None,
-    ) -> None:
-        context = contextvars.copy_context()
-        context.run(_current_sender.set, (self, sender))
-        try:
-            task = asyncio.get_running_loop().create_task(coroutine, context=context)
-        except RuntimeError:
-            coroutine.close()
-            logger.error("%s is async but no asyncio loop is running: not run", what)
-            if reply is not None:
-                reply(Status.ERROR, ["RuntimeError", "no asyncio loop to run an async RPC"])
-            return
-        self._tasks.add(task)
-        task.add_done_callback(lambda t: self._async_done(t, sender, what, reply))
-
-    def _async_done(
-        self, task: asyncio.Task[Any], sender: int, what: str, reply: _Reply | None
-    ) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            if reply is not None:
-                reply(Status.ERROR, ["CancelledError", "the call was cancelled"])
-            return
-        exc = task.exception()
-        if exc is not None:
-            self._handler_failed(sender, what, exc, reply)
-        elif reply is not None:
-            reply(Status.OK, task.result())
-
     # Awaitable RPCs.
 
     async def rpc_call(
@@ -871,21 +791,19 @@ class SceneMultiplayer:
             raise PeerNotFound(peer_id)
         check_count(node, method, args)
         limit = self.rpc_timeout if timeout is None else timeout
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        request_id = self._next_request
-        self._next_request += 1
-        self._requests[request_id] = (peer_id, future)
+        request_id, future = self._calls.open(peer_id)
+        timed_out = False
         try:
             self._send_request(peer_id, request_id, node, method, args)
             async with asyncio.timeout(limit):
                 return await future
         except TimeoutError:
-            self._expired_requests.append(request_id)
+            timed_out = True
             raise TimeoutError(
                 f"no answer from peer {peer_id} to {method!r} within {limit} s"
             ) from None
         finally:
-            self._requests.pop(request_id, None)
+            self._calls.close(request_id, timed_out=timed_out)
 
     def _send_request(
         self, peer_id: int, request_id: int, node: Node, method: str, args: Sequence[Any]
@@ -908,30 +826,11 @@ class SceneMultiplayer:
         self._send(to, packet, _RELIABLE, 0)
 
     def _process_response(self, sender: int, response: Response) -> None:
-        pending = self._requests.get(response.request_id)
-        if pending is None or pending[0] != sender:
-            if response.request_id in self._expired_requests:
-                logger.debug("late answer from peer %d (the call timed out)", sender)
-            else:
-                self._refuse(sender, ("response",), "answer to a call that was never made")
-            return
-        future = pending[1]
-        if future.done():
-            return
-        if response.status is Status.OK:
-            future.set_result(response.value)
-        elif response.status is Status.REFUSED:
-            future.set_exception(RPCRefused(sender, _text(response.value)))
-        else:
-            type_name, message = _error_parts(response.value)
-            future.set_exception(RemoteError(sender, type_name, message))
-
-    def _fail_requests(self, peer_id: int | None) -> None:
-        """Peer ``peer_id`` (None: every peer) is gone: its callers stop waiting."""
-        for request_id, (target, future) in list(self._requests.items()):
-            if (peer_id is None or target == peer_id) and not future.done():
-                future.set_exception(PeerDisconnected(target))
-                del self._requests[request_id]
+        settled = self._calls.answer(sender, response)
+        if settled is None:
+            logger.debug("late answer from peer %d (the call timed out)", sender)
+        elif not settled:
+            self._refuse(sender, ("response",), "answer to a call that was never made")
 
     def _process_relay(self, sender: int, relay: Relay) -> None:
         if inner_command(relay.packet) == Command.SYS:
@@ -1017,16 +916,6 @@ class SceneMultiplayer:
         if self._peer is None:
             raise InvalidState("this multiplayer API has no multiplayer_peer")
         return self._peer
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else repr(value)[:200]
-
-
-def _error_parts(value: Any) -> tuple[str, str]:
-    if isinstance(value, list) and len(value) == 2:
-        return _text(value[0])[:100], _text(value[1])[:2000]
-    return "RemoteError", _text(value)
 
 
 MultiplayerAPI = SceneMultiplayer
