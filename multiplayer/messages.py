@@ -16,6 +16,8 @@ Every packet is one msgpack array whose first item is the command (Godot's
     [9, request_id, path_id, name_id, *args]
                                    REQUEST         a call whose result is wanted back
     [11, path_id]                  FORGET_PATH     path_id is no longer used
+    [12, seq]                      PING            answer with a PONG
+    [13, seq, time]                PONG            the answerer's clock (seconds)
     [10, request_id, status, value]
                                    RESPONSE        its result (status 0), the error it
                                                    raised (1: [type name, message]), or
@@ -41,6 +43,8 @@ __all__ = [
     "ConfirmPath",
     "ForgetPath",
     "Message",
+    "Ping",
+    "Pong",
     "Raw",
     "Relay",
     "RemoteCall",
@@ -77,6 +81,8 @@ class Command(enum.IntEnum):
     REQUEST = 9
     RESPONSE = 10
     FORGET_PATH = 11
+    PING = 12
+    PONG = 13
 
 
 class Status(enum.IntEnum):
@@ -136,6 +142,23 @@ class ForgetPath:
 
     def serialize(self, codec: Codec) -> bytes:
         return codec.packb([Command.FORGET_PATH, self.path_id])
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    seq: int
+
+    def serialize(self, codec: Codec) -> bytes:
+        return codec.packb([Command.PING, self.seq])
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    seq: int
+    time: float
+
+    def serialize(self, codec: Codec) -> bytes:
+        return codec.packb([Command.PONG, self.seq, self.time])
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +226,8 @@ Message = (
     | Response
     | SimplifyPath
     | ForgetPath
+    | Ping
+    | Pong
     | SimplifyName
     | ConfirmPath
     | Raw
@@ -312,6 +337,12 @@ def decode(data: bytes, codec: Codec, *, allow_objects: bool) -> Message:
         if items[2] not in (Status.OK, Status.ERROR, Status.REFUSED):
             raise DecodingError(f"RESPONSE with unknown status {_brief(items[2])}")
         return Response(items[1], Status(items[2]), items[3])
+    if command == Command.PING:
+        _check(items, 2, "PING", (int,))
+        return Ping(items[1])
+    if command == Command.PONG:
+        _check(items, 3, "PONG", (int, float))
+        return Pong(items[1], items[2])
     if command == Command.FORGET_PATH:
         _check(items, 2, "FORGET_PATH", (int,))
         return ForgetPath(items[1])

@@ -30,12 +30,15 @@ from .exceptions import (
     PeerNotFound,
 )
 from .handlers import HandlerRunner
+from .latency import Latency
 from .limits import PeerLimits, RateLimits
 from .messages import (
     Command,
     ConfirmPath,
     ForgetPath,
     Message,
+    Ping,
+    Pong,
     Raw,
     Relay,
     RemoteCall,
@@ -121,6 +124,8 @@ class SceneMultiplayer:
         self.rpc_timeout = 10.0
         self.validate_arguments = True
         self._calls = PendingCalls()
+        self._latency = Latency()
+        self.ping_interval = 1.0
         self.multiplayer_peer = peer if peer is not None else OfflineMultiplayerPeer()
 
     # Configuration.
@@ -229,6 +234,7 @@ class SceneMultiplayer:
             self._remove(peer_id)
         self._check_auth_timeouts()
         self._update_status()
+        self._ping_neighbours()
 
     def _drain(self, peer: MultiplayerPeer) -> None:
         while peer.get_available_packet_count():
@@ -281,6 +287,7 @@ class SceneMultiplayer:
         """Forget every peer and every cached id (Godot's ``clear()``)."""
         self._connected.clear()
         self._calls.fail(None)
+        self._latency.clear()
         self._auth.clear()
         self._pending_leaves.clear()
         self._paths.clear()
@@ -421,6 +428,7 @@ class SceneMultiplayer:
         self._calls.fail(peer_id)
         self._refusals.forget_peer(peer_id)
         self._limits.forget(peer_id)
+        self._latency.forget(peer_id)
         self.peer_disconnected.emit(peer_id)
 
     def _is_server_now(self) -> bool:
@@ -622,6 +630,12 @@ class SceneMultiplayer:
             self._process_response(sender, message)
         elif isinstance(message, SimplifyPath):
             self._process_simplify_path(sender, message)
+        elif isinstance(message, Ping):
+            pong = Pong(message.seq, time.monotonic()).serialize(self.codec)
+            self._send(sender, pong, _RELIABLE, 0)
+        elif isinstance(message, Pong):
+            if not self._latency.finish(sender, message.seq, message.time, time.monotonic()):
+                self._refuse(sender, ("pong",), "answer to a ping that was never sent")
         elif isinstance(message, ForgetPath):
             if not self._paths.undefine(sender, message.path_id):
                 self._refuse(sender, ("forget",), f"forget of unknown path id {message.path_id}")
@@ -753,6 +767,54 @@ class SceneMultiplayer:
         if config.rpc_mode is RPCMode.AUTHORITY:
             return sender == node.get_multiplayer_authority()
         return False
+
+    # Latency and the shared clock.
+
+    def get_rtt(self, peer_id: int) -> float | None:
+        """The smoothed round-trip time to ``peer_id`` in seconds (None before any
+        measurement). Direct links are measured every ``ping_interval``; others when
+        ``ping()`` is called."""
+        return self._latency.rtt(peer_id)
+
+    async def ping(self, peer_id: int, timeout: float | None = None) -> float:
+        """Measure the round trip to any connected peer now (through the relay for
+        another client); the time in seconds.
+
+        Raises:
+            PeerNotFound: It is not connected; TimeoutError: no answer in time
+            (default ``rpc_timeout``); PeerDisconnected: it left meanwhile.
+        """
+        self._require_connected("ping")
+        if peer_id not in self._connected:
+            raise PeerNotFound(peer_id)
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        seq = self._latency.start(peer_id, time.monotonic(), future)
+        self._send(peer_id, Ping(seq).serialize(self.codec), _RELIABLE, 0)
+        async with asyncio.timeout(self.rpc_timeout if timeout is None else timeout):
+            return await future
+
+    def get_clock_offset(self) -> float:
+        """The server's clock minus this peer's, in seconds (0.0 on the server, and on
+        a client until its first ping to the server came back)."""
+        if self.is_server():
+            return 0.0
+        return self._latency.offset(TARGET_PEER_SERVER) or 0.0
+
+    def get_server_time(self) -> float:
+        """The server's clock, as estimated here: schedule events on it so that every
+        peer acts at the same moment (seconds; ``time.monotonic()`` on the server)."""
+        return time.monotonic() + self.get_clock_offset()
+
+    def _ping_neighbours(self) -> None:
+        if self.ping_interval <= 0 or self._status is not ConnectionStatus.CONNECTED:
+            return
+        now = time.monotonic()
+        neighbours = self._connected if self._is_server_now() else (TARGET_PEER_SERVER,)
+        for peer_id in neighbours:
+            if peer_id in self._connected and self._latency.due(peer_id, now, self.ping_interval):
+                seq = self._latency.start(peer_id, now)
+                self._send(peer_id, Ping(seq).serialize(self.codec), _RELIABLE, 0)
+        self._latency.expire(now)
 
     # Awaitable RPCs.
 
