@@ -116,6 +116,7 @@ class SceneMultiplayer:
         self._refusals = RefusalLog(logger)
         self.rate_limits = RateLimits()
         self._limits = PeerLimits(self.rate_limits)
+        self._kicked: set[int] = set()  # disconnected for misbehaving, leave pending
         self._handlers = HandlerRunner()
         self._packet_mode = TransferMode.RELIABLE
         self._packet_channel = 0
@@ -243,6 +244,8 @@ class SceneMultiplayer:
             self._packet_mode = peer.get_packet_mode()
             self._packet_channel = peer.get_packet_channel()
             data = peer.get_packet()
+            if sender in self._kicked:
+                continue  # being disconnected for misbehaving: the rest is not read
             if not self._limits.allow(sender, len(data), time.monotonic()):
                 self._refuse(sender, ("rate",), "over its rate limit: packet dropped")
                 continue
@@ -288,6 +291,7 @@ class SceneMultiplayer:
         self._connected.clear()
         self._calls.fail(None)
         self._latency.clear()
+        self._kicked.clear()
         self._auth.clear()
         self._pending_leaves.clear()
         self._paths.clear()
@@ -415,6 +419,7 @@ class SceneMultiplayer:
 
     def _remove(self, peer_id: int) -> None:
         if self._auth.drop(peer_id):
+            self._kicked.discard(peer_id)
             self.peer_authentication_failed.emit(peer_id)
             return
         if peer_id not in self._connected:
@@ -428,6 +433,7 @@ class SceneMultiplayer:
         self._calls.fail(peer_id)
         self._refusals.forget_peer(peer_id)
         self._limits.forget(peer_id)
+        self._kicked.discard(peer_id)
         self._latency.forget(peer_id)
         self.peer_disconnected.emit(peer_id)
 
@@ -950,6 +956,8 @@ class SceneMultiplayer:
         """Log a refused packet (the first of its kind, then at 10, 100, 1000…), and
         disconnect its sender once it has too many violations."""
         self._refusals.refuse(sender, key, reason)
+        if sender in self._kicked:
+            return
         if self._limits.violation(sender, time.monotonic()) and self._is_neighbour(sender):
             limits = self.rate_limits
             logger.warning(
@@ -959,6 +967,7 @@ class SceneMultiplayer:
                 limits.violation_window,
             )
             self._limits.forget(sender)
+            self._kicked.add(sender)
             self._require_peer().kick_peer(sender, "too many invalid packets")
 
     def _is_neighbour(self, peer_id: int) -> bool:

@@ -15,7 +15,7 @@ event loop, so tests of the layers above run synchronously::
 
 from __future__ import annotations
 
-from .exceptions import InvalidState, PacketTooLarge, PeerNotFound
+from .exceptions import InvalidState, PacketTooLarge
 from .inbox import Packet, QueuedPeer
 from .peer import TARGET_PEER_SERVER, ConnectionStatus, as_packet
 
@@ -128,8 +128,9 @@ class MemoryMultiplayerPeer(QueuedPeer):
 
     def disconnect_peer(self, peer_id: int, force: bool = False) -> None:
         self._check_connected("disconnect_peer")
+        self._check_known(peer_id)
         if peer_id not in self.network._links_of(self):
-            raise PeerNotFound(peer_id)
+            return  # it left already; its leave is reported at the next poll()
         if self._unique_id != TARGET_PEER_SERVER:
             self.network._cut(self._unique_id, notify_server=True, notify_client=not force)
             if force:

@@ -1,0 +1,177 @@
+"""A server under attack keeps serving: random and crafted packets over real sockets.
+
+A background thread runs a server and a well-behaved client that keeps calling
+``echo(n)`` and checks that every call is answered, in order. Hypothesis throws
+random bytes and well-formed-but-wrong packets at the server from other
+connections. The server must never raise, and the good client must never miss an
+answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import msgpack
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from multiplayer import Node, SceneTree, WebSocketMultiplayerPeer, rpc
+from multiplayer.wire import Hello
+
+
+class Echo(Node):
+    def __init__(self) -> None:
+        super().__init__("Echo")
+        self.answers: list[int] = []
+
+    @rpc("any_peer")
+    def echo(self, n: int) -> None:
+        self.answer.rpc_id(self.multiplayer.get_remote_sender_id(), n)
+
+    @rpc
+    def answer(self, n: int) -> None:
+        self.answers.append(n)
+
+    @rpc("any_peer")
+    def take(self, values: list[int], name: str) -> None:
+        pass
+
+
+class World:
+    """The server and the good client, in their own thread and event loop."""
+
+    def __init__(self) -> None:
+        self.ready = threading.Event()
+        self.stop = threading.Event()
+        self.port = 0
+        self.sent = 0
+        self.good: Echo | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        assert self.ready.wait(10)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported by the test
+            self.error = exc
+
+    async def _main(self) -> None:
+        server_tree, client_tree = SceneTree(), SceneTree()
+        server_peer, client_peer = WebSocketMultiplayerPeer(), WebSocketMultiplayerPeer()
+        await server_peer.create_server(0, "127.0.0.1")
+        self.port = server_peer.get_local_port()
+        await client_peer.create_client(f"ws://127.0.0.1:{self.port}")
+        server_tree.get_multiplayer().multiplayer_peer = server_peer
+        client_tree.get_multiplayer().multiplayer_peer = client_peer
+        server_tree.root.add_child(Echo())
+        self.good = Echo()
+        client_tree.root.add_child(self.good)
+        while not client_tree.get_multiplayer().get_peers():
+            server_tree.process(0)
+            client_tree.process(0)
+            await asyncio.sleep(0.001)
+        self.ready.set()
+        while not self.stop.is_set():
+            server_tree.process(0)
+            client_tree.process(0)
+            if self.sent - len(self.good.answers) < 5:  # a few calls in flight
+                self.good.echo.rpc_id(1, self.sent)
+                self.sent += 1
+            await asyncio.sleep(0.001)
+        for peer in (client_peer, server_peer):
+            peer.close()
+            await peer.wait_closed()
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    w = World()
+    yield w
+    w.stop.set()
+    w.thread.join(10)
+
+
+def attack(port: int, messages: list[bytes]) -> None:
+    """Connect like a client, then send ``messages`` as raw WebSocket messages."""
+    try:
+        with connect(f"ws://127.0.0.1:{port}", compression=None, open_timeout=5) as ws:
+            ws.send(Hello(0, 1 << 20).serialize())
+            ws.recv(timeout=5)
+            for message in messages:
+                ws.send(message)
+    except (ConnectionClosed, OSError, TimeoutError):
+        pass  # kicked for misbehaving: that is the server defending itself
+
+
+ids = st.integers(min_value=-(2**31), max_value=2**31)
+scalars = st.one_of(
+    st.none(), st.booleans(), ids, st.floats(), st.text(max_size=20), st.binary(max_size=20)
+)
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4), max_leaves=10)
+wrong_packets = st.one_of(
+    # a command, then random fields
+    st.builds(lambda c, rest: [c, *rest], st.integers(-2, 20), st.lists(values, max_size=6)),
+    # calls with bad ids and arguments
+    st.builds(lambda p, n, args: [0, p, n, *args], ids, ids, st.lists(values, max_size=5)),
+    # path / name definitions, some of them hostile
+    st.builds(
+        lambda i, t: [1, i, t],
+        ids,
+        st.sampled_from(["Echo", "/root/Echo", "../Echo", "", ".", "Echo/..", "x" * 2000]),
+    ),
+    st.builds(
+        lambda i, t: [8, i, t],
+        ids,
+        st.sampled_from(["echo", "answer", "__init__", "queue_free", "1x", ""]),
+    ),
+    # relays: to anyone, nested, spoofed peer lists
+    st.builds(lambda t, inner: [7, 3, t, msgpack.packb(inner)], ids, values),
+    st.builds(lambda t: [7, 3, t, msgpack.packb([7, 3, 0, b"\x90"])], ids),
+    st.builds(lambda s, p: [7, s, p], st.integers(0, 5), ids),
+    # answers nobody asked for, pongs, forgets
+    st.builds(lambda r, s, v: [10, r, s, v], ids, st.integers(-1, 3), values),
+    st.builds(lambda s, t: [13, s, t], ids, st.floats()),
+    st.builds(lambda i: [11, i], ids),
+)
+packets = st.one_of(
+    st.binary(max_size=64).map(lambda b: b"\x00" + b),  # random payloads
+    st.binary(max_size=64),  # random transport messages
+    wrong_packets.map(lambda p: b"\x00" + msgpack.packb(p)),
+    st.integers(0, 200).map(lambda n: b"\x00" + msgpack.packb([0, 1, 1, *([1] * n)])),
+    st.integers(1, 200).map(lambda d: b"\x00" + b"\x91" * d + b"\x00"),  # deep nesting
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.lists(packets, min_size=1, max_size=25))
+def test_hostile_packets_do_not_hurt_a_good_client(world: World, messages: list[bytes]) -> None:
+    """Whatever an attacker sends, the server goes on and answers the good client."""
+    before = len(world.good.answers) if world.good else 0
+    attack(world.port, messages)
+    assert world.error is None
+    assert world.thread.is_alive()
+    assert world.good is not None
+    deadline = threading.Event()
+    for _ in range(500):  # the good client's calls keep being answered
+        if len(world.good.answers) > before:
+            break
+        deadline.wait(0.01)
+    assert len(world.good.answers) > before
+
+
+def test_the_good_client_saw_every_answer_in_order(world: World) -> None:
+    """After the attacks, the good client's answers are complete and in order."""
+    answers: list[Any] = list(world.good.answers) if world.good else []
+    assert answers == list(range(len(answers)))
+    assert len(answers) > 50
