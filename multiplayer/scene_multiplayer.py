@@ -300,12 +300,13 @@ class SceneMultiplayer:
         self._status = ConnectionStatus.DISCONNECTED
 
     def disconnect_peer(self, peer_id: int) -> None:
-        """Disconnect a peer (server side). Its ``peer_disconnected`` follows at a poll.
+        """Disconnect a peer. Its ``peer_disconnected`` follows at a poll (or, for a
+        peer still authenticating, ``peer_authentication_failed``).
 
         Raises:
             PeerNotFound: ``peer_id`` is not connected.
         """
-        if peer_id not in self._connected:
+        if peer_id not in self._connected and peer_id not in self._auth:
             raise PeerNotFound(peer_id)
         self._require_peer().disconnect_peer(peer_id)
 

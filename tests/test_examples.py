@@ -92,9 +92,24 @@ def test_chat_demo() -> None:
     assert "    Cy | Ann: hello everyone" in out
     assert "    Cy | (whisper) Ann: psst, Cy: only you can read this" in out
     assert not any("whisper" in line for line in out if line.startswith("server"))
+    assert any(line.startswith("    Cy | the server rolled ") for line in out)
+    assert any(line.startswith("    Cy | ping Ann: ") and line.endswith(" ms") for line in out)
     assert "    Cy | [server] the server closes in a moment" in out
     assert "    Cy | * Bob left" in out
     assert "chat demo done" in out
+
+
+def test_auth_example_admits_the_right_token_only() -> None:
+    """examples/auth: Ann's token is checked (async) and admitted; Eve is refused."""
+    result = run_example("examples/auth/auth.py")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert "server | peer 2 is Ann: welcome" in out
+    assert "   Ann | admitted by the server" in out
+    assert "server | peer 3 sent a wrong token: disconnecting it" in out
+    assert "   Eve | not admitted" in out
+    assert "server | admitted peers: [2]" in out
+    assert not any("Eve" in line and "knows peer" in line for line in out)
 
 
 def test_transport_demo_runs_to_the_end() -> None:

@@ -6,13 +6,16 @@
     python examples/websocket_chat/chat.py --join ws://localhost:8081 --name Ann
 
 Type a line to say it to everyone, ``/w ID text`` to whisper to one peer (it goes
-through the server, which stamps your id on it), ``/who`` for the list, ``/quit``.
+through the server, which stamps your id on it), ``/who`` for the list, ``/ping ID``
+for the round trip to a peer, ``/roll`` to ask the server for a dice roll (an RPC
+that returns a value), ``/quit``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import sys
 from collections.abc import Callable
 
@@ -56,6 +59,12 @@ class Chat(Node):
     # Anyone -> anyone (through the server's relay).
 
     @rpc("any_peer", "reliable")
+    async def roll(self, sides: int) -> int:
+        """Answered by the server: awaited with rpc_call, it returns a value."""
+        await asyncio.sleep(0)  # a handler may await (a database, another peer...)
+        return random.randint(1, max(2, min(sides, 1000)))
+
+    @rpc("any_peer", "reliable")
     def whisper(self, text: str) -> None:
         sender = self.multiplayer.get_remote_sender_id()
         self.show(f"(whisper) {self.names.get(sender, sender)}: {text}")
@@ -96,9 +105,25 @@ class Chat(Node):
                 self.show(f"no peer {target}; try /who")
             else:
                 self.whisper.rpc_id(int(target), " ".join(words).strip())
+        elif line.startswith("/ping "):
+            target = line.split()[1]
+            if target.isdigit() and int(target) in self.names:
+                asyncio.ensure_future(self._ping(int(target)))
+            else:
+                self.show(f"no peer {target}; try /who")
+        elif line == "/roll":
+            asyncio.ensure_future(self._roll())
         elif line:
             self.say.rpc_id(1, line)
         return True
+
+    async def _ping(self, peer_id: int) -> None:
+        rtt = await self.multiplayer.ping(peer_id)
+        self.show(f"ping {self.names.get(peer_id, peer_id)}: {rtt * 1000:.1f} ms")
+
+    async def _roll(self) -> None:
+        value = await self.roll.rpc_call(1, 6)
+        self.show(f"the server rolled {value} for you")
 
 
 def printer(prefix: str) -> Callable[[str], None]:
@@ -144,6 +169,8 @@ async def demo() -> None:
         (bob, "hi Ann!"),
         (ann, f"/w {cy.multiplayer.get_unique_id()} psst, Cy: only you can read this"),
         (cy, "/who"),
+        (cy, "/roll"),
+        (cy, f"/ping {ann.multiplayer.get_unique_id()}"),
     ]
     for chat, line in script:
         chat.command(line)
