@@ -44,6 +44,7 @@ class Signature:
     names: tuple[str, ...]  # the positional parameters, then the *args name
     checks: tuple[tuple[Check, str] | None, ...]  # per parameter: (check, type text)
     rest: tuple[Check, str] | None  # for *args
+    accepts: Callable[[Sequence[Any]], bool] | None = None  # all checks at once; None: any
 
     def count_error(self, argc: int) -> str | None:
         """Why ``argc`` arguments do not fit, or None."""
@@ -54,6 +55,9 @@ class Signature:
 
     def type_error(self, args: Sequence[Any]) -> str | None:
         """Why an argument does not match its annotation, or None."""
+        accepts = self.accepts
+        if accepts is None or accepts(args):
+            return None
         for i, value in enumerate(args):
             entry = self.checks[i] if i < len(self.checks) else self.rest
             if entry is not None and not entry[0](value):
@@ -111,7 +115,35 @@ def _build(raw: Callable[..., Any], bound: int) -> Signature:
     rest = _entry(hints.get(star)) if star is not None else None
     names = positional + ((star,) if star is not None else ())
     fewest = max(0, len(positional) - defaults)
-    return Signature(fewest, math.inf if varargs else len(positional), names, checks, rest)
+    accepts = _combine(checks, rest)
+    most = math.inf if varargs else len(positional)
+    return Signature(fewest, most, names, checks, rest, accepts)
+
+
+def _combine(
+    checks: tuple[tuple[Check, str] | None, ...], rest: tuple[Check, str] | None
+) -> Callable[[Sequence[Any]], bool] | None:
+    """One function running every check, for the common case where all pass."""
+    active = [(i, entry[0]) for i, entry in enumerate(checks) if entry is not None]
+    count = len(checks)
+    if rest is not None:
+        rest_check = rest[0]
+        first = _combine(checks, None)
+        return lambda args: (
+            (first is None or first(args)) and all(rest_check(v) for v in args[count:])
+        )
+    combined: Callable[[Sequence[Any]], bool] | None = None
+    for i, check in reversed(active):  # a chain of closures: cheaper than all(...)
+        combined = _link(i, check, combined)
+    return combined
+
+
+def _link(
+    i: int, check: Check, rest: Callable[[Sequence[Any]], bool] | None
+) -> Callable[[Sequence[Any]], bool]:
+    if rest is None:
+        return lambda args: len(args) <= i or check(args[i])
+    return lambda args: (len(args) <= i or check(args[i])) and rest(args)
 
 
 def _hints(raw: Callable[..., Any]) -> dict[str, Any]:
@@ -175,7 +207,10 @@ def _generic(origin: Any, args: tuple[Any, ...]) -> Check | None:
         item = checker(args[0]) if args else None
         if item is None:
             return lambda v: isinstance(v, list)
-        return lambda v: isinstance(v, list) and all(item(x) for x in v)
+        if args[0] in (str, bytes, bool, int):  # exact types: compare them in C
+            allowed = {args[0]}
+            return lambda v: isinstance(v, list) and set(map(type, v)) <= allowed
+        return lambda v: isinstance(v, list) and all(map(item, v))
     if origin is tuple:
         return _tuple(args)
     if origin is dict:

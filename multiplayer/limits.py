@@ -24,8 +24,8 @@ __all__ = ["PeerLimits", "RateLimits"]
 class RateLimits:
     """The settings, shared by all peers of one API."""
 
-    packets_per_second: float = 2000.0
-    bytes_per_second: float = 4 * 1024 * 1024
+    packets_per_second: float = 5000.0
+    bytes_per_second: float = 8 * 1024 * 1024
     max_violations: int = 25
     violation_window: float = 10.0
 
