@@ -17,7 +17,8 @@ import argparse
 import asyncio
 import random
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from multiplayer import Node, SceneMultiplayer, SceneTree, WebSocketMultiplayerPeer, rpc
 
@@ -29,6 +30,7 @@ class Chat(Node):
         super().__init__("Chat")
         self.show = show
         self.names: dict[int, str] = {1: "server"}
+        self.tasks: set[asyncio.Task[None]] = set()
 
     def _ready(self) -> None:
         api = self.multiplayer
@@ -108,14 +110,26 @@ class Chat(Node):
         elif line.startswith("/ping "):
             target = line.split()[1]
             if target.isdigit() and int(target) in self.names:
-                asyncio.ensure_future(self._ping(int(target)))
+                self.spawn(self._ping(int(target)))
             else:
                 self.show(f"no peer {target}; try /who")
         elif line == "/roll":
-            asyncio.ensure_future(self._roll())
+            self.spawn(self._roll())
         elif line:
             self.say.rpc_id(1, line)
         return True
+
+    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run a command that awaits an answer; show its error if it fails."""
+        task = asyncio.ensure_future(coroutine)
+        self.tasks.add(task)
+
+        def done(task: asyncio.Task[None]) -> None:
+            self.tasks.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                self.show(f"failed: {task.exception()}")
+
+        task.add_done_callback(done)
 
     async def _ping(self, peer_id: int) -> None:
         rtt = await self.multiplayer.ping(peer_id)
