@@ -31,9 +31,12 @@ from .peer import (
     OfflineMultiplayerPeer,
     TransferMode,
 )
+from .replication_config import ReplicationMode, SceneReplicationConfig
 from .rpc import RPCConfig, RPCMode, rpc
 from .scene_multiplayer import MultiplayerAPI, SceneMultiplayer
 from .signals import Signal
+from .spawner import MultiplayerSpawner
+from .synchronizer import MultiplayerSynchronizer
 from .tree import Node, SceneTree
 from .values import Color, Vector2, Vector2i, Vector3, Vector3i
 from .websocket_peer import WebSocketMultiplayerPeer
@@ -50,6 +53,8 @@ __all__ = [
     "MultiplayerAPI",
     "MultiplayerError",
     "MultiplayerPeer",
+    "MultiplayerSpawner",
+    "MultiplayerSynchronizer",
     "Node",
     "OfflineMultiplayerPeer",
     "PacketTooLarge",
@@ -60,7 +65,9 @@ __all__ = [
     "RPCMode",
     "RPCRefused",
     "RemoteError",
+    "ReplicationMode",
     "SceneMultiplayer",
+    "SceneReplicationConfig",
     "SceneTree",
     "Signal",
     "TransferMode",

@@ -7,6 +7,9 @@ Every packet is one msgpack array whose first item is the command (Godot's
     [1, path_id, path]             SIMPLIFY_PATH   path_id now means this node path
     [2, path_id, ok]               CONFIRM_PATH    the receiver resolved it (or not)
     [3, data]                      RAW             send_bytes payload
+    [4, spawner_path_id, net_id, scene, name, data, states]
+                                   SPAWN           a node spawned by that spawner
+    [5, net_id]                    DESPAWN         it left the sender's tree
     [7, 0, data]                   SYS AUTH        authentication data (empty: done)
     [7, 1, peer]                   SYS ADD_PEER    server -> client: peer joined
     [7, 2, peer]                   SYS DEL_PEER    server -> client: peer left
@@ -41,6 +44,7 @@ from .exceptions import DecodingError
 __all__ = [
     "Command",
     "ConfirmPath",
+    "Despawn",
     "ForgetPath",
     "Message",
     "Ping",
@@ -52,6 +56,7 @@ __all__ = [
     "Response",
     "SimplifyName",
     "SimplifyPath",
+    "Spawn",
     "Status",
     "SysAddPeer",
     "SysAuth",
@@ -145,6 +150,37 @@ class ForgetPath:
 
 
 @dataclass(frozen=True, slots=True)
+class Spawn:
+    spawner_path_id: int
+    net_id: int
+    scene: int  # the index of the spawnable scene; -1 for spawn_function
+    name: str
+    data: Any  # the spawn_function's argument
+    states: list[Any]  # per synchronizer of the node: its spawn properties' values
+
+    def serialize(self, codec: Codec) -> bytes:
+        return codec.packb(
+            [
+                Command.SPAWN,
+                self.spawner_path_id,
+                self.net_id,
+                self.scene,
+                self.name,
+                self.data,
+                self.states,
+            ]
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Despawn:
+    net_id: int
+
+    def serialize(self, codec: Codec) -> bytes:
+        return codec.packb([Command.DESPAWN, self.net_id])
+
+
+@dataclass(frozen=True, slots=True)
 class Ping:
     seq: int
 
@@ -226,6 +262,8 @@ Message = (
     | Response
     | SimplifyPath
     | ForgetPath
+    | Spawn
+    | Despawn
     | Ping
     | Pong
     | SimplifyName
@@ -337,6 +375,12 @@ def decode(data: bytes, codec: Codec, *, allow_objects: bool) -> Message:
         if items[2] not in (Status.OK, Status.ERROR, Status.REFUSED):
             raise DecodingError(f"RESPONSE with unknown status {_brief(items[2])}")
         return Response(items[1], Status(items[2]), items[3])
+    if command == Command.SPAWN:
+        _check(items, 7, "SPAWN", (int, int, int, str, object, list))
+        return Spawn(items[1], items[2], items[3], items[4], items[5], items[6])
+    if command == Command.DESPAWN:
+        _check(items, 2, "DESPAWN", (int,))
+        return Despawn(items[1])
     if command == Command.PING:
         _check(items, 2, "PING", (int,))
         return Ping(items[1])

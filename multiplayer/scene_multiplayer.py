@@ -35,6 +35,7 @@ from .limits import PeerLimits, RateLimits
 from .messages import (
     Command,
     ConfirmPath,
+    Despawn,
     ForgetPath,
     Message,
     Ping,
@@ -46,6 +47,7 @@ from .messages import (
     Response,
     SimplifyName,
     SimplifyPath,
+    Spawn,
     Status,
     SysAddPeer,
     SysAuth,
@@ -65,6 +67,7 @@ from .peer import (
     TransferMode,
 )
 from .refusals import RefusalLog
+from .replication import SceneReplicator
 from .rpc import RPCConfig, RPCMode
 from .signals import Signal
 
@@ -125,6 +128,7 @@ class SceneMultiplayer:
         self.rpc_timeout = 10.0
         self.validate_arguments = True
         self._calls = PendingCalls()
+        self._replicator = SceneReplicator(self)
         self._latency = Latency()
         self.ping_interval = 1.0
         self.multiplayer_peer = peer if peer is not None else OfflineMultiplayerPeer()
@@ -290,6 +294,7 @@ class SceneMultiplayer:
         """Forget every peer and every cached id (Godot's ``clear()``)."""
         self._connected.clear()
         self._calls.fail(None)
+        self._replicator.clear()
         self._latency.clear()
         self._kicked.clear()
         self._auth.clear()
@@ -414,6 +419,7 @@ class SceneMultiplayer:
                 self._send(other, SysAddPeer(peer_id).serialize(self.codec), _RELIABLE, 0)
                 self._send(peer_id, SysAddPeer(other).serialize(self.codec), _RELIABLE, 0)
         self._connected[peer_id] = None
+        self._replicator.on_peer_admitted(peer_id)  # spawns before any user RPC (Godot)
         if peer_id == TARGET_PEER_SERVER and not self._is_server_now():
             self.connected_to_server.emit()
         self.peer_connected.emit(peer_id)
@@ -429,6 +435,7 @@ class SceneMultiplayer:
         if self._relay_enabled() and self._is_server_now():
             for other in self._connected:
                 self._send(other, SysDelPeer(peer_id).serialize(self.codec), _RELIABLE, 0)
+        self._replicator.on_peer_removed(peer_id)
         self._paths.forget_peer(peer_id)
         self._names.forget_peer(peer_id)
         self._calls.fail(peer_id)
@@ -519,18 +526,23 @@ class SceneMultiplayer:
         The definitions go first, reliably: the ordered link delivers them before the
         call, so the call itself never waits for a confirmation.
         """
-        path = self._wire_path(node)
-        if not self._paths.has_local(path):
-            node.tree_exiting.connect(lambda: self._retire_path(path), one_shot=True)
-        path_id = self._paths.local_id(path)
+        path_id = self._announce_path(target, node)
         name_id = self._names.local_id(method)
-        if not self._paths.is_told(path_id, target):
-            self._paths.mark_told(path_id, target)
-            self._send(target, SimplifyPath(path_id, path).serialize(self.codec), _RELIABLE, 0)
         if not self._names.is_told(name_id, target):
             self._names.mark_told(name_id, target)
             self._send(target, SimplifyName(name_id, method).serialize(self.codec), _RELIABLE, 0)
         return path_id, name_id
+
+    def _announce_path(self, target: int, node: Node) -> int:
+        """Our id for ``node``'s path, defined for ``target`` first if new to it."""
+        path = self._wire_path(node)
+        if not self._paths.has_local(path):
+            node.tree_exiting.connect(lambda: self._retire_path(path), one_shot=True)
+        path_id = self._paths.local_id(path)
+        if not self._paths.is_told(path_id, target):
+            self._paths.mark_told(path_id, target)
+            self._send(target, SimplifyPath(path_id, path).serialize(self.codec), _RELIABLE, 0)
+        return path_id
 
     def _retire_path(self, path: str) -> None:
         """The node at ``path`` leaves the tree: its id goes, everywhere it was told."""
@@ -637,6 +649,12 @@ class SceneMultiplayer:
             self._process_response(sender, message)
         elif isinstance(message, SimplifyPath):
             self._process_simplify_path(sender, message)
+        elif isinstance(message, Spawn):
+            self._process_spawn(sender, message)
+        elif isinstance(message, Despawn):
+            reason = self._replicator.on_despawn(sender, message)
+            if reason is not None:
+                self._refuse(sender, ("despawn",), reason)
         elif isinstance(message, Ping):
             pong = Pong(message.seq, time.monotonic()).serialize(self.codec)
             self._send(sender, pong, _RELIABLE, 0)
@@ -707,6 +725,16 @@ class SceneMultiplayer:
             if node is None:
                 return None
         return node
+
+    def _process_spawn(self, sender: int, message: Spawn) -> None:
+        path = self._paths.lookup(sender, message.spawner_path_id)
+        spawner = self._resolve(path) if path is not None else None
+        if spawner is None:
+            self._refuse(sender, ("spawn", path), f"SPAWN for a spawner not found: {path!r}")
+            return
+        reason = self._replicator.on_spawn(sender, spawner, message)
+        if reason is not None:
+            self._refuse(sender, ("spawn", path), f"SPAWN refused: {reason}")
 
     def _process_call(self, sender: int, call: RemoteCall) -> None:
         target = self._check_call(sender, call.path_id, call.name_id, call.args)

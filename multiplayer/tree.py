@@ -70,6 +70,8 @@ class Node:
         self._queued_free = False
         self._multiplayer_authority = 1  # Godot: the server, by default
         self._node_rpc_config: dict[str, RPCConfig] = {}
+        self._spawn_scene: int | None = None  # set by MultiplayerSpawner.instantiate_scene
+        self._spawn_data: tuple[Any] | None = None  # set by MultiplayerSpawner.spawn
         self.tree_entered: Signal[()] = Signal("tree_entered")
         self.tree_exiting: Signal[()] = Signal("tree_exiting")
         self.tree_exited: Signal[()] = Signal("tree_exited")
