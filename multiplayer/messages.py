@@ -10,6 +10,8 @@ Every packet is one msgpack array whose first item is the command (Godot's
     [4, spawner_path_id, net_id, scene, name, data, states]
                                    SPAWN           a node spawned by that spawner
     [5, net_id]                    DESPAWN         it left the sender's tree
+    [6, seq, always, delta]        SYNC            state: always = [[path_id, [values]]...],
+                                                   delta = [[path_id, [index, value, ...]]...]
     [7, 0, data]                   SYS AUTH        authentication data (empty: done)
     [7, 1, peer]                   SYS ADD_PEER    server -> client: peer joined
     [7, 2, peer]                   SYS DEL_PEER    server -> client: peer left
@@ -58,6 +60,7 @@ __all__ = [
     "SimplifyPath",
     "Spawn",
     "Status",
+    "Sync",
     "SysAddPeer",
     "SysAuth",
     "SysCommand",
@@ -181,6 +184,16 @@ class Despawn:
 
 
 @dataclass(frozen=True, slots=True)
+class Sync:
+    seq: int
+    always: list[Any]  # [[path_id, [value, ...]], ...]: every ALWAYS property
+    delta: list[Any]  # [[path_id, [index, value, ...]], ...]: changed ON_CHANGE ones
+
+    def serialize(self, codec: Codec) -> bytes:
+        return codec.packb([Command.SYNC, self.seq, self.always, self.delta])
+
+
+@dataclass(frozen=True, slots=True)
 class Ping:
     seq: int
 
@@ -264,6 +277,7 @@ Message = (
     | ForgetPath
     | Spawn
     | Despawn
+    | Sync
     | Ping
     | Pong
     | SimplifyName
@@ -381,6 +395,9 @@ def decode(data: bytes, codec: Codec, *, allow_objects: bool) -> Message:
     if command == Command.DESPAWN:
         _check(items, 2, "DESPAWN", (int,))
         return Despawn(items[1])
+    if command == Command.SYNC:
+        _check(items, 4, "SYNC", (int, list, list))
+        return Sync(items[1], items[2], items[3])
     if command == Command.PING:
         _check(items, 2, "PING", (int,))
         return Ping(items[1])

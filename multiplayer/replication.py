@@ -1,4 +1,4 @@
-"""The scene replicator: spawns and despawns across peers (Godot's
+"""The scene replicator: spawns, despawns and state across peers (Godot's
 SceneReplicationInterface). One per SceneMultiplayer.
 
 On the spawner's authority, a spawnable node added under a spawner's ``spawn_path``
@@ -9,15 +9,25 @@ sender must be the spawner's authority there too), the node is built, its spawn
 properties set before it enters the tree, and it is added; nodes a peer spawned are
 freed when it leaves. Spawn properties of every synchronizer under the node travel,
 whoever owns the synchronizer (Godot sends only the spawner authority's: #85019).
+
+State: every network frame (the end of ``poll()``), each synchronizer this peer is
+the authority of is checked; what is due for one peer, from all synchronizers, goes
+in one SYNC packet. ON_CHANGE values are compared in their packed form, so a change
+inside a list or a dict is seen, and each peer gets what changed since what it last
+got (all of it the first time). Synchronizers are addressed by their node path id.
+A state too large for one packet is split over several; one synchronizer too large
+for a packet is an error, logged, never a silent skip (Godot skips over 1350 bytes).
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import EncodingError, InvalidState
-from .messages import Despawn, Spawn
+from .exceptions import EncodingError, InvalidState, PacketTooLarge
+from .messages import Despawn, Spawn, Sync
 from .peer import TransferMode
 from .synchronizer import MultiplayerSynchronizer
 from .tree import Node, validate_node_name
@@ -33,6 +43,28 @@ logger = logging.getLogger("multiplayer.scene")
 _RELIABLE = TransferMode.RELIABLE
 
 
+@dataclass(slots=True)
+class _Outgoing:
+    """What the authority remembers of one synchronizer."""
+
+    last_always: float = float("-inf")
+    last_delta: float = float("-inf")
+    packed: list[bytes] = field(default_factory=list)  # watched values, packed
+    values: list[Any] = field(default_factory=list)
+    changed_at: list[int] = field(default_factory=list)  # check number of last change
+    checks: int = 0
+
+
+@dataclass(slots=True)
+class PeerStats:
+    """State traffic with one peer (what Godot's network profiler shows)."""
+
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    packets_sent: int = 0
+    packets_received: int = 0
+
+
 class SceneReplicator:
     """Spawning and despawning for one multiplayer API."""
 
@@ -44,6 +76,12 @@ class SceneReplicator:
         self._tracked: dict[Node, tuple[MultiplayerSpawner, int]] = {}
         # on receivers: (sender, net id) -> the node spawned for it
         self._received: dict[tuple[int, int], Node] = {}
+        self._syncs: dict[MultiplayerSynchronizer, _Outgoing] = {}
+        self._peer_got: dict[tuple[int, MultiplayerSynchronizer], int] = {}  # delta baseline
+        self._has_spawn: dict[Node, set[int]] = {}  # our spawned node -> peers that have it
+        self._seq_out: dict[int, int] = {}
+        self._seq_in: dict[int, int] = {}
+        self.stats: dict[int, PeerStats] = {}
 
     # Spawners.
 
@@ -95,8 +133,11 @@ class SceneReplicator:
         spawner._tracked[node] = net_id
         self._tracked[node] = (spawner, net_id)
         node.tree_exiting.connect(lambda: self._untrack(node), one_shot=True)
+        self._has_spawn[node] = set()
         for peer_id in self._api.get_peers():
-            self._send_spawn(peer_id, spawner, node, net_id, scene)
+            if self._node_visible(node, peer_id):
+                self._has_spawn[node].add(peer_id)
+                self._send_spawn(peer_id, spawner, node, net_id, scene)
 
     def _untrack(self, node: Node) -> None:
         entry = self._tracked.pop(node, None)
@@ -105,8 +146,9 @@ class SceneReplicator:
         spawner, net_id = entry
         spawner._tracked.pop(node, None)
         packet = Despawn(net_id).serialize(self._api.codec)
-        for peer_id in self._api.get_peers():
-            self._api._send(peer_id, packet, _RELIABLE, 0)
+        for peer_id in self._has_spawn.pop(node, ()):
+            if peer_id in self._api._connected:
+                self._api._send(peer_id, packet, _RELIABLE, 0)
 
     def _send_spawn(
         self, peer_id: int, spawner: MultiplayerSpawner, node: Node, net_id: int, scene: int
@@ -129,14 +171,20 @@ class SceneReplicator:
 
     def on_peer_admitted(self, peer_id: int) -> None:
         """A peer joined: it gets every node spawned here so far, in spawn order."""
-        for node, (spawner, net_id) in list(self._tracked.items()):
-            scene = (
-                -1
-                if getattr(node, "_spawn_data", None) is not None
-                else (spawner.scene_index_of(node))
-            )
-            if scene is not None:
-                self._send_spawn(peer_id, spawner, node, net_id, scene)
+        for node in list(self._tracked):
+            if self._node_visible(node, peer_id):
+                self._spawn_for(node, peer_id)
+
+    def _spawn_for(self, node: Node, peer_id: int) -> None:
+        spawner, net_id = self._tracked[node]
+        custom = getattr(node, "_spawn_data", None)
+        scene = -1 if custom is not None else spawner.scene_index_of(node)
+        if scene is None:
+            return
+        self._has_spawn.setdefault(node, set()).add(peer_id)
+        for sync in _synchronizers(node):
+            self._peer_got.pop((peer_id, sync), None)  # its first delta carries all
+        self._send_spawn(peer_id, spawner, node, net_id, scene)
 
     # The receivers' side.
 
@@ -206,6 +254,13 @@ class SceneReplicator:
         for (sender, _), node in list(self._received.items()):
             if sender == peer_id:
                 self._free(node)
+        for peers in self._has_spawn.values():
+            peers.discard(peer_id)
+        for key in [k for k in self._peer_got if k[0] == peer_id]:
+            del self._peer_got[key]
+        self._seq_out.pop(peer_id, None)
+        self._seq_in.pop(peer_id, None)
+        self.stats.pop(peer_id, None)
 
     def _free(self, node: Node) -> None:
         spawner = next((s for s in self._spawners if node in s._remote), None)
@@ -220,6 +275,244 @@ class SceneReplicator:
         for node in list(self._received.values()):
             self._free(node)
         self._received.clear()
+        self._peer_got.clear()
+        for peers in self._has_spawn.values():
+            peers.clear()
+        self._seq_out.clear()
+        self._seq_in.clear()
+        self.stats.clear()
+
+    # Synchronizers.
+
+    def add_synchronizer(self, sync: MultiplayerSynchronizer) -> None:
+        self._syncs[sync] = _Outgoing()
+
+    def remove_synchronizer(self, sync: MultiplayerSynchronizer) -> None:
+        self._syncs.pop(sync, None)
+        for key in [k for k in self._peer_got if k[1] is sync]:
+            del self._peer_got[key]
+
+    def visibility_changed(self, sync: MultiplayerSynchronizer, for_peer: int) -> None:
+        """Spawn or despawn the synchronizer's node for peers that gained or lost it."""
+        node = self._spawned_ancestor(sync)
+        peers = self._api.get_peers() if for_peer == 0 else [for_peer]
+        for peer_id in peers:
+            if not sync.is_visible_to(peer_id):
+                self._peer_got.pop((peer_id, sync), None)  # a fresh start when visible again
+            if node is not None:
+                self._refresh_spawn(node, peer_id)
+
+    def _refresh_spawn(self, node: Node, peer_id: int) -> None:
+        if peer_id not in self._api._connected:
+            return
+        has = peer_id in self._has_spawn.get(node, set())
+        wants = self._node_visible(node, peer_id)
+        if wants and not has:
+            self._spawn_for(node, peer_id)
+        elif has and not wants:
+            self._has_spawn[node].discard(peer_id)
+            net_id = self._tracked[node][1]
+            self._api._send(peer_id, Despawn(net_id).serialize(self._api.codec), _RELIABLE, 0)
+
+    def _spawned_ancestor(self, node: Node) -> Node | None:
+        """The node we spawned that ``node`` is (or is under), if any."""
+        current: Node | None = node
+        while current is not None:
+            if current in self._tracked:
+                return current
+            current = current.get_parent()
+        return None
+
+    def _node_visible(self, node: Node, peer_id: int) -> bool:
+        """A spawned node is visible to a peer if any synchronizer of it that we are the
+        authority of is, or if it has none (Godot's spawn visibility)."""
+        own = [s for s in _synchronizers(node) if self._is_own(s)]
+        return not own or any(s.is_visible_to(peer_id) for s in own)
+
+    def rpc_visible(self, node: Node, peer_id: int) -> bool:
+        """Whether a broadcast RPC on ``node`` goes to ``peer_id`` (Godot's rule)."""
+        spawned = self._spawned_ancestor(node)
+        if spawned is not None:
+            return peer_id in self._has_spawn.get(spawned, set())
+        syncs = _synchronizers(node)
+        return not syncs or any(s.is_visible_to(peer_id) for s in syncs)
+
+    def _is_own(self, sync: MultiplayerSynchronizer) -> bool:
+        peer = self._api.multiplayer_peer
+        return peer is not None and sync.get_multiplayer_authority() == peer.get_unique_id()
+
+    def _peer_has(self, sync: MultiplayerSynchronizer, peer_id: int) -> bool:
+        node = self._spawned_ancestor(sync)
+        return node is None or peer_id in self._has_spawn.get(node, set())
+
+    # Sending state.
+
+    def on_network_process(self) -> None:
+        """Send what is due, to every peer that sees it, one SYNC packet per peer."""
+        peers = self._api.get_peers()
+        if not peers or not self._syncs:
+            return
+        now = time.monotonic()
+        always: dict[int, list[Any]] = {}
+        delta: dict[int, list[Any]] = {}
+        for sync, out in list(self._syncs.items()):
+            if not self._is_own(sync) or not sync.is_inside_tree():
+                continue
+            if sync.has_filters() and sync.visibility_update_mode != 2:
+                self.visibility_changed(sync, 0)
+            try:
+                self._collect(sync, out, now, peers, always, delta)
+            except (LookupError, AttributeError, EncodingError) as exc:
+                logger.error("%s: cannot read its state: %s", sync.get_path(), exc)
+        for peer_id in peers:
+            if peer_id in always or peer_id in delta:
+                self._send_sync(peer_id, always.get(peer_id, []), delta.get(peer_id, []))
+
+    def _collect(
+        self,
+        sync: MultiplayerSynchronizer,
+        out: _Outgoing,
+        now: float,
+        peers: list[int],
+        always: dict[int, list[Any]],
+        delta: dict[int, list[Any]],
+    ) -> None:
+        config = sync.replication_config
+        sync_props = config.sync_properties()
+        watch_props = config.watch_properties()
+        always_values = None
+        if sync_props and now - out.last_always >= sync.replication_interval:
+            out.last_always = now
+            always_values = sync.get_state(sync_props)
+        delta_due = bool(watch_props) and now - out.last_delta >= sync.delta_interval
+        if delta_due:
+            out.last_delta = now
+            self._check_changes(sync, out, watch_props)
+        for peer_id in peers:
+            if not sync.is_visible_to(peer_id) or not self._peer_has(sync, peer_id):
+                continue
+            if always_values is not None:
+                always.setdefault(peer_id, []).append((sync, always_values))
+            if delta_due:
+                since = self._peer_got.get((peer_id, sync), -1)
+                changed = [i for i, at in enumerate(out.changed_at) if at > since]
+                if changed:
+                    self._peer_got[(peer_id, sync)] = out.checks
+                    pairs: list[Any] = []
+                    for i in changed:
+                        pairs += [i, out.values[i]]
+                    delta.setdefault(peer_id, []).append((sync, pairs))
+
+    def _check_changes(
+        self, sync: MultiplayerSynchronizer, out: _Outgoing, props: list[str]
+    ) -> None:
+        values = sync.get_state(props)
+        packed = [self._api.codec.packb(v) for v in values]
+        out.checks += 1
+        if len(out.packed) != len(packed):  # first check, or the config changed
+            out.packed, out.values = packed, values
+            out.changed_at = [out.checks] * len(packed)
+            return
+        for i, blob in enumerate(packed):
+            if blob != out.packed[i]:
+                out.packed[i] = blob
+                out.values[i] = values[i]
+                out.changed_at[i] = out.checks
+
+    def _send_sync(self, peer_id: int, always: list[Any], delta: list[Any]) -> None:
+        api = self._api
+        codec = api.codec
+        entries_a = [[api._announce_path(peer_id, s), v] for s, v in always]
+        entries_d = [[api._announce_path(peer_id, s), v] for s, v in delta]
+        limit = max(64, api._require_peer().get_max_packet_size() - 64)
+        for part_a, part_d in _split(entries_a, entries_d, codec, limit):
+            seq = self._seq_out.get(peer_id, 0) + 1
+            self._seq_out[peer_id] = seq
+            packet = Sync(seq, part_a, part_d).serialize(codec)
+            try:
+                api._send(peer_id, packet, _RELIABLE, 0)
+            except PacketTooLarge as exc:
+                logger.error("state for peer %d does not fit in a packet: %s", peer_id, exc)
+                continue
+            stats = self.stats.setdefault(peer_id, PeerStats())
+            stats.bytes_sent += len(packet)
+            stats.packets_sent += 1
+        for sync, values in always + delta:
+            sync.bytes_sent += len(codec.packb(values))
+
+    # Receiving state.
+
+    def on_sync(self, sender: int, message: Sync, size: int) -> str | None:
+        """Apply a SYNC; the reason (already partly applied is fine) if refused."""
+        last = self._seq_in.get(sender, 0)
+        if message.seq <= last:
+            return None  # stale: newer state was applied already (never on one link)
+        self._seq_in[sender] = message.seq
+        stats = self.stats.setdefault(sender, PeerStats())
+        stats.bytes_received += size
+        stats.packets_received += 1
+        for entry in message.always:
+            reason = self._apply(sender, entry, delta=False)
+            if reason is not None:
+                return reason
+        for entry in message.delta:
+            reason = self._apply(sender, entry, delta=True)
+            if reason is not None:
+                return reason
+        return None
+
+    def _apply(self, sender: int, entry: Any, *, delta: bool) -> str | None:
+        if not (
+            isinstance(entry, list)
+            and len(entry) == 2
+            and type(entry[0]) is int
+            and isinstance(entry[1], list)
+        ):
+            return "a SYNC entry is not [path_id, [values]]"
+        path = self._api._paths.lookup(sender, entry[0])
+        sync = self._api._resolve(path) if path is not None else None
+        if not isinstance(sync, MultiplayerSynchronizer):
+            return f"SYNC for {path!r}, which is no synchronizer here"
+        if sender != sync.get_multiplayer_authority():
+            return f"SYNC for {path!r} from a peer that is not its authority"
+        config = sync.replication_config
+        try:
+            if delta:
+                props = config.watch_properties()
+                pairs = entry[1]
+                if len(pairs) % 2 or not all(
+                    type(i) is int and 0 <= i < len(props) for i in pairs[::2]
+                ):
+                    return f"bad delta indices for {path!r}"
+                sync.set_state([props[i] for i in pairs[::2]], list(pairs[1::2]))
+            else:
+                sync.set_state(config.sync_properties(), entry[1])
+        except (LookupError, ValueError, TypeError, AttributeError) as exc:
+            return f"cannot apply state to {path!r}: {exc}"
+        sync.bytes_received += len(self._api.codec.packb(entry[1]))
+        (sync.delta_synchronized if delta else sync.synchronized).emit()
+        return None
+
+
+def _split(
+    always: list[Any], delta: list[Any], codec: Any, limit: int
+) -> list[tuple[list[Any], list[Any]]]:
+    """Entries grouped in packets of at most ``limit`` bytes (one entry per packet at
+    worst: a single entry over the limit goes alone, and the send reports it)."""
+    parts: list[tuple[list[Any], list[Any]]] = []
+    current: tuple[list[Any], list[Any]] = ([], [])
+    size = 16
+    for kind, entries in ((0, always), (1, delta)):
+        for entry in entries:
+            cost = len(codec.packb(entry))
+            if size + cost > limit and (current[0] or current[1]):
+                parts.append(current)
+                current, size = ([], []), 16
+            current[kind].append(entry)
+            size += cost
+    if current[0] or current[1]:
+        parts.append(current)
+    return parts
 
 
 def _synchronizers(node: Node) -> list[MultiplayerSynchronizer]:

@@ -49,6 +49,7 @@ from .messages import (
     SimplifyPath,
     Spawn,
     Status,
+    Sync,
     SysAddPeer,
     SysAuth,
     SysDelPeer,
@@ -240,6 +241,8 @@ class SceneMultiplayer:
         self._check_auth_timeouts()
         self._update_status()
         self._ping_neighbours()
+        if self._status is ConnectionStatus.CONNECTED:
+            self._replicator.on_network_process()
 
     def _drain(self, peer: MultiplayerPeer) -> None:
         while peer.get_available_packet_count():
@@ -481,7 +484,7 @@ class SceneMultiplayer:
         if peer_id > 0 and peer_id != own_id and peer_id not in self._connected:
             raise PeerNotFound(peer_id)
         check_count(node, method, args)
-        targets = self._rpc_targets(peer_id, own_id)
+        targets = self._visible_targets(node, peer_id, self._rpc_targets(peer_id, own_id))
         if targets:
             self._send_rpc(targets, node, method, args, config)
         local = config.call_local and (
@@ -509,6 +512,14 @@ class SceneMultiplayer:
         if peer_id > 0:
             return [peer_id]
         return [p for p in self._connected if p != -peer_id]
+
+    def _visible_targets(self, node: Node, peer_id: int, targets: list[int]) -> list[int]:
+        """Broadcasts skip peers that cannot see ``node``; an explicit target that
+        cannot see it raises (Godot: "a peer that cannot see this node")."""
+        visible = [p for p in targets if self._replicator.rpc_visible(node, p)]
+        if peer_id > 0 and not visible and targets:
+            raise InvalidState(f"peer {peer_id} cannot see {node._describe()}")
+        return visible
 
     def _send_rpc(
         self, targets: list[int], node: Node, method: str, args: Sequence[Any], config: RPCConfig
@@ -651,6 +662,10 @@ class SceneMultiplayer:
             self._process_simplify_path(sender, message)
         elif isinstance(message, Spawn):
             self._process_spawn(sender, message)
+        elif isinstance(message, Sync):
+            reason = self._replicator.on_sync(sender, message, len(data))
+            if reason is not None:
+                self._refuse(sender, ("sync",), reason)
         elif isinstance(message, Despawn):
             reason = self._replicator.on_despawn(sender, message)
             if reason is not None:
