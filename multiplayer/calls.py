@@ -3,13 +3,12 @@
 Each call gets a request id and a future; the answer (a RESPONSE from the peer that
 was asked, and from no other) settles it. A call whose peer leaves fails with
 ``PeerDisconnected`` at once, never waits for its timeout. Answers that arrive after
-their call timed out are recognised and ignored.
+their caller stopped waiting (a timeout, a cancellation) are recognised and ignored.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 from typing import Any
 
 from .exceptions import PeerDisconnected, RemoteError, RPCRefused
@@ -24,7 +23,6 @@ class PendingCalls:
     def __init__(self) -> None:
         self._calls: dict[int, tuple[int, asyncio.Future[Any]]] = {}
         self._next_id = 1
-        self._timed_out: collections.deque[int] = collections.deque(maxlen=256)
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -37,18 +35,18 @@ class PendingCalls:
         self._calls[request_id] = (peer_id, future)
         return request_id, future
 
-    def close(self, request_id: int, *, timed_out: bool = False) -> None:
+    def close(self, request_id: int) -> None:
         """The caller stopped waiting (answered, timed out or cancelled)."""
         self._calls.pop(request_id, None)
-        if timed_out:
-            self._timed_out.append(request_id)
 
     def answer(self, sender: int, response: Response) -> bool | None:
         """Settle the call ``response`` answers: True; None for a late answer (the call
         timed out); False if no call to ``sender`` has that id."""
         pending = self._calls.get(response.request_id)
         if pending is None or pending[0] != sender:
-            return None if response.request_id in self._timed_out else False
+            # Ids only grow: a smaller one was a real call whose caller stopped
+            # waiting (timed out, cancelled); a larger one was never made.
+            return None if 0 < response.request_id < self._next_id else False
         future = pending[1]
         if future.done():
             return True

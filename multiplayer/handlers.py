@@ -6,7 +6,8 @@ task) do not inherit the sender; ``async def`` handlers run as tasks in a contex
 their own where the sender is set, so it survives every ``await`` (Godot loses it).
 
 A handler's exception is logged (or, for an awaited call, sent back as the
-answer) and never escapes ``poll()``.
+answer) and never escapes ``poll()``. A peer may have at most ``max_running`` async
+handlers running at once (more are refused); when it leaves, they are cancelled.
 """
 
 from __future__ import annotations
@@ -34,9 +35,19 @@ _async_sender: contextvars.ContextVar[tuple[HandlerRunner, int] | None] = contex
 class HandlerRunner:
     """Runs handlers for one multiplayer API and knows whose call is running."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_running: int = 256) -> None:
+        self.max_running = max_running
         self._senders: list[int] = []  # the peers whose sync handlers are running
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: dict[int, set[asyncio.Task[Any]]] = {}  # per sender
+
+    def running(self, sender: int) -> int:
+        """How many async handlers run for ``sender``."""
+        return len(self._tasks.get(sender, ()))
+
+    def cancel(self, sender: int) -> None:
+        """``sender`` left: stop the async handlers running for it."""
+        for task in self._tasks.pop(sender, set()):
+            task.cancel()
 
     def sender(self) -> int:
         """The peer whose handler is running here, else 0."""
@@ -47,20 +58,28 @@ class HandlerRunner:
 
     def run(
         self, sender: int, what: str, handler: Callable[[], object], reply: Reply | None = None
-    ) -> None:
-        """Run ``handler`` for ``sender``; ``reply`` gets its result or its error."""
+    ) -> bool:
+        """Run ``handler`` for ``sender``; ``reply`` gets its result or its error.
+
+        False if it was refused: ``sender`` has ``max_running`` async handlers running.
+        """
+        if self.running(sender) >= self.max_running:
+            if reply is not None:
+                reply(Status.REFUSED, f"more than {self.max_running} calls in progress")
+            return False
         self._senders.append(sender)
         try:
             result = handler()
         except Exception as exc:
             self._failed(sender, what, exc, reply)
-            return
+            return True
         finally:
             self._senders.pop()
         if asyncio.iscoroutine(result):
             self._start(sender, what, result, reply)
         elif reply is not None:
             reply(Status.OK, result)
+        return True
 
     def _failed(self, sender: int, what: str, exc: BaseException, reply: Reply | None) -> None:
         if reply is None:
@@ -83,11 +102,15 @@ class HandlerRunner:
             if reply is not None:
                 reply(Status.ERROR, ["RuntimeError", "no asyncio loop to run an async RPC"])
             return
-        self._tasks.add(task)
+        self._tasks.setdefault(sender, set()).add(task)
         task.add_done_callback(lambda t: self._done(t, sender, what, reply))
 
     def _done(self, task: asyncio.Task[Any], sender: int, what: str, reply: Reply | None) -> None:
-        self._tasks.discard(task)
+        tasks = self._tasks.get(sender)
+        if tasks is not None:
+            tasks.discard(task)
+            if not tasks:
+                del self._tasks[sender]
         if task.cancelled():
             if reply is not None:
                 reply(Status.ERROR, ["CancelledError", "the call was cancelled"])

@@ -52,7 +52,9 @@ class Latency:
         self._next_seq += 1
         self._pending[seq] = (peer_id, now, future)
         if len(self._pending) > 4096:  # unanswered pings: keep the newest
-            self._pending.pop(next(iter(self._pending)))
+            _, _, dropped = self._pending.pop(next(iter(self._pending)))
+            if dropped is not None and not dropped.done():
+                dropped.set_exception(TimeoutError("too many pings waiting for an answer"))
         return seq
 
     def finish(self, peer_id: int, seq: int, their_time: float, now: float) -> bool:

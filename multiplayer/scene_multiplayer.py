@@ -28,12 +28,12 @@ from .exceptions import (
     InvalidState,
     PacketTooLarge,
     PeerNotFound,
+    RemoteError,
 )
 from .handlers import HandlerRunner
 from .latency import Latency
 from .limits import PeerLimits, RateLimits
 from .messages import (
-    Command,
     ConfirmPath,
     Despawn,
     ForgetPath,
@@ -58,7 +58,6 @@ from .messages import (
     decode,
     encode_call,
     encode_request,
-    inner_command,
 )
 from .peer import (
     TARGET_PEER_SERVER,
@@ -80,6 +79,7 @@ __all__ = ["MultiplayerAPI", "SceneMultiplayer"]
 logger = logging.getLogger("multiplayer.scene")
 
 _RELIABLE = TransferMode.RELIABLE
+_NEIGHBOUR_ONLY = (Relay, SysAddPeer, SysDelPeer, SysAuth)  # never inside a relay
 RELAY_ID_ROOM = 5  # a peer id in msgpack: at most 5 bytes
 
 
@@ -253,23 +253,27 @@ class SceneMultiplayer:
             data = peer.get_packet()
             if sender in self._kicked:
                 continue  # being disconnected for misbehaving: the rest is not read
-            if not self._limits.allow(sender, len(data), time.monotonic()):
+            if sender not in self._auth and sender not in self._connected:
+                logger.debug("dropped a packet from %d, which is not connected", sender)
+                continue
+            if self._is_server_now() and not self._limits.allow(
+                sender, len(data), time.monotonic()
+            ):
+                # (a client does not rate-limit the server: what the server relays
+                # from others is limited at the server, per sender)
                 self._refuse(sender, ("rate",), "over its rate limit: packet dropped")
                 continue
-            if sender in self._auth:
-                self._process_auth_packet(sender, data)
-                continue
-            if sender not in self._connected:
-                self._refuse(
-                    sender, ("unknown sender",), "packet from a peer that is not connected"
-                )
-                continue
             try:
-                self._process_packet(sender, data)
+                if sender in self._auth:
+                    self._process_auth_packet(sender, data)
+                else:
+                    self._process_packet(sender, data)
             except (PacketTooLarge, PeerNotFound, InvalidState) as exc:
                 # A reply the transport refused (the peer left, a size limit): the
                 # packet that caused it came from the network, so poll() goes on.
                 self._refuse(sender, ("reply failed",), f"could not answer a packet: {exc}")
+            except Exception:  # a bug of ours: logged with its traceback, poll() goes on
+                logger.exception("internal error on a packet from peer %d", sender)
             if peer is not self._peer:
                 return  # a handler replaced the peer
 
@@ -350,11 +354,13 @@ class SceneMultiplayer:
         peer = self._require_peer()
         both = self._auth.complete_local(peer_id)
         self._put_direct(peer, peer_id, SysAuth(b"").serialize(self.codec))
-        if both:
+        if both and peer_id not in self._pending_leaves:
             self._admit(peer_id)
 
     def _put_direct(self, peer: MultiplayerPeer, peer_id: int, packet: bytes) -> None:
         # Authentication is between direct neighbours: never relayed.
+        if peer_id in self._pending_leaves:
+            return  # it left; peer_authentication_failed follows at the end of poll()
         peer.set_target_peer(peer_id)
         peer.transfer_mode = _RELIABLE
         peer.transfer_channel = 0
@@ -429,7 +435,7 @@ class SceneMultiplayer:
 
     def _remove(self, peer_id: int) -> None:
         if self._auth.drop(peer_id):
-            self._kicked.discard(peer_id)
+            self._forget_books(peer_id)
             self.peer_authentication_failed.emit(peer_id)
             return
         if peer_id not in self._connected:
@@ -442,11 +448,16 @@ class SceneMultiplayer:
         self._paths.forget_peer(peer_id)
         self._names.forget_peer(peer_id)
         self._calls.fail(peer_id)
+        self._forget_books(peer_id)
+        self._latency.forget(peer_id)
+        self.peer_disconnected.emit(peer_id)
+
+    def _forget_books(self, peer_id: int) -> None:
+        """Drop what was kept about a peer that left (admitted or not)."""
         self._refusals.forget_peer(peer_id)
         self._limits.forget(peer_id)
         self._kicked.discard(peer_id)
-        self._latency.forget(peer_id)
-        self.peer_disconnected.emit(peer_id)
+        self._handlers.cancel(peer_id)
 
     def _is_server_now(self) -> bool:
         return self._peer is not None and self._peer.get_unique_id() == TARGET_PEER_SERVER
@@ -757,7 +768,8 @@ class SceneMultiplayer:
             return
         node, method, function = target
         what = f"RPC {method!r} on {node._describe()}"
-        self._handlers.run(sender, what, lambda: function(*call.args))
+        if not self._handlers.run(sender, what, lambda: function(*call.args)):
+            self._refuse(sender, ("busy",), f"{what}: too many calls in progress")
 
     def _process_request(self, sender: int, request: Request) -> None:
         target = self._check_call(sender, request.path_id, request.name_id, request.args)
@@ -895,8 +907,19 @@ class SceneMultiplayer:
         if peer_id == own_id:
             if not config.call_local:
                 raise ValueError(f"RPC {method!r} on yourself is not allowed by selected mode")
-            result = function_of(node, method)(*args)
-            return await result if asyncio.iscoroutine(result) else result
+            check_count(node, method, args)
+            local: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+            def settle(status: Status, value: Any) -> None:
+                if not local.done():
+                    if status is Status.OK:
+                        local.set_result(value)
+                    else:
+                        local.set_exception(RemoteError(own_id, *_error(value)))
+
+            function = function_of(node, method)
+            self._handlers.run(own_id, f"RPC {method!r}", lambda: function(*args), settle)
+            return await local
         if peer_id <= 0:
             raise ValueError("rpc_call needs one peer id (> 0): a call has one answer")
         if peer_id not in self._connected:
@@ -904,18 +927,16 @@ class SceneMultiplayer:
         check_count(node, method, args)
         limit = self.rpc_timeout if timeout is None else timeout
         request_id, future = self._calls.open(peer_id)
-        timed_out = False
         try:
             self._send_request(peer_id, request_id, node, method, args)
             async with asyncio.timeout(limit):
                 return await future
         except TimeoutError:
-            timed_out = True
             raise TimeoutError(
                 f"no answer from peer {peer_id} to {method!r} within {limit} s"
             ) from None
         finally:
-            self._calls.close(request_id, timed_out=timed_out)
+            self._calls.close(request_id)
 
     def _send_request(
         self, peer_id: int, request_id: int, node: Node, method: str, args: Sequence[Any]
@@ -930,12 +951,13 @@ class SceneMultiplayer:
             return  # it left: nobody is waiting any more
         try:
             packet = Response(request_id, status, value).serialize(self.codec)
-        except EncodingError as exc:
+            self._send(to, packet, _RELIABLE, 0)
+        except (EncodingError, PacketTooLarge) as exc:
             logger.warning("the result for peer %d cannot be sent: %s", to, exc)
-            packet = Response(
-                request_id, Status.ERROR, ["EncodingError", f"the result cannot be sent: {exc}"]
-            ).serialize(self.codec)
-        self._send(to, packet, _RELIABLE, 0)
+            error = ["EncodingError", f"the result cannot be sent: {exc}"]
+            self._send(
+                to, Response(request_id, Status.ERROR, error).serialize(self.codec), _RELIABLE, 0
+            )
 
     def _process_response(self, sender: int, response: Response) -> None:
         settled = self._calls.answer(sender, response)
@@ -945,9 +967,16 @@ class SceneMultiplayer:
             self._refuse(sender, ("response",), "answer to a call that was never made")
 
     def _process_relay(self, sender: int, relay: Relay) -> None:
-        if inner_command(relay.packet) == Command.SYS:
-            # Peer lists, authentication and relays travel between neighbours only;
-            # a relay inside a relay would let one packet multiply (or nest deep).
+        # The inner packet is decoded and checked before anything else: peer lists,
+        # authentication and relays travel between neighbours only (a relay inside a
+        # relay would let one packet multiply, or nest deep), and junk is refused
+        # here, where the sender can be held to account, not at the receiver.
+        try:
+            inner = decode(relay.packet, self.codec, allow_objects=self.allow_object_decoding)
+        except DecodingError as exc:
+            self._refuse(sender, ("relay junk",), f"malformed relayed packet: {exc}")
+            return
+        if isinstance(inner, _NEIGHBOUR_ONLY):
             self._refuse(sender, ("nested sys",), "a SYS packet inside a relay")
             return
         if not self._is_server_now():
@@ -955,7 +984,7 @@ class SceneMultiplayer:
             if sender != TARGET_PEER_SERVER or relay.peer not in self._connected:
                 self._refuse(sender, ("relay",), f"relayed packet from unknown peer {relay.peer}")
                 return
-            self._process_packet(relay.peer, relay.packet)
+            self._dispatch(relay.peer, inner, relay.packet)
             return
         if not self._relay_enabled():
             self._refuse(sender, ("relay off",), "relay request while server_relay is off")
@@ -968,13 +997,14 @@ class SceneMultiplayer:
         if target > 0:
             if target in self._connected:
                 self._forward(sender, target, forward)
-            # else: it left while the packet was on its way; nothing to deliver to
+            else:  # unknown, or it left while the packet was on its way
+                self._refuse(sender, ("relay to", target), f"relay to peer {target}: not here")
             return
         for other in list(self._connected):
             if other != sender and other != -target:
                 self._forward(sender, other, forward)
         if target != -TARGET_PEER_SERVER:
-            self._process_packet(sender, relay.packet)
+            self._dispatch(sender, inner, relay.packet)
 
     def _forward(self, sender: int, target: int, packet: bytes) -> None:
         try:
@@ -1000,8 +1030,10 @@ class SceneMultiplayer:
         """Log a refused packet (the first of its kind, then at 10, 100, 1000…), and
         disconnect its sender once it has too many violations."""
         self._refusals.refuse(sender, key, reason)
-        if sender in self._kicked:
-            return
+        if sender in self._kicked or not self._is_server_now():
+            return  # a client never disconnects the server for what others relayed
+        if sender not in self._connected and sender not in self._auth:
+            return  # not a peer we keep books on
         if self._limits.violation(sender, time.monotonic()) and self._is_neighbour(sender):
             limits = self.rate_limits
             logger.warning(
@@ -1031,6 +1063,12 @@ class SceneMultiplayer:
         if self._peer is None:
             raise InvalidState("this multiplayer API has no multiplayer_peer")
         return self._peer
+
+
+def _error(value: Any) -> tuple[str, str]:
+    if isinstance(value, list) and len(value) == 2:
+        return str(value[0]), str(value[1])
+    return "RPCRefused", str(value)
 
 
 MultiplayerAPI = SceneMultiplayer

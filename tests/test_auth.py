@@ -153,3 +153,62 @@ async def test_async_auth_callback() -> None:
     assert checked == [2]
     assert server.get_peers() == [2]
     assert client.get_peers() == [1]
+
+
+def test_pending_peers_are_invisible_and_mute(caplog: pytest.LogCaptureFixture) -> None:
+    """Other clients are not told of a pending peer; its calls and relays are dropped."""
+    import msgpack
+
+    network = MemoryNetwork()
+    server, first, second = SceneMultiplayer(), SceneMultiplayer(), SceneMultiplayer()
+    for api in (server, first, second):
+        api.auth_callback = lambda i, d: None
+    server.multiplayer_peer = network.create_server()
+    first.multiplayer_peer = network.create_client()
+    for _ in range(2):
+        server.poll()
+        first.poll()
+    first.send_auth(1, b"x")
+    first.complete_auth(1)
+    server.complete_auth(2)
+    for _ in range(2):
+        server.poll()
+        first.poll()
+    assert server.get_peers() == [2]
+    second.multiplayer_peer = network.create_client()
+    for _ in range(2):
+        for api in (server, first, second):
+            api.poll()
+    assert first.get_peers() == [1]  # not told of the pending peer 3
+    raw = second.multiplayer_peer
+    assert raw is not None
+    raw.set_target_peer(1)
+    for items in ([1, 1, "x"], [9, 1, 1, 1], [7, 3, 2, msgpack.packb([3, b"hi"])]):
+        raw.put_packet(msgpack.packb(items))
+    got: list[bytes] = []
+    first.peer_packet.connect(lambda i, d: got.append(d))
+    for _ in range(2):
+        for api in (server, first, second):
+            api.poll()
+    assert got == []
+    assert "before authentication: dropped" in caplog.text
+
+
+def test_timeout_order_and_zero_means_none() -> None:
+    """Timed-out peers fail in the order they came (Godot's test); 0 disables it."""
+    network = MemoryNetwork()
+    server = SceneMultiplayer()
+    server.auth_callback = lambda i, d: None
+    failed: list[int] = []
+    server.peer_authentication_failed.connect(failed.append)
+    server.multiplayer_peer = network.create_server()
+    clients = [network.create_client(), network.create_client()]
+    server.auth_timeout = 0
+    server.poll()
+    time.sleep(0.02)
+    server.poll()
+    assert failed == [] and server.get_authenticating_peers() == [2, 3]
+    server.auth_timeout = 0.01
+    server.poll()
+    assert failed == [2, 3]
+    del clients

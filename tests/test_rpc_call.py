@@ -163,3 +163,43 @@ async def test_unsendable_result_is_an_error(net: Net, caplog: pytest.LogCapture
     """A result that cannot be encoded comes back as a RemoteError, not a hang."""
     with pytest.raises(RemoteError, match="cannot be sent"):
         await net.banks[1].unsendable.rpc_call(1)
+
+
+async def test_late_answers_after_cancel_are_not_violations(net: Net) -> None:
+    """Answers to calls whose caller stopped waiting are ignored, not held against anyone."""
+    for _ in range(40):
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(net.banks[0].slow_double.rpc_call(2, 1), 0.0001)
+    await asyncio.sleep(0.05)
+    assert net.trees[0].get_multiplayer().get_peers() == [2, 3]
+
+
+async def test_too_large_result_is_a_prompt_error(net: Net) -> None:
+    """A result too large for a packet comes back as a RemoteError, at once."""
+
+    class Big(Bank):
+        @rpc("any_peer")
+        def huge(self) -> bytes:
+            return bytes(2 << 20)
+
+    for tree, old in zip(net.trees, net.banks, strict=True):
+        tree.root.remove_child(old)
+        tree.root.add_child(Big())
+    big = net.trees[1].root.get_node("Bank")
+    with pytest.raises(RemoteError, match="cannot be sent"):
+        await asyncio.wait_for(big.rpc_call(1, "huge"), 2)
+
+
+async def test_own_id_sees_itself_as_sender(net: Net) -> None:
+    """rpc_call to one's own id runs locally with the own id as sender."""
+
+    class Me(Bank):
+        @rpc("any_peer", "call_local")
+        def me(self) -> int:
+            return self.multiplayer.get_remote_sender_id()
+
+    tree = net.trees[0]
+    tree.root.remove_child(net.banks[0])
+    node = Me()
+    tree.root.add_child(node)
+    assert await node.rpc_call(1, "me") == 1

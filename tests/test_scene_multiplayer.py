@@ -670,3 +670,24 @@ def test_no_peer_means_id_0() -> None:
     assert api.get_unique_id() == 0
     assert not api.is_server()
     assert api.get_peers() == []
+
+
+def test_relayed_junk_is_refused_at_the_server(caplog: pytest.LogCaptureFixture) -> None:
+    """Junk relayed towards a client is refused by the server, which keeps the books."""
+    session = Session(clients=2)
+    craft(session, 1, [7, 3, 3, b"\x00garbage"])
+    craft(session, 1, [7, 3, 3, b"\x93\xcc\x07\x01"])  # SYS written as a uint8
+    session.pump()
+    assert "refused from peer 2: malformed relayed packet" in caplog.text
+    assert session.api(0)._refusals.count(2, ("relay junk",)) >= 1
+
+
+def test_a_client_never_disconnects_the_server_for_relayed_floods() -> None:
+    """Many bad packets relayed by the server do not make a client drop the server."""
+    session = Session(clients=2)
+    for _ in range(200):
+        craft(session, 1, [7, 3, 3, b"\x93\x00\x05\x05"])  # calls with unknown ids
+    session.pump(8)
+    victim = session.api(2)
+    assert 1 in victim.get_peers()  # still connected to the server
+    assert victim._refusals.count(2, ("unknown id", "path")) == 200  # refused, counted

@@ -26,6 +26,8 @@ def log(who: str, text: str) -> None:
 def make_server(api: SceneMultiplayer) -> None:
     async def check_token(peer_id: int, data: bytes) -> None:
         await asyncio.sleep(0.01)  # a database query would go here
+        if peer_id not in api.get_authenticating_peers():
+            return  # it left, or timed out, while we were checking
         user = TOKENS.get(data.decode(errors="replace"))
         if user is None:
             log("server", f"peer {peer_id} sent a wrong token: disconnecting it")
