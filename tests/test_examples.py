@@ -32,6 +32,19 @@ def test_dice_game_all_in_one_plays_to_the_end() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_readme_main_job() -> None:
+    """The README's main-job command, `python3 run.py demo`, plays a game to its end."""
+    result = subprocess.run(
+        [sys.executable, "run.py", "demo", "--rounds", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Game over:" in result.stdout
+
+
 def test_dice_game_refuses_a_cheater() -> None:
     """The server's check stops a bot that acts out of turn."""
     result = run_example(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from multiplayer import (
+    ConnectionStatus,
     InvalidState,
     Node,
     PeerNotFound,
@@ -691,3 +692,75 @@ def test_a_client_never_disconnects_the_server_for_relayed_floods() -> None:
     victim = session.api(2)
     assert 1 in victim.get_peers()  # still connected to the server
     assert victim._refusals.count(2, ("unknown id", "path")) == 200  # refused, counted
+
+
+# The remaining members of SceneMultiplayer.
+
+
+def test_refuse_new_connections_and_clear() -> None:
+    """refuse_new_connections goes to the transport; clear() forgets every peer."""
+    session = Session(clients=1)
+    api = session.api(0)
+    assert api.has_multiplayer_peer()
+    api.refuse_new_connections = True
+    assert api.refuse_new_connections
+    late = session.network.create_client()
+    late.poll()
+    assert late.get_connection_status() == ConnectionStatus.DISCONNECTED
+    api.clear()
+    assert api.get_peers() == []
+    api.multiplayer_peer = None
+    assert not api.has_multiplayer_peer()
+    with pytest.raises(InvalidState):
+        _ = api.refuse_new_connections
+
+
+def test_allow_object_decoding_guards_registered_types() -> None:
+    """Registered classes travel only with allow_object_decoding on both sides."""
+    from multiplayer.codec import Codec
+
+    class Card:
+        def __init__(self, rank: int) -> None:
+            self.rank = rank
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Card) and other.rank == self.rank
+
+    codec = Codec()
+    codec.register_type(Card, 40, lambda c: bytes([c.rank]), lambda b: Card(b[0]))
+    session = Session(clients=1)
+    for i in range(2):
+        session.api(i).codec = codec
+    from multiplayer import EncodingError
+
+    with pytest.raises(EncodingError, match="allow_object_decoding"):
+        session.games[0].hello.rpc(Card(7))
+    for i in range(2):
+        session.api(i).allow_object_decoding = True
+    session.games[0].hello.rpc(Card(7))
+    session.pump()
+    assert session.games[1].calls == [("hello", 1, Card(7))]
+
+
+def test_process_polls_branch_apis() -> None:
+    """SceneTree.process() polls every branch's API: a server and a client in one tree."""
+    network = MemoryNetwork()
+    tree = SceneTree()
+    apis = []
+    for name, peer in (("Server", network.create_server()), ("Client", network.create_client())):
+        branch = Node(name)
+        tree.root.add_child(branch)
+        api = SceneMultiplayer()
+        tree.set_multiplayer(api, branch.get_path())
+        api.multiplayer_peer = peer
+        branch.add_child(Game())
+        apis.append(api)
+    for _ in range(3):
+        tree.process(0)
+    assert apis[0].get_peers() == [2] and apis[1].get_peers() == [1]
+    server_game = tree.root.get_node("Server/Game")
+    assert isinstance(server_game, Game)
+    server_game.hello.rpc("hi")
+    tree.process(0)
+    client_game = tree.root.get_node("Client/Game")
+    assert isinstance(client_game, Game) and client_game.calls == [("hello", 1, "hi")]
