@@ -131,6 +131,7 @@ class SceneReplicator:
         self._next_net_id += 1
         net_id = self._next_net_id
         spawner._tracked[node] = net_id
+        node._spawned = True
         self._tracked[node] = (spawner, net_id)
         node.tree_exiting.connect(lambda: self._untrack(node), one_shot=True)
         self._has_spawn[node] = set()
@@ -222,6 +223,7 @@ class SceneReplicator:
             return f"cannot spawn {message.name!r}: {exc}"
         node.name = message.name
         spawner._remote[node] = key
+        node._spawned = True
         self._received[key] = node
         node.tree_exited.connect(lambda: self._forget_received(spawner, node, key), one_shot=True)
         parent.add_child(node)
@@ -516,5 +518,19 @@ def _split(
 
 
 def _synchronizers(node: Node) -> list[MultiplayerSynchronizer]:
-    """The synchronizers of a spawned node: itself and its descendants, in tree order."""
-    return [n for n in node._walk() if isinstance(n, MultiplayerSynchronizer)]
+    """The synchronizers of a spawned node: in it and under it, in tree order, but not
+    under nodes spawned on their own (a player in a spawned level): those travel with
+    their own spawn."""
+    found: list[MultiplayerSynchronizer] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, MultiplayerSynchronizer):
+            found.append(current)
+        stack.extend(child for child in reversed(current.get_children()) if not _is_spawned(child))
+    return found
+
+
+def _is_spawned(node: Node) -> bool:
+    """Whether ``node`` was spawned by a spawner (here, or received from a peer)."""
+    return node._spawned

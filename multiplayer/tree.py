@@ -72,6 +72,7 @@ class Node:
         self._node_rpc_config: dict[str, RPCConfig] = {}
         self._spawn_scene: int | None = None  # set by MultiplayerSpawner.instantiate_scene
         self._spawn_data: tuple[Any] | None = None  # set by MultiplayerSpawner.spawn
+        self._spawned = False  # tracked or received by a replicator
         self.tree_entered: Signal[()] = Signal("tree_entered")
         self.tree_exiting: Signal[()] = Signal("tree_exiting")
         self.tree_exited: Signal[()] = Signal("tree_exited")
