@@ -96,8 +96,8 @@ class Inputs(Node):
         )
 
     def _enter_tree(self) -> None:
-        # Godot sets this in _ready from the node name; before the spawn state is
-        # applied is the safe place (reference.md §7.3).
+        # The player's peer owns its input. Set it on entering the tree: that is
+        # early enough on the peer that spawns the node and on those that receive it.
         parent = self.get_parent()
         if parent is not None and parent.name.isdigit():
             self.get_node("InputsSync").set_multiplayer_authority(int(parent.name))
