@@ -126,16 +126,16 @@ def test_auth_example_admits_the_right_token_only() -> None:
 
 
 def test_bomber_plays_to_the_end_and_a_late_joiner_sees_the_same() -> None:
-    """examples/multiplayer_bomber: 4 bots play until no rock is left; the game end
+    """examples/multiplayer_bomber: the host and 4 bots play until no rock is left; the end
     reaches every peer; a watcher that joined mid-game sees the server's exact grid."""
-    result = run_example("examples/multiplayer_bomber/main.py", "--fast", "--late", "--bots", "3")
+    result = run_example("examples/multiplayer_bomber/main.py", "--fast", "--late", "--bots", "4")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "the game begins: 12 rocks, 4 players" in out
+    assert "the game begins: 12 rocks, 5 players" in out
     assert "  server | THE WINNER IS:" in out
     assert " watcher | THE WINNER IS:" in out
     assert "the late watcher sees the same grid as the server: True" in out
-    assert "game over on 5 of 5 peers" in out
+    assert "game over on 6 of 6 peers" in out
     assert "refused" not in result.stderr  # nothing out of place on the wire
 
 

@@ -95,9 +95,13 @@ def launch(net: Net) -> Ship:
 
 
 def test_always_and_on_change_reach_every_peer() -> None:
-    """ALWAYS values follow every frame; ON_CHANGE values when they change."""
+    """ALWAYS values follow every frame; ON_CHANGE values when they change; the
+    receiver's synchronized / delta_synchronized signals fire."""
     net = Net()
     ship = launch(net)
+    fired: list[str] = []
+    net.ship(1).sync.synchronized.connect(lambda: fired.append("always"))
+    net.ship(1).sync.delta_synchronized.connect(lambda: fired.append("delta"))
     ship.position = Vector2(3, 4)
     ship.hp = 80
     ship.cargo.append("rum")  # a change inside a list is seen
@@ -105,6 +109,7 @@ def test_always_and_on_change_reach_every_peer() -> None:
     for i in (1, 2):
         copy = net.ship(i)
         assert (copy.position, copy.hp, copy.cargo) == (Vector2(3, 4), 80, ["rum"])
+    assert "always" in fired and "delta" in fired
 
 
 def test_on_change_sends_only_what_changed_and_nothing_when_idle() -> None:
