@@ -513,8 +513,11 @@ class SceneTree:
                 if parent is not None and node._tree is self:
                     parent.remove_child(node)
 
-    async def run(self, fps: float = 60.0) -> None:
-        """Run frames at ``fps`` until ``quit()`` is called."""
+    async def run(self, fps: float = 60.0, event_driven: bool = False) -> None:
+        """Run frames until ``quit()`` is called: ``fps`` frames a second, or, when
+        ``event_driven``, also a frame as soon as something arrives from the network,
+        so that a round trip does not wait for the next frame (and at least ``fps``
+        frames a second, for ``_process``)."""
         if fps <= 0:
             raise ValueError("fps must be positive")
         period = 1.0 / fps
@@ -524,7 +527,27 @@ class SceneTree:
             now = time.monotonic()
             self.process(now - last)
             last = now
-            await asyncio.sleep(max(0.0, period - (time.monotonic() - now)))
+            remaining = max(0.0, period - (time.monotonic() - now))
+            if event_driven:
+                await self._wait_for_activity(remaining)
+            else:
+                await asyncio.sleep(remaining)
+
+    async def _wait_for_activity(self, timeout: float) -> None:
+        waits = [
+            waiter(timeout)
+            for api in self._apis()
+            if (waiter := getattr(api.multiplayer_peer, "wait_for_activity", None)) is not None
+        ]
+        if not waits:
+            await asyncio.sleep(timeout)
+            return
+        tasks = [asyncio.ensure_future(w) for w in waits]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
 
     def quit(self) -> None:
         """Stop ``run()`` after the current frame."""

@@ -894,3 +894,36 @@ async def test_tls_with_an_untrusted_certificate_fails(
     assert isinstance(client.connection_error, ssl.SSLCertVerificationError)
     assert "certificate verify failed" in caplog.text.lower()
     caplog.clear()  # the server logs the failed TLS handshake
+
+
+async def test_event_driven_frames_answer_without_waiting_for_a_frame(peers: Peers) -> None:
+    """With event-driven frames at 1 fps, a round trip does not wait for the next
+    frame: a ping is answered well before the one-second frame period."""
+    from multiplayer import SceneTree
+
+    server = await start_server(peers)
+    server_tree, client_tree = SceneTree(), SceneTree()
+    server_tree.get_multiplayer().multiplayer_peer = server
+    client = await start_client(peers, url_of(server))
+    client_tree.get_multiplayer().multiplayer_peer = client
+    for tree in (server_tree, client_tree):
+        tree.get_multiplayer().ping_interval = 0
+    api = client_tree.get_multiplayer()
+    for _ in range(500):
+        server_tree.process(0)
+        client_tree.process(0)
+        if api.get_peers() == [1]:
+            break
+        await asyncio.sleep(0.005)
+    runs = [
+        asyncio.ensure_future(tree.run(fps=1, event_driven=True))
+        for tree in (server_tree, client_tree)
+    ]
+    try:
+        await asyncio.sleep(0.05)
+        # at 1 fps a frame-bound round trip takes at least a second
+        assert await asyncio.wait_for(api.ping(1), 0.9) < 0.9
+    finally:
+        for tree in (server_tree, client_tree):
+            tree.quit()
+        await asyncio.wait(runs, timeout=2)
