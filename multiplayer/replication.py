@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import EncodingError, InvalidState, PacketTooLarge
+from .exceptions import InvalidState, PacketTooLarge
 from .messages import Despawn, Spawn, Sync
 from .peer import TransferMode
 from .synchronizer import MultiplayerSynchronizer
@@ -71,6 +71,7 @@ class SceneReplicator:
     def __init__(self, api: SceneMultiplayer) -> None:
         self._api = api
         self._spawners: list[MultiplayerSpawner] = []
+        self._queue: list[tuple[MultiplayerSpawner, Node, int]] = []  # waiting for ready
         self._next_net_id = 0
         # on the authority: every tracked node, in spawn order -> (spawner, net id)
         self._tracked: dict[Node, tuple[MultiplayerSpawner, int]] = {}
@@ -95,6 +96,9 @@ class SceneReplicator:
     def remove_spawner(self, spawner: MultiplayerSpawner) -> None:
         if spawner in self._spawners:
             self._spawners.remove(spawner)
+        for node in list(spawner._tracked):  # Godot despawns them with their spawner
+            self._untrack(node)
+        self._queue = [entry for entry in self._queue if entry[0] is not spawner]
         parent, spawner._watched = spawner._watched, None
         if parent is not None:
             for connection in list(parent.child_entered_tree._connections):
@@ -115,8 +119,20 @@ class SceneReplicator:
         scene = -1 if custom is not None else spawner.scene_index_of(node)
         if scene is None:
             return  # not a spawnable scene: an ordinary child
-        # Godot waits for the node to be ready: its children (synchronizers) exist.
-        node.ready.connect(lambda: self._track(spawner, node, scene), one_shot=True)
+        # Godot waits for the node to be ready (its synchronizers exist), and keeps
+        # spawns in the order nodes entered the tree: a level that adds players in its
+        # _ready is spawned before them although they are ready first.
+        self._queue.append((spawner, node, scene))
+        if node._ready_done:
+            self._flush_queue()
+        else:
+            node.ready.connect(self._flush_queue, one_shot=True)
+
+    def _flush_queue(self) -> None:
+        while self._queue and self._queue[0][1]._ready_done:
+            spawner, node, scene = self._queue.pop(0)
+            if node.is_inside_tree():
+                self._track(spawner, node, scene)
 
     def _is_authority(self, spawner: MultiplayerSpawner) -> bool:
         peer = self._api.multiplayer_peer
@@ -137,8 +153,7 @@ class SceneReplicator:
         self._has_spawn[node] = set()
         for peer_id in self._api.get_peers():
             if self._node_visible(node, peer_id):
-                self._has_spawn[node].add(peer_id)
-                self._send_spawn(peer_id, spawner, node, net_id, scene)
+                self._spawn_for(node, peer_id)
 
     def _untrack(self, node: Node) -> None:
         entry = self._tracked.pop(node, None)
@@ -153,7 +168,7 @@ class SceneReplicator:
 
     def _send_spawn(
         self, peer_id: int, spawner: MultiplayerSpawner, node: Node, net_id: int, scene: int
-    ) -> None:
+    ) -> bool:
         custom = getattr(node, "_spawn_data", None)
         data = custom[0] if custom is not None and scene == -1 else None
         try:
@@ -165,16 +180,16 @@ class SceneReplicator:
             packet = Spawn(path_id, net_id, scene, node.name, data, states).serialize(
                 self._api.codec
             )
-        except (EncodingError, LookupError) as exc:
+            self._api._send(peer_id, packet, _RELIABLE, 0)
+        except Exception as exc:  # too large, a getter that raised, a spawner gone...
             logger.error("cannot spawn %s on peer %d: %s", node.name, peer_id, exc)
-            return
-        self._api._send(peer_id, packet, _RELIABLE, 0)
+            return False
+        return True
 
     def on_peer_admitted(self, peer_id: int) -> None:
         """A peer joined: it gets every node spawned here so far, in spawn order."""
-        for node in list(self._tracked):
-            if self._node_visible(node, peer_id):
-                self._spawn_for(node, peer_id)
+        for node in list(self._tracked):  # parents come before what they hold
+            self._refresh_spawn(node, peer_id)
 
     def _spawn_for(self, node: Node, peer_id: int) -> None:
         spawner, net_id = self._tracked[node]
@@ -182,10 +197,10 @@ class SceneReplicator:
         scene = -1 if custom is not None else spawner.scene_index_of(node)
         if scene is None:
             return
-        self._has_spawn.setdefault(node, set()).add(peer_id)
         for sync in _synchronizers(node):
             self._peer_got.pop((peer_id, sync), None)  # its first delta carries all
-        self._send_spawn(peer_id, spawner, node, net_id, scene)
+        if self._send_spawn(peer_id, spawner, node, net_id, scene):
+            self._has_spawn.setdefault(node, set()).add(peer_id)
 
     # The receivers' side.
 
@@ -308,13 +323,29 @@ class SceneReplicator:
         if peer_id not in self._api._connected:
             return
         has = peer_id in self._has_spawn.get(node, set())
-        wants = self._node_visible(node, peer_id)
+        wants = self._node_visible(node, peer_id) and self._parent_spawned_for(node, peer_id)
         if wants and not has:
             self._spawn_for(node, peer_id)
         elif has and not wants:
             self._has_spawn[node].discard(peer_id)
             net_id = self._tracked[node][1]
             self._api._send(peer_id, Despawn(net_id).serialize(self._api.codec), _RELIABLE, 0)
+            for child in self._tracked:  # what was spawned under it went with it there
+                if child is not node and node.is_ancestor_of(child):
+                    self._has_spawn.get(child, set()).discard(peer_id)
+        if wants and not has:
+            for child in list(self._tracked):  # and comes back with it, in order
+                if child is not node and node.is_ancestor_of(child):
+                    self._refresh_spawn(child, peer_id)
+
+    def _parent_spawned_for(self, node: Node, peer_id: int) -> bool:
+        """Whether every node we spawned above ``node`` exists at ``peer_id``."""
+        current = node.get_parent()
+        while current is not None:
+            if current in self._tracked and peer_id not in self._has_spawn.get(current, set()):
+                return False
+            current = current.get_parent()
+        return True
 
     def _spawned_ancestor(self, node: Node) -> Node | None:
         """The node we spawned that ``node`` is (or is under), if any."""
@@ -336,7 +367,7 @@ class SceneReplicator:
         spawned = self._spawned_ancestor(node)
         if spawned is not None:
             return peer_id in self._has_spawn.get(spawned, set())
-        syncs = _synchronizers(node)
+        syncs = [s for s in _synchronizers(node) if s.get_root() is node]
         return not syncs or any(s.is_visible_to(peer_id) for s in syncs)
 
     def _is_own(self, sync: MultiplayerSynchronizer) -> bool:
@@ -360,12 +391,16 @@ class SceneReplicator:
         for sync, out in list(self._syncs.items()):
             if not self._is_own(sync) or not sync.is_inside_tree():
                 continue
-            if sync.has_filters() and sync.visibility_update_mode != 2:
-                self.visibility_changed(sync, 0)
             try:
+                if sync.has_filters() and sync.visibility_update_mode != 2:
+                    self.visibility_changed(sync, 0)
                 self._collect(sync, out, now, peers, always, delta)
-            except (LookupError, AttributeError, EncodingError) as exc:
-                logger.error("%s: cannot read its state: %s", sync.get_path(), exc)
+            except Exception as exc:  # a getter or a filter of the user's raised
+                self._api._refusals.refuse(
+                    self._api.get_unique_id(),
+                    ("state", sync.get_path()),
+                    f"{sync.get_path()}: cannot read its state: {exc!r}",
+                )
         for peer_id in peers:
             if peer_id in always or peer_id in delta:
                 self._send_sync(peer_id, always.get(peer_id, []), delta.get(peer_id, []))
@@ -387,6 +422,8 @@ class SceneReplicator:
             out.last_always = now
             always_values = sync.get_state(sync_props)
         delta_due = bool(watch_props) and now - out.last_delta >= sync.delta_interval
+        if always_values is None and not delta_due:
+            return
         if delta_due:
             out.last_delta = now
             self._check_changes(sync, out, watch_props)
@@ -399,11 +436,11 @@ class SceneReplicator:
                 since = self._peer_got.get((peer_id, sync), -1)
                 changed = [i for i, at in enumerate(out.changed_at) if at > since]
                 if changed:
-                    self._peer_got[(peer_id, sync)] = out.checks
                     pairs: list[Any] = []
                     for i in changed:
                         pairs += [i, out.values[i]]
-                    delta.setdefault(peer_id, []).append((sync, pairs))
+                    # the baseline moves only once the packet is sent (_send_sync)
+                    delta.setdefault(peer_id, []).append((sync, pairs, out.checks))
 
     def _check_changes(
         self, sync: MultiplayerSynchronizer, out: _Outgoing, props: list[str]
@@ -424,8 +461,16 @@ class SceneReplicator:
     def _send_sync(self, peer_id: int, always: list[Any], delta: list[Any]) -> None:
         api = self._api
         codec = api.codec
-        entries_a = [[api._announce_path(peer_id, s), v] for s, v in always]
-        entries_d = [[api._announce_path(peer_id, s), v] for s, v in delta]
+        owners: dict[int, tuple[MultiplayerSynchronizer, int | None]] = {}
+        entries_a, entries_d = [], []
+        for sync, values in always:
+            path_id = api._announce_path(peer_id, sync)
+            entries_a.append([path_id, values])
+            owners[path_id] = (sync, None)
+        for sync, pairs, checks in delta:
+            path_id = api._announce_path(peer_id, sync)
+            entries_d.append([path_id, pairs])
+            owners[path_id] = (sync, checks)
         limit = max(64, api._require_peer().get_max_packet_size() - 64)
         for part_a, part_d in _split(entries_a, entries_d, codec, limit):
             seq = self._seq_out.get(peer_id, 0) + 1
@@ -434,13 +479,24 @@ class SceneReplicator:
             try:
                 api._send(peer_id, packet, _RELIABLE, 0)
             except PacketTooLarge as exc:
-                logger.error("state for peer %d does not fit in a packet: %s", peer_id, exc)
+                # Not skipped in silence: logged (throttled), and the changes stay due.
+                api._refusals.refuse(
+                    api.get_unique_id(),
+                    ("state too large", peer_id),
+                    f"state for peer {peer_id} does not fit in a packet: {exc}",
+                )
                 continue
+            for path_id, _ in part_d:
+                sync, checks = owners[path_id]
+                if checks is not None:
+                    self._peer_got[(peer_id, sync)] = checks
             stats = self.stats.setdefault(peer_id, PeerStats())
             stats.bytes_sent += len(packet)
             stats.packets_sent += 1
-        for sync, values in always + delta:
-            sync.bytes_sent += len(codec.packb(values))
+            for path_id, values in part_a + part_d:
+                target = owners.get(path_id)
+                if target is not None:
+                    target[0].bytes_sent += len(codec.packb(values))
 
     # Receiving state.
 
@@ -453,15 +509,10 @@ class SceneReplicator:
         stats = self.stats.setdefault(sender, PeerStats())
         stats.bytes_received += size
         stats.packets_received += 1
-        for entry in message.always:
-            reason = self._apply(sender, entry, delta=False)
-            if reason is not None:
-                return reason
-        for entry in message.delta:
-            reason = self._apply(sender, entry, delta=True)
-            if reason is not None:
-                return reason
-        return None
+        reasons = [self._apply(sender, entry, delta=False) for entry in message.always]
+        reasons += [self._apply(sender, entry, delta=True) for entry in message.delta]
+        refused = [r for r in reasons if r is not None]  # the other entries still apply
+        return "; ".join(refused[:3]) if refused else None
 
     def _apply(self, sender: int, entry: Any, *, delta: bool) -> str | None:
         if not (

@@ -428,7 +428,10 @@ class SceneMultiplayer:
                 self._send(other, SysAddPeer(peer_id).serialize(self.codec), _RELIABLE, 0)
                 self._send(peer_id, SysAddPeer(other).serialize(self.codec), _RELIABLE, 0)
         self._connected[peer_id] = None
-        self._replicator.on_peer_admitted(peer_id)  # spawns before any user RPC (Godot)
+        try:
+            self._replicator.on_peer_admitted(peer_id)  # spawns before any user RPC (Godot)
+        except Exception:  # a bug of ours must not leave the peer half admitted
+            logger.exception("replication failed for new peer %d", peer_id)
         if peer_id == TARGET_PEER_SERVER and not self._is_server_now():
             self.connected_to_server.emit()
         self.peer_connected.emit(peer_id)
