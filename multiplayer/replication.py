@@ -72,6 +72,7 @@ class SceneReplicator:
         self._api = api
         self._spawners: list[MultiplayerSpawner] = []
         self._queue: list[tuple[MultiplayerSpawner, Node, int]] = []  # waiting for ready
+        self._ready: set[Node] = set()  # queued nodes that are ready
         self._next_net_id = 0
         # on the authority: every tracked node, in spawn order -> (spawner, net id)
         self._tracked: dict[Node, tuple[MultiplayerSpawner, int]] = {}
@@ -122,17 +123,20 @@ class SceneReplicator:
         # Godot waits for the node to be ready (its synchronizers exist), and keeps
         # spawns in the order nodes entered the tree: a level that adds players in its
         # _ready is spawned before them although they are ready first.
+        node._spawned = True  # from now on, not part of an enclosing spawn's state
         self._queue.append((spawner, node, scene))
-        if node._ready_done:
-            self._flush_queue()
+        if node._ready_done:  # re-added: it will not be ready again
+            self._mark_ready(node)
         else:
-            node.ready.connect(self._flush_queue, one_shot=True)
+            node.ready.connect(lambda: self._mark_ready(node), one_shot=True)
 
-    def _flush_queue(self) -> None:
-        while self._queue and self._queue[0][1]._ready_done:
-            spawner, node, scene = self._queue.pop(0)
-            if node.is_inside_tree():
-                self._track(spawner, node, scene)
+    def _mark_ready(self, node: Node) -> None:
+        self._ready.add(node)
+        while self._queue and self._queue[0][1] in self._ready:
+            spawner, queued, scene = self._queue.pop(0)
+            self._ready.discard(queued)
+            if queued.is_inside_tree():
+                self._track(spawner, queued, scene)
 
     def _is_authority(self, spawner: MultiplayerSpawner) -> bool:
         peer = self._api.multiplayer_peer

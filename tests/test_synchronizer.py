@@ -59,7 +59,7 @@ class Net:
         for i in range(clients + 1):
             self.join(server=i == 0)
 
-    def join(self, server: bool = False) -> Sea:
+    def join(self, server: bool = False, prepare: Any = None) -> Sea:
         tree = SceneTree()
         api = tree.get_multiplayer()
         api.ping_interval = 0
@@ -69,6 +69,8 @@ class Net:
         peer.put_packet = lambda data: (sent.append(bytes(data)), original(data))[1]  # type: ignore[method-assign]
         api.multiplayer_peer = peer
         sea = Sea()
+        if prepare is not None:
+            prepare(sea)
         tree.root.add_child(sea)
         self.trees.append(tree)
         self.seas.append(sea)
@@ -313,3 +315,203 @@ def test_large_state_is_split_not_skipped() -> None:
     net.pump()
     copies = [net.seas[1].ships.get_node(f"S{i}") for i in range(6)]
     assert all(c.cargo == ["y" * 150] for c in copies)  # type: ignore[attr-defined]
+
+
+# Review-driven cases.
+
+
+class Level(Node):
+    """Adds a spawnable ship in its own _ready, as levels do."""
+
+    def __init__(self) -> None:
+        super().__init__("Level")
+        self.ships = Node("Ships")
+        self.add_child(self.ships)
+        spawner = MultiplayerSpawner("ShipSpawner", spawn_path="../Ships")
+        spawner.add_spawnable_scene(Ship)
+        self.add_child(spawner)
+
+    def _ready(self) -> None:
+        if self.multiplayer.is_server():
+            self.ships.add_child(Ship())
+
+
+def add_level_spawner(sea: Sea) -> None:
+    spawner = MultiplayerSpawner("LevelSpawner", spawn_path="..")
+    spawner.add_spawnable_scene(Level)
+    sea.add_child(spawner)
+
+
+def test_nested_spawns_keep_their_order_and_reach_late_joiners() -> None:
+    """A level that spawns a ship in its _ready is spawned first, here and for late joiners."""
+    net = Net(clients=1)
+    for sea in net.seas:
+        add_level_spawner(sea)
+    net.seas[0].add_child(Level())
+    net.pump()
+    assert net.seas[1].get_node("Level/Ships").get_child_count() == 1
+    late = net.join(prepare=add_level_spawner)
+    assert late.get_node("Level/Ships").get_child_count() == 1
+
+
+def test_a_failing_spawn_does_not_break_later_joins(caplog: pytest.LogCaptureFixture) -> None:
+    """A spawn that cannot be sent is logged; later peers still join normally."""
+    net = Net(clients=0)
+    net.network.max_packet_size = 300
+    ship = Ship()
+    ship.cargo = ["x" * 1000]  # too large for the SPAWN
+    net.seas[0].ships.add_child(ship)
+    net.pump()
+    joined: list[int] = []
+    net.trees[0].get_multiplayer().peer_connected.connect(joined.append)
+    net.join()
+    net.join()
+    assert joined == [2, 3]
+    assert "cannot spawn Ship on peer 2" in caplog.text
+    caplog.clear()
+
+
+def test_a_bad_entry_does_not_stop_the_others(caplog: pytest.LogCaptureFixture) -> None:
+    """If a receiver lost one node, the others in the same SYNC still update."""
+    net = Net(clients=1)
+    a, b = Ship(), Ship()
+    a.name, b.name = "A", "B"
+    net.seas[0].ships.add_child(a)
+    net.seas[0].ships.add_child(b)
+    net.pump()
+    net.seas[1].ships.remove_child(net.seas[1].ships.get_node("A"))  # the client's own doing
+    a.hp, b.hp = 1, 2
+    net.pump()
+    copy = net.seas[1].ships.get_node("B")
+    assert isinstance(copy, Ship) and copy.hp == 2
+
+
+def test_a_raising_getter_is_contained(caplog: pytest.LogCaptureFixture) -> None:
+    """A property getter that raises is logged; other synchronizers keep sending."""
+
+    class Broken(Ship):
+        @property
+        def hp(self) -> int:  # type: ignore[override]
+            raise RuntimeError("broken getter")
+
+        @hp.setter
+        def hp(self, value: int) -> None:
+            pass
+
+    net = Net(clients=1)
+    ok = Ship()
+    net.seas[0].ships.add_child(ok)
+    broken = Broken()
+    broken.name = "Broken"
+    net.seas[0].ships.add_child(broken)
+    net.pump()
+    ok.hp = 9
+    net.pump()
+    assert net.ship(1).hp == 9
+    assert "broken getter" in caplog.text
+    caplog.clear()
+
+
+def test_readded_node_is_spawned_again() -> None:
+    """A spawned node removed and added again is spawned again everywhere."""
+    net = Net(clients=1)
+    ship = launch(net)
+    net.seas[0].ships.remove_child(ship)
+    net.pump()
+    assert net.seas[1].ships.get_child_count() == 0
+    net.seas[0].ships.add_child(ship)
+    net.pump()
+    assert net.seas[1].ships.get_child_count() == 1
+
+
+def test_spawner_leaving_despawns_its_nodes() -> None:
+    """When a spawner leaves the authority's tree, its nodes are despawned (Godot)."""
+    net = Net(clients=1)
+    launch(net)
+    net.seas[0].remove_child(net.seas[0].spawner)
+    net.pump()
+    assert net.seas[1].ships.get_child_count() == 0
+
+
+def test_hidden_peer_gets_no_state_nor_broadcast_rpcs(caplog: pytest.LogCaptureFixture) -> None:
+    """A peer that cannot see a node gets neither its state nor its broadcast RPCs."""
+    net = Net(clients=2)
+    ship = launch(net)
+    ship.sync.set_visibility_for(0, False)
+    ship.sync.set_visibility_for(2, True)
+    net.pump()
+    ship.ping.rpc("hi")
+    ship.hp = 3
+    net.pump()
+    assert net.ship(1).pings == ["hi"] and net.ship(1).hp == 3
+    # had anything about the ship reached peer 3, which no longer has it, it would
+    # have been refused there with a log line
+    assert "no such node" not in caplog.text
+    assert "no synchronizer here" not in caplog.text
+
+
+def test_intervals_deliver_later() -> None:
+    """With intervals, values arrive once the interval has passed."""
+    import time
+
+    net = Net(clients=1)
+    ship = launch(net)
+    ship.sync.replication_interval = 0.05
+    ship.sync.delta_interval = 0.05
+    net.pump()
+    ship.position = Vector2(5, 5)
+    ship.hp = 11
+    time.sleep(0.06)
+    net.pump()
+    assert (net.ship(1).position, net.ship(1).hp) == (Vector2(5, 5), 11)
+
+
+def test_one_sync_packet_per_peer_per_frame() -> None:
+    """State of two synchronizers for one peer goes in one packet."""
+    import msgpack
+
+    net = Net(clients=1)
+    a, b = Ship(), Ship()
+    a.name, b.name = "A", "B"
+    for ship in (a, b):
+        net.seas[0].ships.add_child(ship)
+    net.pump()
+    net.sent[0].clear()
+    a.hp, b.hp = 1, 2
+    net.trees[0].process(0)
+    syncs = [msgpack.unpackb(p) for p in net.sent[0] if msgpack.unpackb(p)[0] == 6]
+    assert len(syncs) == 1 and len(syncs[0][3]) == 2
+
+
+def test_clear_frees_remote_nodes() -> None:
+    """When a client loses the server, what the server spawned there is freed."""
+    net = Net(clients=1)
+    launch(net)
+    net.trees[0].get_multiplayer().multiplayer_peer = None
+    net.pump()
+    assert net.seas[1].ships.get_child_count() == 0
+
+
+def test_receiver_spawn_limit(caplog: pytest.LogCaptureFixture) -> None:
+    """spawn_limit holds on receivers too."""
+    net = Net(clients=1)
+    net.seas[1].spawner.spawn_limit = 1
+    for name in ("A", "B"):
+        ship = Ship()
+        ship.name = name
+        net.seas[0].ships.add_child(ship)
+    net.pump()
+    assert net.seas[1].ships.get_child_count() == 1
+    assert "spawn_limit (1) reached" in caplog.text
+
+
+def test_filter_results_and_visibility_signal() -> None:
+    """A filter returning a non-bool hides; visibility changes are signalled."""
+    net = Net(clients=1)
+    ship = launch(net)
+    seen: list[int] = []
+    ship.sync.visibility_changed.connect(seen.append)
+    ship.sync.add_visibility_filter(lambda peer: 1)  # truthy, but not True
+    net.pump()
+    assert net.seas[1].ships.get_child_count() == 0
+    assert 0 in seen
