@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from .scene_multiplayer import SceneMultiplayer
     from .spawner import MultiplayerSpawner
 
-__all__ = ["SceneReplicator"]
+__all__ = ["PeerStats", "SceneReplicator"]
 
 logger = logging.getLogger("multiplayer.scene")
 
@@ -73,6 +74,9 @@ class SceneReplicator:
         self._spawners: list[MultiplayerSpawner] = []
         self._queue: list[tuple[MultiplayerSpawner, Node, int]] = []  # waiting for ready
         self._ready: set[Node] = set()  # queued nodes that are ready
+        self._held: dict[
+            Node, list[Callable[[], None]]
+        ] = {}  # RPC sends waiting for a queued spawn
         self._next_net_id = 0
         # on the authority: every tracked node, in spawn order -> (spawner, net id)
         self._tracked: dict[Node, tuple[MultiplayerSpawner, int]] = {}
@@ -130,6 +134,18 @@ class SceneReplicator:
         else:
             node.ready.connect(lambda: self._mark_ready(node), one_shot=True)
 
+    def hold_rpc(self, node: Node, send: Callable[[], None]) -> bool:
+        """If ``node`` (or a node above it) waits to be spawned, keep ``send`` until its
+        SPAWN is out, so the RPC cannot arrive first; True if it was kept."""
+        queued = {entry[1] for entry in self._queue}
+        current: Node | None = node
+        while current is not None:
+            if current in queued:
+                self._held.setdefault(current, []).append(send)
+                return True
+            current = current.get_parent()
+        return False
+
     def _mark_ready(self, node: Node) -> None:
         self._ready.add(node)
         while self._queue and self._queue[0][1] in self._ready:
@@ -137,6 +153,8 @@ class SceneReplicator:
             self._ready.discard(queued)
             if queued.is_inside_tree():
                 self._track(spawner, queued, scene)
+            for send in self._held.pop(queued, []):  # RPCs made before its spawn went
+                send()
 
     def _is_authority(self, spawner: MultiplayerSpawner) -> bool:
         peer = self._api.multiplayer_peer
@@ -397,7 +415,7 @@ class SceneReplicator:
                 continue
             try:
                 if sync.has_filters() and sync.visibility_update_mode != 2:
-                    self.visibility_changed(sync, 0)
+                    sync.update_visibility(0)  # Godot re-evaluates filters every frame
                 self._collect(sync, out, now, peers, always, delta)
             except Exception as exc:  # a getter or a filter of the user's raised
                 self._api._refusals.refuse(

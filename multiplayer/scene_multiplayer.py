@@ -12,6 +12,7 @@ mistake) or logs one line naming the peer (a remote one); see docs/godot.md.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -67,7 +68,7 @@ from .peer import (
     TransferMode,
 )
 from .refusals import RefusalLog
-from .replication import SceneReplicator
+from .replication import PeerStats, SceneReplicator
 from .rpc import RPCConfig, RPCMode
 from .signals import Signal
 
@@ -500,7 +501,9 @@ class SceneMultiplayer:
         check_count(node, method, args)
         targets = self._visible_targets(node, peer_id, self._rpc_targets(peer_id, own_id))
         if targets:
-            self._send_rpc(targets, node, method, args, config)
+            send = functools.partial(self._send_rpc, targets, node, method, args, config)
+            if not self._replicator.hold_rpc(node, send):
+                send()
         local = config.call_local and (
             peer_id == 0 or peer_id == own_id or (peer_id < 0 and peer_id != -own_id)
         )
@@ -832,6 +835,11 @@ class SceneMultiplayer:
         if config.rpc_mode is RPCMode.AUTHORITY:
             return sender == node.get_multiplayer_authority()
         return False
+
+    def get_replication_stats(self, peer_id: int) -> PeerStats:
+        """State traffic with ``peer_id``: bytes and packets each way (Godot's network
+        profiler); zeros for a peer with none yet."""
+        return self._replicator.stats.get(peer_id, PeerStats())
 
     # Latency and the shared clock.
 

@@ -515,3 +515,33 @@ def test_filter_results_and_visibility_signal() -> None:
     net.pump()
     assert net.seas[1].ships.get_child_count() == 0
     assert 0 in seen
+
+
+def test_rpc_from_ready_of_a_spawning_node_arrives_after_its_spawn() -> None:
+    """An RPC made in _ready of a node about to be spawned waits for its SPAWN."""
+
+    class Greeter(Ship):
+        def _ready(self) -> None:
+            if self.multiplayer.is_server():
+                self.ping.rpc("born")
+
+    net = Net(clients=1)
+    for sea in net.seas:
+        sea.spawner.add_spawnable_scene(Greeter)
+    greeter = Greeter()
+    greeter.name = "G"
+    net.seas[0].ships.add_child(greeter)
+    net.pump()
+    copy = net.seas[1].ships.get_node("G")
+    assert isinstance(copy, Greeter) and copy.pings == ["born"]
+
+
+def test_public_replication_stats() -> None:
+    """get_replication_stats(peer) reports state traffic; zeros for an unknown peer."""
+    net = Net(clients=1)
+    ship = launch(net)
+    ship.hp = 2
+    net.pump()
+    api = net.trees[0].get_multiplayer()
+    assert api.get_replication_stats(2).bytes_sent > 0
+    assert api.get_replication_stats(9).bytes_sent == 0
