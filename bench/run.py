@@ -1,0 +1,324 @@
+"""Run the benchmarks and print a table (and write JSON).
+
+    python bench/run.py            # the full run (minutes)
+    python bench/run.py --smoke    # a few seconds each: checks they all still run
+
+Each benchmark measures this library and its baselines in the same run, with the
+server in a process of its own (``bench/serve.py``) and the clients here, over
+loopback, and reports ratios: absolute times on a shared machine are noisy.
+Implemented so far: ``wire_bytes``, ``rpc_rtt`` and ``rpc_throughput``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from serve import Bench  # noqa: E402
+
+from multiplayer import SceneMultiplayer, SceneTree, Vector2, WebSocketMultiplayerPeer  # noqa: E402
+from multiplayer.codec import pack_array_items  # noqa: E402
+from multiplayer.messages import encode_call  # noqa: E402
+
+
+@dataclass
+class Row:
+    benchmark: str
+    subject: str
+    value: float
+    unit: str
+    ratio: float | None = None  # against the benchmark's reference
+    target: str = ""
+    met: bool | None = None
+
+
+@asynccontextmanager
+async def server(kind: str) -> AsyncIterator[int]:
+    """A ``bench/serve.py`` process; yields its port."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(HERE / "serve.py"), kind, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        yield int(line.split()[-1])
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+# The clients: one of ours, one raw websockets, one socket.io.
+
+
+class OursClient:
+    def __init__(self) -> None:
+        self.tree = SceneTree()
+        self.peer = WebSocketMultiplayerPeer()
+        self.node = Bench()
+
+    async def connect(self, port: int) -> None:
+        await self.peer.create_client(f"ws://127.0.0.1:{port}")
+        api: SceneMultiplayer = self.tree.get_multiplayer()
+        api.multiplayer_peer = self.peer
+        api.ping_interval = 0
+        self.tree.root.add_child(self.node)
+        while api.get_peers() != [1]:
+            await self.frame()
+
+    async def frame(self) -> None:
+        """One event-driven frame: wait for packets (or 1 ms), then process them."""
+        await self.peer.wait_for_activity(0.001)
+        self.tree.process(0)
+
+    async def rtt(self, n: int) -> float:
+        start = time.perf_counter()
+        self.node.ping.rpc_id(1, n)
+        while not self.node.pongs:
+            await self.frame()
+        self.node.pongs.clear()
+        return time.perf_counter() - start
+
+    async def throughput(self, count: int) -> float:
+        start = time.perf_counter()
+        for i in range(count):
+            self.node.count.rpc_id(1, i)
+            if i % 1000 == 999:
+                await asyncio.sleep(0)  # let the writer run
+        self.node.count.rpc_id(1, -1)
+        while self.node.done_total is None:
+            await self.frame()
+        assert self.node.done_total == count, self.node.done_total
+        self.node.done_total = None
+        return count / (time.perf_counter() - start)
+
+    async def close(self) -> None:
+        self.peer.close()
+        await self.peer.wait_closed()
+
+
+class RawClient:
+    async def connect(self, port: int) -> None:
+        from websockets.asyncio.client import connect
+
+        self.ws = await connect(f"ws://127.0.0.1:{port}", compression=None)
+
+    async def rtt(self, n: int) -> float:
+        start = time.perf_counter()
+        await self.ws.send(b"p" + n.to_bytes(4, "little"))
+        await self.ws.recv()
+        return time.perf_counter() - start
+
+    async def throughput(self, count: int) -> float:
+        start = time.perf_counter()
+        for i in range(count):
+            await self.ws.send(b"c" + i.to_bytes(4, "little"))
+        await self.ws.send(b"c-1")
+        reply = await self.ws.recv()
+        assert int(reply[1:]) == count
+        return count / (time.perf_counter() - start)
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+class SocketIOClient:
+    async def connect(self, port: int) -> None:
+        import socketio
+
+        self.sio = socketio.AsyncClient()
+        self.done: asyncio.Future[int] | None = None
+
+        @self.sio.event  # type: ignore[misc]
+        async def done(total: int) -> None:
+            if self.done is not None:
+                self.done.set_result(total)
+
+        await self.sio.connect(f"http://127.0.0.1:{port}", transports=["websocket"])
+
+    async def rtt(self, n: int) -> float:
+        start = time.perf_counter()
+        await self.sio.call("ping", n)
+        return time.perf_counter() - start
+
+    async def throughput(self, count: int) -> float:
+        self.done = asyncio.get_running_loop().create_future()
+        start = time.perf_counter()
+        for i in range(count):
+            await self.sio.emit("count", i)
+        await self.sio.emit("count", -1)
+        total = await asyncio.wait_for(self.done, 120)
+        assert total == count
+        return count / (time.perf_counter() - start)
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+
+CLIENTS: dict[str, Callable[[], Any]] = {
+    "ours": OursClient,
+    "raw websockets": RawClient,
+    "python-socketio": SocketIOClient,
+}
+KINDS = {"ours": "ours", "raw websockets": "raw", "python-socketio": "socketio"}
+
+
+async def measure(subject: str, work: Callable[[Any], Any]) -> Any:
+    async with server(KINDS[subject]) as port:
+        client = CLIENTS[subject]()
+        await client.connect(port)
+        try:
+            return await work(client)
+        finally:
+            await client.close()
+
+
+# Benchmarks.
+
+
+async def rpc_rtt(smoke: bool) -> list[Row]:
+    calls = 200 if smoke else 2000
+    rows: list[Row] = []
+    results: dict[str, list[float]] = {}
+    for subject in CLIENTS:
+
+        async def work(client: Any) -> list[float]:
+            for i in range(min(50, calls)):  # warm up
+                await client.rtt(i)
+            return [await client.rtt(i) for i in range(calls)]
+
+        times = await measure(subject, work)
+        results[subject] = times
+    raw = statistics.median(results["raw websockets"])
+    sio = statistics.median(results["python-socketio"])
+    for subject, times in results.items():
+        p50 = statistics.median(times)
+        p99 = statistics.quantiles(times, n=100)[98]
+        row = Row("rpc_rtt p50", subject, p50 * 1e6, "us", p50 / raw)
+        if subject == "ours":
+            row.target = "<= 1.3x raw, <= 0.5x socketio"
+            row.met = p50 <= 1.3 * raw and p50 <= 0.5 * sio
+        rows.append(row)
+        rows.append(Row("rpc_rtt p99", subject, p99 * 1e6, "us", p99 / raw))
+    return rows
+
+
+async def rpc_throughput(smoke: bool) -> list[Row]:
+    count = 5000 if smoke else 50000
+    rates = {subject: await measure(subject, lambda c: c.throughput(count)) for subject in CLIENTS}
+    raw, sio = rates["raw websockets"], rates["python-socketio"]
+    rows = []
+    for subject, rate in rates.items():
+        row = Row("rpc_throughput", subject, rate, "calls/s", rate / raw)
+        if subject == "ours":
+            row.target = ">= 1.0x raw, >= 5x socketio"
+            row.met = rate >= raw and rate >= 5 * sio
+        rows.append(row)
+    return rows
+
+
+def godot_call_bytes(args: list[Any]) -> int:
+    """A confirmed Godot 4 REMOTE_CALL (reference.md §2.6, §2.8): meta, u8 node id,
+    u8 method id, then argc and the compressed variants unless there are none."""
+    size = 3
+    if not args:
+        return size
+    size += 1  # argc
+    for arg in args:
+        size += godot_variant_bytes(arg)
+    return size
+
+
+def godot_variant_bytes(value: Any) -> int:
+    if isinstance(value, bool):
+        return 1
+    if isinstance(value, int):
+        width = next(w for w in (1, 2, 4, 8) if -(2 ** (8 * w - 1)) <= value < 2 ** (8 * w - 1))
+        return 1 + width
+    if isinstance(value, float):
+        return 8  # header + f32
+    if isinstance(value, Vector2):
+        return 4 + 8  # header + 2 x f32
+    if isinstance(value, str):
+        data = len(value.encode())
+        return 4 + 4 + data + (-data) % 4  # header, length, padded bytes
+    if isinstance(value, list):
+        return 4 + 4 + sum(4 + godot_variant_bytes(v) - 1 for v in value)  # full variants
+    raise TypeError(value)
+
+
+async def wire_bytes(smoke: bool) -> list[Row]:
+    cases: list[tuple[str, list[Any]]] = [
+        ("no args", []),
+        ("one int", [5]),
+        ("a Vector2", [Vector2(1.5, 2.0)]),
+        ("a 10-char str", ["abcdefghij"]),
+        ("a list of 10 ints", [list(range(10))]),
+    ]
+    rows = []
+    for name, args in cases:
+        ours = len(encode_call(1, 1, pack_array_items(args), len(args)))
+        godot = godot_call_bytes(args)
+        rows.append(
+            Row(
+                f"wire_bytes {name}", "ours", ours, "bytes", ours / godot, "<= Godot", ours <= godot
+            )
+        )
+        rows.append(Row(f"wire_bytes {name}", "Godot 4", godot, "bytes", 1.0))
+    return rows
+
+
+BENCHMARKS = {"wire_bytes": wire_bytes, "rpc_rtt": rpc_rtt, "rpc_throughput": rpc_throughput}
+
+
+def table(rows: list[Row]) -> str:
+    lines = [f"{'benchmark':<28} {'subject':<16} {'value':>12} {'unit':<8} {'ratio':>7}  target"]
+    for row in rows:
+        ratio = f"{row.ratio:.2f}" if row.ratio is not None else ""
+        met = "" if row.met is None else ("met" if row.met else "NOT MET")
+        target = f"{row.target} {met}".strip()
+        lines.append(
+            f"{row.benchmark:<28} {row.subject:<16} {row.value:>12.1f} {row.unit:<8} "
+            f"{ratio:>7}  {target}"
+        )
+    return "\n".join(lines)
+
+
+async def main(smoke: bool, only: list[str], out: Path) -> None:
+    rows: list[Row] = []
+    for name, benchmark in BENCHMARKS.items():
+        if not only or name in only:
+            rows += await benchmark(smoke)
+    print(table(rows))
+    machine = (
+        f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
+    )
+    out.write_text(
+        json.dumps(
+            {"machine": machine, "smoke": smoke, "rows": [asdict(r) for r in rows]}, indent=1
+        )
+    )
+    print(f"\n{machine}; written to {out}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="a few seconds per benchmark")
+    parser.add_argument("--only", nargs="*", default=[], choices=list(BENCHMARKS))
+    parser.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
+    args = parser.parse_args()
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    asyncio.run(main(args.smoke, args.only, args.json))
