@@ -542,6 +542,9 @@ class SceneTree:
         if not waits:
             await asyncio.sleep(timeout)
             return
+        if len(waits) == 1:  # the usual case: no tasks to create
+            await waits[0]
+            return
         tasks = [asyncio.ensure_future(w) for w in waits]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -39,6 +39,7 @@ from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from .exceptions import InvalidState, PacketTooLarge, PeerNotFound, ProtocolError
@@ -84,6 +85,7 @@ class _Link:
     __slots__ = (
         "active",
         "blocked",
+        "draining",
         "max_message_size",
         "outbox",
         "outbox_bytes",
@@ -106,6 +108,7 @@ class _Link:
         self.outbox_bytes = 0
         self.wake = asyncio.Event()  # the writer has messages
         self.blocked = False  # the writer waits for the socket to drain
+        self.draining = False  # a direct write left the socket over its limit
         self.writer: asyncio.Task[object] | None = None
 
     def unsent_bytes(self) -> int:
@@ -574,6 +577,10 @@ class WebSocketMultiplayerPeer(QueuedPeer):
             while True:
                 await link.wake.wait()
                 link.wake.clear()
+                if link.draining:  # a direct write filled the socket: wait for it
+                    link.blocked = True
+                    await ws.drain()
+                    link.blocked = link.draining = False
                 while link.outbox:
                     # websockets writes a whole message before its first await, so a
                     # message popped here is never half-sent nor sent twice.
@@ -594,6 +601,8 @@ class WebSocketMultiplayerPeer(QueuedPeer):
             messages = encode_packets(link.outgoing, link.max_message_size)
             link.outgoing.clear()
             link.outgoing_bytes = 0
+            if _write_now(link, messages):
+                continue
             link.outbox.extend(messages)
             link.outbox_bytes += sum(map(len, messages))
             link.wake.set()
@@ -727,6 +736,28 @@ def _bind_every_interface(port: int) -> socket.socket:
     if socket.has_dualstack_ipv6():
         return socket.create_server(("::", port), family=socket.AF_INET6, dualstack_ipv6=True)
     return socket.create_server(("0.0.0.0", port))
+
+
+def _write_now(link: _Link, messages: list[bytes]) -> bool:
+    """Write ``messages`` to the socket at once, when nothing is queued before them.
+
+    The writer task is the general path; this saves its wake-up (two passes of the
+    event loop) on every flush of a connection that keeps up, which is most of them.
+    It uses the websockets connection's own protocol-and-transport steps, as its
+    ``send()`` does before its first ``await``.
+    """
+    ws = link.ws
+    if link.blocked or link.draining or link.outbox or ws.paused:
+        return False
+    if ws.protocol.state is not State.OPEN or getattr(ws, "send_in_progress", None) is not None:
+        return False
+    for message in messages:
+        ws.protocol.send_binary(message)
+    ws.send_data()
+    if ws.paused:  # over the transport's limit: the writer waits for the drain
+        link.draining = True
+        link.wake.set()
+    return True
 
 
 def _check_limit(hello: Hello) -> Hello:
