@@ -137,6 +137,8 @@ class SceneReplicator:
     def hold_rpc(self, node: Node, send: Callable[[], None]) -> bool:
         """If ``node`` (or a node above it) waits to be spawned, keep ``send`` until its
         SPAWN is out, so the RPC cannot arrive first; True if it was kept."""
+        if not self._queue:
+            return False
         queued = {entry[1] for entry in self._queue}
         current: Node | None = node
         while current is not None:
@@ -386,6 +388,8 @@ class SceneReplicator:
 
     def rpc_visible(self, node: Node, peer_id: int) -> bool:
         """Whether a broadcast RPC on ``node`` goes to ``peer_id`` (Godot's rule)."""
+        if not self._tracked and not self._syncs:
+            return True  # no replication at all: everything is visible
         spawned = self._spawned_ancestor(node)
         if spawned is not None:
             return peer_id in self._has_spawn.get(spawned, set())

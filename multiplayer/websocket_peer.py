@@ -16,7 +16,8 @@ Limits, each enforced with one log line naming the peer (never a silent drop):
 * ``outbound_buffer_size``: a peer whose unsent bytes pass it is not reading; it is
   disconnected with 1008 and the other peers keep receiving;
 * ``max_queued_packets``: past this many untaken packets from one peer, reading from
-  it pauses until ``get_packet()`` catches up (TCP pushes back on the sender);
+  it pauses until ``get_packet()`` catches up (TCP pushes back on the sender); a peer
+  still over it after ``FLOOD_GRACE`` seconds is disconnected with 1008;
 * ``handshake_timeout``: a connection that has not finished the handshake (WebSocket
   upgrade, then the HELLO exchange) in time is dropped;
 * ``heartbeat_interval``/``heartbeat_timeout``: a link whose pings go unanswered is
@@ -73,6 +74,7 @@ DEFAULT_INBOUND_BUFFER_SIZE = 1 << 20
 DEFAULT_OUTBOUND_BUFFER_SIZE = 4 << 20
 DEFAULT_MAX_QUEUED_PACKETS = 4096
 MIN_MESSAGE_SIZE = 64
+FLOOD_GRACE = 5.0  # seconds a peer may stay over max_queued_packets
 
 
 class _Abandoned(Exception):
@@ -552,17 +554,11 @@ class WebSocketMultiplayerPeer(QueuedPeer):
                 except ProtocolError as exc:
                     self._fail_link(link, CLOSE_PROTOCOL_ERROR, str(exc))
                     continue
-                if self._inbox.pending(link.peer_id) + len(packets) > self._max_queued_packets:
-                    self._fail_link(
-                        link,
-                        CLOSE_POLICY_VIOLATION,
-                        f"more than max_queued_packets ({self._max_queued_packets}) packets "
-                        "received and not taken",
-                    )
-                    continue
                 for data in packets:
                     self._inbox.stage_packet(Packet(link.peer_id, data))
                 self._activity.set()
+                if self._inbox.pending(link.peer_id) > self._max_queued_packets:
+                    await self._wait_for_room(link)
         except ConnectionClosed as exc:
             if link.active:
                 self._log_close(link, exc)
@@ -570,6 +566,22 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         finally:
             if link.writer is not None:
                 link.writer.cancel()
+
+    async def _wait_for_room(self, link: _Link) -> None:
+        """Stop reading from a peer that sent more than ``max_queued_packets`` untaken
+        packets, until ``get_packet()`` catches up: TCP then slows the sender down.
+        A peer still over the limit after ``FLOOD_GRACE`` seconds is disconnected
+        (1008), before its unread pongs could pass for a dead link."""
+        deadline = asyncio.get_running_loop().time() + FLOOD_GRACE
+        while link.active and self._inbox.pending(link.peer_id) > self._max_queued_packets:
+            if asyncio.get_running_loop().time() > deadline:
+                reason = (
+                    f"more than max_queued_packets ({self._max_queued_packets}) packets "
+                    f"received and not taken for {FLOOD_GRACE} s"
+                )
+                self._fail_link(link, CLOSE_POLICY_VIOLATION, reason)
+                return
+            await asyncio.sleep(0.001)
 
     async def _write(self, link: _Link) -> None:
         ws = link.ws

@@ -27,6 +27,7 @@ from .exceptions import ProtocolError
 __all__ = [
     "BATCH",
     "HELLO",
+    "MAX_BATCH_PACKETS",
     "PACKET",
     "PACKET_OVERHEAD",
     "PROTOCOL_VERSION",
@@ -42,6 +43,8 @@ HELLO = 0x02
 
 PACKET_OVERHEAD = 1
 """Bytes a ``PACKET`` message adds to its payload."""
+MAX_BATCH_PACKETS = 1024
+"""The most packets one BATCH may carry (bounds what one message costs to stage)."""
 
 _HELLO = struct.Struct("<BBII")
 _U16 = struct.Struct("<H")
@@ -102,7 +105,7 @@ def encode_packets(packets: Sequence[bytes], max_message_size: int) -> list[byte
     for packet in packets:
         prefix = _length_prefix(len(packet))
         item = len(prefix) + len(packet)
-        if parts and size + item > max_message_size:
+        if parts and (size + item > max_message_size or len(parts) > 2 * MAX_BATCH_PACKETS):
             messages.append(_finish(parts))
             parts, size = [], 0
         if not parts:
@@ -154,6 +157,8 @@ def parse_message(data: bytes) -> list[bytes]:
             raise ProtocolError(f"BATCH packet of {size} bytes runs past the end of the message")
         packets.append(data[offset : offset + size])
         offset += size
+        if len(packets) > MAX_BATCH_PACKETS:
+            raise ProtocolError(f"BATCH message with more than {MAX_BATCH_PACKETS} packets")
     if not packets:
         raise ProtocolError("BATCH message with no packet")
     return packets

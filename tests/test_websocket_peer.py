@@ -794,10 +794,14 @@ async def test_connection_lost_without_close_frame(
     assert "peer 2: connection lost without a close frame" in caplog.text
 
 
-async def test_max_queued_packets_disconnects_a_flooder(
-    peers: Peers, caplog: pytest.LogCaptureFixture
+async def test_max_queued_packets_pushes_back_then_disconnects(
+    peers: Peers, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Past max_queued_packets untaken packets the sender is dropped (1008), logged."""
+    """Past max_queued_packets untaken packets, reading pauses; a peer still over it
+    after the grace period is dropped (1008), logged."""
+    from multiplayer import websocket_peer
+
+    monkeypatch.setattr(websocket_peer, "FLOOD_GRACE", 0.2)
     server = await start_server(peers, max_queued_packets=10)
     events = record(server)
     ws, peer_id = await raw_client(server)
@@ -808,7 +812,35 @@ async def test_max_queued_packets_disconnects_a_flooder(
     assert close_code(ws) == 1008
     assert f"peer {peer_id}: more than max_queued_packets (10)" in caplog.text
     await poll_until(peers, lambda: ("disconnected", peer_id) in events)
-    assert server.get_available_packet_count() == 0  # nothing of the rejected batch
+
+
+async def test_a_burst_is_slowed_down_not_dropped(peers: Peers) -> None:
+    """A client sending far more than max_queued_packets at once loses nothing while
+    the server keeps taking packets."""
+    server = await start_server(peers, max_queued_packets=50)
+    client = await join(peers, server)
+    for i in range(3000):
+        client.put_packet(i.to_bytes(2, "little"))
+    got: list[bytes] = []
+
+    def collect() -> bool:
+        got.extend(d for _, d in drain(server))
+        return len(got) == 3000
+
+    await poll_until(peers, collect, timeout=20)
+    assert got == [i.to_bytes(2, "little") for i in range(3000)]
+
+
+async def test_oversized_batch_is_a_protocol_error(peers: Peers) -> None:
+    """A BATCH of more than MAX_BATCH_PACKETS packets is refused with 1002."""
+    from multiplayer.wire import MAX_BATCH_PACKETS
+
+    server = await start_server(peers)
+    ws, _ = await raw_client(server)
+    await ws.send(b"\x01" + b"\x00\x00" * (MAX_BATCH_PACKETS + 1))
+    with pytest.raises(ConnectionClosed):
+        await asyncio.wait_for(ws.recv(), 5)
+    assert close_code(ws) == 1002
 
 
 async def test_max_queued_packets_counts_untaken_packets(peers: Peers) -> None:

@@ -249,3 +249,14 @@ def test_parse_random_bytes_returns_packets_or_raises_protocol_error(data: bytes
     assert packets
     assert all(isinstance(p, bytes) for p in packets)
     assert sum(len(p) for p in packets) < len(data)
+
+
+def test_batches_are_split_at_max_batch_packets() -> None:
+    """No BATCH carries more than MAX_BATCH_PACKETS packets; all come back in order."""
+    from multiplayer.wire import MAX_BATCH_PACKETS
+
+    packets = [bytes([i % 256]) for i in range(MAX_BATCH_PACKETS * 2 + 5)]
+    messages = encode_packets(packets, 1 << 20)
+    assert len(messages) == 3
+    assert all(len(parse_message(m)) <= MAX_BATCH_PACKETS for m in messages)
+    assert [p for m in messages for p in parse_message(m)] == packets
