@@ -326,7 +326,9 @@ def check_wire_path(path: str) -> None:
         return
     parts = path.split("/")
     if len(path) > MAX_PATH_LENGTH or len(parts) > MAX_PATH_PARTS:
-        raise DecodingError(f"node path longer than {MAX_PATH_LENGTH} characters")
+        raise DecodingError(
+            f"node path longer than {MAX_PATH_LENGTH} characters or {MAX_PATH_PARTS} parts"
+        )
     if any(part in ("", ".", "..") for part in parts):
         raise DecodingError(f"node path {_brief(path)} is not relative to the root")
 
