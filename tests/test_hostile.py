@@ -20,14 +20,37 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from multiplayer import Node, SceneTree, WebSocketMultiplayerPeer, rpc
+from multiplayer import (
+    MultiplayerSpawner,
+    MultiplayerSynchronizer,
+    Node,
+    SceneReplicationConfig,
+    SceneTree,
+    WebSocketMultiplayerPeer,
+    rpc,
+)
 from multiplayer.wire import Hello
+
+
+class Thing(Node):
+    """A spawnable scene, for crafted SPAWNs to aim at."""
+
+    def __init__(self) -> None:
+        super().__init__("Thing")
+        self.hp = 1
 
 
 class Echo(Node):
     def __init__(self) -> None:
         super().__init__("Echo")
         self.answers: list[int] = []
+        self.hp = 0
+        spawner = MultiplayerSpawner("Spawner", spawn_path="..")
+        spawner.add_spawnable_scene(Thing)
+        self.add_child(spawner)
+        config = SceneReplicationConfig()
+        config.add_property(".:hp")
+        self.add_child(MultiplayerSynchronizer("Sync", replication_config=config))
 
     @rpc("any_peer")
     def echo(self, n: int) -> None:
@@ -124,7 +147,19 @@ wrong_packets = st.one_of(
     st.builds(
         lambda i, t: [1, i, t],
         ids,
-        st.sampled_from(["Echo", "/root/Echo", "../Echo", "", ".", "Echo/..", "x" * 2000]),
+        st.sampled_from(
+            [
+                "Echo",
+                "Echo/Spawner",
+                "Echo/Sync",
+                "/root/Echo",
+                "../Echo",
+                "",
+                ".",
+                "Echo/..",
+                "x" * 2000,
+            ]
+        ),
     ),
     st.builds(
         lambda i, t: [8, i, t],
@@ -139,6 +174,23 @@ wrong_packets = st.one_of(
     st.builds(lambda r, s, v: [10, r, s, v], ids, st.integers(-1, 3), values),
     st.builds(lambda s, t: [13, s, t], ids, st.floats()),
     st.builds(lambda i: [11, i], ids),
+    # replication: spawns, despawns and state for whatever the ids may mean
+    st.builds(
+        lambda p, n, sc, name, data, states: [4, p, n, sc, name, data, states],
+        ids,
+        ids,
+        st.integers(-2, 300),
+        st.sampled_from(["Echo", "x", "", "a/b", "@"]),
+        values,
+        st.lists(values, max_size=3),
+    ),
+    st.builds(lambda n: [5, n], ids),
+    st.builds(
+        lambda seq, a, d: [6, seq, a, d],
+        ids,
+        st.lists(values, max_size=3),
+        st.lists(values, max_size=3),
+    ),
 )
 packets = st.one_of(
     st.binary(max_size=64).map(lambda b: b"\x00" + b),  # random payloads
