@@ -6,7 +6,7 @@
 Each benchmark measures this library and its baselines in the same run, with the
 server in a process of its own (``bench/serve.py``) and the clients here, over
 loopback, and reports ratios: absolute times on a shared machine are noisy.
-Implemented so far: ``wire_bytes``, ``rpc_rtt`` and ``rpc_throughput``.
+Implemented so far: ``wire_bytes``, ``rpc_rtt``, ``rpc_throughput`` and ``fanout``.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class OursClient:
         api.multiplayer_peer = self.peer
         api.ping_interval = 0
         self.tree.root.add_child(self.node)
-        while api.get_peers() != [1]:
+        while 1 not in api.get_peers():
             await self.frame()
 
     async def frame(self) -> None:
@@ -281,7 +281,70 @@ async def wire_bytes(smoke: bool) -> list[Row]:
     return rows
 
 
-BENCHMARKS = {"wire_bytes": wire_bytes, "rpc_rtt": rpc_rtt, "rpc_throughput": rpc_throughput}
+async def fanout_rate(subject: str, clients: int, ticks: int) -> float:
+    """Deliveries per second when the server broadcasts ``ticks`` messages to
+    ``clients`` clients (all of them in this process)."""
+    async with server(KINDS[subject]) as port:
+        if subject == "ours":
+            peers = [OursClient() for _ in range(clients)]
+            for client in peers:
+                await client.connect(port)
+            start = time.perf_counter()
+            peers[0].node.blast.rpc_id(1, ticks)
+            while any(c.node.ticks < ticks for c in peers):
+                await peers[0].peer.wait_for_activity(0.001)
+                for client in peers:
+                    client.tree.process(0)
+            elapsed = time.perf_counter() - start
+            for client in peers:
+                await client.close()
+        else:
+            from websockets.asyncio.client import connect
+
+            sockets = [
+                await connect(f"ws://127.0.0.1:{port}", compression=None) for _ in range(clients)
+            ]
+
+            async def count(ws: Any) -> None:
+                for _ in range(ticks):
+                    await ws.recv()
+
+            start = time.perf_counter()
+            await sockets[0].send(b"b" + str(ticks).encode())
+            await asyncio.gather(*(count(ws) for ws in sockets))
+            elapsed = time.perf_counter() - start
+            for ws in sockets:
+                await ws.close()
+    return clients * ticks / elapsed
+
+
+async def fanout(smoke: bool) -> list[Row]:
+    rows = []
+    for clients in (10,) if smoke else (100, 500):
+        ticks = 20 if smoke else 100
+        ours = await fanout_rate("ours", clients, ticks)
+        raw = await fanout_rate("raw websockets", clients, ticks)
+        rows.append(
+            Row(
+                f"fanout {clients} clients",
+                "ours",
+                ours,
+                "deliv/s",
+                ours / raw,
+                ">= 0.8x websockets.broadcast",
+                ours >= 0.8 * raw,
+            )
+        )
+        rows.append(Row(f"fanout {clients} clients", "websockets.broadcast", raw, "deliv/s", 1.0))
+    return rows
+
+
+BENCHMARKS = {
+    "wire_bytes": wire_bytes,
+    "rpc_rtt": rpc_rtt,
+    "rpc_throughput": rpc_throughput,
+    "fanout": fanout,
+}
 
 
 def table(rows: list[Row]) -> str:

@@ -8,7 +8,8 @@ port on 127.0.0.1, prints ``port N`` on its first line, and serves until killed:
 
 * a call ``ping(n)`` is answered with ``pong(n)`` to the caller (an RPC back, an
   echo, or socket.io's acknowledgement);
-* ``count(n)`` calls are counted; ``count(-1)`` asks for ``done(total)``.
+* ``count(n)`` calls are counted; ``count(-1)`` asks for ``done(total)``;
+* ``blast(m)`` makes the server broadcast ``tick(i)`` ``m`` times to every client.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Bench(Node):
         self.counted = 0
         self.pongs: list[int] = []
         self.done_total: int | None = None
+        self.ticks = 0
 
     @rpc("any_peer")
     def ping(self, n: int) -> None:
@@ -49,6 +51,15 @@ class Bench(Node):
     def done(self, total: int) -> None:
         self.done_total = total
 
+    @rpc("any_peer")
+    def blast(self, m: int) -> None:
+        for i in range(m):
+            self.tick.rpc(i)
+
+    @rpc
+    def tick(self, n: int) -> None:
+        self.ticks += 1
+
 
 async def serve_ours() -> None:
     tree = SceneTree()
@@ -65,13 +76,19 @@ async def serve_ours() -> None:
 
 
 async def serve_raw() -> None:
-    from websockets.asyncio.server import ServerConnection, serve
+    from websockets.asyncio.server import ServerConnection, broadcast, serve
+
+    clients: set[ServerConnection] = set()
 
     async def handler(ws: ServerConnection) -> None:
         counted = 0
+        clients.add(ws)
         async for message in ws:
             if message[:1] == b"p":  # ping: echo
                 await ws.send(message)
+            elif message[:1] == b"b":  # blast: broadcast m ticks to everyone
+                for i in range(int(message[1:])):
+                    broadcast(clients, b"t" + i.to_bytes(4, "little"))
             elif message == b"c-1":
                 await ws.send(b"d" + str(counted).encode())
                 counted = 0

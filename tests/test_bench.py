@@ -27,4 +27,6 @@ def test_benchmarks_smoke(tmp_path: Path) -> None:
         assert ("rpc_rtt p50", subject) in seen
         assert ("rpc_throughput", subject) in seen
     assert ("wire_bytes one int", "Godot 4") in seen
+    assert ("fanout 10 clients", "ours") in seen
+    assert ("fanout 10 clients", "websockets.broadcast") in seen
     assert all(row["value"] > 0 for row in data["rows"])
