@@ -141,13 +141,7 @@ def test_bomber_plays_to_the_end_and_a_late_joiner_sees_the_same() -> None:
 
 def test_transport_demo_runs_to_the_end() -> None:
     """examples/transport/demo.py exchanges its packets and exits by itself."""
-    result = subprocess.run(
-        [sys.executable, "examples/transport/demo.py"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_example("examples/transport/demo.py")
     assert result.returncode == 0, result.stderr
     assert "peer 2 connected" in result.stdout
     assert "3 says 'hello #3 from 3'" in result.stdout
