@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .tree import Node
 
-__all__ = ["Signature", "check_count", "function_of", "signature_of"]
+__all__ = ["Signature", "check_count", "function_of", "handler_of", "signature_of"]
 
 Check = Callable[[Any], bool]
 
@@ -86,13 +86,23 @@ def signature_of(function: Callable[..., Any]) -> Signature:
         return _build(raw, bound)
 
 
+def handler_of(node: Node, method: str) -> tuple[Callable[..., Any], Signature]:
+    """``function_of`` and its ``signature_of`` at once (the per-call path)."""
+    decorated = node._rpc_methods.get(method)
+    if decorated is not None:
+        function = decorated.function
+        return function.__get__(node), _signature(function, 1)
+    bound: Callable[..., Any] = getattr(node, method)
+    return bound, signature_of(bound)
+
+
 def check_count(node: Node, method: str, args: Sequence[Any]) -> None:
     """Raise at the call site what the receiver would refuse: a wrong count.
 
     Raises:
         TypeError: The count does not fit the method.
     """
-    error = signature_of(function_of(node, method)).count_error(len(args))
+    error = handler_of(node, method)[1].count_error(len(args))
     if error is not None:
         raise TypeError(f"RPC {method!r}: {error}")
 

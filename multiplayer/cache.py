@@ -50,6 +50,18 @@ class IdCache:
             self._told[found] = set()
         return found
 
+    def id_for(self, text: str, peer: int) -> tuple[int, bool]:
+        """Our id for ``text``, and whether ``peer`` is new to it (it is marked told:
+        the caller sends the definition)."""
+        found = self._ids.get(text)
+        if found is None:
+            found = self.local_id(text)
+        told = self._told[found]
+        if peer in told:
+            return found, False
+        told.add(peer)
+        return found, True
+
     def has_local(self, text: str) -> bool:
         return text in self._ids
 

@@ -383,6 +383,7 @@ class Codec:
         self._decoders: dict[int, tuple[type, Callable[[bytes], Any]]] = {}
         self._user_types: tuple[type, ...] = ()
         self._decoded_types = _DECODED_TYPES
+        self._leaf_types = _DECODED_TYPES - _CONTAINERS
         self._local = _PerThread()
 
     # User types.
@@ -423,6 +424,7 @@ class Codec:
         self._decoders[code] = (cls, decode)
         self._user_types = (*self._user_types, cls)
         self._decoded_types = self._decoded_types | {cls}
+        self._leaf_types = self._leaf_types | {cls}
 
     # Packing.
 
@@ -544,7 +546,10 @@ class Codec:
         if len(data) > self.max_buffer_size:
             raise DecodingError(f"{len(data)} bytes exceed max_buffer_size={self.max_buffer_size}")
         value = self._unpack(data, allow_objects, 0)
-        self._check_tree(value)
+        # The usual packet, an array of plain values, is one level deep: checked at
+        # once. Anything else gets the full walk.
+        if type(value) is not list or not self._leaf_types.issuperset(map(type, value)):
+            self._check_tree(value)
         return value
 
     def _unpack(self, data: bytes, allow_objects: bool, level: int) -> Any:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from .messages import Status
@@ -25,6 +25,9 @@ __all__ = ["HandlerRunner", "Reply"]
 logger = logging.getLogger("multiplayer.scene")
 
 Reply = Callable[[Status, Any], None]
+What = str | Callable[[], str]
+"""What a handler is, for log lines: a text, or a function making it (only called
+when a line is written, to keep its formatting off the hot path)."""
 
 # The (runner, sender) of the async handler whose task is running.
 _async_sender: contextvars.ContextVar[tuple[HandlerRunner, int] | None] = contextvars.ContextVar(
@@ -57,31 +60,39 @@ class HandlerRunner:
         return current[1] if current is not None and current[0] is self else 0
 
     def run(
-        self, sender: int, what: str, handler: Callable[[], object], reply: Reply | None = None
+        self,
+        sender: int,
+        what: What,
+        function: Callable[..., object],
+        args: Sequence[Any] = (),
+        reply: Reply | None = None,
     ) -> bool:
-        """Run ``handler`` for ``sender``; ``reply`` gets its result or its error.
+        """Run ``function(*args)`` for ``sender``; ``reply`` gets its result or its error.
 
         False if it was refused: ``sender`` has ``max_running`` async handlers running.
         """
-        if self.running(sender) >= self.max_running:
+        tasks = self._tasks.get(sender)
+        if tasks is not None and len(tasks) >= self.max_running:
             if reply is not None:
                 reply(Status.REFUSED, f"more than {self.max_running} calls in progress")
             return False
         self._senders.append(sender)
         try:
-            result = handler()
+            result = function(*args)
         except Exception as exc:
             self._failed(sender, what, exc, reply)
             return True
         finally:
             self._senders.pop()
-        if asyncio.iscoroutine(result):
+        if result is not None and asyncio.iscoroutine(result):
             self._start(sender, what, result, reply)
         elif reply is not None:
             reply(Status.OK, result)
         return True
 
-    def _failed(self, sender: int, what: str, exc: BaseException, reply: Reply | None) -> None:
+    def _failed(self, sender: int, what: What, exc: BaseException, reply: Reply | None) -> None:
+        if not isinstance(what, str):
+            what = what()
         if reply is None:
             logger.error("error in %s for peer %d", what, sender, exc_info=exc)
         else:
@@ -90,8 +101,10 @@ class HandlerRunner:
             reply(Status.ERROR, [type(exc).__name__, str(exc)])
 
     def _start(
-        self, sender: int, what: str, coroutine: Coroutine[Any, Any, Any], reply: Reply | None
+        self, sender: int, what: What, coroutine: Coroutine[Any, Any, Any], reply: Reply | None
     ) -> None:
+        if not isinstance(what, str):
+            what = what()
         context = contextvars.copy_context()
         context.run(_async_sender.set, (self, sender))
         try:
@@ -105,7 +118,7 @@ class HandlerRunner:
         self._tasks.setdefault(sender, set()).add(task)
         task.add_done_callback(lambda t: self._done(t, sender, what, reply))
 
-    def _done(self, task: asyncio.Task[Any], sender: int, what: str, reply: Reply | None) -> None:
+    def _done(self, task: asyncio.Task[Any], sender: int, what: What, reply: Reply | None) -> None:
         tasks = self._tasks.get(sender)
         if tasks is not None:
             tasks.discard(task)

@@ -180,6 +180,10 @@ class QueuedPeer(MultiplayerPeer):
     def get_packet_peer(self) -> int:
         return self._inbox.peek().peer
 
+    def _take_packet(self) -> tuple[int, bytes, TransferMode, int]:
+        packet = self._inbox.take()
+        return packet.peer, packet.data, packet.mode, packet.channel
+
     def get_packet_channel(self) -> int:
         return self._inbox.peek().channel
 

@@ -45,6 +45,10 @@ class PeerLimits:
         self.limits = limits
         self._peers: dict[int, _Peer] = {}
 
+    def active(self) -> bool:
+        """Whether a rate limit is on (else ``allow`` always says yes)."""
+        return bool(self.limits.packets_per_second or self.limits.bytes_per_second)
+
     def allow(self, peer_id: int, size: int, now: float) -> bool:
         """Take one packet of ``size`` bytes from the peer's budget; False if over."""
         limits = self.limits

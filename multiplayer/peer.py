@@ -152,6 +152,28 @@ class MultiplayerPeer(abc.ABC):
     def get_packet_mode(self) -> TransferMode:
         """Transfer mode of the next packet."""
 
+    def _take_packet(self) -> tuple[int, bytes, TransferMode, int]:
+        """The next packet as (sender, data, mode, channel), taken off the queue.
+
+        What SceneMultiplayer reads a packet with: one call where Godot's API needs
+        four. Peers with a faster way override it.
+        """
+        sender, mode, channel = (
+            self.get_packet_peer(),
+            self.get_packet_mode(),
+            self.get_packet_channel(),
+        )
+        return sender, self.get_packet(), mode, channel
+
+    def _defer_flush(self) -> None:
+        """A frame starts: a peer that sends in batches may hold what is put until
+        ``_end_deferred_flush()`` (called once per call of this, at the frame's end)."""
+        return  # (most peers send at once: nothing to hold)
+
+    def _end_deferred_flush(self) -> None:
+        """The frame ended: send what was held."""
+        return
+
     @abc.abstractmethod
     def get_max_packet_size(self) -> int:
         """The largest packet ``put_packet`` accepts."""

@@ -386,6 +386,10 @@ class SceneReplicator:
         own = [s for s in _synchronizers(node) if self._is_own(s)]
         return not own or any(s.is_visible_to(peer_id) for s in own)
 
+    def active(self) -> bool:
+        """Whether anything is replicated (else RPCs need no visibility checks)."""
+        return bool(self._tracked or self._syncs or self._queue)
+
     def rpc_visible(self, node: Node, peer_id: int) -> bool:
         """Whether a broadcast RPC on ``node`` goes to ``peer_id`` (Godot's rule)."""
         if not self._tracked and not self._syncs:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .arguments import check_count, function_of, signature_of
+from .arguments import check_count, function_of, handler_of
 from .auth import AuthBook
 from .cache import IdCache
 from .calls import PendingCalls
@@ -79,6 +79,9 @@ __all__ = ["MultiplayerAPI", "SceneMultiplayer"]
 
 logger = logging.getLogger("multiplayer.scene")
 
+PING_CHECKS = 8
+"""How often, per ``ping_interval``, poll() looks for peers due a ping."""
+
 _RELIABLE = TransferMode.RELIABLE
 _NEIGHBOUR_ONLY = (Relay, SysAddPeer, SysDelPeer, SysAuth)  # never inside a relay
 RELAY_ID_ROOM = 5  # a peer id in msgpack: at most 5 bytes
@@ -112,6 +115,11 @@ class SceneMultiplayer:
         self.codec: Codec = default_codec
         self._root_path = ""
         self._tree: SceneTree | None = None
+        # Node lookups both ways, valid while the tree is unchanged (its _version):
+        self._nodes: dict[str, Node] = {}  # wire path -> node
+        self._wire_paths: dict[Node, str] = {}  # node -> wire path
+        self._nodes_version = -1
+        self._nodes_tree: SceneTree | None = None
         self._peer: MultiplayerPeer | None = None
         self._status = ConnectionStatus.DISCONNECTED
         self._is_client = False
@@ -133,6 +141,7 @@ class SceneMultiplayer:
         self._replicator = SceneReplicator(self)
         self._latency = Latency()
         self.ping_interval = 1.0
+        self._next_ping_check = 0.0
         self.multiplayer_peer = peer if peer is not None else OfflineMultiplayerPeer()
 
     # Configuration.
@@ -179,6 +188,7 @@ class SceneMultiplayer:
         if path and not path.startswith("/"):
             raise ValueError(f"root_path must be absolute or empty, not {path!r}")
         self._root_path = path.rstrip("/") if path != "/" else path
+        self._nodes_version = -1  # cached lookups were relative to the old root
 
     @property
     def auth_timeout(self) -> float:
@@ -246,29 +256,27 @@ class SceneMultiplayer:
             self._replicator.on_network_process()
 
     def _drain(self, peer: MultiplayerPeer) -> None:
+        # What stays the same for the whole drain is read once: this runs per packet.
+        limits = self._limits if self._is_server_now() and self._limits.active() else None
+        kicked, auth, connected = self._kicked, self._auth, self._connected
         while peer.get_available_packet_count():
-            sender = peer.get_packet_peer()
-            # kept for the relay, which forwards with the mode and channel it got
-            self._packet_mode = peer.get_packet_mode()
-            self._packet_channel = peer.get_packet_channel()
-            data = peer.get_packet()
-            if sender in self._kicked:
+            # mode and channel are kept for the relay, which forwards with them
+            sender, data, self._packet_mode, self._packet_channel = peer._take_packet()
+            if sender in kicked:
                 continue  # being disconnected for misbehaving: the rest is not read
-            if sender not in self._auth and sender not in self._connected:
+            if sender not in connected and sender not in auth:
                 logger.debug("dropped a packet from %d, which is not connected", sender)
                 continue
-            if self._is_server_now() and not self._limits.allow(
-                sender, len(data), time.monotonic()
-            ):
-                # (a client does not rate-limit the server: what the server relays
-                # from others is limited at the server, per sender)
+            # (a client does not rate-limit the server: what the server relays from
+            # others is limited at the server, per sender)
+            if limits is not None and not limits.allow(sender, len(data), time.monotonic()):
                 self._refuse(sender, ("rate",), "over its rate limit: packet dropped")
                 continue
             try:
-                if sender in self._auth:
-                    self._process_auth_packet(sender, data)
-                else:
+                if sender in connected:  # (admitted peers are no longer in auth)
                     self._process_packet(sender, data)
+                else:
+                    self._process_auth_packet(sender, data)
             except (PacketTooLarge, PeerNotFound, InvalidState) as exc:
                 # A reply the transport refused (the peer left, a size limit): the
                 # packet that caused it came from the network, so poll() goes on.
@@ -391,7 +399,7 @@ class SceneMultiplayer:
         if callback is None:
             self._refuse(sender, ("auth off",), "authentication data, but no auth_callback")
             return
-        self._handlers.run(sender, "auth_callback", lambda: callback(sender, message.data))
+        self._handlers.run(sender, "auth_callback", callback, (sender, message.data))
 
     def _check_auth_timeouts(self) -> None:
         if not self._auth.peers():
@@ -499,18 +507,20 @@ class SceneMultiplayer:
         if peer_id > 0 and peer_id != own_id and peer_id not in self._connected:
             raise PeerNotFound(peer_id)
         check_count(node, method, args)
-        targets = self._visible_targets(node, peer_id, self._rpc_targets(peer_id, own_id))
-        if targets:
-            send = functools.partial(self._send_rpc, targets, node, method, args, config)
-            if not self._replicator.hold_rpc(node, send):
-                send()
+        if peer_id > 0 and peer_id != own_id and not self._replicator.active():
+            self._send_rpc([peer_id], node, method, args, config)  # the usual case, direct
+        else:
+            targets = self._visible_targets(node, peer_id, self._rpc_targets(peer_id, own_id))
+            if targets:
+                send = functools.partial(self._send_rpc, targets, node, method, args, config)
+                if not self._replicator.hold_rpc(node, send):
+                    send()
         local = config.call_local and (
             peer_id == 0 or peer_id == own_id or (peer_id < 0 and peer_id != -own_id)
         )
         if local:
-            function = function_of(node, method)
             self._handlers.run(
-                own_id, f"RPC {method!r} on {node._describe()}", lambda: function(*args)
+                own_id, _describe_call(node, method), function_of(node, method), args
             )
 
     @staticmethod
@@ -555,20 +565,19 @@ class SceneMultiplayer:
         call, so the call itself never waits for a confirmation.
         """
         path_id = self._announce_path(target, node)
-        name_id = self._names.local_id(method)
-        if not self._names.is_told(name_id, target):
-            self._names.mark_told(name_id, target)
+        name_id, new = self._names.id_for(method, target)
+        if new:
             self._send(target, SimplifyName(name_id, method).serialize(self.codec), _RELIABLE, 0)
         return path_id, name_id
 
     def _announce_path(self, target: int, node: Node) -> int:
         """Our id for ``node``'s path, defined for ``target`` first if new to it."""
         path = self._wire_path(node)
-        if not self._paths.has_local(path):
+        paths = self._paths
+        if not paths.has_local(path):
             node.tree_exiting.connect(lambda: self._retire_path(path), one_shot=True)
-        path_id = self._paths.local_id(path)
-        if not self._paths.is_told(path_id, target):
-            self._paths.mark_told(path_id, target)
+        path_id, new = paths.id_for(path, target)
+        if new:
             self._send(target, SimplifyPath(path_id, path).serialize(self.codec), _RELIABLE, 0)
         return path_id
 
@@ -584,8 +593,15 @@ class SceneMultiplayer:
 
     def _wire_path(self, node: Node) -> str:
         """``node``'s path relative to ``root_path``, as it travels."""
-        if self._tree is None and node.is_inside_tree():
-            self._tree = node.get_tree()
+        tree = node._tree
+        if tree is not None:
+            if tree._version != self._nodes_version or tree is not self._nodes_tree:
+                self._forget_lookups(tree)
+            cached = self._wire_paths.get(node)
+            if cached is not None:
+                return cached
+        if self._tree is None and tree is not None:
+            self._tree = tree
         absolute = node.get_path()
         root = self._root_path
         if not root:
@@ -593,10 +609,13 @@ class SceneMultiplayer:
                 "the multiplayer root_path is not set (use SceneTree.set_multiplayer)"
             )
         if absolute == root:
-            return "."
-        if not absolute.startswith(root + "/"):
+            path = "."
+        elif absolute.startswith(root + "/"):
+            path = absolute[len(root) + 1 :]
+        else:
             raise InvalidState(f"{absolute} is outside this multiplayer's root {root}")
-        return absolute[len(root) + 1 :]
+        self._wire_paths[node] = path
+        return path
 
     def _send(self, to: int, packet: bytes, mode: TransferMode, channel: int) -> None:
         if to in self._pending_leaves:
@@ -747,6 +766,23 @@ class SceneMultiplayer:
         tree = self._tree
         if tree is None or not self._root_path:
             return None
+        if tree._version != self._nodes_version or tree is not self._nodes_tree:
+            self._forget_lookups(tree)
+        node = self._nodes.get(path)
+        if node is None:
+            node = self._find(tree, path)
+            if node is not None:
+                self._nodes[path] = node
+        return node
+
+    def _forget_lookups(self, tree: SceneTree) -> None:
+        """The tree changed (or is another): cached node lookups may be wrong."""
+        self._nodes.clear()
+        self._wire_paths.clear()
+        self._nodes_version = tree._version
+        self._nodes_tree = tree
+
+    def _find(self, tree: SceneTree, path: str) -> Node | None:
         # Wire paths are checked on arrival (check_wire_path): children names only,
         # so a peer cannot reach outside this API's branch.
         node = tree.root.get_node_or_null(self._root_path)
@@ -773,9 +809,9 @@ class SceneMultiplayer:
         if isinstance(target, str):
             return
         node, method, function = target
-        what = f"RPC {method!r} on {node._describe()}"
-        if not self._handlers.run(sender, what, lambda: function(*call.args)):
-            self._refuse(sender, ("busy",), f"{what}: too many calls in progress")
+        what = _describe_call(node, method)
+        if not self._handlers.run(sender, what, function, call.args):
+            self._refuse(sender, ("busy",), f"{what()}: too many calls in progress")
 
     def _process_request(self, sender: int, request: Request) -> None:
         target = self._check_call(sender, request.path_id, request.name_id, request.args)
@@ -783,12 +819,11 @@ class SceneMultiplayer:
             self._respond(sender, request.request_id, Status.REFUSED, target)
             return
         node, method, function = target
-        what = f"RPC {method!r} on {node._describe()}"
 
         def reply(status: Status, value: Any) -> None:
             self._respond(sender, request.request_id, status, value)
 
-        self._handlers.run(sender, what, lambda: function(*request.args), reply)
+        self._handlers.run(sender, _describe_call(node, method), function, request.args, reply)
 
     def _check_call(
         self, sender: int, path_id: int, name_id: int, args: Sequence[Any]
@@ -815,8 +850,7 @@ class SceneMultiplayer:
                 f"RPC {method!r} is not allowed on node {path!r}: mode is {mode}, "
                 f"authority is {authority}",
             )
-        function = function_of(node, method)
-        signature = signature_of(function)
+        function, signature = handler_of(node, method)
         error = signature.count_error(len(args))
         if error is None and self.validate_arguments:
             error = signature.type_error(args)
@@ -882,6 +916,11 @@ class SceneMultiplayer:
         if self.ping_interval <= 0 or self._status is not ConnectionStatus.CONNECTED:
             return
         now = time.monotonic()
+        # A poll can run thousands of times a second (event-driven frames): the peers
+        # are looked over at most PING_CHECKS times per ping_interval, not at each.
+        if now < self._next_ping_check:
+            return
+        self._next_ping_check = now + self.ping_interval / PING_CHECKS
         neighbours = self._connected if self._is_server_now() else (TARGET_PEER_SERVER,)
         for peer_id in neighbours:
             if peer_id in self._connected and self._latency.due(peer_id, now, self.ping_interval):
@@ -929,7 +968,7 @@ class SceneMultiplayer:
                         local.set_exception(RemoteError(own_id, *_error(value)))
 
             function = function_of(node, method)
-            self._handlers.run(own_id, f"RPC {method!r}", lambda: function(*args), settle)
+            self._handlers.run(own_id, f"RPC {method!r}", function, args, settle)
             return await local
         if peer_id <= 0:
             raise ValueError("rpc_call needs one peer id (> 0): a call has one answer")
@@ -1084,3 +1123,8 @@ def _error(value: Any) -> tuple[str, str]:
 
 MultiplayerAPI = SceneMultiplayer
 """Godot's abstract API; here SceneMultiplayer is the one implementation."""
+
+
+def _describe_call(node: Node, method: str) -> Callable[[], str]:
+    """What a call is, for a log line, made only if a line is written."""
+    return lambda: f"RPC {method!r} on {node._describe()}"

@@ -22,6 +22,7 @@ from .rpc import RPCConfig, RPCMethod, collect_rpc_methods
 from .signals import Signal
 
 if TYPE_CHECKING:
+    from .peer import MultiplayerPeer
     from .scene_multiplayer import SceneMultiplayer
 
 __all__ = ["Node", "SceneTree"]
@@ -122,6 +123,8 @@ class Node:
         }
         self._name = name
         self._invalidate_paths()
+        if self._tree is not None:
+            self._tree._version += 1
 
     def get_parent(self) -> Node | None:
         return self._parent
@@ -291,6 +294,7 @@ class Node:
         self._tree = tree
         self._path = None
         tree._node_count += 1
+        tree._version += 1
         self._enter_tree()
         self.tree_entered.emit()
         if self._parent is not None:
@@ -322,6 +326,7 @@ class Node:
         if tree is not None:
             tree.node_removed.emit(self)
             tree._node_count -= 1
+            tree._version += 1
 
     def _propagate_exited(self) -> None:
         self._tree = None
@@ -440,6 +445,9 @@ class SceneTree:
         self.process_frame: Signal[()] = Signal("process_frame")
         self.multiplayer_poll = True
         self._node_count = 0
+        # Bumped whenever a node enters, leaves or is renamed: what caches of node
+        # lookups check to know they still hold.
+        self._version = 0
         self._free_queue: list[Node] = []
         self._running = False
         self.root = Node("root")
@@ -457,7 +465,7 @@ class SceneTree:
         """The API for nodes under ``for_path``: the first branch registered whose root
         is a prefix of it (Godot: insertion order, not the longest match), else the
         tree's default."""
-        if for_path:
+        if for_path and self._branches:
             for root_path, api in self._branches:
                 if for_path == root_path or for_path.startswith(root_path + "/"):
                     return api
@@ -490,20 +498,54 @@ class SceneTree:
         self._multiplayer._tree = self
 
     def _apis(self) -> list[SceneMultiplayer]:
+        if not self._branches:
+            return [self._multiplayer]
         return [self._multiplayer, *(api for _, api in self._branches)]
 
     def process(self, delta: float) -> None:
         """Run one frame: poll every multiplayer API, ``_process`` every node, then free
         the nodes queued with ``queue_free``."""
-        if self.multiplayer_poll:
-            for api in self._apis():
-                api._tree = self
-                api.poll()
-        for node in list(self.root._walk()):
-            if node._tree is self:
-                node._process(delta)
-        self.process_frame.emit()
-        self._flush_free_queue()
+        peers = self._hold_sending()
+        try:
+            if self.multiplayer_poll:
+                self._poll_apis()
+            for node in list(self.root._walk()):
+                if node._tree is self:
+                    node._process(delta)
+            self.process_frame.emit()
+            self._flush_free_queue()
+        finally:
+            self._send_held(peers)
+
+    def _poll_network(self) -> None:
+        """Between frames (``run(event_driven=True)``): take in what arrived and run
+        its RPCs now, without a whole frame."""
+        peers = self._hold_sending()
+        try:
+            if self.multiplayer_poll:
+                self._poll_apis()
+            self._flush_free_queue()
+        finally:
+            self._send_held(peers)
+
+    def _poll_apis(self) -> None:
+        for api in self._apis():
+            api._tree = self
+            api.poll()
+
+    def _hold_sending(self) -> list[MultiplayerPeer]:
+        """What a frame puts goes out when it ends, coalesced per peer (rather than
+        when the event loop next gets to it, a pass later)."""
+        peers = [api.multiplayer_peer for api in self._apis()]
+        held = [peer for peer in peers if peer is not None]
+        for peer in held:
+            peer._defer_flush()
+        return held
+
+    @staticmethod
+    def _send_held(peers: list[MultiplayerPeer]) -> None:
+        for peer in peers:
+            peer._end_deferred_flush()
 
     def _flush_free_queue(self) -> None:
         while self._free_queue:
@@ -514,20 +556,27 @@ class SceneTree:
                     parent.remove_child(node)
 
     async def run(self, fps: float = 60.0, event_driven: bool = False) -> None:
-        """Run frames until ``quit()`` is called: ``fps`` frames a second, or, when
-        ``event_driven``, also a frame as soon as something arrives from the network,
-        so that a round trip does not wait for the next frame (and at least ``fps``
-        frames a second, for ``_process``)."""
+        """Run frames until ``quit()`` is called, ``fps`` a second.
+
+        With ``event_driven``, what arrives from the network is also taken in as soon
+        as it comes, between frames: its RPCs run at once, so a round trip does not
+        wait for the next frame. ``_process`` still runs ``fps`` times a second.
+        """
         if fps <= 0:
             raise ValueError("fps must be positive")
         period = 1.0 / fps
         self._running = True
         last = time.monotonic()
+        next_frame = last
         while self._running:
             now = time.monotonic()
-            self.process(now - last)
-            last = now
-            remaining = max(0.0, period - (time.monotonic() - now))
+            if now + 1e-4 >= next_frame:  # (a timer may fire a hair early)
+                self.process(now - last)
+                last = now
+                next_frame = max(next_frame + period, now)
+            else:
+                self._poll_network()
+            remaining = max(0.0, next_frame - time.monotonic())
             if event_driven:
                 await self._wait_for_activity(remaining)
             else:

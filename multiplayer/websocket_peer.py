@@ -32,15 +32,17 @@ import socket
 import ssl
 import urllib.parse
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
-from websockets.protocol import State
+from websockets.protocol import Event, State
 from websockets.typing import Subprotocol
 
 from .exceptions import InvalidState, PacketTooLarge, PeerNotFound, ProtocolError
@@ -81,6 +83,54 @@ class _Abandoned(Exception):
     """A connection attempt that close() made moot."""
 
 
+class _Connection(Connection):
+    """A websockets connection that hands complete binary messages to ``sink`` as
+    they are parsed, inside ``data_received``.
+
+    The plain path queues each message for ``recv()``, whose task then wakes to
+    take it: a pass of the event loop and a few dozen lines of Python per message.
+    Straight to the sink, a packet is staged in the same pass that read it, which
+    is how a round trip stays close to a bare websockets echo.
+
+    Anything else (a text message, a fragmented one, everything before the link
+    is up) takes the plain path, and ``queued`` counts those messages until
+    ``recv()`` has returned them: the sink is used only when none is waiting, so
+    messages are staged in the order they came.
+    """
+
+    sink: Callable[[bytes], None] | None = None
+    queued = 0
+
+    def process_event(self, event: Event) -> None:
+        if type(event) is Frame:
+            opcode = event.opcode
+            if opcode is Opcode.BINARY and event.fin and not self.queued:
+                sink = self.sink
+                if sink is not None:
+                    data = event.data
+                    sink(data if type(data) is bytes else bytes(data))
+                    return
+            if opcode is Opcode.BINARY or opcode is Opcode.TEXT:
+                self.queued += 1  # the first frame of a message for recv()
+        super().process_event(event)
+
+
+class _ServerConnection(_Connection, ServerConnection):
+    pass
+
+
+class _ClientConnection(_Connection, ClientConnection):
+    pass
+
+
+async def _recv(ws: Connection) -> str | bytes:
+    """The next message queued for ``recv()`` (see :class:`_Connection`)."""
+    message = await ws.recv()
+    if isinstance(ws, _Connection):
+        ws.queued -= 1
+    return message
+
+
 class _Link:
     """One open connection to a peer that finished the handshake."""
 
@@ -88,6 +138,7 @@ class _Link:
         "active",
         "blocked",
         "draining",
+        "held",
         "max_message_size",
         "outbox",
         "outbox_bytes",
@@ -111,6 +162,7 @@ class _Link:
         self.wake = asyncio.Event()  # the writer has messages
         self.blocked = False  # the writer waits for the socket to drain
         self.draining = False  # a direct write left the socket over its limit
+        self.held = False  # reading is paused: too many packets not taken
         self.writer: asyncio.Task[object] | None = None
 
     def unsent_bytes(self) -> int:
@@ -146,7 +198,8 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         self._tasks: set[asyncio.Task[object]] = set()
         self._attempt: object | None = None  # the create_client call in progress
         self._flush_pending: list[_Link] = []
-        self._activity = asyncio.Event()
+        self._flush_deferred = 0  # > 0: a frame is running and flushes when it ends
+        self._waiters: list[asyncio.Future[bool]] = []  # wait_for_activity calls
         self._connection_error: BaseException | None = None
 
     # Settings (Godot's names and meanings; see the module docstring).
@@ -252,6 +305,7 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         self._server = await serve(
             self._serve_connection,
             **where,
+            create_connection=_ServerConnection,
             ssl=tls,
             subprotocols=[Subprotocol(p) for p in self.supported_protocols] or None,
             process_response=add_headers if headers else None,
@@ -347,15 +401,11 @@ class WebSocketMultiplayerPeer(QueuedPeer):
                 self._drop_slow_reader(link)
                 continue
             if not link.outgoing:
-                if not self._flush_pending:
+                if not self._flush_pending and not self._flush_deferred:
                     asyncio.get_running_loop().call_soon(self._flush)
                 self._flush_pending.append(link)
             link.outgoing.append(data)
             link.outgoing_bytes += len(data)
-
-    def poll(self) -> None:
-        self._activity.clear()
-        super().poll()
 
     async def wait_for_activity(self, timeout: float | None = None) -> bool:
         """Wait until ``poll()`` has something to report; False if ``timeout`` ran out.
@@ -364,12 +414,30 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         """
         if self._inbox.has_staged():
             return True
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        self._waiters.append(waiter)
+        timer = None if timeout is None else loop.call_later(timeout, _settle, waiter, False)
         try:
-            async with asyncio.timeout(timeout):
-                await self._activity.wait()
-        except TimeoutError:
-            return False
-        return True
+            return await waiter
+        finally:
+            self._waiters.remove(waiter)
+            if timer is not None:
+                timer.cancel()
+
+    def _wake(self) -> None:
+        """Something was staged: wake every ``wait_for_activity``."""
+        for waiter in self._waiters:
+            _settle(waiter, True)
+
+    def _defer_flush(self) -> None:
+        # A frame is starting: what it puts is flushed when it ends, in one go.
+        self._flush_deferred += 1
+
+    def _end_deferred_flush(self) -> None:
+        self._flush_deferred -= 1
+        if not self._flush_deferred and self._flush_pending:
+            self._flush()
 
     def disconnect_peer(self, peer_id: int, force: bool = False) -> None:
         self._check_known(peer_id)
@@ -444,7 +512,7 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         """The other side's HELLO, or None (logged) if it did not come right or in time."""
         try:
             async with asyncio.timeout(self._handshake_timeout):
-                message = await ws.recv()
+                message = await _recv(ws)
             if isinstance(message, str):
                 raise ProtocolError("sent a text message during the handshake")
             return _check_limit(Hello.parse(message))
@@ -488,6 +556,7 @@ class WebSocketMultiplayerPeer(QueuedPeer):
             async with asyncio.timeout(self._handshake_timeout):
                 ws = await connect(
                     url,
+                    create_connection=_ClientConnection,
                     # wss:// wants a context or True (the default, verifying one)
                     ssl=tls if tls is not None else url.startswith("wss:") or None,
                     subprotocols=[Subprotocol(p) for p in self.supported_protocols] or None,
@@ -505,7 +574,7 @@ class WebSocketMultiplayerPeer(QueuedPeer):
                 if self.supported_protocols and ws.subprotocol is None:
                     raise ProtocolError("the server accepted none of supported_protocols")
                 await ws.send(Hello(0, self._inbound_buffer_size).serialize())
-                message = await ws.recv()
+                message = await _recv(ws)
                 if isinstance(message, str):
                     raise ProtocolError("the server sent a text message as its HELLO")
                 hello = _check_limit(Hello.parse(message))
@@ -531,17 +600,23 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         logger.warning("connection to %s failed: %s: %s", url, type(exc).__name__, exc)
         self._attempt = None
         self._inbox.stage_disconnected(TARGET_PEER_SERVER)
-        self._activity.set()
+        self._wake()
 
     # Connections, both sides.
 
     async def _run_link(self, link: _Link) -> None:
-        """Read from ``link`` until it closes; its writer runs beside."""
+        """Read from ``link`` until it closes; its writer runs beside.
+
+        Most messages reach ``_receive`` straight from the connection (its sink);
+        this loop gets the others, and the close.
+        """
         link.writer = self._spawn(self._write(link))
         ws = link.ws
+        if isinstance(ws, _Connection):
+            ws.sink = partial(self._receive, link)
         try:
             while True:
-                message = await ws.recv()
+                message = await _recv(ws)
                 if not link.active:
                     continue  # dropped locally; drain until the close completes
                 if isinstance(message, str):
@@ -549,39 +624,59 @@ class WebSocketMultiplayerPeer(QueuedPeer):
                         link, CLOSE_UNSUPPORTED_DATA, "sent a text message; only binary is allowed"
                     )
                     continue
-                try:
-                    packets = parse_message(message)
-                except ProtocolError as exc:
-                    self._fail_link(link, CLOSE_PROTOCOL_ERROR, str(exc))
-                    continue
-                for data in packets:
-                    self._inbox.stage_packet(Packet(link.peer_id, data))
-                self._activity.set()
-                if self._inbox.pending(link.peer_id) > self._max_queued_packets:
-                    await self._wait_for_room(link)
+                self._receive(link, message)
         except ConnectionClosed as exc:
             if link.active:
                 self._log_close(link, exc)
                 self._forget_link(link, notify=True)
         finally:
+            if isinstance(ws, _Connection):
+                ws.sink = None
             if link.writer is not None:
                 link.writer.cancel()
+
+    def _receive(self, link: _Link, message: bytes) -> None:
+        """Stage the packets of a binary message from ``link``."""
+        if not link.active:
+            return  # dropped locally; the rest is ignored until the close completes
+        try:
+            packets = parse_message(message)
+        except ProtocolError as exc:
+            self._fail_link(link, CLOSE_PROTOCOL_ERROR, str(exc))
+            return
+        peer_id = link.peer_id
+        stage = self._inbox.stage_packet
+        for data in packets:
+            stage(Packet(peer_id, data))
+        self._wake()
+        if not link.held and self._inbox.pending(peer_id) > self._max_queued_packets:
+            link.held = True
+            link.ws.transport.pause_reading()
+            self._spawn(self._wait_for_room(link))
 
     async def _wait_for_room(self, link: _Link) -> None:
         """Stop reading from a peer that sent more than ``max_queued_packets`` untaken
         packets, until ``get_packet()`` catches up: TCP then slows the sender down.
         A peer still over the limit after ``FLOOD_GRACE`` seconds is disconnected
         (1008), before its unread pongs could pass for a dead link."""
-        deadline = asyncio.get_running_loop().time() + FLOOD_GRACE
-        while link.active and self._inbox.pending(link.peer_id) > self._max_queued_packets:
-            if asyncio.get_running_loop().time() > deadline:
-                reason = (
-                    f"more than max_queued_packets ({self._max_queued_packets}) packets "
-                    f"received and not taken for {FLOOD_GRACE} s"
-                )
-                self._fail_link(link, CLOSE_POLICY_VIOLATION, reason)
-                return
-            await asyncio.sleep(0.001)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + FLOOD_GRACE
+        transport = link.ws.transport
+        try:
+            while link.active and self._inbox.pending(link.peer_id) > self._max_queued_packets:
+                if loop.time() > deadline:
+                    reason = (
+                        f"more than max_queued_packets ({self._max_queued_packets}) packets "
+                        f"received and not taken for {FLOOD_GRACE} s"
+                    )
+                    self._fail_link(link, CLOSE_POLICY_VIOLATION, reason)
+                    return
+                transport.pause_reading()  # (websockets' own flow control may resume it)
+                await asyncio.sleep(0.001)
+        finally:
+            link.held = False
+        if link.active and not link.ws.recv_messages.paused:  # not paused by websockets
+            transport.resume_reading()
 
     async def _write(self, link: _Link) -> None:
         ws = link.ws
@@ -705,7 +800,7 @@ class WebSocketMultiplayerPeer(QueuedPeer):
             del self._links[link.peer_id]
         if notify:
             self._inbox.stage_disconnected(link.peer_id)
-            self._activity.set()
+            self._wake()
 
     def _reset(self, keep_packets: bool = False) -> None:
         super()._reset(keep_packets)
@@ -715,7 +810,7 @@ class WebSocketMultiplayerPeer(QueuedPeer):
 
     def _stage_connected(self, peer_id: int) -> None:
         self._inbox.stage_connected(peer_id)
-        self._activity.set()
+        self._wake()
 
     def _is_client(self) -> bool:
         return self._unique_id != TARGET_PEER_SERVER and self._server is None
@@ -737,6 +832,11 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.error("internal task failed: %r", task, exc_info=task.exception())
+
+
+def _settle(waiter: asyncio.Future[bool], result: bool) -> None:
+    if not waiter.done():
+        waiter.set_result(result)
 
 
 def _bind_every_interface(port: int) -> socket.socket:

@@ -17,7 +17,7 @@ def test_sync_sender_and_result() -> None:
     seen: list[int] = []
     replies: list[tuple[Status, Any]] = []
     runner.run(
-        5, "f", lambda: seen.append(runner.sender()) or 42, lambda s, v: replies.append((s, v))
+        5, "f", lambda: seen.append(runner.sender()) or 42, (), lambda s, v: replies.append((s, v))
     )
     assert seen == [5] and runner.sender() == 0
     assert replies == [(Status.OK, 42)]
@@ -31,7 +31,7 @@ def test_errors_are_replied_or_logged(caplog: pytest.LogCaptureFixture) -> None:
     def boom() -> None:
         raise ValueError("nope")
 
-    runner.run(2, "f", boom, lambda s, v: replies.append((s, v)))
+    runner.run(2, "f", boom, (), lambda s, v: replies.append((s, v)))
     assert replies == [(Status.ERROR, ["ValueError", "nope"])]
     runner.run(2, "g", boom)
     assert "error in g for peer 2" in caplog.text
@@ -51,7 +51,7 @@ async def test_async_keeps_sender_and_is_capped_and_cancelled() -> None:
     assert runner.run(3, "a", slow)
     assert runner.run(3, "b", slow)
     replies: list[tuple[Status, Any]] = []
-    assert not runner.run(3, "c", slow, lambda s, v: replies.append((s, v)))
+    assert not runner.run(3, "c", slow, (), lambda s, v: replies.append((s, v)))
     assert replies == [(Status.REFUSED, "more than 2 calls in progress")]
     assert runner.running(3) == 2
     gate.set()

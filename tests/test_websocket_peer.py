@@ -324,6 +324,66 @@ async def test_order_across_many_ticks(peers: Peers) -> None:
     assert got_client == expected
 
 
+async def test_order_holds_across_fragmented_and_early_messages(peers: Peers) -> None:
+    """Packets sent in the same segment as the HELLO, and a fragmented message among
+    whole ones, are staged in the order they were sent (the direct path for whole
+    messages waits until the ones queued for recv() are taken)."""
+    server = await start_server(peers)
+    events = record(server)
+    _, writer = await raw_tcp_handshake(server.get_local_port())
+
+    def frame(opcode: Opcode, data: bytes, fin: bool = True) -> bytes:
+        return Frame(opcode, data, fin=fin).serialize(mask=True)
+
+    writer.write(
+        frame(Opcode.BINARY, b"\x00one")
+        + frame(Opcode.BINARY, b"\x00tw", fin=False)
+        + frame(Opcode.CONT, b"o")
+        + frame(Opcode.BINARY, b"\x00three")
+    )
+    await poll_until(peers, lambda: server.get_available_packet_count() == 3)
+    writer.write(
+        frame(Opcode.BINARY, b"\x00fo", fin=False)
+        + frame(Opcode.CONT, b"ur")
+        + frame(Opcode.BINARY, b"\x00five")
+        + frame(Opcode.BINARY, b"\x00six")
+    )
+    await poll_until(peers, lambda: server.get_available_packet_count() == 6)
+    assert [d for _, d in drain(server)] == [b"one", b"two", b"three", b"four", b"five", b"six"]
+    assert events == [("connected", 2)]
+    writer.close()
+
+
+async def test_whole_messages_skip_the_recv_queue(
+    peers: Peers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the link is up, whole binary messages reach the inbox straight from the
+    connection, not through recv(): the fast path works with this websockets."""
+    from multiplayer import websocket_peer
+
+    server = await start_server(peers)
+    client = await join(peers, server)
+    received: list[object] = []
+    original = websocket_peer._recv
+
+    async def counting(ws: Any) -> Any:
+        message = await original(ws)
+        received.append(message)
+        return message
+
+    monkeypatch.setattr(websocket_peer, "_recv", counting)
+    for i in range(20):
+        client.put_packet(bytes([i]))
+        server.set_target_peer(2)
+        server.put_packet(bytes([i]))
+        await asyncio.sleep(0)
+    await poll_until(
+        peers,
+        lambda: server.get_available_packet_count() == client.get_available_packet_count() == 20,
+    )
+    assert received == []
+
+
 # Settings of the handshake.
 
 
