@@ -6,7 +6,8 @@
 Each benchmark measures this library and its baselines in the same run, with the
 server in a process of its own (``bench/serve.py``) and the clients here, over
 loopback, and reports ratios: absolute times on a shared machine are noisy.
-Implemented so far: ``wire_bytes``, ``rpc_rtt``, ``rpc_throughput`` and ``fanout``.
+Implemented so far: ``wire_bytes``, ``rpc_rtt``, ``rpc_throughput``, ``fanout``,
+``sync`` (``bench/replicate.py``) and ``connections`` (``bench/connections.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+import connections as connections_bench  # noqa: E402
+import replicate  # noqa: E402
 from serve import Bench  # noqa: E402
 
 from multiplayer import SceneMultiplayer, SceneTree, Vector2, WebSocketMultiplayerPeer  # noqa: E402
@@ -339,11 +342,23 @@ async def fanout(smoke: bool) -> list[Row]:
     return rows
 
 
+async def sync(smoke: bool) -> list[Row]:
+    """Server CPU share and bytes per client replicating 100 objects to 100 clients."""
+    return [Row(**row) for row in await replicate.sync(smoke)]
+
+
+async def connections(smoke: bool) -> list[Row]:
+    """Time to connect 1000 clients, and server memory per client, against websockets."""
+    return [Row(**row) for row in await connections_bench.connections(smoke)]
+
+
 BENCHMARKS = {
     "wire_bytes": wire_bytes,
     "rpc_rtt": rpc_rtt,
     "rpc_throughput": rpc_throughput,
     "fanout": fanout,
+    "sync": sync,
+    "connections": connections,
 }
 
 

@@ -2,7 +2,8 @@
 
     python bench/serve.py KIND
 
-KIND is ``ours`` (a SceneTree with WebSocketMultiplayerPeer), ``raw`` (plain
+KIND is ``ours`` (a SceneTree with WebSocketMultiplayerPeer; ``ours-norelay`` with
+``server_relay`` off), ``raw`` (plain
 ``websockets``) or ``socketio`` (python-socketio on aiohttp). Each listens on a free
 port on 127.0.0.1, prints ``port N`` on its first line, and serves until killed:
 
@@ -10,12 +11,28 @@ port on 127.0.0.1, prints ``port N`` on its first line, and serves until killed:
   echo, or socket.io's acknowledgement);
 * ``count(n)`` calls are counted; ``count(-1)`` asks for ``done(total)``;
 * ``blast(m)`` makes the server broadcast ``tick(i)`` ``m`` times to every client.
+
+``sync-always`` and ``sync-onchange`` are ours too: ``--objects`` synchronized
+objects that change every frame (``--fps``) and are replicated ``--hz`` times a
+second (``bench/replicate.py``).
+
+With ``--stats``, each line read on stdin is answered on stdout with
+``stats {json}``: the process's CPU time, its resident memory and the peers it has
+admitted, so the bench can measure the server from outside (``bench/served.py``).
+A ``gc`` line collects garbage first (for memory readings). ``quit``, or stdin
+closing, makes the server close every connection (1001, going away) and exit.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import gc
+import json
 import sys
+import time
+from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 
 from multiplayer import Node, SceneTree, WebSocketMultiplayerPeer, rpc
@@ -61,7 +78,19 @@ class Bench(Node):
         self.ticks += 1
 
 
-async def serve_ours() -> None:
+class _Hooks:
+    """What --stats needs from the server of each kind."""
+
+    peers: Callable[[], int] = staticmethod(lambda: -1)  # admitted peers (-1: not known)
+    close: Callable[[], Any] = staticmethod(lambda: None)  # closes every connection
+
+
+def stats_hooks(peers: Callable[[], int], close: Callable[[], Any]) -> None:
+    _Hooks.peers = peers
+    _Hooks.close = close
+
+
+async def serve_ours(relay: bool = True) -> None:
     tree = SceneTree()
     peer = WebSocketMultiplayerPeer()
     await peer.create_server(0, "127.0.0.1")
@@ -70,7 +99,9 @@ async def serve_ours() -> None:
     api.rate_limits.packets_per_second = 0  # a benchmark floods on purpose
     api.rate_limits.bytes_per_second = 0
     api.ping_interval = 0
+    api.server_relay = relay
     tree.root.add_child(Bench())
+    stats_hooks(lambda: len(api.get_peers()), peer.close)
     print(f"port {peer.get_local_port()}", flush=True)
     await tree.run(fps=60, event_driven=True)
 
@@ -96,6 +127,7 @@ async def serve_raw() -> None:
                 counted += 1
 
     async with serve(handler, "127.0.0.1", 0, compression=None) as server:
+        stats_hooks(lambda: len(clients), server.close)
         print(f"port {server.sockets[0].getsockname()[1]}", flush=True)
         await asyncio.Future()
 
@@ -129,6 +161,81 @@ async def serve_socketio() -> None:
     await asyncio.Future()
 
 
+async def serve_sync(mode: str, args: argparse.Namespace) -> None:
+    from replicate import server_arena
+
+    tree = SceneTree()
+    peer = WebSocketMultiplayerPeer()
+    await peer.create_server(0, "127.0.0.1")
+    api = tree.get_multiplayer()
+    api.multiplayer_peer = peer
+    api.ping_interval = 0
+    tree.root.add_child(server_arena(mode, args.objects, args.hz))
+    stats_hooks(lambda: len(api.get_peers()), peer.close)
+    print(f"port {peer.get_local_port()}", flush=True)
+    await tree.run(fps=args.fps)
+
+
+def resident_kib() -> int | None:
+    """This process's resident memory (VmRSS) in KiB; None where /proc is missing."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+async def answer_stats() -> None:
+    """Answer each line on stdin with a ``stats`` line; return after ``quit`` or when
+    stdin closes, once the connections are closed."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while (line := await reader.readline()) and line.strip() != b"quit":
+        if line.strip() == b"gc":
+            gc.collect()
+        stats = {
+            "cpu": time.process_time(),  # user + system, this process only
+            "wall": time.monotonic(),
+            "rss_kib": resident_kib(),
+            "peers": _Hooks.peers(),
+        }
+        print("stats " + json.dumps(stats), flush=True)
+    # The clients see the server go away, as from a server that shuts down; a kill
+    # would have them log "connection lost".
+    _Hooks.close()
+    await asyncio.sleep(0.5)  # the close frames go out
+
+
+async def main(server: Coroutine[Any, Any, None], stats: bool) -> None:
+    if not stats:
+        await server
+        return
+    tasks = [asyncio.ensure_future(server), asyncio.ensure_future(answer_stats())]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    for task in done:
+        task.result()  # a server that failed says why
+
+
 if __name__ == "__main__":
-    kinds = {"ours": serve_ours, "raw": serve_raw, "socketio": serve_socketio}
-    asyncio.run(kinds[sys.argv[1]]())
+    kinds: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] = {
+        "ours": lambda _: serve_ours(),
+        "ours-norelay": lambda _: serve_ours(relay=False),
+        "raw": lambda _: serve_raw(),
+        "socketio": lambda _: serve_socketio(),
+        "sync-always": partial(serve_sync, "always"),
+        "sync-onchange": partial(serve_sync, "onchange"),
+    }
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("kind", choices=list(kinds))
+    parser.add_argument("--stats", action="store_true", help="answer stats requests on stdin")
+    parser.add_argument("--objects", type=int, default=100, help="sync: synchronized objects")
+    parser.add_argument("--fps", type=float, default=60.0, help="sync: server frames a second")
+    parser.add_argument("--hz", type=float, default=20.0, help="sync: replications a second")
+    args = parser.parse_args()
+    asyncio.run(main(kinds[args.kind](args), args.stats))

@@ -29,4 +29,11 @@ def test_benchmarks_smoke(tmp_path: Path) -> None:
     assert ("wire_bytes one int", "Godot 4") in seen
     assert ("fanout 10 clients", "ours") in seen
     assert ("fanout 10 clients", "websockets.broadcast") in seen
+    for mode in ("ALWAYS", "ON_CHANGE"):
+        for row in ("server CPU", "rate", "per client"):
+            assert (f"sync {mode} {row}", "ours") in seen
+        assert (f"sync {mode} per client", "expected") in seen
+    for subject in ("ours", "ours, relay off", "raw websockets"):
+        assert ("connect 100 clients", subject) in seen
+        assert ("server memory per client", subject) in seen
     assert all(row["value"] > 0 for row in data["rows"])
