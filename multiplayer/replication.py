@@ -17,6 +17,12 @@ inside a list or a dict is seen, and each peer gets what changed since what it l
 got (all of it the first time). Synchronizers are addressed by their node path id.
 A state too large for one packet is split over several; one synchronizer too large
 for a packet is an error, logged, never a silent skip (Godot skips over 1350 bytes).
+
+Cost: a server sends the same state to many peers, so each entry is packed once per
+frame for every peer that gets the same bytes, and when every peer gets the same
+entries (everyone sees everything and got the same updates: the usual case) the
+packet body is built once and only its sequence number differs per peer. Filters
+run once per peer and frame. A frame where nothing is due reads nothing.
 """
 
 from __future__ import annotations
@@ -25,13 +31,15 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .codec import array_header
 from .exceptions import InvalidState, PacketTooLarge
-from .messages import Despawn, Spawn, Sync
+from .messages import Command, Despawn, Spawn, Sync
 from .peer import TransferMode
-from .synchronizer import MultiplayerSynchronizer
+from .synchronizer import MultiplayerSynchronizer, VisibilityUpdateMode
 from .tree import Node, validate_node_name
+from .values import Color, Vector2, Vector2i, Vector3, Vector3i
 
 if TYPE_CHECKING:
     from .scene_multiplayer import SceneMultiplayer
@@ -42,6 +50,19 @@ __all__ = ["PeerStats", "SceneReplicator"]
 logger = logging.getLogger("multiplayer.scene")
 
 _RELIABLE = TransferMode.RELIABLE
+_now = time.monotonic  # the replication clock (tests replace it)
+
+# A SYNC packet, [6, seq, always, delta], is put together from entries packed once
+# (see Sync in messages.py for the same packet built from values).
+_SYNC_HEAD = array_header(4) + bytes((Command.SYNC,))
+_ENTRY_HEAD = array_header(2)  # an entry: [path_id, values] or [path_id, pairs]
+_PARTS_ROOM = 16  # room kept in a packet for what is not entries (head, seq, headers)
+
+# Values that cannot change without becoming another object: the same object as at
+# the last check has the same packed form, and need not be packed again to know.
+_IMMUTABLE = frozenset(
+    {bool, int, float, str, bytes, type(None), Vector2, Vector2i, Vector3, Vector3i, Color}
+)
 
 
 @dataclass(slots=True)
@@ -51,9 +72,50 @@ class _Outgoing:
     last_always: float = float("-inf")
     last_delta: float = float("-inf")
     packed: list[bytes] = field(default_factory=list)  # watched values, packed
-    values: list[Any] = field(default_factory=list)
+    values: list[Any] = field(default_factory=list)  # the objects that were packed
     changed_at: list[int] = field(default_factory=list)  # check number of last change
     checks: int = 0
+    last_change: int = 0  # the latest of changed_at
+    # The check each peer has (its baseline, -1: none): got_all, unless got says
+    # otherwise for it. Usually every peer has every update, and got is empty: one
+    # number for all peers, read and moved in one step whatever their count.
+    got_all: int = -1
+    got: dict[int, int] = field(default_factory=dict)
+
+    def reset(self, peer_id: int) -> None:
+        """``peer_id`` gets all of the state next time (it has none of it)."""
+        if self.got_all == -1:
+            self.got.pop(peer_id, None)
+        else:
+            self.got[peer_id] = -1
+
+
+class _Entry(NamedTuple):
+    """One synchronizer's state in a SYNC packet, packed."""
+
+    data: bytes
+    sync: MultiplayerSynchronizer
+    size: int  # of the values part (what synchronizer.bytes_sent counts)
+    checks: int | None  # for ON_CHANGE entries: the check they bring the peer to
+
+
+class _Part(NamedTuple):
+    """The entries of one SYNC packet, and the packet after its sequence number."""
+
+    always: list[_Entry]
+    delta: list[_Entry]
+    body: bytes
+
+
+@dataclass(slots=True)
+class _Due:
+    """A synchronizer with something due this frame."""
+
+    sync: MultiplayerSynchronizer
+    out: _Outgoing
+    always: bytes | None  # its ALWAYS values, packed, if they are due
+    checked: bool  # its ON_CHANGE values were checked
+    audience: list[int] | None = None  # the peers that get it (None: every peer)
 
 
 @dataclass(slots=True)
@@ -83,7 +145,12 @@ class SceneReplicator:
         # on receivers: (sender, net id) -> the node spawned for it
         self._received: dict[tuple[int, int], Node] = {}
         self._syncs: dict[MultiplayerSynchronizer, _Outgoing] = {}
-        self._peer_got: dict[tuple[int, MultiplayerSynchronizer], int] = {}  # delta baseline
+        # tracked node -> its synchronizers (_synchronizers), for visibility checks;
+        # emptied whenever a synchronizer enters or leaves, or a node is (un)tracked
+        self._node_syncs: dict[Node, list[MultiplayerSynchronizer]] = {}
+        # during on_network_process: synchronizer -> the peers that see it (None: all)
+        self._frame_visible: dict[MultiplayerSynchronizer, set[int] | None] = {}
+        self._in_frame = False
         self._has_spawn: dict[Node, set[int]] = {}  # our spawned node -> peers that have it
         self._seq_out: dict[int, int] = {}
         self._seq_in: dict[int, int] = {}
@@ -128,6 +195,7 @@ class SceneReplicator:
         # spawns in the order nodes entered the tree: a level that adds players in its
         # _ready is spawned before them although they are ready first.
         node._spawned = True  # from now on, not part of an enclosing spawn's state
+        self._node_syncs.clear()  # (so the synchronizers of nodes above it changed)
         self._queue.append((spawner, node, scene))
         if node._ready_done:  # re-added: it will not be ready again
             self._mark_ready(node)
@@ -172,6 +240,7 @@ class SceneReplicator:
         net_id = self._next_net_id
         spawner._tracked[node] = net_id
         node._spawned = True
+        self._node_syncs.clear()
         self._tracked[node] = (spawner, net_id)
         node.tree_exiting.connect(lambda: self._untrack(node), one_shot=True)
         self._has_spawn[node] = set()
@@ -185,6 +254,7 @@ class SceneReplicator:
             return
         spawner, net_id = entry
         spawner._tracked.pop(node, None)
+        self._node_syncs.clear()
         packet = Despawn(net_id).serialize(self._api.codec)
         for peer_id in self._has_spawn.pop(node, ()):
             if peer_id in self._api._connected:
@@ -212,6 +282,8 @@ class SceneReplicator:
 
     def on_peer_admitted(self, peer_id: int) -> None:
         """A peer joined: it gets every node spawned here so far, in spawn order."""
+        for out in self._syncs.values():
+            out.reset(peer_id)  # not among the peers that have got_all
         for node in list(self._tracked):  # parents come before what they hold
             self._refresh_spawn(node, peer_id)
 
@@ -221,8 +293,10 @@ class SceneReplicator:
         scene = -1 if custom is not None else spawner.scene_index_of(node)
         if scene is None:
             return
-        for sync in _synchronizers(node):
-            self._peer_got.pop((peer_id, sync), None)  # its first delta carries all
+        for sync in self._syncs_of(node):
+            out = self._syncs.get(sync)
+            if out is not None:
+                out.reset(peer_id)  # its first delta carries all
         if self._send_spawn(peer_id, spawner, node, net_id, scene):
             self._has_spawn.setdefault(node, set()).add(peer_id)
 
@@ -263,6 +337,7 @@ class SceneReplicator:
         node.name = message.name
         spawner._remote[node] = key
         node._spawned = True
+        self._node_syncs.clear()
         self._received[key] = node
         node.tree_exited.connect(lambda: self._forget_received(spawner, node, key), one_shot=True)
         parent.add_child(node)
@@ -297,8 +372,8 @@ class SceneReplicator:
                 self._free(node)
         for peers in self._has_spawn.values():
             peers.discard(peer_id)
-        for key in [k for k in self._peer_got if k[0] == peer_id]:
-            del self._peer_got[key]
+        for out in self._syncs.values():
+            out.got.pop(peer_id, None)  # (got_all is about the peers still here)
         self._seq_out.pop(peer_id, None)
         self._seq_in.pop(peer_id, None)
         self.stats.pop(peer_id, None)
@@ -316,7 +391,9 @@ class SceneReplicator:
         for node in list(self._received.values()):
             self._free(node)
         self._received.clear()
-        self._peer_got.clear()
+        for out in self._syncs.values():
+            out.got.clear()
+            out.got_all = -1
         for peers in self._has_spawn.values():
             peers.clear()
         self._seq_out.clear()
@@ -327,21 +404,46 @@ class SceneReplicator:
 
     def add_synchronizer(self, sync: MultiplayerSynchronizer) -> None:
         self._syncs[sync] = _Outgoing()
+        self._node_syncs.clear()
 
     def remove_synchronizer(self, sync: MultiplayerSynchronizer) -> None:
-        self._syncs.pop(sync, None)
-        for key in [k for k in self._peer_got if k[1] is sync]:
-            del self._peer_got[key]
+        self._syncs.pop(sync, None)  # its baselines with it
+        self._node_syncs.clear()
+        self._frame_visible.pop(sync, None)
+
+    def _syncs_of(self, node: Node) -> list[MultiplayerSynchronizer]:
+        """``_synchronizers(node)``, remembered for tracked nodes (for visibility:
+        spawn states walk the node afresh, their order matters)."""
+        found = self._node_syncs.get(node)
+        if found is None:
+            found = _synchronizers(node)
+            if node in self._tracked:
+                self._node_syncs[node] = found
+        return found
 
     def visibility_changed(self, sync: MultiplayerSynchronizer, for_peer: int) -> None:
         """Spawn or despawn the synchronizer's node for peers that gained or lost it."""
         node = self._spawned_ancestor(sync)
-        peers = self._api.get_peers() if for_peer == 0 else [for_peer]
-        for peer_id in peers:
-            if not sync.is_visible_to(peer_id):
-                self._peer_got.pop((peer_id, sync), None)  # a fresh start when visible again
-            if node is not None:
-                self._refresh_spawn(node, peer_id)
+        memo = self._frame_visible
+        if for_peer == 0:
+            # Filters run once per peer; the spawn checks below and, during a network
+            # frame, the sending use what they said.
+            peers = self._api.get_peers()
+            memo[sync] = visible = sync._visible_among(peers)
+        else:
+            memo.pop(sync, None)  # one peer's flag changed: ask the filters again
+            peers = [for_peer]
+            visible = None if sync.is_visible_to(for_peer) else set()
+        try:
+            out = self._syncs.get(sync)
+            for peer_id in peers:
+                if out is not None and visible is not None and peer_id not in visible:
+                    out.reset(peer_id)  # a fresh start when visible again
+                if node is not None:
+                    self._refresh_spawn(node, peer_id)
+        finally:
+            if not self._in_frame:
+                memo.pop(sync, None)  # outside a frame, filters may say otherwise later
 
     def _refresh_spawn(self, node: Node, peer_id: int) -> None:
         if peer_id not in self._api._connected:
@@ -383,8 +485,15 @@ class SceneReplicator:
     def _node_visible(self, node: Node, peer_id: int) -> bool:
         """A spawned node is visible to a peer if any synchronizer of it that we are the
         authority of is, or if it has none (Godot's spawn visibility)."""
-        own = [s for s in _synchronizers(node) if self._is_own(s)]
-        return not own or any(s.is_visible_to(peer_id) for s in own)
+        own = [s for s in self._syncs_of(node) if self._is_own(s)]
+        return not own or any(self._sees(s, peer_id) for s in own)
+
+    def _sees(self, sync: MultiplayerSynchronizer, peer_id: int) -> bool:
+        """``sync.is_visible_to(peer_id)``, from this frame's answer if there is one."""
+        if sync in self._frame_visible:
+            visible = self._frame_visible[sync]
+            return visible is None or peer_id in visible
+        return sync.is_visible_to(peer_id)
 
     def active(self) -> bool:
         """Whether anything is replicated (else RPCs need no visibility checks)."""
@@ -404,129 +513,197 @@ class SceneReplicator:
         peer = self._api.multiplayer_peer
         return peer is not None and sync.get_multiplayer_authority() == peer.get_unique_id()
 
-    def _peer_has(self, sync: MultiplayerSynchronizer, peer_id: int) -> bool:
-        node = self._spawned_ancestor(sync)
-        return node is None or peer_id in self._has_spawn.get(node, set())
-
     # Sending state.
 
     def on_network_process(self) -> None:
         """Send what is due, to every peer that sees it, one SYNC packet per peer."""
-        peers = self._api.get_peers()
+        api = self._api
+        peers = api.get_peers()
         if not peers or not self._syncs:
             return
-        now = time.monotonic()
-        always: dict[int, list[Any]] = {}
-        delta: dict[int, list[Any]] = {}
-        for sync, out in list(self._syncs.items()):
-            if not self._is_own(sync) or not sync.is_inside_tree():
-                continue
-            try:
-                if sync.has_filters() and sync.visibility_update_mode != 2:
-                    sync.update_visibility(0)  # Godot re-evaluates filters every frame
-                self._collect(sync, out, now, peers, always, delta)
-            except Exception as exc:  # a getter or a filter of the user's raised
-                self._api._refusals.refuse(
-                    self._api.get_unique_id(),
-                    ("state", sync.get_path()),
-                    f"{sync.get_path()}: cannot read its state: {exc!r}",
-                )
-        for peer_id in peers:
-            if peer_id in always or peer_id in delta:
-                self._send_sync(peer_id, always.get(peer_id, []), delta.get(peer_id, []))
+        now = _now()
+        own_id = api.get_unique_id()
+        due: list[_Due] = []
+        self._in_frame = True
+        try:
+            for sync, out in list(self._syncs.items()):
+                if sync.get_multiplayer_authority() != own_id or not sync.is_inside_tree():
+                    continue
+                try:
+                    if sync.has_filters() and (
+                        sync.visibility_update_mode is not VisibilityUpdateMode.NONE
+                    ):
+                        sync.update_visibility(0)  # Godot re-evaluates filters every frame
+                    item = self._collect(sync, out, now)
+                    if item is not None:
+                        item.audience = self._audience(sync, peers)
+                        due.append(item)
+                except Exception as exc:  # a getter or a filter of the user's raised
+                    api._refusals.refuse(
+                        own_id,
+                        ("state", sync.get_path()),
+                        f"{sync.get_path()}: cannot read its state: {exc!r}",
+                    )
+            if due:
+                self._send_due(due, peers)
+        finally:
+            self._in_frame = False
+            self._frame_visible.clear()
 
-    def _collect(
-        self,
-        sync: MultiplayerSynchronizer,
-        out: _Outgoing,
-        now: float,
-        peers: list[int],
-        always: dict[int, list[Any]],
-        delta: dict[int, list[Any]],
-    ) -> None:
+    def _collect(self, sync: MultiplayerSynchronizer, out: _Outgoing, now: float) -> _Due | None:
+        """What ``sync`` has due now: its ALWAYS values (packed), and whether its
+        ON_CHANGE values were checked; None if nothing is due."""
+        always_due = now - out.last_always >= sync.replication_interval
+        delta_due = now - out.last_delta >= sync.delta_interval
+        if not (always_due or delta_due):
+            return None  # between two intervals: nothing is read
         config = sync.replication_config
-        sync_props = config.sync_properties()
-        watch_props = config.watch_properties()
-        always_values = None
-        if sync_props and now - out.last_always >= sync.replication_interval:
+        always = None
+        if always_due and (props := config.sync_properties()):
             out.last_always = now
-            always_values = sync.get_state(sync_props)
-        delta_due = bool(watch_props) and now - out.last_delta >= sync.delta_interval
-        if always_values is None and not delta_due:
-            return
-        if delta_due:
+            always = self._api.codec.packb(sync.get_state(props))
+        checked = False
+        if delta_due and (props := config.watch_properties()):
             out.last_delta = now
-            self._check_changes(sync, out, watch_props)
-        for peer_id in peers:
-            if not sync.is_visible_to(peer_id) or not self._peer_has(sync, peer_id):
-                continue
-            if always_values is not None:
-                always.setdefault(peer_id, []).append((sync, always_values))
-            if delta_due:
-                since = self._peer_got.get((peer_id, sync), -1)
-                changed = [i for i, at in enumerate(out.changed_at) if at > since]
-                if changed:
-                    pairs: list[Any] = []
-                    for i in changed:
-                        pairs += [i, out.values[i]]
-                    # the baseline moves only once the packet is sent (_send_sync)
-                    delta.setdefault(peer_id, []).append((sync, pairs, out.checks))
+            self._check_changes(sync, out, props)
+            checked = True
+        if always is None and (not checked or (not out.got and out.last_change <= out.got_all)):
+            return None  # nothing, or no change that any peer lacks
+        return _Due(sync, out, always, checked)
 
     def _check_changes(
         self, sync: MultiplayerSynchronizer, out: _Outgoing, props: list[str]
     ) -> None:
         values = sync.get_state(props)
-        packed = [self._api.codec.packb(v) for v in values]
+        packb = self._api.codec.packb
         out.checks += 1
-        if len(out.packed) != len(packed):  # first check, or the config changed
-            out.packed, out.values = packed, values
-            out.changed_at = [out.checks] * len(packed)
+        checks = out.checks
+        if len(out.packed) != len(values):  # first check, or the config changed
+            out.packed = [packb(v) for v in values]
+            out.values = values
+            out.changed_at = [checks] * len(values)
+            out.last_change = checks
             return
-        for i, blob in enumerate(packed):
-            if blob != out.packed[i]:
-                out.packed[i] = blob
-                out.values[i] = values[i]
-                out.changed_at[i] = out.checks
+        old, packed = out.values, out.packed
+        for i, value in enumerate(values):
+            if value is old[i] and type(value) in _IMMUTABLE:
+                continue  # the very object packed last time: the same bytes
+            old[i] = value
+            blob = packb(value)
+            if blob != packed[i]:
+                packed[i] = blob
+                out.changed_at[i] = checks
+                out.last_change = checks
 
-    def _send_sync(self, peer_id: int, always: list[Any], delta: list[Any]) -> None:
+    def _audience(self, sync: MultiplayerSynchronizer, peers: list[int]) -> list[int] | None:
+        """The peers that get ``sync``'s state: those that see it and have its node
+        (None: all of ``peers``). Filters run at most once per peer and frame."""
+        if sync in self._frame_visible:
+            visible = self._frame_visible[sync]
+        else:
+            visible = sync._visible_among(peers)
+        node = self._spawned_ancestor(sync)
+        if node is None:
+            return None if visible is None else [p for p in peers if p in visible]
+        has = self._has_spawn.get(node)
+        if not has:
+            return []
+        if visible is None:
+            return None if has.issuperset(peers) else [p for p in peers if p in has]
+        return [p for p in peers if p in visible and p in has]
+
+    def _send_due(self, due: list[_Due], peers: list[int]) -> None:
+        """Pack each entry once; send every peer its packets."""
         api = self._api
-        codec = api.codec
-        owners: dict[int, tuple[MultiplayerSynchronizer, int | None]] = {}
-        entries_a, entries_d = [], []
-        for sync, values in always:
-            path_id = api._announce_path(peer_id, sync)
-            entries_a.append([path_id, values])
-            owners[path_id] = (sync, None)
-        for sync, pairs, checks in delta:
-            path_id = api._announce_path(peer_id, sync)
-            entries_d.append([path_id, pairs])
-            owners[path_id] = (sync, checks)
-        limit = max(64, api._require_peer().get_max_packet_size() - 64)
-        for part_a, part_d in _split(entries_a, entries_d, codec, limit):
-            seq = self._seq_out.get(peer_id, 0) + 1
-            self._seq_out[peer_id] = seq
-            packet = Sync(seq, part_a, part_d).serialize(codec)
-            try:
-                api._send(peer_id, packet, _RELIABLE, 0)
-            except PacketTooLarge as exc:
-                # Not skipped in silence: logged (throttled), and the changes stay due.
-                api._refusals.refuse(
-                    api.get_unique_id(),
-                    ("state too large", peer_id),
-                    f"state for peer {peer_id} does not fit in a packet: {exc}",
-                )
+        packb = api.codec.packb
+        told = api._paths._told  # path id -> peers it was sent to
+        # Entries for every peer, and the ones only some peers get.
+        shared: tuple[list[_Entry], list[_Entry]] = ([], [])
+        extra: dict[int, tuple[list[_Entry], list[_Entry]]] = {}
+        for item in due:
+            audience = peers if item.audience is None else item.audience
+            if not audience:
                 continue
-            for path_id, _ in part_d:
-                sync, checks = owners[path_id]
-                if checks is not None:
-                    self._peer_got[(peer_id, sync)] = checks
-            stats = self.stats.setdefault(peer_id, PeerStats())
-            stats.bytes_sent += len(packet)
-            stats.packets_sent += 1
-            for path_id, values in part_a + part_d:
-                target = owners.get(path_id)
-                if target is not None:
-                    target[0].bytes_sent += len(codec.packb(values))
+            # (kind 0: always, 1: delta; the values part; its check; its peers)
+            found: list[tuple[int, bytes, int | None, list[int] | None]] = []
+            if item.always is not None:
+                found.append((0, item.always, None, item.audience))
+            if item.checked:
+                for group, since in _baselines(item.out, audience, item.audience is None):
+                    pairs = _changed_pairs(item.out, since, packb)
+                    if pairs is not None:
+                        found.append((1, pairs, item.out.checks, group))
+            if not found:
+                continue
+            sync = item.sync
+            # The path id is the same for all peers; each must have been told it.
+            path_id = api._announce_path(audience[0], sync)
+            if not told[path_id].issuperset(audience):
+                for peer_id in audience:
+                    if peer_id not in told[path_id]:
+                        api._announce_path(peer_id, sync)
+            head = _ENTRY_HEAD + packb(path_id)
+            for kind, values, checks, group in found:
+                _place(_Entry(head + values, sync, len(values), checks), kind, group, shared, extra)
+        if not (shared[0] or shared[1] or extra):
+            return
+        limit = max(64, api._require_peer().get_max_packet_size() - 64)
+        common = _split(shared, limit)  # for every peer with no entries of its own
+        common_sent: list[list[int]] = [[] for _ in common]
+        for peer_id in peers:
+            own = extra.get(peer_id)
+            if own is None:
+                for part, sent in zip(common, common_sent, strict=True):
+                    if self._send_part(peer_id, part):
+                        sent.append(peer_id)
+            else:
+                for part in _split((shared[0] + own[0], shared[1] + own[1]), limit):
+                    if self._send_part(peer_id, part):
+                        self._sent(part, [peer_id], everyone=False)
+        for part, sent in zip(common, common_sent, strict=True):
+            if sent:
+                self._sent(part, sent, everyone=len(sent) == len(peers))
+
+    def _send_part(self, peer_id: int, part: _Part) -> bool:
+        """Send one SYNC packet; False if it could not go (logged)."""
+        api = self._api
+        seq = self._seq_out.get(peer_id, 0) + 1
+        self._seq_out[peer_id] = seq
+        packet = _SYNC_HEAD + api.codec.packb(seq) + part.body
+        try:
+            api._send(peer_id, packet, _RELIABLE, 0)
+        except PacketTooLarge as exc:
+            # Not skipped in silence: logged (throttled), and the changes stay due.
+            api._refusals.refuse(
+                api.get_unique_id(),
+                ("state too large", peer_id),
+                f"state for peer {peer_id} does not fit in a packet: {exc}",
+            )
+            return False
+        stats = self.stats.get(peer_id)
+        if stats is None:
+            stats = self.stats[peer_id] = PeerStats()
+        stats.bytes_sent += len(packet)
+        stats.packets_sent += 1
+        return True
+
+    def _sent(self, part: _Part, peers: list[int], *, everyone: bool) -> None:
+        """``part`` reached ``peers`` (``everyone``: every peer there is): count its
+        bytes, and move their baselines (only now, so that changes that could not be
+        sent stay due)."""
+        count = len(peers)
+        for entry in part.always:
+            entry.sync.bytes_sent += entry.size * count
+        for entry in part.delta:
+            entry.sync.bytes_sent += entry.size * count
+            out = self._syncs.get(entry.sync)
+            if out is None or entry.checks is None:
+                continue
+            if everyone:
+                out.got_all = entry.checks
+                out.got.clear()
+            else:
+                out.got.update(dict.fromkeys(peers, entry.checks))
 
     # Receiving state.
 
@@ -577,25 +754,89 @@ class SceneReplicator:
         return None
 
 
-def _split(
-    always: list[Any], delta: list[Any], codec: Any, limit: int
-) -> list[tuple[list[Any], list[Any]]]:
+def _place(
+    entry: _Entry,
+    kind: int,
+    group: list[int] | None,
+    shared: tuple[list[_Entry], list[_Entry]],
+    extra: dict[int, tuple[list[_Entry], list[_Entry]]],
+) -> None:
+    """File ``entry`` (kind 0: always, 1: delta) for every peer (``group`` None), or
+    for each peer of ``group``."""
+    if group is None:
+        shared[kind].append(entry)
+        return
+    for peer_id in group:
+        lists = extra.get(peer_id)
+        if lists is None:
+            lists = extra[peer_id] = ([], [])
+        lists[kind].append(entry)
+
+
+def _baselines(
+    out: _Outgoing, audience: list[int], everyone: bool
+) -> list[tuple[list[int] | None, int]]:
+    """The peers of ``audience`` (``everyone``: all the peers there are) grouped by
+    the check they have of ``out`` (-1: none yet), as (group, check); the group is
+    None for every peer."""
+    got, got_all = out.got, out.got_all
+    if not got:
+        return [(None if everyone else audience, got_all)]
+    groups: dict[int, list[int]] = {}
+    for peer_id in audience:
+        since = got.get(peer_id, got_all)
+        group = groups.get(since)
+        if group is None:
+            groups[since] = [peer_id]
+        else:
+            group.append(peer_id)
+    if len(groups) == 1:
+        ((since, _),) = groups.items()
+        if everyone:  # every peer has the same again: one number says it
+            out.got_all = since
+            got.clear()
+            return [(None, since)]
+        return [(audience, since)]
+    return [(group, since) for since, group in groups.items()]
+
+
+def _changed_pairs(out: _Outgoing, since: int, packb: Callable[[Any], bytes]) -> bytes | None:
+    """The packed ``[index, value, ...]`` of what changed after check ``since``, or
+    None if nothing did."""
+    if out.last_change <= since:
+        return None
+    changed = [i for i, at in enumerate(out.changed_at) if at > since]
+    packed = out.packed
+    return array_header(2 * len(changed)) + b"".join(packb(i) + packed[i] for i in changed)
+
+
+def _split(entries: tuple[list[_Entry], list[_Entry]], limit: int) -> list[_Part]:
     """Entries grouped in packets of at most ``limit`` bytes (one entry per packet at
     worst: a single entry over the limit goes alone, and the send reports it)."""
-    parts: list[tuple[list[Any], list[Any]]] = []
-    current: tuple[list[Any], list[Any]] = ([], [])
-    size = 16
-    for kind, entries in ((0, always), (1, delta)):
-        for entry in entries:
-            cost = len(codec.packb(entry))
+    parts: list[tuple[list[_Entry], list[_Entry]]] = []
+    current: tuple[list[_Entry], list[_Entry]] = ([], [])
+    size = _PARTS_ROOM
+    for kind in (0, 1):
+        for entry in entries[kind]:
+            cost = len(entry.data)
             if size + cost > limit and (current[0] or current[1]):
                 parts.append(current)
-                current, size = ([], []), 16
+                current, size = ([], []), _PARTS_ROOM
             current[kind].append(entry)
             size += cost
     if current[0] or current[1]:
         parts.append(current)
-    return parts
+    return [
+        _Part(
+            always,
+            delta,
+            array_header(len(always))
+            + b"".join(e.data for e in always)
+            + array_header(len(delta))
+            + b"".join(e.data for e in delta),
+        )
+        for always, delta in parts
+    ]
 
 
 def _synchronizers(node: Node) -> list[MultiplayerSynchronizer]:

@@ -18,6 +18,7 @@ peer, it is despawned there (and spawned again, with current state, when visible
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -118,6 +119,16 @@ class MultiplayerSynchronizer(Node):
                 return False
         return self._public or peer_id in self._visible_to
 
+    def _visible_among(self, peers: list[int]) -> set[int] | None:
+        """The peers of ``peers`` that may see it, or None if all of them: each filter
+        runs once per peer."""
+        if not self._filters:
+            if self._public:
+                return None
+            return self._visible_to.intersection(peers)
+        visible = {p for p in peers if self.is_visible_to(p)}
+        return None if len(visible) == len(peers) else visible
+
     def update_visibility(self, for_peer: int = 0) -> None:
         """Apply visibility changes now and emit ``visibility_changed``."""
         if self.is_inside_tree():
@@ -137,6 +148,8 @@ class MultiplayerSynchronizer(Node):
 
     def get_root(self) -> Node | None:
         """The node the property paths start from."""
+        if self.root_path == "..":  # the default, read every time state is sent
+            return self._parent
         return self.get_node_or_null(self.root_path)
 
     def get_state(self, paths: list[str]) -> list[Any]:
@@ -146,7 +159,11 @@ class MultiplayerSynchronizer(Node):
             LookupError: A node or a property is missing.
         """
         root = self._require_root()
-        return [getattr(_target(root, path), split_property_path(path)[1]) for path in paths]
+        values = []
+        for path in paths:
+            node_path, prop = _split(path)
+            values.append(getattr(root if node_path == "." else _target(root, path), prop))
+        return values
 
     def set_state(self, paths: list[str], values: list[Any]) -> None:
         """Set ``paths`` to ``values``, in order.
@@ -159,7 +176,8 @@ class MultiplayerSynchronizer(Node):
             raise ValueError(f"{len(values)} values for {len(paths)} properties")
         root = self._require_root()
         for path, value in zip(paths, values, strict=True):
-            setattr(_target(root, path), split_property_path(path)[1], value)
+            node_path, prop = _split(path)
+            setattr(root if node_path == "." else _target(root, path), prop, value)
 
     def _require_root(self) -> Node:
         root = self.get_root()
@@ -168,8 +186,12 @@ class MultiplayerSynchronizer(Node):
         return root
 
 
+# Property paths are parsed once: a synchronizer reads the same few many times a second.
+_split = functools.lru_cache(maxsize=4096)(split_property_path)
+
+
 def _target(root: Node, path: str) -> Node:
-    node_path, _ = split_property_path(path)
+    node_path, _ = _split(path)
     node = root.get_node_or_null(node_path)
     if node is None:
         raise LookupError(f"no node {node_path!r} under {root.name!r} for property {path!r}")

@@ -548,3 +548,268 @@ def test_public_replication_stats() -> None:
     api = net.trees[0].get_multiplayer()
     assert api.get_replication_stats(2).bytes_sent > 0
     assert api.get_replication_stats(9).bytes_sent == 0
+
+
+# How state is sent: each entry packed once for every peer, one packet body for all
+# peers when they all get the same, baselines shared, intervals kept on average.
+
+
+def sync_packets(sent: list[bytes]) -> list[list[Any]]:
+    from multiplayer.codec import unpackb
+
+    decoded = [unpackb(p) for p in sent]
+    return [d for d in decoded if d[0] == 6]
+
+
+def test_sync_packets_are_the_message_format() -> None:
+    """SYNC packets put together from entries packed once are byte for byte what
+    the Sync message makes of the same content."""
+    from multiplayer.codec import default_codec, unpackb
+    from multiplayer.messages import Sync
+
+    net = Net(clients=2)
+    ship = launch(net)
+    ship.position = Vector2(1.5, -2.25)
+    ship.hp = 70000  # a u32
+    ship.cargo = ["rum", "gold"]
+    net.pump(1)
+    packets = [p for p in net.sent[0] if unpackb(p)[0] == 6]
+    assert len(packets) >= 2  # one for each peer at least
+    for packet in packets:
+        _, seq, always, delta = unpackb(packet)
+        assert Sync(seq, always, delta).serialize(default_codec) == packet
+    last = sync_packets(net.sent[0])[-1]
+    assert last[2][0][1] == [Vector2(1.5, -2.25)]
+    assert last[3][0][1] == [0, 70000, 1, ["rum", "gold"]]
+
+
+def test_every_peer_gets_the_same_state_and_its_own_sequence() -> None:
+    """Peers share the packet body, not the sequence number: each counts up."""
+    net = Net(clients=3)
+    launch(net)
+    net.sent[0].clear()
+    net.pump(2)
+    syncs = sync_packets(net.sent[0])
+    assert len(syncs) == 6  # 3 peers, 2 frames
+    assert [s[2:] for s in syncs[:3]] == [syncs[0][2:]] * 3
+    for peer in range(3):
+        assert syncs[3 + peer][1] == syncs[peer][1] + 1
+
+
+def test_byte_counter_counts_every_peer() -> None:
+    """synchronizer.bytes_sent adds up the state of every packet to every peer."""
+    from multiplayer.codec import packb
+
+    net = Net(clients=3)
+    ship = launch(net)
+    ship.hp = 5
+    net.pump()
+    counted = sum(
+        len(packb(entry[1])) for sync in sync_packets(net.sent[0]) for entry in sync[2] + sync[3]
+    )
+    assert ship.sync.bytes_sent == counted > 0
+
+
+def test_a_peer_that_joins_later_gets_on_change_state_of_a_scene_node() -> None:
+    """A synchronizer that is not spawned (the same node in every peer's scene) sends
+    a peer that joins after its last change everything, though every peer before it
+    got every update."""
+
+    def add_flagship(sea: Sea) -> None:
+        flagship = Ship()
+        flagship.name = "Flagship"
+        sea.add_child(flagship)
+
+    net = Net(clients=0)
+    add_flagship(net.seas[0])
+    first = net.join(prepare=add_flagship)
+    flagship = net.seas[0].get_node("Flagship")
+    assert isinstance(flagship, Ship)
+    flagship.hp = 5
+    flagship.cargo = ["tea"]
+    net.pump()
+    copy = first.get_node("Flagship")
+    assert isinstance(copy, Ship) and (copy.hp, copy.cargo) == (5, ["tea"])
+    late = net.join(prepare=add_flagship)
+    net.pump()
+    copy = late.get_node("Flagship")
+    assert isinstance(copy, Ship) and (copy.hp, copy.cargo) == (5, ["tea"])
+
+
+class Buoy(Node):
+    """A node whose ON_CHANGE state does not travel with its spawn."""
+
+    def __init__(self) -> None:
+        super().__init__("Buoy")
+        self.hp = 0
+        config = SceneReplicationConfig()
+        config.add_property(".:hp")
+        config.property_set_replication_mode(".:hp", ReplicationMode.ON_CHANGE)
+        config.property_set_spawn(".:hp", False)
+        self.sync = MultiplayerSynchronizer("Sync", replication_config=config)
+        self.add_child(self.sync)
+
+
+def test_a_peer_that_sees_a_node_again_gets_all_of_its_state() -> None:
+    """Hidden, then visible again, a node is spawned anew and its ON_CHANGE state
+    all comes again, although it did not change meanwhile."""
+    net = Net(clients=2)
+    for sea in net.seas:
+        sea.spawner.add_spawnable_scene(Buoy)
+    buoy = Buoy()
+    net.seas[0].ships.add_child(buoy)
+    net.pump()
+    buoy.hp = 5
+    net.pump()
+    buoy.sync.set_visibility_for(0, False)
+    buoy.sync.set_visibility_for(2, True)
+    net.pump()
+    assert net.seas[2].ships.get_child_count() == 0
+    buoy.sync.set_visibility_for(3, True)
+    net.pump()
+    copy = net.seas[2].ships.get_node("Buoy")
+    assert isinstance(copy, Buoy) and copy.hp == 5
+    buoy.hp = 6  # and the updates follow for both
+    net.pump()
+    for i in (1, 2):
+        copy = net.seas[i].ships.get_node("Buoy")
+        assert isinstance(copy, Buoy) and copy.hp == 6
+
+
+def test_peers_with_different_baselines_each_get_what_they_miss() -> None:
+    """A peer that missed updates (it could not see the node) and peers that got
+    them are sent different deltas in the same frame, each correct."""
+    net = Net(clients=2)
+    ship = launch(net)
+    allowed = {2, 3}
+    ship.sync.add_visibility_filter(lambda peer: peer in allowed)
+    net.pump()
+    allowed.discard(3)
+    net.pump()
+    ship.cargo = ["silk"]
+    net.pump()
+    ship.hp = 9
+    allowed.add(3)
+    net.pump()
+    for i in (1, 2):
+        assert (net.ship(i).hp, net.ship(i).cargo) == (9, ["silk"])
+
+
+def test_filters_run_once_per_peer_and_frame() -> None:
+    """A visibility filter is asked once per peer and frame, for the spawn and the
+    state alike."""
+    net = Net(clients=3)
+    ship = launch(net)
+    asked: list[int] = []
+
+    def near(peer: int) -> bool:
+        asked.append(peer)
+        return peer != 4
+
+    ship.sync.add_visibility_filter(near)
+    net.pump(1)
+    asked.clear()
+    ship.hp = 3
+    net.trees[0].process(0)
+    assert sorted(asked) == [2, 3, 4]
+    assert net.seas[3].ships.get_child_count() == 0
+
+
+class Twin(Node):
+    """A node with two synchronizers."""
+
+    def __init__(self) -> None:
+        super().__init__("Twin")
+        self.hp = 0
+        self.add_child(MultiplayerSynchronizer("A", replication_config=SceneReplicationConfig()))
+        self.add_child(MultiplayerSynchronizer("B", replication_config=SceneReplicationConfig()))
+
+
+def test_a_removed_synchronizer_no_longer_makes_its_node_visible() -> None:
+    """Spawn visibility follows the synchronizers a node has now: one that left the
+    tree no longer keeps its node visible."""
+    net = Net(clients=1)
+    for sea in net.seas:
+        sea.spawner.add_spawnable_scene(Twin)
+    twin = Twin()
+    net.seas[0].ships.add_child(twin)
+    net.pump()
+    a, b = twin.get_node("A"), twin.get_node("B")
+    assert isinstance(a, MultiplayerSynchronizer) and isinstance(b, MultiplayerSynchronizer)
+    b.public_visibility = False  # A still shows it
+    net.pump()
+    assert net.seas[1].ships.get_child_count() == 1
+    twin.remove_child(a)
+    b.update_visibility()
+    net.pump()
+    assert net.seas[1].ships.get_child_count() == 0
+
+
+def test_same_values_in_new_objects_are_not_changes() -> None:
+    """An equal value in a new object (a new Vector2, a big int computed again) is
+    no change; a list changed in place is one."""
+    net = Net(clients=1)
+    ship = launch(net)
+    config = ship.sync.replication_config
+    config.property_set_replication_mode(".:position", ReplicationMode.ON_CHANGE)
+    for copy in (net.ship(1),):
+        copy.sync.replication_config.property_set_replication_mode(
+            ".:position", ReplicationMode.ON_CHANGE
+        )
+    ship.hp = int("1000000")
+    ship.position = Vector2(1, 2)
+    net.pump()
+    net.sent[0].clear()
+    ship.hp = int("1000000")
+    ship.position = Vector2(1, 2)
+    net.pump()
+    assert sync_packets(net.sent[0]) == []
+    ship.cargo.append("salt")
+    net.pump()
+    assert net.ship(1).cargo == ["salt"]
+
+
+def test_baselines_of_peers_that_got_everything_are_one_number() -> None:
+    """When every peer has every update, what they have is kept as one number, so a
+    frame costs the same for 3 peers or 300; a peer that was behind rejoins it once
+    it caught up."""
+    net = Net(clients=3)
+    ship = launch(net)
+    out = net.trees[0].get_multiplayer()._replicator._syncs[ship.sync]
+    ship.hp = 1
+    net.trees[0].process(0)  # one frame of the server
+    assert out.got == {} and out.got_all == out.checks == out.last_change
+    allowed = {2, 3}
+    ship.sync.add_visibility_filter(lambda peer: peer in allowed)
+    ship.hp = 2
+    net.pump()
+    assert out.got  # peer 4 is behind
+    allowed.add(4)
+    ship.hp = 3
+    net.pump()
+    assert out.got == {} and out.got_all >= out.last_change
+    assert net.ship(3).hp == 3
+
+
+def test_unchanged_immutable_values_are_not_packed_again() -> None:
+    """An idle ON_CHANGE property holding the same immutable object costs no packing
+    (a list could have changed in place: it is packed to compare)."""
+    from multiplayer.codec import Codec
+
+    class Counting(Codec):
+        def __init__(self) -> None:
+            super().__init__()
+            self.packed: list[Any] = []
+
+        def packb(self, value: Any, *, allow_objects: bool = True) -> bytes:
+            self.packed.append(value)
+            return super().packb(value, allow_objects=allow_objects)
+
+    net = Net(clients=1)
+    ship = launch(net)
+    ship.sync.replication_config.property_set_replication_mode(".:position", ReplicationMode.NEVER)
+    counting = Counting()
+    net.trees[0].get_multiplayer().codec = counting
+    for _ in range(3):
+        net.trees[0].process(0)
+    assert counting.packed == [[], [], []]  # the cargo, every frame; never the hp
