@@ -610,6 +610,49 @@ def test_byte_counter_counts_every_peer() -> None:
     assert ship.sync.bytes_sent == counted > 0
 
 
+def test_interval_is_kept_on_average_whatever_the_frame_rate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """20 Hz at 60 frames a second is 20 updates a second, not 15: an interval is
+    counted from when the last update was due, not from the later frame it went in."""
+    import multiplayer.replication as replication
+
+    clock = [100.0]
+    monkeypatch.setattr(replication, "_now", lambda: clock[0])
+    net = Net(clients=1)
+    ship = launch(net)
+    ship.sync.replication_interval = 0.05
+    ship.sync.replication_config.property_set_replication_mode(".:hp", ReplicationMode.NEVER)
+    ship.sync.replication_config.property_set_replication_mode(".:cargo", ReplicationMode.NEVER)
+    net.pump(1)
+    net.sent[0].clear()
+    for frame in range(600):  # 10 s at 60 frames a second, frames a little late
+        clock[0] += 1 / 60 + (0.004 if frame % 2 else 0.0)
+        net.pump(1)
+    elapsed = clock[0] - 100.0
+    sent = len(sync_packets(net.sent[0]))
+    assert abs(sent - elapsed / 0.05) <= 1
+
+
+def test_a_long_frame_does_not_cause_a_burst(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a frame much longer than the interval, updates do not catch up."""
+    import multiplayer.replication as replication
+
+    clock = [100.0]
+    monkeypatch.setattr(replication, "_now", lambda: clock[0])
+    net = Net(clients=1)
+    ship = launch(net)
+    ship.sync.replication_interval = 0.05
+    net.pump(1)
+    clock[0] += 1.0  # a one-second hitch
+    net.pump(1)
+    net.sent[0].clear()
+    for _ in range(3):
+        clock[0] += 0.01
+        net.pump(1)
+    assert sync_packets(net.sent[0]) == []  # the next update is an interval away
+
+
 def test_a_peer_that_joins_later_gets_on_change_state_of_a_scene_node() -> None:
     """A synchronizer that is not spawned (the same node in every peer's scene) sends
     a peer that joins after its last change everything, though every peer before it
