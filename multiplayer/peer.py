@@ -81,7 +81,7 @@ class MultiplayerPeer(abc.ABC):
 
     @transfer_mode.setter
     def transfer_mode(self, mode: TransferMode) -> None:
-        self._transfer_mode = TransferMode(mode)
+        self._transfer_mode = mode if type(mode) is TransferMode else TransferMode(mode)
 
     @property
     def transfer_channel(self) -> int:

@@ -182,13 +182,17 @@ class BoundRPC(Generic[P, R]):
 
     def rpc(self, *args: P.args, **kwargs: P.kwargs) -> None:
         """Call this method on every peer (and here too if it is ``call_local``)."""
-        _no_keywords(kwargs)
-        self.node.rpc(self.method.name, *args)
+        if kwargs:
+            _no_keywords(kwargs)
+        node = self.node
+        node.multiplayer.rpc(0, node, self.method.name, args)
 
     def rpc_id(self, peer_id: int, *args: P.args, **kwargs: P.kwargs) -> None:
         """Call this method on one peer (``peer_id`` < 0: every peer but ``-peer_id``)."""
-        _no_keywords(kwargs)
-        self.node.rpc_id(peer_id, self.method.name, *args)
+        if kwargs:
+            _no_keywords(kwargs)
+        node = self.node
+        node.multiplayer.rpc(peer_id, node, self.method.name, args)
 
     async def rpc_call(self, peer_id: int, *args: P.args, **kwargs: P.kwargs) -> Any:
         """Call this method on one peer and return its result (see ``Node.rpc_call``).

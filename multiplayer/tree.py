@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -348,6 +347,9 @@ class Node:
     @property
     def multiplayer(self) -> SceneMultiplayer:
         """The multiplayer API of this node's branch (``SceneTree.get_multiplayer``)."""
+        tree = self._tree
+        if tree is not None and not tree._branches:
+            return tree._multiplayer  # (the usual case, asked on every RPC)
         return self.get_tree().get_multiplayer(self.get_path())
 
     def set_multiplayer_authority(self, peer_id: int, recursive: bool = True) -> None:
@@ -566,30 +568,30 @@ class SceneTree:
             raise ValueError("fps must be positive")
         period = 1.0 / fps
         self._running = True
-        last = time.monotonic()
+        loop = asyncio.get_running_loop()  # its clock: wait_for_activity's deadlines
+        last = loop.time()
         next_frame = last
         while self._running:
-            now = time.monotonic()
+            now = loop.time()
             if now + 1e-4 >= next_frame:  # (a timer may fire a hair early)
                 self.process(now - last)
                 last = now
                 next_frame = max(next_frame + period, now)
             else:
                 self._poll_network()
-            remaining = max(0.0, next_frame - time.monotonic())
             if event_driven:
-                await self._wait_for_activity(remaining)
+                await self._wait_for_activity(next_frame)
             else:
-                await asyncio.sleep(remaining)
+                await asyncio.sleep(max(0.0, next_frame - loop.time()))
 
-    async def _wait_for_activity(self, timeout: float) -> None:
+    async def _wait_for_activity(self, until: float) -> None:
         waits = [
-            waiter(timeout)
+            waiter(until=until)
             for api in self._apis()
             if (waiter := getattr(api.multiplayer_peer, "wait_for_activity", None)) is not None
         ]
         if not waits:
-            await asyncio.sleep(timeout)
+            await asyncio.sleep(max(0.0, until - asyncio.get_running_loop().time()))
             return
         if len(waits) == 1:  # the usual case: no tasks to create
             await waits[0]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import socket
 import ssl
 import urllib.parse
@@ -199,7 +200,8 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         self._attempt: object | None = None  # the create_client call in progress
         self._flush_pending: list[_Link] = []
         self._flush_deferred = 0  # > 0: a frame is running and flushes when it ends
-        self._waiters: list[asyncio.Future[bool]] = []  # wait_for_activity calls
+        self._waiters: list[tuple[asyncio.Future[bool], float]] = []  # and their deadlines
+        self._timer: asyncio.TimerHandle | None = None  # fires at the earliest deadline
         self._connection_error: BaseException | None = None
 
     # Settings (Godot's names and meanings; see the module docstring).
@@ -407,27 +409,63 @@ class WebSocketMultiplayerPeer(QueuedPeer):
             link.outgoing.append(data)
             link.outgoing_bytes += len(data)
 
-    async def wait_for_activity(self, timeout: float | None = None) -> bool:
-        """Wait until ``poll()`` has something to report; False if ``timeout`` ran out.
+    async def wait_for_activity(
+        self, timeout: float | None = None, *, until: float | None = None
+    ) -> bool:
+        """Wait until ``poll()`` has something to report; False if the time ran out.
 
-        Lets a frame loop sleep until packets arrive instead of polling at a fixed rate.
+        Lets a frame loop sleep until packets arrive instead of polling at a fixed
+        rate. The limit is ``timeout`` seconds, or the event loop's time ``until``
+        (``loop.time()``): a frame loop waiting many times for the same frame passes
+        the frame's time, and one timer serves every wait.
+
+        Raises:
+            ValueError: Both ``timeout`` and ``until`` were given.
         """
+        if timeout is not None and until is not None:
+            raise ValueError("give timeout or until, not both")
         if self._inbox.has_staged():
             return True
         loop = asyncio.get_running_loop()
+        deadline = math.inf if timeout is None else loop.time() + timeout
+        if until is not None:
+            deadline = until
         waiter: asyncio.Future[bool] = loop.create_future()
-        self._waiters.append(waiter)
-        timer = None if timeout is None else loop.call_later(timeout, _settle, waiter, False)
+        entry = (waiter, deadline)
+        self._waiters.append(entry)
+        if deadline != math.inf:
+            self._arm(loop, deadline)
         try:
             return await waiter
         finally:
-            self._waiters.remove(waiter)
-            if timer is not None:
-                timer.cancel()
+            self._waiters.remove(entry)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        """Have the timer fire by ``deadline``. One timer for every wait, re-armed as
+        it fires: a timer per wait (made, then cancelled when packets come first)
+        costs more than the rest of a wait, thousands of times a second."""
+        timer = self._timer
+        if timer is not None:
+            if timer.when() <= deadline:
+                return  # it fires first, and re-arms for the later deadlines
+            timer.cancel()
+        self._timer = loop.call_at(deadline, self._time_out, loop)
+
+    def _time_out(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        now = loop.time()
+        later = math.inf
+        for waiter, deadline in self._waiters:
+            if deadline <= now:
+                _settle(waiter, False)
+            elif not waiter.done():
+                later = min(later, deadline)
+        if later != math.inf:
+            self._arm(loop, later)
 
     def _wake(self) -> None:
         """Something was staged: wake every ``wait_for_activity``."""
-        for waiter in self._waiters:
+        for waiter, _ in self._waiters:
             _settle(waiter, True)
 
     def _defer_flush(self) -> None:

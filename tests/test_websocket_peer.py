@@ -946,6 +946,26 @@ async def test_wait_for_activity(peers: Peers) -> None:
     assert await server.wait_for_activity(5) is True
 
 
+async def test_wait_for_activity_deadlines_share_one_timer(peers: Peers) -> None:
+    """Waits with different deadlines each end at their own (one timer serves them,
+    re-armed as it fires), and a wait with no limit ends only on activity."""
+    server = await start_server(peers)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    late = asyncio.ensure_future(server.wait_for_activity(until=start + 0.3))
+    early = asyncio.ensure_future(server.wait_for_activity(0.05))
+    endless = asyncio.ensure_future(server.wait_for_activity())
+    assert await early is False
+    assert not late.done()
+    assert await late is False
+    assert loop.time() >= start + 0.3
+    assert not endless.done()
+    await start_client(peers, url_of(server))
+    assert await asyncio.wait_for(endless, 5) is True
+    with pytest.raises(ValueError, match="not both"):
+        await server.wait_for_activity(1, until=start)
+
+
 # TLS.
 
 
