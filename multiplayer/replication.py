@@ -123,8 +123,8 @@ def _advance(last_due: float, interval: float, now: float) -> float:
     """When the send going out now was due: one ``interval`` after the last one.
 
     State is checked once a frame, so a send goes out up to a frame after it is due;
-    counting the next interval from that late frame would make every interval a frame
-    longer (20 Hz at 60 frames a second would be 15 Hz). A sender more than an
+    counting the next interval from that late frame would make intervals up to a frame
+    longer (20 Hz at 60 frames a second could be 15 Hz). A sender more than an
     interval behind (its first send, a long frame, a shorter interval) starts again
     from now instead of catching up with a burst."""
     due = last_due + interval
