@@ -10,7 +10,8 @@ port on 127.0.0.1, prints ``port N`` on its first line, and serves until killed:
 * a call ``ping(n)`` is answered with ``pong(n)`` to the caller (an RPC back, an
   echo, or socket.io's acknowledgement);
 * ``count(n)`` calls are counted; ``count(-1)`` asks for ``done(total)``;
-* ``blast(m)`` makes the server broadcast ``tick(i)`` ``m`` times to every client.
+* ``blast(m)`` makes the server broadcast ``tick(i)`` ``m`` times to every client,
+  at once; ``blast_spread(m)`` (``B`` for raw) the same, one per event-loop pass.
 
 ``sync-always`` and ``sync-onchange`` are ours too: ``--objects`` synchronized
 objects that change every frame (``--fps``) and are replicated ``--hz`` times a
@@ -73,6 +74,12 @@ class Bench(Node):
         for i in range(m):
             self.tick.rpc(i)
 
+    @rpc("any_peer")
+    async def blast_spread(self, m: int) -> None:
+        for i in range(m):
+            self.tick.rpc(i)
+            await asyncio.sleep(0)  # one tick per pass of the event loop
+
     @rpc
     def tick(self, n: int) -> None:
         self.ticks += 1
@@ -120,6 +127,10 @@ async def serve_raw() -> None:
             elif message[:1] == b"b":  # blast: broadcast m ticks to everyone
                 for i in range(int(message[1:])):
                     broadcast(clients, b"t" + i.to_bytes(4, "little"))
+            elif message[:1] == b"B":  # the same, one tick per pass of the event loop
+                for i in range(int(message[1:])):
+                    broadcast(clients, b"t" + i.to_bytes(4, "little"))
+                    await asyncio.sleep(0)
             elif message == b"c-1":
                 await ws.send(b"d" + str(counted).encode())
                 counted = 0

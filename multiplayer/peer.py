@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from .exceptions import InvalidState, PeerNotFound
 from .signals import Signal
@@ -164,6 +164,18 @@ class MultiplayerPeer(abc.ABC):
             self.get_packet_channel(),
         )
         return sender, self.get_packet(), mode, channel
+
+    def _put_many(
+        self, targets: Sequence[int], data: bytes, mode: TransferMode, channel: int
+    ) -> None:
+        """``put_packet(data)`` for each of ``targets`` (peer ids > 0), with ``mode``
+        and ``channel``: how SceneMultiplayer sends. Peers with a faster way to send
+        one packet to many override it."""
+        for target in targets:
+            self.set_target_peer(target)
+            self.transfer_mode = mode
+            self.transfer_channel = channel
+            self.put_packet(data)
 
     def _defer_flush(self) -> None:
         """A frame starts: a peer that sends in batches may hold what is put until

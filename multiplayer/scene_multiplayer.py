@@ -552,6 +552,17 @@ class SceneMultiplayer:
         self, targets: list[int], node: Node, method: str, args: Sequence[Any], config: RPCConfig
     ) -> None:
         packed = self.codec.pack_array_items(args, allow_objects=self.allow_object_decoding)
+        if len(targets) > 1 and self._is_server_now():
+            # A broadcast from the server: the ids are ours, the same for every peer
+            # (each told them first if new to it), so one packet goes to all at once.
+            leaving = self._pending_leaves
+            direct = [t for t in targets if t not in leaving] if leaving else targets
+            for target in direct:
+                path_id, name_id = self._announce(target, node, method)
+            if direct:
+                call = encode_call(path_id, name_id, packed, len(args))
+                self._require_peer()._put_many(direct, call, config.transfer_mode, config.channel)
+            return
         call = b""
         for target in targets:
             path_id, name_id = self._announce(target, node, method)
@@ -637,11 +648,7 @@ class SceneMultiplayer:
         return wrapped
 
     def _put(self, to: int, packet: bytes, mode: TransferMode, channel: int) -> None:
-        peer = self._require_peer()
-        peer.set_target_peer(to)
-        peer.transfer_mode = mode
-        peer.transfer_channel = channel
-        peer.put_packet(packet)
+        self._require_peer()._put_many((to,), packet, mode, channel)
 
     def send_bytes(
         self,

@@ -33,7 +33,7 @@ import socket
 import ssl
 import urllib.parse
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from functools import partial
 from typing import Any
 
@@ -48,7 +48,7 @@ from websockets.typing import Subprotocol
 
 from .exceptions import InvalidState, PacketTooLarge, PeerNotFound, ProtocolError
 from .inbox import Packet, QueuedPeer
-from .peer import TARGET_PEER_SERVER, ConnectionStatus, as_packet
+from .peer import TARGET_PEER_SERVER, ConnectionStatus, TransferMode, as_packet
 from .wire import PACKET_OVERHEAD, Hello, encode_packets, parse_message
 
 __all__ = [
@@ -393,8 +393,27 @@ class WebSocketMultiplayerPeer(QueuedPeer):
 
     def put_packet(self, data: bytes) -> None:
         self._check_connected("put_packet")
-        data = as_packet(data)
-        targets = [self._links[p] for p in self._live_targets(self._links)]
+        self._enqueue([self._links[p] for p in self._live_targets(self._links)], as_packet(data))
+
+    def _put_many(
+        self, targets: Sequence[int], data: bytes, mode: TransferMode, channel: int
+    ) -> None:
+        if self._unique_id != TARGET_PEER_SERVER:  # a client sends everything to the server
+            super()._put_many(targets, data, mode, channel)
+            return
+        self._check_connected("put_packet")
+        known, links = self._known, self._links
+        chosen: list[_Link] = []
+        for peer_id in targets:
+            if peer_id not in known:
+                raise PeerNotFound(peer_id)
+            link = links.get(peer_id)
+            if link is not None:  # (else it left: its leave is staged)
+                chosen.append(link)
+        self._enqueue(chosen, as_packet(data))
+
+    def _enqueue(self, targets: list[_Link], data: bytes) -> None:
+        """Queue ``data`` for each link, to go with the next flush; all or none."""
         for link in targets:
             if len(data) > self._packet_limit(link):
                 raise PacketTooLarge(len(data), self._packet_limit(link))
