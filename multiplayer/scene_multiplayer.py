@@ -246,9 +246,12 @@ class SceneMultiplayer:
         # were processed: a peer's last words are not lost (Godot drops them). That
         # holds for a client whose server left, too.
         self._drain(peer)
-        leaves, self._pending_leaves = self._pending_leaves, []
-        for peer_id in leaves:
+        # The leavers stay listed until all are removed: what removing one sends to
+        # the others (Godot's DEL_PEER) must not go to another leaver, which the
+        # transport has already forgotten.
+        for peer_id in self._pending_leaves:
             self._remove(peer_id)
+        self._pending_leaves = []
         self._check_auth_timeouts()
         self._update_status()
         self._ping_neighbours()
@@ -433,9 +436,10 @@ class SceneMultiplayer:
             return
         if self._relay_enabled() and self._is_server_now():
             # Godot's _admit_peer: each side learns of the other before any RPC.
-            for other in self._connected:
-                self._send(other, SysAddPeer(peer_id).serialize(self.codec), _RELIABLE, 0)
-                self._send(peer_id, SysAddPeer(other).serialize(self.codec), _RELIABLE, 0)
+            others = self._staying()
+            self._put_all(others, SysAddPeer(peer_id).serialize(self.codec))
+            for other in others:
+                self._put(peer_id, SysAddPeer(other).serialize(self.codec), _RELIABLE, 0)
         self._connected[peer_id] = None
         try:
             self._replicator.on_peer_admitted(peer_id)  # spawns before any user RPC (Godot)
@@ -454,8 +458,7 @@ class SceneMultiplayer:
             return
         del self._connected[peer_id]
         if self._relay_enabled() and self._is_server_now():
-            for other in self._connected:
-                self._send(other, SysDelPeer(peer_id).serialize(self.codec), _RELIABLE, 0)
+            self._put_all(self._staying(), SysDelPeer(peer_id).serialize(self.codec))
         self._replicator.on_peer_removed(peer_id)
         self._paths.forget_peer(peer_id)
         self._names.forget_peer(peer_id)
@@ -647,6 +650,16 @@ class SceneMultiplayer:
             raise PacketTooLarge(len(wrapped), limit)
         return wrapped
 
+    def _staying(self) -> list[int]:
+        """The connected peers, but those whose leave this poll reported."""
+        leaving = self._pending_leaves
+        return [p for p in self._connected if p not in leaving]
+
+    def _put_all(self, targets: list[int], packet: bytes) -> None:
+        """One reliable packet to several peers (the server's direct links)."""
+        if targets:
+            self._require_peer()._put_many(targets, packet, _RELIABLE, 0)
+
     def _put(self, to: int, packet: bytes, mode: TransferMode, channel: int) -> None:
         self._require_peer()._put_many((to,), packet, mode, channel)
 
@@ -764,10 +777,11 @@ class SceneMultiplayer:
         if not self._paths.confirm(sender, message.path_id, message.ok):
             self._refuse(sender, ("confirm",), f"confirmation of unknown path id {message.path_id}")
         elif not message.ok:
+            # An honest answer, not a violation: a peer may lack a node we call (it
+            # was freed there, or never spawned), and must not be kicked for saying so.
             path = self._paths.text_of(message.path_id)
-            self._refuse(
-                sender, ("lacks", path), f"peer has no node at {path!r}: RPCs to it will fail"
-            )
+            reason = f"peer has no node at {path!r}: RPCs to it will fail"
+            self._refusals.refuse(sender, ("lacks", path), reason)
 
     def _resolve(self, path: str) -> Node | None:
         tree = self._tree

@@ -173,6 +173,19 @@ def test_peer_disconnected_everywhere() -> None:
     assert session.api(1).get_peers() == [1]
 
 
+def test_many_peers_leaving_in_one_poll() -> None:
+    """Clients that leave together are all reported gone, and poll() does not fail
+    telling one leaver that another left (the transport forgot them both)."""
+    session = Session(clients=3)
+    left: list[int] = []
+    session.api(0).peer_disconnected.connect(left.append)
+    for index in (1, 2, 3):
+        session.api(index).multiplayer_peer.close()
+    session.api(0).poll()  # one poll sees the three leaves
+    assert sorted(left) == [2, 3, 4]
+    assert session.api(0).get_peers() == []
+
+
 # What may be called.
 
 
@@ -226,6 +239,20 @@ def test_call_to_a_missing_node_is_refused(caplog: pytest.LogCaptureFixture) -> 
         "refused from peer 2: RPC 'hello' on 'Extra': no such node",
         "refused from peer 1: peer has no node at 'Extra': RPCs to it will fail",
     ]
+
+
+def test_a_peer_lacking_nodes_is_not_kicked_for_saying_so() -> None:
+    """A client answering "no such node" for many paths the server calls is told
+    apart from a misbehaving one: it stays connected (its answers are no violations)."""
+    session = Session(clients=1)
+    for i in range(session.api(0).rate_limits.max_violations + 10):
+        extra = Game()
+        extra.name = f"Extra{i}"
+        session.trees[0].root.add_child(extra)
+        extra.rpc_id(2, "hello", i)
+    session.pump()
+    assert session.api(0).get_peers() == [2]
+    assert session.api(1).get_peers() == [1]
 
 
 def test_unknown_method_is_an_error_not_a_wrong_call(caplog: pytest.LogCaptureFixture) -> None:
