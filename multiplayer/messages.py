@@ -4,6 +4,7 @@ Every packet is one msgpack array whose first item is the command (Godot's
 ``NetworkCommands`` numbers, plus one of ours). See docs/protocol.md §2::
 
     [0, path_id, name_id, *args]   REMOTE_CALL     call a method of a node
+                                   (no args: the bytes c1 path_id name_id)
     [1, path_id, path]             SIMPLIFY_PATH   path_id now means this node path
     [2, path_id, ok]               CONFIRM_PATH    the receiver resolved it (or not)
     [3, data]                      RAW             send_bytes payload
@@ -44,6 +45,7 @@ from .codec import Codec, array_header
 from .exceptions import DecodingError
 
 __all__ = [
+    "BARE_CALL",
     "Command",
     "ConfirmPath",
     "Despawn",
@@ -295,12 +297,20 @@ Message = (
 )
 
 
+BARE_CALL = 0xC1
+"""First byte of a REMOTE_CALL without arguments: ``c1 path_id name_id`` (msgpack
+never uses 0xC1, so it cannot start an array)."""
+
+
 def encode_call(path_id: int, name_id: int, packed_args: bytes, argc: int) -> bytes:
     """A REMOTE_CALL packet around arguments packed once with ``pack_array_items``.
 
     For ``b_func(5)`` on a cached path and name this is 5 bytes: ``94 00 01 01 05``
-    (Godot's confirmed call is 6).
+    (Godot's confirmed call is 6). Without arguments it is the 3 bytes
+    ``c1 01 01``, as in Godot.
     """
+    if not argc:
+        return bytes((BARE_CALL,)) + _small(path_id) + _small(name_id)
     head = array_header(3 + argc)
     return head + bytes((Command.REMOTE_CALL,)) + _small(path_id) + _small(name_id) + packed_args
 
@@ -356,6 +366,8 @@ def inner_command(packet: bytes) -> int | None:
     if not packet:
         return None
     head = packet[0]
+    if head == BARE_CALL:
+        return Command.REMOTE_CALL
     offset = 1 if 0x90 <= head <= 0x9F else 3 if head == 0xDC else 5 if head == 0xDD else -1
     if offset < 0 or len(packet) <= offset:
         return None
@@ -378,6 +390,11 @@ def decode(data: bytes, codec: Codec, *, allow_objects: bool) -> Message:
     Raises:
         DecodingError: It is not valid msgpack, or not a well-formed message.
     """
+    if data[:1] == b"\xc1":  # a call without arguments: two ids follow
+        ids = codec.unpackb(b"\x92" + data[1:], allow_objects=False)
+        if type(ids[0]) is not int or type(ids[1]) is not int:
+            raise DecodingError(f"bare REMOTE_CALL ids must be ints, not {_brief(ids)}")
+        return RemoteCall(ids[0], ids[1], [])
     items = codec.unpackb(data, allow_objects=allow_objects)
     if not isinstance(items, list) or not items:
         raise DecodingError("a packet must be a non-empty msgpack array")

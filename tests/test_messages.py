@@ -11,6 +11,7 @@ from hypothesis import given, strategies as st
 from multiplayer import DecodingError
 from multiplayer.codec import default_codec, pack_array_items
 from multiplayer.messages import (
+    Command,
     ConfirmPath,
     Raw,
     Relay,
@@ -22,6 +23,7 @@ from multiplayer.messages import (
     SysDelPeer,
     decode,
     encode_call,
+    inner_command,
 )
 
 
@@ -45,8 +47,18 @@ def test_call_ids_of_every_size(ident: int) -> None:
 
 
 def test_no_argument_call() -> None:
-    """A call without arguments is a 3-item array."""
-    assert encode_call(2, 3, b"", 0) == bytes.fromhex("93000203")
+    """A call without arguments is c1 and its two ids: 3 bytes, like Godot's."""
+    assert encode_call(2, 3, b"", 0) == bytes.fromhex("c10203")
+    assert parse(bytes.fromhex("c10203")) == RemoteCall(2, 3, [])
+    assert parse(encode_call(300, 70000, b"", 0)) == RemoteCall(300, 70000, [])
+    assert inner_command(bytes.fromhex("c10203")) == Command.REMOTE_CALL
+
+
+@pytest.mark.parametrize("hexed", ["c1", "c101", "c1010101", "c1a17801", "c101c3", "c1c001"])
+def test_malformed_bare_calls_are_refused(hexed: str) -> None:
+    """A bare call needs exactly two int ids after c1."""
+    with pytest.raises(DecodingError):
+        parse(bytes.fromhex(hexed))
 
 
 @pytest.mark.parametrize(
@@ -97,7 +109,7 @@ def test_malformed_packets_are_refused(items: list[Any]) -> None:
         parse(msgpack.packb(items))
 
 
-@pytest.mark.parametrize("data", [b"", b"\x05", b"\xc1", b"\x94\x00", b"\x81\x00\x00"])
+@pytest.mark.parametrize("data", [b"", b"\x05", b"\xc1", b"\x94\x00", b"\x81\x00\x00", b"\xc1\x00"])
 def test_non_array_or_broken_msgpack_is_refused(data: bytes) -> None:
     """A packet that is not a msgpack array raises DecodingError."""
     with pytest.raises(DecodingError):
