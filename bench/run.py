@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import statistics
 import sys
@@ -32,6 +33,7 @@ sys.path.insert(0, str(HERE.parent))
 import connections as connections_bench  # noqa: E402
 import replicate  # noqa: E402
 from serve import Bench  # noqa: E402
+from served import served  # noqa: E402
 
 from multiplayer import SceneMultiplayer, SceneTree, Vector2, WebSocketMultiplayerPeer  # noqa: E402
 from multiplayer.codec import pack_array_items  # noqa: E402
@@ -310,33 +312,42 @@ async def count_deliveries(ws: Any, ticks: int, ours: bool) -> None:
             received += 1
 
 
-async def fanout_rate(subject: str, clients: int, ticks: int, burst: bool) -> float:
+async def fanout_rate(subject: str, clients: int, ticks: int, burst: bool) -> tuple[float, float]:
     """Deliveries per second when the server broadcasts ``ticks`` ticks to
-    ``clients`` clients: each tick on its own pass of the event loop, or, with
-    ``burst``, all of them in one go (ours coalesces them into one message per
-    client; websockets sends each)."""
+    ``clients`` clients, and the server's CPU time per delivery (seconds): each tick
+    on its own pass of the event loop, or, with ``burst``, all of them in one go
+    (ours coalesces them into one message per client; websockets sends each).
+
+    The clients share this machine with the server, so deliveries per second also
+    measure how fast they read; the server's CPU time per delivery does not.
+    """
     ours = subject == "ours"
-    async with server(KINDS[subject]) as port:
+    async with served(KINDS[subject]) as server_process:
+        port = server_process.port
         sockets = [await counting_client(port, ours) for _ in range(clients)]
+        trigger: Any
         if ours:
             trigger = OursClient()  # a client of ours asks for the broadcast
             await trigger.connect(port)
+            await server_process.wait_for_peers(clients + 1)
+            before = await server_process.stats()
             start = time.perf_counter()
             blast = trigger.node.blast if burst else trigger.node.blast_spread
             blast.rpc_id(1, ticks)
-            await asyncio.gather(*(count_deliveries(ws, ticks, ours) for ws in sockets))
-            elapsed = time.perf_counter() - start
-            await trigger.close()
         else:
             trigger = await counting_client(port, ours)
+            await server_process.wait_for_peers(clients + 1)
+            before = await server_process.stats()
             start = time.perf_counter()
             await trigger.send((b"b" if burst else b"B") + str(ticks).encode())
-            await asyncio.gather(*(count_deliveries(ws, ticks, ours) for ws in sockets))
-            elapsed = time.perf_counter() - start
-            await trigger.close()
+        await asyncio.gather(*(count_deliveries(ws, ticks, ours) for ws in sockets))
+        elapsed = time.perf_counter() - start
+        after = await server_process.stats()
+        await trigger.close()
         for ws in sockets:
             await ws.close()
-    return clients * ticks / elapsed
+    deliveries = clients * ticks
+    return deliveries / elapsed, (after.cpu - before.cpu) / deliveries
 
 
 async def fanout(smoke: bool) -> list[Row]:
@@ -344,12 +355,15 @@ async def fanout(smoke: bool) -> list[Row]:
     for clients in (10,) if smoke else (100, 500):
         ticks = 20 if smoke else 100
         for burst in (False, True):
-            name = f"fanout {clients} clients{', burst' if burst else ''}"
-            ours = await fanout_rate("ours", clients, ticks, burst)
-            raw = await fanout_rate("raw websockets", clients, ticks, burst)
+            name = f"fanout {clients} clients{' burst' if burst else ''}"
+            ours, ours_cpu = await fanout_rate("ours", clients, ticks, burst)
+            raw, raw_cpu = await fanout_rate("raw websockets", clients, ticks, burst)
             target = ">= 0.8x websockets.broadcast"
             rows.append(Row(name, "ours", ours, "deliv/s", ours / raw, target, ours >= 0.8 * raw))
             rows.append(Row(name, "websockets.broadcast", raw, "deliv/s", 1.0))
+            cpu_name = f"{name} CPU"  # the server's, per delivery
+            rows.append(Row(cpu_name, "ours", ours_cpu * 1e6, "us/deliv", ours_cpu / raw_cpu))
+            rows.append(Row(cpu_name, "websockets.broadcast", raw_cpu * 1e6, "us/deliv", 1.0))
     return rows
 
 
@@ -373,28 +387,61 @@ BENCHMARKS = {
 }
 
 
+def _cells(row: Row) -> tuple[str, str]:
+    ratio = f"{row.ratio:.2f}" if row.ratio is not None else ""
+    met = "" if row.met is None else ("met" if row.met else "NOT MET")
+    return ratio, f"{row.target} {met}".strip()
+
+
 def table(rows: list[Row]) -> str:
-    lines = [f"{'benchmark':<28} {'subject':<16} {'value':>12} {'unit':<8} {'ratio':>7}  target"]
+    lines = [f"{'benchmark':<30} {'subject':<20} {'value':>10} {'unit':<8} {'ratio':>6}  target"]
     for row in rows:
-        ratio = f"{row.ratio:.2f}" if row.ratio is not None else ""
-        met = "" if row.met is None else ("met" if row.met else "NOT MET")
-        target = f"{row.target} {met}".strip()
+        ratio, target = _cells(row)
         lines.append(
-            f"{row.benchmark:<28} {row.subject:<16} {row.value:>12.1f} {row.unit:<8} "
-            f"{ratio:>7}  {target}"
+            f"{row.benchmark:<30} {row.subject:<20} {row.value:>10.1f} {row.unit:<8} "
+            f"{ratio:>6}  {target}"
         )
     return "\n".join(lines)
 
 
-async def main(smoke: bool, only: list[str], out: Path) -> None:
+def markdown(rows: list[Row]) -> str:
+    """The table as Markdown (for the README)."""
+    lines = ["| benchmark | subject | value | ratio | target |", "|---|---|--:|--:|---|"]
+    for row in rows:
+        ratio, target = _cells(row)
+        value = f"{row.value:,.1f} {row.unit}"
+        lines.append(f"| {row.benchmark} | {row.subject} | {value} | {ratio} | {target} |")
+    return "\n".join(lines)
+
+
+def describe_machine() -> str:
+    """CPU, cores, Python and the versions compared, for the table's caption."""
+    from importlib.metadata import version
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    packages = ", ".join(
+        f"{name} {version(name)}" for name in ("websockets", "msgpack", "python-socketio")
+    )
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {platform.system()}; "
+        f"{platform.python_implementation()} {platform.python_version()}; {packages}"
+    )
+
+
+async def main(smoke: bool, only: list[str], out: Path, as_markdown: bool) -> None:
     rows: list[Row] = []
     for name, benchmark in BENCHMARKS.items():
         if not only or name in only:
             rows += await benchmark(smoke)
-    print(table(rows))
-    machine = (
-        f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
-    )
+    print(markdown(rows) if as_markdown else table(rows))
+    machine = describe_machine()
     out.write_text(
         json.dumps(
             {"machine": machine, "smoke": smoke, "rows": [asdict(r) for r in rows]}, indent=1
@@ -408,6 +455,7 @@ if __name__ == "__main__":
     parser.add_argument("--smoke", action="store_true", help="a few seconds per benchmark")
     parser.add_argument("--only", nargs="*", default=[], choices=list(BENCHMARKS))
     parser.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args()
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    asyncio.run(main(args.smoke, args.only, args.json))
+    asyncio.run(main(args.smoke, args.only, args.json, args.markdown))

@@ -27,8 +27,10 @@ def test_benchmarks_smoke(tmp_path: Path) -> None:
         assert ("rpc_rtt p50", subject) in seen
         assert ("rpc_throughput", subject) in seen
     assert ("wire_bytes one int", "Godot 4") in seen
-    assert ("fanout 10 clients", "ours") in seen
-    assert ("fanout 10 clients", "websockets.broadcast") in seen
+    for name in ("fanout 10 clients", "fanout 10 clients burst"):
+        for row in (name, f"{name} CPU"):
+            assert (row, "ours") in seen
+            assert (row, "websockets.broadcast") in seen
     for mode in ("ALWAYS", "ON_CHANGE"):
         for row in ("server CPU", "rate", "per client"):
             assert (f"sync {mode} {row}", "ours") in seen
