@@ -398,10 +398,11 @@ class WebSocketMultiplayerPeer(QueuedPeer):
     def _put_many(
         self, targets: Sequence[int], data: bytes, mode: TransferMode, channel: int
     ) -> None:
-        if self._unique_id != TARGET_PEER_SERVER:  # a client sends everything to the server
-            super()._put_many(targets, data, mode, channel)
-            return
         self._check_connected("put_packet")
+        if self._unique_id != TARGET_PEER_SERVER:  # a client sends everything to the server
+            server = self._links.get(TARGET_PEER_SERVER)
+            self._enqueue([server] if server is not None else [], as_packet(data))
+            return
         known, links = self._known, self._links
         chosen: list[_Link] = []
         for peer_id in targets:

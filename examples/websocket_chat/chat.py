@@ -208,7 +208,7 @@ async def host(port: int) -> None:
     tree.get_multiplayer().multiplayer_peer = peer
     tree.root.add_child(Chat(printer("server")))
     print(f"chat server on port {peer.get_local_port()}", flush=True)
-    await tree.run()
+    await tree.run(event_driven=True)  # messages are relayed as soon as they arrive
 
 
 async def join(url: str, name: str) -> None:
@@ -228,7 +228,7 @@ async def join(url: str, name: str) -> None:
             tree.quit()
 
     asyncio.get_running_loop().add_reader(sys.stdin, on_line)
-    await tree.run()
+    await tree.run(event_driven=True)
     peer.close()
     await peer.wait_closed()
 
