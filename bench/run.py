@@ -1,13 +1,15 @@
 """Run the benchmarks and print a table (and write JSON).
 
-    python bench/run.py            # the full run (minutes)
-    python bench/run.py --smoke    # a few seconds each: checks they all still run
+    python bench/run.py              # the full run (about 5 minutes)
+    python bench/run.py --smoke      # a few seconds each: checks they all still run
+    python bench/run.py --markdown   # the table as Markdown (the README's)
+    python bench/run.py --only rpc_rtt fanout
 
 Each benchmark measures this library and its baselines in the same run, with the
 server in a process of its own (``bench/serve.py``) and the clients here, over
-loopback, and reports ratios: absolute times on a shared machine are noisy.
-Implemented so far: ``wire_bytes``, ``rpc_rtt``, ``rpc_throughput``, ``fanout``,
-``sync`` (``bench/replicate.py``) and ``connections`` (``bench/connections.py``).
+loopback, and reports ratios: absolute times on a shared machine are noisy. The
+benchmarks: ``wire_bytes``, ``rpc_rtt``, ``rpc_throughput``, ``fanout``, ``sync``
+(``bench/replicate.py``) and ``connections`` (``bench/connections.py``).
 """
 
 from __future__ import annotations

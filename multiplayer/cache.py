@@ -34,6 +34,7 @@ class IdCache:
         self.kind = kind
         self.max_remote_ids = max_remote_ids
         self._ids: dict[str, int] = {}
+        self._texts: dict[int, str] = {}  # the other way round
         self._last_id = 0
         self._told: dict[int, set[int]] = {}  # id -> peers that were sent it
         self._confirmed: dict[tuple[int, int], bool] = {}  # (id, peer) -> resolved there
@@ -47,6 +48,7 @@ class IdCache:
         if found is None:
             self._last_id += 1
             found = self._ids[text] = self._last_id
+            self._texts[found] = text
             self._told[found] = set()
         return found
 
@@ -73,6 +75,7 @@ class IdCache:
         local_id = self._ids.pop(text, None)
         if local_id is None:
             return None
+        del self._texts[local_id]
         told = self._told.pop(local_id)
         self._confirmed = {k: v for k, v in self._confirmed.items() if k[0] != local_id}
         return local_id, told
@@ -85,8 +88,11 @@ class IdCache:
         self._told[local_id].add(peer)
 
     def confirm(self, peer: int, local_id: int, ok: bool) -> bool:
-        """Record the receiver's answer; False if the id was never sent to it."""
+        """Record the receiver's answer; False if the id was never sent to it, or it
+        answered already (an honest peer answers each definition once)."""
         if local_id not in self._told or peer not in self._told[local_id]:
+            return False
+        if (local_id, peer) in self._confirmed:
             return False
         self._confirmed[(local_id, peer)] = ok
         return True
@@ -96,10 +102,7 @@ class IdCache:
         return self._confirmed.get((local_id, peer))
 
     def text_of(self, local_id: int) -> str | None:
-        for text, found in self._ids.items():
-            if found == local_id:
-                return text
-        return None
+        return self._texts.get(local_id)
 
     # Receiving side.
 
@@ -143,6 +146,7 @@ class IdCache:
 
     def clear(self) -> None:
         self._ids.clear()
+        self._texts.clear()
         self._last_id = 0
         self._told.clear()
         self._confirmed.clear()

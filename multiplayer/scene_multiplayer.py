@@ -232,10 +232,21 @@ class SceneMultiplayer:
     # The frame.
 
     def poll(self) -> None:
-        """Take in what arrived: admit and drop peers, run the RPCs, fire the signals."""
+        """Take in what arrived: admit and drop peers, run the RPCs, fire the signals;
+        then send the replication state that is due."""
+        self._poll(replicate=True)
+
+    def _poll(self, replicate: bool) -> None:
         peer = self._peer
         if peer is None:
             return
+        tree = self._tree
+        if (
+            tree is not None
+            and tree._version != self._nodes_version
+            and (self._nodes or self._wire_paths)
+        ):
+            self._forget_lookups(tree)  # (drops nodes that left: the cache keeps none alive)
         self._update_status()
         self._polling = True
         try:
@@ -255,7 +266,7 @@ class SceneMultiplayer:
         self._check_auth_timeouts()
         self._update_status()
         self._ping_neighbours()
-        if self._status is ConnectionStatus.CONNECTED:
+        if replicate and self._status is ConnectionStatus.CONNECTED:
             self._replicator.on_network_process()
 
     def _drain(self, peer: MultiplayerPeer) -> None:
@@ -775,7 +786,8 @@ class SceneMultiplayer:
 
     def _process_confirm(self, sender: int, message: ConfirmPath) -> None:
         if not self._paths.confirm(sender, message.path_id, message.ok):
-            self._refuse(sender, ("confirm",), f"confirmation of unknown path id {message.path_id}")
+            reason = f"confirmation of path id {message.path_id}: unknown, or confirmed already"
+            self._refuse(sender, ("confirm",), reason)
         elif not message.ok:
             # An honest answer, not a violation: a peer may lack a node we call (it
             # was freed there, or never spawned), and must not be kicked for saying so.

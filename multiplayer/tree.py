@@ -521,19 +521,22 @@ class SceneTree:
 
     def _poll_network(self) -> None:
         """Between frames (``run(event_driven=True)``): take in what arrived and run
-        its RPCs now, without a whole frame."""
+        its RPCs now, without a whole frame (replication still runs at frames)."""
         peers = self._hold_sending()
         try:
             if self.multiplayer_poll:
-                self._poll_apis()
+                self._poll_apis(replicate=False)
             self._flush_free_queue()
         finally:
             self._send_held(peers)
 
-    def _poll_apis(self) -> None:
+    def _poll_apis(self, replicate: bool = True) -> None:
         for api in self._apis():
             api._tree = self
-            api.poll()
+            if replicate:
+                api.poll()
+            else:  # between frames: no replication (it runs at the frame rate)
+                api._poll(replicate=False)
 
     def _hold_sending(self) -> list[MultiplayerPeer]:
         """What a frame puts goes out when it ends, coalesced per peer (rather than
@@ -579,14 +582,14 @@ class SceneTree:
                 next_frame = max(next_frame + period, now)
             else:
                 self._poll_network()
-            if event_driven:
+            if event_driven and self.multiplayer_poll:
                 await self._wait_for_activity(next_frame)
-            else:
+            else:  # (without multiplayer_poll, what arrives waits for the user's poll)
                 await asyncio.sleep(max(0.0, next_frame - loop.time()))
 
     async def _wait_for_activity(self, until: float) -> None:
         waits = [
-            waiter(until=until)
+            _wait(waiter, until)
             for api in self._apis()
             if (waiter := getattr(api.multiplayer_peer, "wait_for_activity", None)) is not None
         ]
@@ -606,3 +609,12 @@ class SceneTree:
     def quit(self) -> None:
         """Stop ``run()`` after the current frame."""
         self._running = False
+
+
+def _wait(wait_for_activity: Any, until: float) -> Any:
+    """``wait_for_activity`` until the loop time ``until``; a peer of another kind
+    may only take a timeout."""
+    try:
+        return wait_for_activity(until=until)
+    except TypeError:
+        return wait_for_activity(max(0.0, until - asyncio.get_running_loop().time()))

@@ -202,6 +202,7 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         self._flush_deferred = 0  # > 0: a frame is running and flushes when it ends
         self._waiters: list[tuple[asyncio.Future[bool], float]] = []  # and their deadlines
         self._timer: asyncio.TimerHandle | None = None  # fires at the earliest deadline
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
         self._connection_error: BaseException | None = None
 
     # Settings (Godot's names and meanings; see the module docstring).
@@ -465,11 +466,12 @@ class WebSocketMultiplayerPeer(QueuedPeer):
         it fires: a timer per wait (made, then cancelled when packets come first)
         costs more than the rest of a wait, thousands of times a second."""
         timer = self._timer
-        if timer is not None:
+        if timer is not None and self._timer_loop is loop and not timer.cancelled():
             if timer.when() <= deadline:
                 return  # it fires first, and re-arms for the later deadlines
             timer.cancel()
         self._timer = loop.call_at(deadline, self._time_out, loop)
+        self._timer_loop = loop  # (a timer of a loop that ended would never fire)
 
     def _time_out(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None
@@ -733,8 +735,10 @@ class WebSocketMultiplayerPeer(QueuedPeer):
                 await asyncio.sleep(0.001)
         finally:
             link.held = False
-        if link.active and not link.ws.recv_messages.paused:  # not paused by websockets
-            transport.resume_reading()
+            # Read again, even from a link being closed: its close frame must be
+            # read for the close to complete. (Not if websockets paused it itself.)
+            if not link.ws.recv_messages.paused:
+                transport.resume_reading()
 
     async def _write(self, link: _Link) -> None:
         ws = link.ws

@@ -29,6 +29,8 @@ def test_told_and_confirmed_per_peer() -> None:
     assert cache.is_confirmed(ident, 2) is True
     assert not cache.confirm(3, ident, True)  # never told: the answer is refused
     assert not cache.confirm(2, 99, True)
+    assert not cache.confirm(2, ident, False)  # a second answer: refused, first kept
+    assert cache.is_confirmed(ident, 2) is True
 
 
 def test_remote_ids_are_kept_apart_per_peer() -> None:

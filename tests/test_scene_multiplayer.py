@@ -255,6 +255,31 @@ def test_a_peer_lacking_nodes_is_not_kicked_for_saying_so() -> None:
     assert session.api(1).get_peers() == [1]
 
 
+def test_lookup_caches_keep_no_freed_node_alive() -> None:
+    """A node that was called and then left the tree is not kept alive by the API's
+    lookup caches once a poll has run."""
+    import gc
+    import weakref
+
+    session = Session(clients=1)
+    extra = Game()
+    extra.name = "Extra"
+    session.trees[0].root.add_child(extra)
+    twin = Game()
+    twin.name = "Extra"
+    session.trees[1].root.add_child(twin)
+    extra.rpc_id(2, "hello", 1)
+    session.pump()
+    assert twin.calls == [("hello", 1, 1)]
+    gone = weakref.ref(extra), weakref.ref(twin)
+    for tree, node in ((session.trees[0], extra), (session.trees[1], twin)):
+        tree.root.remove_child(node)
+    del extra, twin, node
+    session.pump()
+    gc.collect()
+    assert [ref() for ref in gone] == [None, None]
+
+
 def test_unknown_method_is_an_error_not_a_wrong_call(caplog: pytest.LogCaptureFixture) -> None:
     """If the receiver's node lacks the method, the call is refused, never misrouted."""
 

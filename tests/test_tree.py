@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from multiplayer import InvalidState, Node, SceneMultiplayer, SceneTree
+from multiplayer import ConnectionStatus, InvalidState, Node, SceneMultiplayer, SceneTree
 
 
 class Recorder(Node):
@@ -222,6 +224,39 @@ async def test_run_until_quit() -> None:
     tree.process_frame.connect(count)
     await tree.run(fps=1000)
     assert len(frames) == 3
+
+
+async def test_event_driven_run_with_a_peer_that_takes_only_a_timeout() -> None:
+    """run(event_driven=True) works with a custom peer whose wait_for_activity takes
+    a timeout only (the WebSocket peer's also takes until=)."""
+    from multiplayer.testing import MemoryMultiplayerPeer, MemoryNetwork
+
+    waits: list[float] = []
+
+    class Waiting(MemoryMultiplayerPeer):
+        async def wait_for_activity(self, timeout: float | None = None) -> bool:
+            waits.append(timeout or 0.0)
+            await asyncio.sleep(timeout or 0.0)
+            return False
+
+    tree = SceneTree()
+    network = MemoryNetwork()
+    peer = Waiting(network)
+    network.server = peer
+    peer._status = ConnectionStatus.CONNECTED
+    peer._unique_id = 1
+    tree.get_multiplayer().multiplayer_peer = peer
+    frames: list[int] = []
+
+    def count() -> None:
+        frames.append(1)
+        if len(frames) == 3:
+            tree.quit()
+
+    tree.process_frame.connect(count)
+    await asyncio.wait_for(tree.run(fps=100, event_driven=True), 5)
+    assert len(frames) == 3
+    assert waits and all(0 <= w <= 0.011 for w in waits)
 
 
 def test_child_added_during_enter_enters_once() -> None:

@@ -966,6 +966,67 @@ async def test_wait_for_activity_deadlines_share_one_timer(peers: Peers) -> None
         await server.wait_for_activity(1, until=start)
 
 
+async def test_a_held_link_still_closes_cleanly(peers: Peers) -> None:
+    """A peer whose reading is paused (over max_queued_packets) and is then kicked
+    completes the closing handshake at once: its close frame is read."""
+    server = await start_server(peers, max_queued_packets=10, handshake_timeout=5.0)
+    ws, peer_id = await raw_client(server)
+    await poll_until(peers, lambda: True)  # the server reports the peer
+    for _ in range(200):
+        await ws.send(b"\x00\x90")
+    link = server._links[peer_id]
+    deadline = time.monotonic() + 5
+    while not link.held:  # staged, never taken: reading pauses
+        assert time.monotonic() < deadline, "the link was never held"
+        await asyncio.sleep(0.01)
+    server.kick_peer(peer_id, "bye")
+    await asyncio.wait_for(ws.wait_closed(), 2.5)  # not handshake_timeout (5 s), then abort
+    assert close_code(ws) == 1008
+
+
+async def test_event_driven_without_multiplayer_poll_does_not_spin(peers: Peers) -> None:
+    """With multiplayer_poll off, run(event_driven=True) sleeps to the next frame:
+    a packet nobody polls must not make it loop without yielding."""
+    from multiplayer import SceneTree
+
+    server = await start_server(peers)
+    tree = SceneTree()
+    tree.get_multiplayer().multiplayer_peer = server
+    tree.multiplayer_poll = False
+    polls: list[int] = []
+    original = tree._poll_network
+
+    def counting() -> None:
+        polls.append(1)
+        original()
+
+    tree._poll_network = counting  # type: ignore[method-assign]
+    run = asyncio.ensure_future(tree.run(fps=4, event_driven=True))
+    try:
+        await start_client(peers, url_of(server))  # activity that nobody takes
+        await asyncio.sleep(0.3)
+        assert len(polls) < 10
+    finally:
+        tree.quit()
+        await asyncio.wait_for(run, 2)
+
+
+def test_wait_for_activity_in_a_later_event_loop() -> None:
+    """A wait cancelled in one event loop leaves no timer that a wait in the next
+    loop would rely on: the later wait still times out."""
+    peer = WebSocketMultiplayerPeer()
+
+    async def cancelled() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(peer.wait_for_activity(0.2), 0.01)
+
+    async def later() -> bool:  # its deadline is after the first one's
+        return await asyncio.wait_for(peer.wait_for_activity(0.3), 2)
+
+    asyncio.run(cancelled())
+    assert asyncio.run(later()) is False
+
+
 # TLS.
 
 
