@@ -23,7 +23,7 @@ import statistics
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -197,19 +197,28 @@ async def measure(subject: str, work: Callable[[Any], Any]) -> Any:
 # Benchmarks.
 
 
+ROUNDS = 10
+"""The latency benchmarks take turns: each subject measures a share of its calls in
+every round, so that a change in the machine's speed during the run (they are
+shared) touches every subject alike."""
+
+
 async def rpc_rtt(smoke: bool) -> list[Row]:
     calls = 200 if smoke else 2000
     rows: list[Row] = []
-    results: dict[str, list[float]] = {}
-    for subject in CLIENTS:
-
-        async def work(client: Any) -> list[float]:
-            for i in range(min(50, calls)):  # warm up
+    results: dict[str, list[float]] = {subject: [] for subject in CLIENTS}
+    async with AsyncExitStack() as stack:
+        clients = {}
+        for subject in CLIENTS:
+            port = await stack.enter_async_context(server(KINDS[subject]))
+            client = clients[subject] = CLIENTS[subject]()
+            await client.connect(port)
+            stack.push_async_callback(client.close)
+            for i in range(50):  # warm up
                 await client.rtt(i)
-            return [await client.rtt(i) for i in range(calls)]
-
-        times = await measure(subject, work)
-        results[subject] = times
+        for _ in range(ROUNDS):
+            for subject, client in clients.items():
+                results[subject] += [await client.rtt(i) for i in range(calls // ROUNDS)]
     raw = statistics.median(results["raw websockets"])
     sio = statistics.median(results["python-socketio"])
     for subject, times in results.items():
