@@ -64,6 +64,16 @@ class IdCache:
         told.add(peer)
         return found, True
 
+    def tell(self, local_id: int, peers: list[int]) -> list[int]:
+        """The ``peers`` new to our ``local_id``, now marked told (the caller sends
+        them the definition)."""
+        told = self._told[local_id]
+        if told.issuperset(peers):
+            return []
+        new = [peer for peer in peers if peer not in told]
+        told.update(new)
+        return new
+
     def has_local(self, text: str) -> bool:
         return text in self._ids
 

@@ -524,7 +524,9 @@ class SceneMultiplayer:
         if peer_id > 0 and peer_id != own_id and not self._replicator.active():
             self._send_rpc([peer_id], node, method, args, config)  # the usual case, direct
         else:
-            targets = self._visible_targets(node, peer_id, self._rpc_targets(peer_id, own_id))
+            targets = self._rpc_targets(peer_id, own_id)
+            if self._replicator.active():
+                targets = self._visible_targets(node, peer_id, targets)
             if targets:
                 send = functools.partial(self._send_rpc, targets, node, method, args, config)
                 if not self._replicator.hold_rpc(node, send):
@@ -571,9 +573,8 @@ class SceneMultiplayer:
             # (each told them first if new to it), so one packet goes to all at once.
             leaving = self._pending_leaves
             direct = [t for t in targets if t not in leaving] if leaving else targets
-            for target in direct:
-                path_id, name_id = self._announce(target, node, method)
             if direct:
+                path_id, name_id = self._announce_to_all(direct, node, method)
                 call = encode_call(path_id, name_id, packed, len(args))
                 self._require_peer()._put_many(direct, call, config.transfer_mode, config.channel)
             return
@@ -593,6 +594,21 @@ class SceneMultiplayer:
         name_id, new = self._names.id_for(method, target)
         if new:
             self._send(target, SimplifyName(name_id, method).serialize(self.codec), _RELIABLE, 0)
+        return path_id, name_id
+
+    def _announce_to_all(self, targets: list[int], node: Node, method: str) -> tuple[int, int]:
+        """``_announce`` for many peers of the server at once (each gets the path's
+        definition, then the name's, if new to it)."""
+        path = self._wire_path(node)
+        paths, names = self._paths, self._names
+        if not paths.has_local(path):
+            node.tree_exiting.connect(lambda: self._retire_path(path), one_shot=True)
+        path_id, name_id = paths.local_id(path), names.local_id(method)
+        new_path, new_name = paths.tell(path_id, targets), names.tell(name_id, targets)
+        if new_path:
+            self._put_all(new_path, SimplifyPath(path_id, path).serialize(self.codec))
+        if new_name:
+            self._put_all(new_name, SimplifyName(name_id, method).serialize(self.codec))
         return path_id, name_id
 
     def _announce_path(self, target: int, node: Node) -> int:

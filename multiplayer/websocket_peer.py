@@ -416,19 +416,22 @@ class WebSocketMultiplayerPeer(QueuedPeer):
 
     def _enqueue(self, targets: list[_Link], data: bytes) -> None:
         """Queue ``data`` for each link, to go with the next flush; all or none."""
+        size = len(data)
+        needed = size + PACKET_OVERHEAD
         for link in targets:
-            if len(data) > self._packet_limit(link):
-                raise PacketTooLarge(len(data), self._packet_limit(link))
+            if needed > link.max_message_size or size > self._outbound_buffer_size:
+                raise PacketTooLarge(size, min(self._packet_limit(link) for link in targets))
+        pending = self._flush_pending
         for link in targets:
-            if link.blocked and link.unsent_bytes() + len(data) > self._outbound_buffer_size:
+            if link.blocked and link.unsent_bytes() + size > self._outbound_buffer_size:
                 self._drop_slow_reader(link)
                 continue
             if not link.outgoing:
-                if not self._flush_pending and not self._flush_deferred:
+                if not pending and not self._flush_deferred:
                     asyncio.get_running_loop().call_soon(self._flush)
-                self._flush_pending.append(link)
+                pending.append(link)
             link.outgoing.append(data)
-            link.outgoing_bytes += len(data)
+            link.outgoing_bytes += size
 
     async def wait_for_activity(
         self, timeout: float | None = None, *, until: float | None = None
@@ -764,11 +767,19 @@ class WebSocketMultiplayerPeer(QueuedPeer):
     def _flush(self) -> None:
         """Coalesce what was put for each peer since the last flush; wake its writer."""
         pending, self._flush_pending = self._flush_pending, []
+        shared: bytes | None = None  # a broadcast: the same lone packet for many links
+        shared_messages: list[bytes] = []
         for link in pending:
             if not link.active:
                 continue
-            messages = encode_packets(link.outgoing, link.max_message_size)
-            link.outgoing.clear()
+            outgoing = link.outgoing
+            if len(outgoing) == 1 and outgoing[0] is shared:
+                messages = shared_messages  # framed once, sent to each
+            else:
+                messages = encode_packets(outgoing, link.max_message_size)
+                if len(outgoing) == 1:
+                    shared, shared_messages = outgoing[0], messages
+            outgoing.clear()
             link.outgoing_bytes = 0
             if _write_now(link, messages):
                 continue

@@ -73,3 +73,13 @@ def test_forget_peer_and_clear() -> None:
     assert cache.lookup(2, 1) is None
     cache.clear()
     assert cache.local_id("B") == 1
+
+
+def test_tell_many_peers_at_once() -> None:
+    """tell() returns the peers new to an id, in order, and marks them told."""
+    cache = IdCache("path")
+    ident = cache.local_id("A")
+    cache.mark_told(ident, 3)
+    assert cache.tell(ident, [2, 3, 4]) == [2, 4]
+    assert cache.tell(ident, [2, 3, 4]) == []
+    assert all(cache.is_told(ident, peer) for peer in (2, 3, 4))

@@ -280,6 +280,28 @@ def test_lookup_caches_keep_no_freed_node_alive() -> None:
     assert [ref() for ref in gone] == [None, None]
 
 
+def test_broadcasts_define_ids_for_peers_that_join_later() -> None:
+    """A broadcast goes to every client in one go; a client that joins afterwards
+    is told the path and method ids before the next broadcast's call."""
+    session = Session(clients=2)
+    session.games[0].rpc("hello", "first")
+    session.pump()
+    late = SceneTree()
+    late.get_multiplayer().ping_interval = 0
+    late.get_multiplayer().multiplayer_peer = session.network.create_client()
+    game = Game()
+    late.root.add_child(game)
+    session.trees.append(late)
+    session.pump()
+    session.games[0].rpc("hello", "second")
+    session.pump()
+    assert [g.calls for g in session.games[1:]] == [
+        [("hello", 1, "first"), ("hello", 1, "second")],
+        [("hello", 1, "first"), ("hello", 1, "second")],
+    ]
+    assert game.calls == [("hello", 1, "second")]
+
+
 def test_unknown_method_is_an_error_not_a_wrong_call(caplog: pytest.LogCaptureFixture) -> None:
     """If the receiver's node lacks the method, the call is refused, never misrouted."""
 
