@@ -211,17 +211,23 @@ def test_process_polls_then_processes() -> None:
     assert log == ["poll", "process A"]
 
 
+def quit_after(tree: SceneTree, count: int) -> list[int]:
+    """Frames counted as they run; the tree quits after ``count``."""
+    frames: list[int] = []
+
+    def counted() -> None:
+        frames.append(1)
+        if len(frames) == count:
+            tree.quit()
+
+    tree.process_frame.connect(counted)
+    return frames
+
+
 async def test_run_until_quit() -> None:
     """run() runs frames until quit()."""
     tree = SceneTree()
-    frames: list[int] = []
-
-    def count() -> None:
-        frames.append(1)
-        if len(frames) == 3:
-            tree.quit()
-
-    tree.process_frame.connect(count)
+    frames = quit_after(tree, 3)
     await tree.run(fps=1000)
     assert len(frames) == 3
 
@@ -246,14 +252,7 @@ async def test_event_driven_run_with_a_peer_that_takes_only_a_timeout() -> None:
     peer._status = ConnectionStatus.CONNECTED
     peer._unique_id = 1
     tree.get_multiplayer().multiplayer_peer = peer
-    frames: list[int] = []
-
-    def count() -> None:
-        frames.append(1)
-        if len(frames) == 3:
-            tree.quit()
-
-    tree.process_frame.connect(count)
+    frames = quit_after(tree, 3)
     await asyncio.wait_for(tree.run(fps=100, event_driven=True), 5)
     assert len(frames) == 3
     assert waits and all(0 <= w <= 0.011 for w in waits)
