@@ -79,24 +79,25 @@ class OursClient:
         self.node = Bench()
 
     async def connect(self, port: int) -> None:
+        """Connect, with the tree running event-driven frames (RPCs run as they come)."""
         await self.peer.create_client(f"ws://127.0.0.1:{port}")
         api: SceneMultiplayer = self.tree.get_multiplayer()
         api.multiplayer_peer = self.peer
         api.ping_interval = 0
         self.tree.root.add_child(self.node)
+        self.running = asyncio.ensure_future(self.tree.run(fps=60, event_driven=True))
         while 1 not in api.get_peers():
-            await self.frame()
+            await asyncio.sleep(0.001)
 
-    async def frame(self) -> None:
-        """One event-driven frame: wait for packets (or 1 ms), then process them."""
-        await self.peer.wait_for_activity(0.001)
-        self.tree.process(0)
+    async def answer(self) -> None:
+        """Until the server's pong or done arrives."""
+        self.node.answered = asyncio.get_running_loop().create_future()
+        await self.node.answered
 
     async def rtt(self, n: int) -> float:
         start = time.perf_counter()
         self.node.ping.rpc_id(1, n)
-        while not self.node.pongs:
-            await self.frame()
+        await self.answer()
         self.node.pongs.clear()
         return time.perf_counter() - start
 
@@ -107,13 +108,14 @@ class OursClient:
             if i % 1000 == 999:
                 await asyncio.sleep(0)  # let the writer run
         self.node.count.rpc_id(1, -1)
-        while self.node.done_total is None:
-            await self.frame()
+        await self.answer()
         assert self.node.done_total == count, self.node.done_total
         self.node.done_total = None
         return count / (time.perf_counter() - start)
 
     async def close(self) -> None:
+        self.tree.quit()
+        await self.running
         self.peer.close()
         await self.peer.wait_closed()
 

@@ -47,6 +47,7 @@ class Bench(Node):
         self.counted = 0
         self.pongs: list[int] = []
         self.done_total: int | None = None
+        self.answered: asyncio.Future[None] | None = None  # resolved by pong and done
         self.ticks = 0
 
     @rpc("any_peer")
@@ -56,6 +57,7 @@ class Bench(Node):
     @rpc
     def pong(self, n: int) -> None:
         self.pongs.append(n)
+        self._answer()
 
     @rpc("any_peer")
     def count(self, n: int) -> None:
@@ -68,6 +70,11 @@ class Bench(Node):
     @rpc
     def done(self, total: int) -> None:
         self.done_total = total
+        self._answer()
+
+    def _answer(self) -> None:
+        if self.answered is not None and not self.answered.done():
+            self.answered.set_result(None)
 
     @rpc("any_peer")
     def blast(self, m: int) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from .exceptions import InvalidState, PeerNotFound
 from .signals import Signal
@@ -176,6 +176,13 @@ class MultiplayerPeer(abc.ABC):
             self.transfer_mode = mode
             self.transfer_channel = channel
             self.put_packet(data)
+
+    def _on_arrival(self, hook: Callable[[], bool] | None) -> None:
+        """Ask to have ``hook()`` called as soon as packets arrive, from the event
+        loop's I/O callback (None: stop). It returns whether it took them in (else the
+        peer wakes ``wait_for_activity`` as usual). ``SceneTree.run(event_driven=True)``
+        uses it; a peer that cannot ignores it."""
+        return
 
     def _defer_flush(self) -> None:
         """A frame starts: a peer that sends in batches may hold what is put until

@@ -447,6 +447,7 @@ class SceneTree:
         self.process_frame: Signal[()] = Signal("process_frame")
         self.multiplayer_poll = True
         self._node_count = 0
+        self._arrival_error: Exception | None = None  # from _arrived, raised by run()
         # Bumped whenever a node enters, leaves or is renamed: what caches of node
         # lookups check to know they still hold.
         self._version = 0
@@ -571,21 +572,53 @@ class SceneTree:
             raise ValueError("fps must be positive")
         period = 1.0 / fps
         self._running = True
+        self._arrival_error = None
         loop = asyncio.get_running_loop()  # its clock: wait_for_activity's deadlines
         last = loop.time()
         next_frame = last
-        while self._running:
-            now = loop.time()
-            if now + 1e-4 >= next_frame:  # (a timer may fire a hair early)
-                self.process(now - last)
-                last = now
-                next_frame = max(next_frame + period, now)
-            else:
-                self._poll_network()
-            if event_driven and self.multiplayer_poll:
-                await self._wait_for_activity(next_frame)
-            else:  # (without multiplayer_poll, what arrives waits for the user's poll)
-                await asyncio.sleep(max(0.0, next_frame - loop.time()))
+        hooked: list[MultiplayerPeer] = []
+        try:
+            while self._running:
+                now = loop.time()
+                if now + 1e-4 >= next_frame:  # (a timer may fire a hair early)
+                    self.process(now - last)
+                    last = now
+                    next_frame = max(next_frame + period, now)
+                    if event_driven and self.multiplayer_poll:
+                        self._hook_arrivals(hooked)
+                else:
+                    self._poll_network()
+                if event_driven and self.multiplayer_poll:
+                    await self._wait_for_activity(next_frame)
+                else:  # (without multiplayer_poll, what arrives waits for the user's poll)
+                    await asyncio.sleep(max(0.0, next_frame - loop.time()))
+                if self._arrival_error is not None:
+                    raise self._arrival_error
+        finally:
+            for peer in hooked:
+                peer._on_arrival(None)
+            self._arrival_error = None
+
+    def _hook_arrivals(self, hooked: list[MultiplayerPeer]) -> None:
+        """Have the peers of this tree's APIs run ``_arrived`` as packets come (a peer
+        set since the last frame too), so RPCs run without waking this task."""
+        for api in self._apis():
+            peer = api.multiplayer_peer
+            if peer is not None and peer not in hooked:
+                peer._on_arrival(self._arrived)
+                hooked.append(peer)
+
+    def _arrived(self) -> bool:
+        """Packets came (called by a peer, from the event loop's I/O callback): take
+        them in now. An error is raised by run(), as one in a frame would be."""
+        if not self._running or self._arrival_error is not None:
+            return False
+        try:
+            self._poll_network()
+        except Exception as exc:
+            self._arrival_error = exc
+            return False  # the peer wakes run(), which raises it
+        return True
 
     async def _wait_for_activity(self, until: float) -> None:
         waits = [

@@ -1011,6 +1011,40 @@ async def test_event_driven_without_multiplayer_poll_does_not_spin(peers: Peers)
         await asyncio.wait_for(run, 2)
 
 
+async def test_event_driven_errors_raise_from_run(peers: Peers) -> None:
+    """In event-driven runs, packets are taken in as they arrive, outside run()'s
+    task; an error there (here a node freed by an RPC whose _exit_tree raises) still
+    ends run() with that error, and run() unhooks the peer as it ends."""
+    from multiplayer import Node, SceneTree, rpc
+
+    class Fragile(Node):
+        @rpc("any_peer")
+        def leave(self) -> None:
+            self.queue_free()
+
+        def _exit_tree(self) -> None:
+            raise ValueError("broken _exit_tree")
+
+    server = await start_server(peers)
+    server_tree, client_tree = SceneTree(), SceneTree()
+    for tree in (server_tree, client_tree):
+        tree.get_multiplayer().ping_interval = 0
+        tree.root.add_child(Fragile("Fragile"))
+    server_tree.get_multiplayer().multiplayer_peer = server
+    client = await start_client(peers, url_of(server))
+    client_tree.get_multiplayer().multiplayer_peer = client
+    api = client_tree.get_multiplayer()
+    await poll_until(peers, lambda: (client_tree.process(0), api.get_peers() == [1])[1])
+    running = asyncio.ensure_future(server_tree.run(fps=1, event_driven=True))
+    await asyncio.sleep(0.05)  # the first frame has run: arrivals are hooked
+    assert server._arrival is not None
+    client_tree.root.get_node("Fragile").leave.rpc_id(1)
+    client_tree.process(0)
+    with pytest.raises(ValueError, match="broken _exit_tree"):
+        await asyncio.wait_for(running, 0.9)  # well before the next frame (1 s)
+    assert server._arrival is None
+
+
 def test_wait_for_activity_in_a_later_event_loop() -> None:
     """A wait cancelled in one event loop leaves no timer that a wait in the next
     loop would rely on: the later wait still times out."""
