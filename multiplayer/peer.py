@@ -184,6 +184,11 @@ class MultiplayerPeer(abc.ABC):
         uses it; a peer that cannot ignores it."""
         return
 
+    def _off_arrival(self, hook: Callable[[], bool]) -> None:
+        """Stop calling ``hook`` (if it is still the one set: another tree may have
+        set its own since)."""
+        return
+
     def _defer_flush(self) -> None:
         """A frame starts: a peer that sends in batches may hold what is put until
         ``_end_deferred_flush()`` (called once per call of this, at the frame's end)."""

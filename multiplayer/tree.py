@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
+import sys
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
     from .scene_multiplayer import SceneMultiplayer
 
 __all__ = ["Node", "SceneTree"]
+
+logger = logging.getLogger("multiplayer.scene")
 
 _INVALID_NAME_CHARACTERS = frozenset('./:@%"')
 _auto_names = itertools.count(2)
@@ -447,7 +451,7 @@ class SceneTree:
         self.process_frame: Signal[()] = Signal("process_frame")
         self.multiplayer_poll = True
         self._node_count = 0
-        self._arrival_error: Exception | None = None  # from _arrived, raised by run()
+        self._arrival_error: BaseException | None = None  # from _arrived, raised by run()
         # Bumped whenever a node enters, leaves or is renamed: what caches of node
         # lookups check to know they still hold.
         self._version = 0
@@ -588,6 +592,8 @@ class SceneTree:
                         self._hook_arrivals(hooked)
                 else:
                     self._poll_network()
+                if not self._running:
+                    break  # quit() was called in this frame or poll
                 if event_driven and self.multiplayer_poll:
                     await self._wait_for_activity(next_frame)
                 else:  # (without multiplayer_poll, what arrives waits for the user's poll)
@@ -596,29 +602,40 @@ class SceneTree:
                     raise self._arrival_error
         finally:
             for peer in hooked:
-                peer._on_arrival(None)
-            self._arrival_error = None
+                peer._off_arrival(self._arrived)
+            error, self._arrival_error = self._arrival_error, None
+            ending = sys.exc_info()[1]
+            if error is not None and ending is not None and ending is not error:
+                # run() was cancelled (or failed otherwise) before it could raise it
+                logger.error("error taking in packets as run() ended", exc_info=error)
+        if error is not None:
+            raise error  # (quit() came in the same poll as the error)
 
     def _hook_arrivals(self, hooked: list[MultiplayerPeer]) -> None:
         """Have the peers of this tree's APIs run ``_arrived`` as packets come (a peer
-        set since the last frame too), so RPCs run without waking this task."""
-        for api in self._apis():
-            peer = api.multiplayer_peer
+        set since the last frame too, and no longer a peer that was replaced), so RPCs
+        run without waking this task."""
+        peers = [api.multiplayer_peer for api in self._apis()]
+        for gone in [peer for peer in hooked if peer not in peers]:
+            gone._off_arrival(self._arrived)
+            hooked.remove(gone)
+        for peer in peers:
             if peer is not None and peer not in hooked:
                 peer._on_arrival(self._arrived)
                 hooked.append(peer)
 
     def _arrived(self) -> bool:
         """Packets came (called by a peer, from the event loop's I/O callback): take
-        them in now. An error is raised by run(), as one in a frame would be."""
-        if not self._running or self._arrival_error is not None:
+        them in now; False if they were left for run()'s task (the peer wakes it).
+        An error is raised by run(), as one in a frame would be."""
+        if not self._running or not self.multiplayer_poll or self._arrival_error is not None:
             return False
         try:
             self._poll_network()
-        except Exception as exc:
+        except BaseException as exc:  # any: it must not reach the event loop's callback
             self._arrival_error = exc
             return False  # the peer wakes run(), which raises it
-        return True
+        return self._running  # (after a quit(), wake run() so that it ends now)
 
     async def _wait_for_activity(self, until: float) -> None:
         waits = [

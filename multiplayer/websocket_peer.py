@@ -499,6 +499,10 @@ class WebSocketMultiplayerPeer(QueuedPeer):
     def _on_arrival(self, hook: Callable[[], bool] | None) -> None:
         self._arrival = hook
 
+    def _off_arrival(self, hook: Callable[[], bool]) -> None:
+        if self._arrival == hook:
+            self._arrival = None
+
     def _after_data(self) -> None:
         """A read was handled: what it staged is taken in by the arrival hook, right
         here, or else wakes the waiters. (The hook saves a frame loop the wake-up of

@@ -1045,6 +1045,76 @@ async def test_event_driven_errors_raise_from_run(peers: Peers) -> None:
     assert server._arrival is None
 
 
+class Shutdown(BaseException):
+    """Not an Exception: what a handler might raise that no `except Exception` stops."""
+
+
+async def test_event_driven_base_exceptions_and_quit_between_frames(peers: Peers) -> None:
+    """A BaseException from an RPC taken in between frames ends run() with it and
+    leaves the connection that carried the RPC open; quit() from such an RPC ends
+    run() at once, not at the next frame."""
+    from multiplayer import Node, SceneTree, rpc
+
+    class Control(Node):
+        @rpc("any_peer")
+        def shutdown(self) -> None:
+            raise Shutdown
+
+        @rpc("any_peer")
+        def stop(self) -> None:
+            self.get_tree().quit()
+
+    server = await start_server(peers)
+    server_tree, client_tree = SceneTree(), SceneTree()
+    for tree in (server_tree, client_tree):
+        tree.get_multiplayer().ping_interval = 0
+        tree.root.add_child(Control("Control"))
+    server_tree.get_multiplayer().multiplayer_peer = server
+    client = await start_client(peers, url_of(server))
+    client_tree.get_multiplayer().multiplayer_peer = client
+    api = client_tree.get_multiplayer()
+    await poll_until(peers, lambda: (client_tree.process(0), api.get_peers() == [1])[1])
+    control = client_tree.root.get_node("Control")
+    for call, ends in ((control.shutdown, pytest.raises(Shutdown)), (control.stop, None)):
+        running = asyncio.ensure_future(server_tree.run(fps=1, event_driven=True))
+        await asyncio.sleep(0.05)  # the first frame has run: arrivals are hooked
+        call.rpc_id(1)
+        client_tree.process(0)
+        if ends is not None:
+            with ends:
+                await asyncio.wait_for(running, 0.9)  # before the next frame (1 s)
+        else:
+            await asyncio.wait_for(running, 0.9)
+        assert client.get_connection_status() == ConnectionStatus.CONNECTED
+        assert server.get_connection_status() == ConnectionStatus.CONNECTED
+
+
+async def test_a_tree_ending_its_run_leaves_another_trees_hook(peers: Peers) -> None:
+    """A peer handed from one running tree to another keeps the second one's arrival
+    hook when the first run() ends."""
+    from multiplayer import SceneTree
+
+    server = await start_server(peers)
+    first, second = SceneTree(), SceneTree()
+    first.get_multiplayer().multiplayer_peer = server
+    running = [asyncio.ensure_future(tree.run(fps=50, event_driven=True)) for tree in (first,)]
+    await asyncio.sleep(0.05)
+    assert server._arrival == first._arrived
+    first.get_multiplayer().multiplayer_peer = None  # (this closes it: reopen below)
+    await server.wait_closed()
+    await server.create_server(0, "127.0.0.1")
+    second.get_multiplayer().multiplayer_peer = server
+    running.append(asyncio.ensure_future(second.run(fps=50, event_driven=True)))
+    await asyncio.sleep(0.05)
+    assert server._arrival == second._arrived
+    first.quit()
+    await asyncio.wait_for(running[0], 1)
+    assert server._arrival == second._arrived
+    second.quit()
+    await asyncio.wait_for(running[1], 1)
+    assert server._arrival is None
+
+
 def test_wait_for_activity_in_a_later_event_loop() -> None:
     """A wait cancelled in one event loop leaves no timer that a wait in the next
     loop would rely on: the later wait still times out."""
