@@ -1011,11 +1011,31 @@ async def test_event_driven_without_multiplayer_poll_does_not_spin(peers: Peers)
         await asyncio.wait_for(run, 2)
 
 
+async def connected_trees(
+    peers: Peers, node: Callable[[str], Any]
+) -> tuple[WebSocketMultiplayerPeer, WebSocketMultiplayerPeer, Any, Any]:
+    """A server and a client, each with a SceneTree holding ``node(name)`` under its
+    class name, the client admitted; returns (server, client, server_tree, client_tree)."""
+    from multiplayer import SceneTree
+
+    server = await start_server(peers)
+    server_tree, client_tree = SceneTree(), SceneTree()
+    for tree in (server_tree, client_tree):
+        tree.get_multiplayer().ping_interval = 0
+        tree.root.add_child(node(getattr(node, "__name__", "Node")))
+    server_tree.get_multiplayer().multiplayer_peer = server
+    client = await start_client(peers, url_of(server))
+    client_tree.get_multiplayer().multiplayer_peer = client
+    api = client_tree.get_multiplayer()
+    await poll_until(peers, lambda: (client_tree.process(0), api.get_peers() == [1])[1])
+    return server, client, server_tree, client_tree
+
+
 async def test_event_driven_errors_raise_from_run(peers: Peers) -> None:
     """In event-driven runs, packets are taken in as they arrive, outside run()'s
     task; an error there (here a node freed by an RPC whose _exit_tree raises) still
     ends run() with that error, and run() unhooks the peer as it ends."""
-    from multiplayer import Node, SceneTree, rpc
+    from multiplayer import Node, rpc
 
     class Fragile(Node):
         @rpc("any_peer")
@@ -1025,16 +1045,7 @@ async def test_event_driven_errors_raise_from_run(peers: Peers) -> None:
         def _exit_tree(self) -> None:
             raise ValueError("broken _exit_tree")
 
-    server = await start_server(peers)
-    server_tree, client_tree = SceneTree(), SceneTree()
-    for tree in (server_tree, client_tree):
-        tree.get_multiplayer().ping_interval = 0
-        tree.root.add_child(Fragile("Fragile"))
-    server_tree.get_multiplayer().multiplayer_peer = server
-    client = await start_client(peers, url_of(server))
-    client_tree.get_multiplayer().multiplayer_peer = client
-    api = client_tree.get_multiplayer()
-    await poll_until(peers, lambda: (client_tree.process(0), api.get_peers() == [1])[1])
+    server, _, server_tree, client_tree = await connected_trees(peers, Fragile)
     running = asyncio.ensure_future(server_tree.run(fps=1, event_driven=True))
     await asyncio.sleep(0.05)  # the first frame has run: arrivals are hooked
     assert server._arrival is not None
@@ -1053,7 +1064,7 @@ async def test_event_driven_base_exceptions_and_quit_between_frames(peers: Peers
     """A BaseException from an RPC taken in between frames ends run() with it and
     leaves the connection that carried the RPC open; quit() from such an RPC ends
     run() at once, not at the next frame."""
-    from multiplayer import Node, SceneTree, rpc
+    from multiplayer import Node, rpc
 
     class Control(Node):
         @rpc("any_peer")
@@ -1064,16 +1075,7 @@ async def test_event_driven_base_exceptions_and_quit_between_frames(peers: Peers
         def stop(self) -> None:
             self.get_tree().quit()
 
-    server = await start_server(peers)
-    server_tree, client_tree = SceneTree(), SceneTree()
-    for tree in (server_tree, client_tree):
-        tree.get_multiplayer().ping_interval = 0
-        tree.root.add_child(Control("Control"))
-    server_tree.get_multiplayer().multiplayer_peer = server
-    client = await start_client(peers, url_of(server))
-    client_tree.get_multiplayer().multiplayer_peer = client
-    api = client_tree.get_multiplayer()
-    await poll_until(peers, lambda: (client_tree.process(0), api.get_peers() == [1])[1])
+    server, client, server_tree, client_tree = await connected_trees(peers, Control)
     control = client_tree.root.get_node("Control")
     for call, ends in ((control.shutdown, pytest.raises(Shutdown)), (control.stop, None)):
         running = asyncio.ensure_future(server_tree.run(fps=1, event_driven=True))
