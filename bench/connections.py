@@ -31,7 +31,7 @@ from served import Served, raise_file_limit, served
 from websockets.asyncio.client import ClientConnection, connect
 
 from multiplayer import WebSocketMultiplayerPeer
-from multiplayer.peer import ConnectionStatus
+from multiplayer.transport.peer import ConnectionStatus
 
 WINDOW = 25
 KINDS = {"ours": "ours", "ours, relay off": "ours-norelay", "raw websockets": "raw"}

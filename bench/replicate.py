@@ -40,8 +40,8 @@ from multiplayer import (
     Vector2,
     WebSocketMultiplayerPeer,
 )
-from multiplayer.messages import Sync
-from multiplayer.wire import PACKET_OVERHEAD, Hello
+from multiplayer.protocol.messages import Sync
+from multiplayer.transport.framing.native import PACKET_OVERHEAD, Hello
 
 OBJECTS = 100
 SERVER_FPS = 60.0
@@ -215,7 +215,7 @@ def expected_rate(mode: str, objects: int, hz: float) -> float:
     else:
         pairs = [0, values[0], 1, values[1]]
         packet = Sync(seq, [], [[100, pairs] for _ in range(objects)])
-    from multiplayer.codec import default_codec
+    from multiplayer.protocol.native.codec import default_codec
 
     size = len(packet.serialize(default_codec)) + PACKET_OVERHEAD
     return frame_bytes(size) * hz

@@ -13,7 +13,7 @@ import time
 import timeit
 
 from multiplayer import Node, SceneTree, Vector2, rpc
-from multiplayer.arguments import function_of, signature_of
+from multiplayer.scene_multiplayer.arguments import function_of, signature_of
 from multiplayer.testing import MemoryNetwork
 
 CALLS = 20_000

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-from .codec import Codec, register_type
 from .exceptions import (
     DecodingError,
     EncodingError,
@@ -23,7 +22,16 @@ from .exceptions import (
     RemoteError,
     RPCRefused,
 )
-from .peer import (
+from .protocol.native.codec import Codec, register_type
+from .replication.config import ReplicationMode, SceneReplicationConfig
+from .replication.spawner import MultiplayerSpawner
+from .replication.synchronizer import MultiplayerSynchronizer
+from .scene.node import Node
+from .scene.rpc import RPCConfig, RPCMode, rpc
+from .scene.tree import SceneTree
+from .scene_multiplayer.scene_multiplayer import MultiplayerAPI, SceneMultiplayer
+from .signals import Signal
+from .transport.peer import (
     TARGET_PEER_BROADCAST,
     TARGET_PEER_SERVER,
     ConnectionStatus,
@@ -31,15 +39,8 @@ from .peer import (
     OfflineMultiplayerPeer,
     TransferMode,
 )
-from .replication_config import ReplicationMode, SceneReplicationConfig
-from .rpc import RPCConfig, RPCMode, rpc
-from .scene_multiplayer import MultiplayerAPI, SceneMultiplayer
-from .signals import Signal
-from .spawner import MultiplayerSpawner
-from .synchronizer import MultiplayerSynchronizer
-from .tree import Node, SceneTree
+from .transport.websocket_multiplayer_peer import WebSocketMultiplayerPeer
 from .values import Color, Vector2, Vector2i, Vector3, Vector3i
-from .websocket_peer import WebSocketMultiplayerPeer
 
 __all__ = [
     "TARGET_PEER_BROADCAST",

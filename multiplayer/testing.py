@@ -16,8 +16,8 @@ event loop, so tests of the layers above run synchronously::
 from __future__ import annotations
 
 from .exceptions import InvalidState, PacketTooLarge
-from .inbox import Packet, QueuedPeer
-from .peer import TARGET_PEER_SERVER, ConnectionStatus, as_packet
+from .transport.inbox import Packet, QueuedPeer
+from .transport.peer import TARGET_PEER_SERVER, ConnectionStatus, as_packet
 
 __all__ = ["MemoryMultiplayerPeer", "MemoryNetwork"]
 

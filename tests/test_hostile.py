@@ -29,7 +29,7 @@ from multiplayer import (
     WebSocketMultiplayerPeer,
     rpc,
 )
-from multiplayer.wire import Hello
+from multiplayer.transport.framing.native import Hello
 
 
 class Thing(Node):

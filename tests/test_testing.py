@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from multiplayer.exceptions import InvalidState, PacketTooLarge, PeerNotFound
-from multiplayer.peer import ConnectionStatus, TransferMode
 from multiplayer.testing import MemoryMultiplayerPeer, MemoryNetwork
+from multiplayer.transport.peer import ConnectionStatus, TransferMode
 
 
 class Events:

@@ -1,0 +1,1 @@
+"""The native profile: msgpack values (``codec``) and the message layout."""

@@ -1,0 +1,147 @@
+"""``MultiplayerSpawner``: nodes added on the authority appear on every peer.
+
+A spawner watches the node at its ``spawn_path``. When its multiplayer authority adds
+a child there whose class is one of the spawnable scenes, or calls ``spawn(data)``
+with a ``spawn_function``, the node is spawned on every other peer: same class (or
+same ``spawn_function(data)``), same name, its synchronizers' spawn properties set
+before its ``_ready`` runs. When it leaves the authority's tree, it is despawned
+everywhere. Peers that join later receive every node spawned so far, with current
+values; when the authority leaves, the nodes it spawned are freed on the others.
+
+In Python a "scene" is a :class:`Node` subclass that can be built with no
+arguments, or a zero-argument factory returning a node. Children of a spawnable
+class are recognised by their exact class; a factory's nodes are recognised when
+made with ``instantiate_scene(index)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..exceptions import InvalidState
+from ..scene.node import Node
+from ..signals import Signal
+
+__all__ = ["MultiplayerSpawner", "Scene"]
+
+Scene = type[Node] | Callable[[], Node]
+
+
+class MultiplayerSpawner(Node):
+    """Spawns nodes under ``spawn_path`` on every peer.
+
+    Attributes:
+        spawn_function: Builds a node from ``spawn(data)``'s data, on every peer.
+        spawn_limit: The most nodes this spawner tracks at once (0: no limit); also
+            checked on receivers.
+
+    Signals:
+        spawned(node), despawned(node): on receivers only, as in Godot.
+    """
+
+    spawned: Signal[Node] = Signal()
+    despawned: Signal[Node] = Signal()
+
+    def __init__(self, name: str | None = None, spawn_path: str = "") -> None:
+        super().__init__(name)
+        self.spawn_path = spawn_path
+        self.spawn_function: Callable[[Any], Node] | None = None
+        self.spawn_limit = 0
+        self._scenes: list[Scene] = []
+        self._watched: Node | None = None
+        self._tracked: dict[Node, int] = {}  # node -> net id, on the authority
+        self._remote: dict[Node, tuple[int, int]] = {}  # node -> (sender, net id)
+
+    # Spawnable scenes.
+
+    def add_spawnable_scene(self, scene: Scene) -> None:
+        """Allow ``scene`` (a Node subclass or a factory); its index is its position."""
+        if not callable(scene):
+            raise TypeError("a spawnable scene is a Node subclass or a zero-argument factory")
+        if len(self._scenes) >= 255:
+            raise ValueError("at most 255 spawnable scenes (Godot's limit)")
+        self._scenes.append(scene)
+
+    def get_spawnable_scene(self, index: int) -> Scene:
+        return self._scenes[index]
+
+    def get_spawnable_scene_count(self) -> int:
+        return len(self._scenes)
+
+    def clear_spawnable_scenes(self) -> None:
+        """Forget the scenes (nodes already spawned stay, as in Godot)."""
+        self._scenes.clear()
+
+    def instantiate_scene(self, index: int) -> Node:
+        """A new node of spawnable scene ``index``, recognised when added."""
+        scene = self._scenes[index]
+        node = scene()
+        if not isinstance(node, Node):
+            raise TypeError(f"spawnable scene {index} made {type(node).__name__}, not a Node")
+        node._spawn_scene = index
+        return node
+
+    def scene_index_of(self, node: Node) -> int | None:
+        """The spawnable scene ``node`` is an instance of, or None."""
+        tagged = getattr(node, "_spawn_scene", None)
+        if isinstance(tagged, int) and tagged < len(self._scenes):
+            return tagged
+        for i, scene in enumerate(self._scenes):
+            if isinstance(scene, type) and type(node) is scene:
+                return i
+        return None
+
+    # Custom spawns.
+
+    def spawn(self, data: Any = None) -> Node:
+        """Build a node with ``spawn_function(data)``, add it under ``spawn_path`` and
+        spawn it on every peer with the same ``data``.
+
+        Raises:
+            InvalidState: Not in a tree, not the authority, no spawn_function, no node
+                at spawn_path, or the spawn_limit is reached.
+        """
+        if not self.is_inside_tree():
+            raise InvalidState("spawn() needs the spawner inside a tree")
+        if not self.is_multiplayer_authority():
+            raise InvalidState("only the spawner's multiplayer authority may spawn()")
+        if self.spawn_function is None:
+            raise InvalidState("spawn() needs a spawn_function")
+        self._check_limit()
+        parent = self.get_spawn_node()
+        if parent is None:
+            raise InvalidState(f"no node at spawn_path {self.spawn_path!r}")
+        node = self._build_custom(data)
+        node._spawn_data = (data,)
+        parent.add_child(node, force_readable_name=True)
+        return node
+
+    def get_spawn_node(self) -> Node | None:
+        """The node spawned nodes go under (``spawn_path``, relative to the spawner)."""
+        if not self.spawn_path:
+            return None
+        return self.get_node_or_null(self.spawn_path)
+
+    def _build_custom(self, data: Any) -> Node:
+        function = self.spawn_function
+        if function is None:
+            raise InvalidState("this spawner has no spawn_function")
+        node = function(data)
+        if not isinstance(node, Node):
+            raise InvalidState(f"spawn_function returned {type(node).__name__}, not a Node")
+        if node.get_parent() is not None:
+            raise InvalidState("spawn_function must return a node that has no parent")
+        return node
+
+    def _check_limit(self) -> None:
+        if self.spawn_limit and len(self._tracked) + len(self._remote) >= self.spawn_limit:
+            raise InvalidState(f"spawn_limit ({self.spawn_limit}) reached")
+
+    # The tree.
+
+    def _enter_tree(self) -> None:
+        self.multiplayer._replicator.add_spawner(self)
+
+    def _exit_tree(self) -> None:
+        self.multiplayer._replicator.remove_spawner(self)

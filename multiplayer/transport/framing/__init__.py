@@ -1,0 +1,1 @@
+"""How packets are framed in WebSocket messages, one module per profile."""

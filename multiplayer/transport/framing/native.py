@@ -1,0 +1,164 @@
+"""The transport's wire format: the only module that builds or parses its bytes.
+
+Every WebSocket message is binary and starts with a kind byte (docs/protocol.md):
+
+* ``HELLO``  ``[0x02][u8 version][u32 id][u32 max_message_size]``: the first message
+  each side sends. The server's carries the client's new id; the client's carries 0.
+  ``max_message_size`` is the sender's ``inbound_buffer_size``: the other side never
+  sends it a longer message.
+* ``PACKET`` ``[0x00][payload]``: one packet.
+* ``BATCH``  ``[0x01]`` then, per packet, a length and the payload: several packets
+  put in the same tick for the same peer, coalesced into one message. The length is a
+  u16, or ``0xFFFF`` followed by a u32 for 65535 bytes and more.
+
+Integers are little-endian. Godot 4 sends a bare 4-byte id and then one message per
+packet; the HELLO adds a version and the size limit, the BATCH saves a WebSocket
+frame (and a system call) per packet.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ...exceptions import ProtocolError
+
+__all__ = [
+    "BATCH",
+    "HELLO",
+    "MAX_BATCH_PACKETS",
+    "PACKET",
+    "PACKET_OVERHEAD",
+    "PROTOCOL_VERSION",
+    "Hello",
+    "encode_packets",
+    "parse_message",
+]
+
+PROTOCOL_VERSION = 1
+PACKET = 0x00
+BATCH = 0x01
+HELLO = 0x02
+
+PACKET_OVERHEAD = 1
+"""Bytes a ``PACKET`` message adds to its payload."""
+MAX_BATCH_PACKETS = 1024
+"""The most packets one BATCH may carry (bounds what one message costs to stage)."""
+
+_HELLO = struct.Struct("<BBII")
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+_LONG = 0xFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """The greeting each side sends first."""
+
+    peer_id: int
+    max_message_size: int
+    version: int = PROTOCOL_VERSION
+
+    def serialize(self) -> bytes:
+        return _HELLO.pack(HELLO, self.version, self.peer_id, self.max_message_size)
+
+    @classmethod
+    def parse(cls, data: bytes) -> Hello:
+        """Parse a HELLO message.
+
+        Raises:
+            ProtocolError: It is not a HELLO, or not of this protocol version.
+        """
+        if len(data) != _HELLO.size or data[0] != HELLO:
+            raise ProtocolError(f"expected a {_HELLO.size}-byte HELLO, got {_describe(data)}")
+        _, version, peer_id, max_message_size = _HELLO.unpack(data)
+        if version != PROTOCOL_VERSION:
+            raise ProtocolError(
+                f"protocol version {version} is not supported (this side speaks {PROTOCOL_VERSION})"
+            )
+        return cls(peer_id, max_message_size, version)
+
+
+def _describe(data: bytes) -> str:
+    head = data[:12].hex(" ")
+    return f"{len(data)} bytes ({head}{' …' if len(data) > 12 else ''})"
+
+
+def _length_prefix(size: int) -> bytes:
+    if size < _LONG:
+        return _U16.pack(size)
+    return _U16.pack(_LONG) + _U32.pack(size)
+
+
+def encode_packets(packets: Sequence[bytes], max_message_size: int) -> list[bytes]:
+    """Frame packets for one peer into as few messages as fit ``max_message_size``.
+
+    Each packet must satisfy ``len(packet) + PACKET_OVERHEAD <= max_message_size``
+    (``put_packet`` checks it), so each fits in a message of its own at worst.
+    """
+    if len(packets) == 1:
+        return [bytes((PACKET,)) + packets[0]]
+    messages: list[bytes] = []
+    parts: list[bytes] = []
+    size = 0
+    for packet in packets:
+        prefix = _length_prefix(len(packet))
+        item = len(prefix) + len(packet)
+        if parts and (size + item > max_message_size or len(parts) > 2 * MAX_BATCH_PACKETS):
+            messages.append(_finish(parts))
+            parts, size = [], 0
+        if not parts:
+            if len(packet) + 1 + len(prefix) > max_message_size:
+                messages.append(bytes((PACKET,)) + packet)
+                continue
+            parts.append(bytes((BATCH,)))
+            size = 1
+        parts.append(prefix)
+        parts.append(packet)
+        size += item
+    if parts:
+        messages.append(_finish(parts))
+    return messages
+
+
+def _finish(parts: list[bytes]) -> bytes:
+    if len(parts) == 3:  # a batch of one: send it as a plain PACKET
+        return bytes((PACKET,)) + parts[2]
+    return b"".join(parts)
+
+
+def parse_message(data: bytes) -> list[bytes]:
+    """The packets in a PACKET or BATCH message.
+
+    Raises:
+        ProtocolError: The message is empty, truncated, or of another kind.
+    """
+    if not data:
+        raise ProtocolError("empty message")
+    kind = data[0]
+    if kind == PACKET:
+        return [data[1:]]
+    if kind != BATCH:
+        raise ProtocolError(f"unexpected message kind 0x{kind:02x}: {_describe(data)}")
+    packets: list[bytes] = []
+    offset, end = 1, len(data)
+    while offset < end:
+        if offset + 2 > end:
+            raise ProtocolError("truncated length in a BATCH message")
+        (size,) = _U16.unpack_from(data, offset)
+        offset += 2
+        if size == _LONG:
+            if offset + 4 > end:
+                raise ProtocolError("truncated length in a BATCH message")
+            (size,) = _U32.unpack_from(data, offset)
+            offset += 4
+        if offset + size > end:
+            raise ProtocolError(f"BATCH packet of {size} bytes runs past the end of the message")
+        packets.append(data[offset : offset + size])
+        offset += size
+        if len(packets) > MAX_BATCH_PACKETS:
+            raise ProtocolError(f"BATCH message with more than {MAX_BATCH_PACKETS} packets")
+    if not packets:
+        raise ProtocolError("BATCH message with no packet")
+    return packets

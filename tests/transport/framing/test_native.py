@@ -1,0 +1,262 @@
+"""Tests for the wire format in :mod:`multiplayer.wire`."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from multiplayer.exceptions import ProtocolError
+from multiplayer.transport.framing.native import (
+    BATCH,
+    HELLO,
+    PACKET,
+    PACKET_OVERHEAD,
+    PROTOCOL_VERSION,
+    Hello,
+    encode_packets,
+    parse_message,
+)
+
+# No deadline: a slow CI machine must not turn a correct run into a failure.
+hypothesis_settings = settings(deadline=None)
+
+
+def test_message_kind_constants() -> None:
+    """The kind bytes and the PACKET overhead match the documented layout."""
+    assert (PACKET, BATCH, HELLO) == (0x00, 0x01, 0x02)
+    assert PACKET_OVERHEAD == 1
+    assert PROTOCOL_VERSION == 1
+
+
+# Hello.
+
+
+@pytest.mark.parametrize(
+    ("hello", "expected"),
+    [
+        # [02][version 01][id 3 LE][max 0x00100000 LE]
+        (Hello(3, 1048576), "02 01 03000000 00001000"),
+        (Hello(0, 65536), "02 01 00000000 00000100"),
+        (Hello(0x01020304, 0xAABBCCDD), "02 01 04030201 DDCCBBAA"),
+        (Hello(2, 64, version=7), "02 07 02000000 40000000"),
+    ],
+)
+def test_hello_serialize_golden_bytes(hello: Hello, expected: str) -> None:
+    """Hello.serialize() produces [0x02][u8 version][u32 id LE][u32 max LE]."""
+    assert hello.serialize() == bytes.fromhex(expected)
+
+
+@pytest.mark.parametrize("hello", [Hello(0, 64), Hello(2, 1 << 20), Hello(2**32 - 1, 2**32 - 1)])
+def test_hello_parse_round_trip(hello: Hello) -> None:
+    """Hello.parse(hello.serialize()) gives back an equal Hello."""
+    parsed = Hello.parse(hello.serialize())
+    assert parsed == hello
+    assert parsed.version == PROTOCOL_VERSION
+
+
+def test_hello_parse_golden_bytes() -> None:
+    """Hello.parse() reads the id and the size little-endian."""
+    assert Hello.parse(bytes.fromhex("0201 05000000 00040000")) == Hello(5, 1024)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        bytes.fromhex("0201 03000000 000010"),  # one byte short
+        bytes.fromhex("0201 03000000 00001000 00"),  # one byte long
+        bytes.fromhex("00"),
+    ],
+)
+def test_hello_parse_rejects_wrong_length(data: bytes) -> None:
+    """A HELLO that is not exactly 10 bytes long raises ProtocolError."""
+    with pytest.raises(ProtocolError):
+        Hello.parse(data)
+
+
+@pytest.mark.parametrize("kind", [PACKET, BATCH, 0x03, 0xFF])
+def test_hello_parse_rejects_wrong_kind(kind: int) -> None:
+    """A 10-byte message whose kind byte is not HELLO raises ProtocolError."""
+    data = bytes([kind]) + Hello(3, 1024).serialize()[1:]
+    with pytest.raises(ProtocolError):
+        Hello.parse(data)
+
+
+@pytest.mark.parametrize("version", [0, 2, 255])
+def test_hello_parse_rejects_wrong_version(version: int) -> None:
+    """A HELLO of another protocol version raises ProtocolError naming the version."""
+    data = Hello(3, 1024, version=version).serialize()
+    with pytest.raises(ProtocolError, match=f"version {version}"):
+        Hello.parse(data)
+
+
+# encode_packets.
+
+
+def test_encode_one_packet_is_a_plain_packet_message() -> None:
+    """A single packet is sent as [0x00] followed by the payload."""
+    assert encode_packets([b"hello"], 100) == [b"\x00hello"]
+    assert encode_packets([b""], 100) == [b"\x00"]
+
+
+def test_encode_no_packet_gives_no_message() -> None:
+    """Encoding an empty list of packets produces no message."""
+    assert encode_packets([], 100) == []
+
+
+def test_encode_several_packets_is_one_batch_golden_bytes() -> None:
+    """Several packets become one BATCH: [0x01] then u16 LE length and payload per packet."""
+    messages = encode_packets([b"ab", b"", b"xyz"], 100)
+    assert messages == [bytes.fromhex("01 0200 6162 0000 0300 78797a")]
+
+
+def test_encode_long_packet_uses_the_u32_escape() -> None:
+    """A packet of 65535 bytes or more has length 0xFFFF followed by a u32 LE."""
+    long = b"\xaa" * 65535
+    messages = encode_packets([long, b"z"], 1 << 20)
+    assert messages == [bytes.fromhex("01 ffff ffff0000") + long + bytes.fromhex("0100 7a")]
+    assert parse_message(messages[0]) == [long, b"z"]
+
+
+def test_encode_packet_just_below_the_escape_uses_u16() -> None:
+    """A packet of 65534 bytes still has a plain u16 length."""
+    packet = b"\xbb" * 65534
+    messages = encode_packets([b"a", packet], 1 << 20)
+    assert messages == [bytes.fromhex("01 0100 61 feff") + packet]
+
+
+def test_encode_very_long_packet_uses_the_u32_escape() -> None:
+    """A packet of 70000 bytes is framed as 0xFFFF + u32 70000."""
+    packet = bytes(range(256)) * 273 + b"\x01" * 112  # 70000 bytes
+    assert len(packet) == 70000
+    messages = encode_packets([packet, b""], 1 << 20)
+    assert messages == [bytes.fromhex("01 ffff 70110100") + packet + bytes.fromhex("0000")]
+
+
+def test_encode_splits_into_messages_that_fit() -> None:
+    """Packets that do not fit one message are split; a lone leftover is a plain PACKET."""
+    packets = [bytes([i]) * 10 for i in range(5)]  # 12 bytes each in a batch
+    messages = encode_packets(packets, 30)
+
+    assert messages == [
+        b"\x01" + b"\x0a\x00" + packets[0] + b"\x0a\x00" + packets[1],
+        b"\x01" + b"\x0a\x00" + packets[2] + b"\x0a\x00" + packets[3],
+        b"\x00" + packets[4],
+    ]
+    assert all(len(m) <= 30 for m in messages)
+    assert [p for m in messages for p in parse_message(m)] == packets
+
+
+def test_encode_batch_exactly_at_the_limit_is_not_split() -> None:
+    """A batch of exactly max_message_size bytes stays one message; one byte less splits it."""
+    packets = [b"a" * 10, b"b" * 10]  # 1 + (2 + 10) * 2 = 25 bytes as one batch
+
+    assert encode_packets(packets, 25) == [b"\x01\x0a\x00" + packets[0] + b"\x0a\x00" + packets[1]]
+    assert encode_packets(packets, 24) == [b"\x00" + packets[0], b"\x00" + packets[1]]
+
+
+def test_encode_packet_too_big_for_a_batch_goes_alone() -> None:
+    """A packet that fits only as a plain PACKET is sent alone, order preserved."""
+    packets = [b"y", b"x" * 11, b"z"]
+    messages = encode_packets(packets, 12)
+
+    assert messages == [b"\x00y", b"\x00" + b"x" * 11, b"\x00z"]
+    assert all(len(m) <= 12 for m in messages)
+
+
+def test_encode_many_packets_round_trip_with_every_message_in_size() -> None:
+    """Many packets of mixed sizes split into messages <= max and parse back in order."""
+    packets = [bytes([i % 256]) * (i * 7 % 50) for i in range(200)]
+    messages = encode_packets(packets, 64)
+
+    assert len(messages) > 1
+    assert all(len(m) <= 64 for m in messages)
+    assert [p for m in messages for p in parse_message(m)] == packets
+
+
+@st.composite
+def packets_and_limit(draw: st.DrawFn) -> tuple[list[bytes], int]:
+    packets = draw(st.lists(st.binary(max_size=300), max_size=30))
+    largest = max((len(p) for p in packets), default=0)
+    limit = draw(st.integers(min_value=largest + PACKET_OVERHEAD, max_value=largest + 400))
+    return packets, limit
+
+
+@hypothesis_settings
+@given(packets_and_limit())
+def test_encode_parse_round_trip_property(case: tuple[list[bytes], int]) -> None:
+    """For any packets that each fit, every message fits and parsing gives the packets back."""
+    packets, limit = case
+    messages = encode_packets(packets, limit)
+
+    assert all(len(m) <= limit for m in messages)
+    assert [p for m in messages for p in parse_message(m)] == packets
+
+
+# parse_message.
+
+
+def test_parse_packet_message() -> None:
+    """A PACKET message yields its payload, even an empty one."""
+    assert parse_message(b"\x00abc") == [b"abc"]
+    assert parse_message(b"\x00") == [b""]
+
+
+def test_parse_batch_golden_bytes() -> None:
+    """A BATCH message yields each length-prefixed payload in order."""
+    data = bytes.fromhex("01 0200 6162 0000 ffff 01000000 63")
+    assert parse_message(data) == [b"ab", b"", b"c"]
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty"),
+        (b"\x02" + b"\x00" * 9, "kind"),  # a HELLO after the handshake
+        (b"\x03abc", "kind"),
+        (b"\xff", "kind"),
+        (b"\x01\x05", "truncated"),  # one byte of a u16 length
+        (b"\x01\x01\x00a\x00", "truncated"),  # a valid packet, then half a length
+        (b"\x01\xff\xff\x01\x00", "truncated"),  # escape with half a u32
+        (b"\x01\xff\xff", "truncated"),  # escape with no u32
+        (b"\x01\x05\x00ab", "past the end"),
+        (b"\x01\x01\x00a\x02\x00b", "past the end"),
+        (b"\x01\xff\xff\x00\x00\x01\x00", "past the end"),
+        (b"\x01", "no packet"),
+    ],
+)
+def test_parse_rejects_malformed_messages(data: bytes, reason: str) -> None:
+    """Malformed messages raise ProtocolError (and no other exception type)."""
+    with pytest.raises(ProtocolError, match=reason):
+        parse_message(data)
+
+
+@hypothesis_settings
+@given(
+    st.one_of(
+        st.binary(max_size=64),
+        st.binary(max_size=64).map(lambda b: b"\x01" + b),
+        st.binary(max_size=64).map(lambda b: b"\x01\xff\xff" + b),
+    )
+)
+def test_parse_random_bytes_returns_packets_or_raises_protocol_error(data: bytes) -> None:
+    """parse_message on arbitrary bytes returns a list of bytes or raises ProtocolError."""
+    try:
+        packets = parse_message(data)
+    except ProtocolError:
+        return
+    assert isinstance(packets, list)
+    assert packets
+    assert all(isinstance(p, bytes) for p in packets)
+    assert sum(len(p) for p in packets) < len(data)
+
+
+def test_batches_are_split_at_max_batch_packets() -> None:
+    """No BATCH carries more than MAX_BATCH_PACKETS packets; all come back in order."""
+    from multiplayer.transport.framing.native import MAX_BATCH_PACKETS
+
+    packets = [bytes([i % 256]) for i in range(MAX_BATCH_PACKETS * 2 + 5)]
+    messages = encode_packets(packets, 1 << 20)
+    assert len(messages) == 3
+    assert all(len(parse_message(m)) <= MAX_BATCH_PACKETS for m in messages)
+    assert [p for m in messages for p in parse_message(m)] == packets
