@@ -42,7 +42,7 @@ from ..values import Color, Vector2, Vector2i, Vector3, Vector3i
 from .synchronizer import MultiplayerSynchronizer, VisibilityUpdateMode
 
 if TYPE_CHECKING:
-    from ..scene_multiplayer.scene_multiplayer import SceneMultiplayer
+    from .host import ReplicationHost
     from .spawner import MultiplayerSpawner
 
 __all__ = ["PeerStats", "SceneReplicator"]
@@ -144,8 +144,8 @@ class PeerStats:
 class SceneReplicator:
     """Spawning and despawning for one multiplayer API."""
 
-    def __init__(self, api: SceneMultiplayer) -> None:
-        self._api = api
+    def __init__(self, host: ReplicationHost) -> None:
+        self._api = host
         self._spawners: list[MultiplayerSpawner] = []
         self._queue: list[tuple[MultiplayerSpawner, Node, int]] = []  # waiting for ready
         self._ready: set[Node] = set()  # queued nodes that are ready
@@ -240,8 +240,7 @@ class SceneReplicator:
                 send()
 
     def _is_authority(self, spawner: MultiplayerSpawner) -> bool:
-        peer = self._api.multiplayer_peer
-        return peer is not None and spawner.get_multiplayer_authority() == peer.get_unique_id()
+        return spawner.get_multiplayer_authority() == self._api.own_id()
 
     # The authority's side.
 
@@ -270,8 +269,8 @@ class SceneReplicator:
         self._node_syncs.clear()
         packet = Despawn(net_id).serialize(self._api.codec)
         for peer_id in self._has_spawn.pop(node, ()):
-            if peer_id in self._api._connected:
-                self._api._send(peer_id, packet, _RELIABLE, 0)
+            if self._api.is_admitted(peer_id):
+                self._api.send_command(peer_id, packet)
 
     def _send_spawn(
         self, peer_id: int, spawner: MultiplayerSpawner, node: Node, net_id: int, scene: int
@@ -283,11 +282,11 @@ class SceneReplicator:
                 sync.get_state(sync.replication_config.spawn_properties())
                 for sync in _synchronizers(node)
             ]
-            path_id = self._api._announce_path(peer_id, spawner)
+            path_id = self._api.path_id_for(peer_id, spawner)
             packet = Spawn(path_id, net_id, scene, node.name, data, states).serialize(
                 self._api.codec
             )
-            self._api._send(peer_id, packet, _RELIABLE, 0)
+            self._api.send_command(peer_id, packet)
         except Exception as exc:  # too large, a getter that raised, a spawner gone...
             logger.error("cannot spawn %s on peer %d: %s", node.name, peer_id, exc)
             return False
@@ -459,7 +458,7 @@ class SceneReplicator:
                 memo.pop(sync, None)  # outside a frame, filters may say otherwise later
 
     def _refresh_spawn(self, node: Node, peer_id: int) -> None:
-        if peer_id not in self._api._connected:
+        if not self._api.is_admitted(peer_id):
             return
         has = peer_id in self._has_spawn.get(node, set())
         wants = self._node_visible(node, peer_id) and self._parent_spawned_for(node, peer_id)
@@ -468,7 +467,7 @@ class SceneReplicator:
         elif has and not wants:
             self._has_spawn[node].discard(peer_id)
             net_id = self._tracked[node][1]
-            self._api._send(peer_id, Despawn(net_id).serialize(self._api.codec), _RELIABLE, 0)
+            self._api.send_command(peer_id, Despawn(net_id).serialize(self._api.codec))
             for child in self._tracked:  # what was spawned under it went with it there
                 if child is not node and node.is_ancestor_of(child):
                     self._has_spawn.get(child, set()).discard(peer_id)
@@ -523,8 +522,7 @@ class SceneReplicator:
         return not syncs or any(s.is_visible_to(peer_id) for s in syncs)
 
     def _is_own(self, sync: MultiplayerSynchronizer) -> bool:
-        peer = self._api.multiplayer_peer
-        return peer is not None and sync.get_multiplayer_authority() == peer.get_unique_id()
+        return sync.get_multiplayer_authority() == self._api.own_id()
 
     # Sending state.
 
@@ -535,7 +533,7 @@ class SceneReplicator:
         if not peers or not self._syncs:
             return
         now = _now()
-        own_id = api.get_unique_id()
+        own_id = api.own_id()
         due: list[_Due] = []
         self._in_frame = True
         try:
@@ -552,7 +550,7 @@ class SceneReplicator:
                         item.audience = self._audience(sync, peers)
                         due.append(item)
                 except Exception as exc:  # a getter or a filter of the user's raised
-                    api._refusals.refuse(
+                    api.report(
                         own_id,
                         ("state", sync.get_path()),
                         f"{sync.get_path()}: cannot read its state: {exc!r}",
@@ -629,7 +627,7 @@ class SceneReplicator:
         """Pack each entry once; send every peer its packets."""
         api = self._api
         packb = api.codec.packb
-        told = api._paths._told  # path id -> peers it was sent to
+        told = api.peers_told  # path id -> peers it was sent to
         # Entries for every peer, and the ones only some peers get.
         shared: tuple[list[_Entry], list[_Entry]] = ([], [])
         extra: dict[int, tuple[list[_Entry], list[_Entry]]] = {}
@@ -650,17 +648,17 @@ class SceneReplicator:
                 continue
             sync = item.sync
             # The path id is the same for all peers; each must have been told it.
-            path_id = api._announce_path(audience[0], sync)
-            if not told[path_id].issuperset(audience):
+            path_id = api.path_id_for(audience[0], sync)
+            if not told(path_id).issuperset(audience):
                 for peer_id in audience:
-                    if peer_id not in told[path_id]:
-                        api._announce_path(peer_id, sync)
+                    if peer_id not in told(path_id):
+                        api.path_id_for(peer_id, sync)
             head = _ENTRY_HEAD + packb(path_id)
             for kind, values, checks, group in found:
                 _place(_Entry(head + values, sync, len(values), checks), kind, group, shared, extra)
         if not (shared[0] or shared[1] or extra):
             return
-        limit = max(64, api._require_peer().get_max_packet_size() - 64)
+        limit = max(64, api.max_packet_size() - 64)
         common = _split(shared, limit)  # for every peer with no entries of its own
         common_sent: list[list[int]] = [[] for _ in common]
         for peer_id in peers:
@@ -684,11 +682,11 @@ class SceneReplicator:
         self._seq_out[peer_id] = seq
         packet = _SYNC_HEAD + api.codec.packb(seq) + part.body
         try:
-            api._send(peer_id, packet, _RELIABLE, 0)
+            api.send_command(peer_id, packet)
         except PacketTooLarge as exc:
             # Not skipped in silence: logged (throttled), and the changes stay due.
-            api._refusals.refuse(
-                api.get_unique_id(),
+            api.report(
+                api.own_id() or 0,
                 ("state too large", peer_id),
                 f"state for peer {peer_id} does not fit in a packet: {exc}",
             )
@@ -742,8 +740,8 @@ class SceneReplicator:
             and isinstance(entry[1], list)
         ):
             return "a SYNC entry is not [path_id, [values]]"
-        path = self._api._paths.lookup(sender, entry[0])
-        sync = self._api._resolve(path) if path is not None else None
+        path = self._api.path_of(sender, entry[0])
+        sync = self._api.find_node(path) if path is not None else None
         if not isinstance(sync, MultiplayerSynchronizer):
             return f"SYNC for {path!r}, which is no synchronizer here"
         if sender != sync.get_multiplayer_authority():

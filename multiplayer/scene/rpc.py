@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar,
 from ..transport.peer import TransferMode
 
 if TYPE_CHECKING:
-    from .tree import Node
+    from .node import Node
 
 __all__ = [
     "BoundRPC",

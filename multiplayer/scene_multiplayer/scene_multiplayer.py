@@ -72,6 +72,7 @@ from .handlers import HandlerRunner
 from .latency import Latency
 from .limits import PeerLimits, RateLimits
 from .refusals import RefusalLog
+from .replication_host import SceneReplicationHost
 
 if TYPE_CHECKING:
     from ..scene.node import Node
@@ -140,7 +141,7 @@ class SceneMultiplayer(MultiplayerAPI):
         self.rpc_timeout = 10.0
         self.validate_arguments = True
         self._calls = PendingCalls()
-        self._replicator = SceneReplicator(self)
+        self._replicator = SceneReplicator(SceneReplicationHost(self))
         self._latency = Latency()
         self.ping_interval = 1.0
         self._next_ping_check = 0.0

@@ -1,0 +1,60 @@
+"""``ReplicationHost``: all that replication needs of the multiplayer API under it.
+
+Godot's SceneReplicationInterface holds its SceneMultiplayer and SceneCacheInterface
+and uses a handful of their calls (``send_command``, ``send_object_cache``,
+``get_cached_object``). This is that handful, as an interface: the replicator sees
+nothing else of the API, and the API sees only the replicator's entry points.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ..protocol.native.codec import Codec
+    from ..scene.node import Node
+
+__all__ = ["ReplicationHost"]
+
+
+class ReplicationHost(Protocol):
+    """The multiplayer API, as the replicator sees it."""
+
+    @property
+    def codec(self) -> Codec:
+        """How values are packed for the wire."""
+
+    def own_id(self) -> int | None:
+        """This peer's id, or None without a multiplayer peer."""
+
+    def get_peers(self) -> list[int]:
+        """The admitted peers this one may send to."""
+
+    def is_admitted(self, peer_id: int) -> bool:
+        """Whether ``peer_id`` is connected and admitted (and not leaving)."""
+
+    def send_command(self, peer_id: int, packet: bytes) -> None:
+        """Send a replication packet, reliably, relayed if need be.
+
+        Raises:
+            PacketTooLarge: It does not fit in one packet.
+        """
+
+    def path_id_for(self, peer_id: int, node: Node) -> int:
+        """Our id for ``node``'s path, defined for ``peer_id`` first if new to it."""
+
+    def peers_told(self, path_id: int) -> set[int]:
+        """The peers that were told ``path_id`` (read only)."""
+
+    def path_of(self, sender: int, path_id: int) -> str | None:
+        """The path ``sender`` defined as ``path_id``, or None."""
+
+    def find_node(self, path: str) -> Node | None:
+        """The node at a wire path, or None."""
+
+    def max_packet_size(self) -> int:
+        """The largest packet the multiplayer peer takes."""
+
+    def report(self, peer_id: int, kind: tuple[object, ...], reason: str) -> None:
+        """Log (throttled) a refused packet from ``peer_id``, or a local failure
+        when it is this peer's own id."""
