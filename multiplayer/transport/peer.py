@@ -241,6 +241,11 @@ class MultiplayerPeer(abc.ABC):
         """Whether the server can relay packets between clients (SceneMultiplayer asks)."""
         return False
 
+    @property
+    def protocol(self) -> str:
+        """The wire profile this peer speaks; SceneMultiplayer encodes to match it."""
+        return "native"
+
 
 def as_packet(data: bytes | bytearray | memoryview) -> bytes:
     """``data`` as bytes, for ``put_packet``.
