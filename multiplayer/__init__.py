@@ -1,11 +1,13 @@
 """Godot 4's high-level multiplayer, in Python, over WebSocket.
 
 - Transport: :class:`MultiplayerPeer`, :class:`WebSocketMultiplayerPeer`,
-  :class:`OfflineMultiplayerPeer` (and in-memory peers in :mod:`multiplayer.testing`).
+  :class:`OfflineMultiplayerPeer` (and in-memory peers in :mod:`multiplayer.testing`);
+  one WebSocket link with Godot's low-level API: :class:`WebSocketPeer`,
+  :class:`TCPServer`, :class:`StreamPeerTCP`, :class:`StreamPeerTLS`, :class:`TLSOptions`.
 - Scene: :class:`Node`, :class:`SceneTree`, the :func:`rpc` decorator.
 - High level: :class:`SceneMultiplayer` (RPCs, relay, peer bookkeeping).
 - Values: :class:`Vector2`, :class:`Vector2i`, :class:`Vector3`, :class:`Vector3i`,
-  :class:`Color`, sent as compact msgpack extensions (:mod:`multiplayer.codec`).
+  :class:`Color`, sent as compact msgpack extensions in the native profile.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from .exceptions import (
     EncodingError,
     InvalidState,
     MultiplayerError,
+    OutboundBufferFull,
     PacketTooLarge,
     PeerDisconnected,
     PeerNotFound,
@@ -39,7 +42,10 @@ from .transport.peer import (
     OfflineMultiplayerPeer,
     TransferMode,
 )
+from .transport.tcp_server import StreamPeerTCP, TCPServer
+from .transport.tls import StreamPeerTLS, TLSOptions
 from .transport.websocket_multiplayer_peer import WebSocketMultiplayerPeer
+from .transport.websocket_peer import WebSocketPeer
 from .values import Color, Vector2, Vector2i, Vector3, Vector3i
 
 __all__ = [
@@ -58,6 +64,7 @@ __all__ = [
     "MultiplayerSynchronizer",
     "Node",
     "OfflineMultiplayerPeer",
+    "OutboundBufferFull",
     "PacketTooLarge",
     "PeerDisconnected",
     "PeerNotFound",
@@ -71,12 +78,17 @@ __all__ = [
     "SceneReplicationConfig",
     "SceneTree",
     "Signal",
+    "StreamPeerTCP",
+    "StreamPeerTLS",
+    "TCPServer",
+    "TLSOptions",
     "TransferMode",
     "Vector2",
     "Vector2i",
     "Vector3",
     "Vector3i",
     "WebSocketMultiplayerPeer",
+    "WebSocketPeer",
     "register_type",
     "rpc",
 ]

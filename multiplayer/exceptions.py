@@ -8,14 +8,16 @@ The hierarchy::
     │                                 get_packet on an empty queue
     ├── PeerNotFound (LookupError)    a target peer id that is not connected
     ├── PacketTooLarge (ValueError)   put_packet of more bytes than the link carries
+    ├── OutboundBufferFull            a WebSocketPeer send that would queue more unsent
+    │   (BufferError)                 bytes than ``outbound_buffer_size``
     ├── ProtocolError                 bytes from the network that break the wire format;
-    │                                 raised by the parsers in :mod:`multiplayer.wire` and
-    │                                 caught by the peers, which drop the sender with a log
-    │                                 line: it never escapes ``poll()``
-    ├── EncodingError (TypeError)     a value that :mod:`multiplayer.codec` cannot send:
+    │                                 raised by the framing parsers and caught by the
+    │                                 peers, which drop the sender with a log line: it
+    │                                 never escapes ``poll()``
+    ├── EncodingError (TypeError)     a value that the value codec cannot send:
     │                                 an unsupported type, an int out of range, a
     │                                 registered type while object encoding is off
-    ├── DecodingError (ValueError)    high-level payload bytes that :mod:`multiplayer.codec`
+    ├── DecodingError (ValueError)    high-level payload bytes that the value codec
     │                                 refuses: malformed msgpack, a limit exceeded, an
     │                                 unknown or refused ext type
     ├── RemoteError                   an awaited RPC (``rpc_call``) failed on the remote
@@ -38,6 +40,7 @@ __all__ = [
     "EncodingError",
     "InvalidState",
     "MultiplayerError",
+    "OutboundBufferFull",
     "PacketTooLarge",
     "PeerDisconnected",
     "PeerNotFound",
@@ -119,3 +122,18 @@ class PeerDisconnected(MultiplayerError, ConnectionError):
     def __init__(self, peer_id: int) -> None:
         super().__init__(f"peer {peer_id} disconnected before answering")
         self.peer_id = peer_id
+
+
+class OutboundBufferFull(MultiplayerError, BufferError):
+    """A send would leave more unsent bytes queued than the link allows
+    (``outbound_buffer_size``): the peer is not reading fast enough, or the
+    message is too large for the buffer."""
+
+    def __init__(self, size: int, buffered: int, limit: int) -> None:
+        super().__init__(
+            f"cannot send {size} bytes: {buffered} bytes are still unsent and "
+            f"outbound_buffer_size is {limit}"
+        )
+        self.size = size
+        self.buffered = buffered
+        self.limit = limit

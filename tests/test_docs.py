@@ -31,3 +31,15 @@ def test_code_block_is_from_an_example_file(page: str, code: str) -> None:
         assert source.startswith(code) or rest in source, f"{page}: not in {match[1]}"
     else:
         assert rest in source, f"{page}: block is not an excerpt of {match[1]}"
+
+
+PATH = re.compile(r"`((?:multiplayer|examples|tests|bench|docs)/[\w./-]+)`")
+
+
+@pytest.mark.parametrize(
+    ("page", "path"),
+    [(page.name, path) for page in PAGES for path in PATH.findall(page.read_text())],
+)
+def test_named_files_exist(page: str, path: str) -> None:
+    """A file or folder the docs name in backquotes exists (none left behind by a move)."""
+    assert (ROOT / path).exists(), f"{page} names {path}, which does not exist"

@@ -181,3 +181,135 @@ async def test_relay_server_forwards_between_clients() -> None:
     finally:
         server.terminate()
         await server.wait()
+
+
+# examples/websocket_minimal: the two programs of Godot's "Using WebSockets" page.
+
+
+async def start_minimal_server(*args: str) -> tuple[asyncio.subprocess.Process, int, list[str]]:
+    """The minimal server on a free port: the process, its port, the lines so far."""
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "examples/websocket_minimal/server.py",
+        "--port",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert server.stdout is not None
+    lines: list[str] = []
+    while not lines or not lines[-1].startswith("Listening on port"):
+        line = await asyncio.wait_for(server.stdout.readline(), 30)
+        assert line, "the server ended before listening"
+        lines.append(line.decode().rstrip("\n"))
+    return server, int(lines[-1].split()[-1]), lines
+
+
+async def run_minimal_client(*args: str) -> tuple[int, list[str], str]:
+    """Run the minimal client to its end: exit code, output lines, stderr."""
+    client = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "examples/websocket_minimal/client.py",
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(client.communicate(), 60)
+    assert client.returncode is not None
+    return client.returncode, out.decode().splitlines(), err.decode()
+
+
+async def finish(server: asyncio.subprocess.Process, lines: list[str]) -> list[str]:
+    """Wait for the server to end by itself; all its output lines."""
+    try:
+        out, err = await asyncio.wait_for(server.communicate(), 30)
+    finally:
+        if server.returncode is None:
+            server.terminate()
+            await server.wait()
+    assert server.returncode == 0, err.decode()
+    assert "Traceback" not in err.decode()
+    return lines + out.decode().splitlines()
+
+
+async def test_minimal_server_and_client_echo_and_close_cleanly() -> None:
+    """The client's text comes back as text and its bytes as bytes; its close code
+    and reason reach the server, which then stops (--peers 1)."""
+    server, port, lines = await start_minimal_server("--peers", "1")
+    code, out, err = await run_minimal_client(
+        f"ws://127.0.0.1:{port}", "--delay", "0", "--binary", "--close", "4000", "--reason", "done"
+    )
+    assert code == 0, err
+    assert out[0] == f"Connecting to ws://127.0.0.1:{port}..."
+    assert "< Got text data from server: Test packet" in out
+    assert "< Got binary data from server: 8 bytes" in out
+    assert out[-1] == "WebSocket closed with code: 4000. Clean: True"
+    lines = await finish(server, lines)
+    assert lines[0] == "Server started."
+    assert lines[2:] == [
+        "+ Peer 2 connected.",
+        "< Got text data from peer 2: Test packet ... echoing",
+        "< Got binary data from peer 2: 8 ... echoing",
+        "- Peer 2 closed with code: 4000, reason done. Clean: True",
+    ]
+
+
+async def test_minimal_client_that_drops_is_seen_as_not_clean() -> None:
+    """--drop vanishes without a close frame: both sides report code -1."""
+    server, port, lines = await start_minimal_server("--peers", "1")
+    code, out, err = await run_minimal_client(
+        f"ws://127.0.0.1:{port}", "--delay", "0", "--text", "bye", "--drop"
+    )
+    assert code == 0, err
+    assert out[-1] == "WebSocket closed with code: -1. Clean: False"
+    lines = await finish(server, lines)
+    assert "< Got text data from peer 2: bye ... echoing" in lines
+    assert lines[-1] == "- Peer 2 closed with code: -1, reason . Clean: False"
+
+
+async def test_minimal_client_against_a_websockets_echo_server() -> None:
+    """The client works with any RFC 6455 server: here a plain websockets echo."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    async def echo(ws: ServerConnection) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    async with serve(echo, "127.0.0.1", 0) as echo_server:
+        port = next(iter(echo_server.sockets)).getsockname()[1]
+        code, out, err = await run_minimal_client(
+            f"ws://127.0.0.1:{port}", "--delay", "0.1", "--binary", "--close", "1000"
+        )
+    assert code == 0, err
+    assert "< Got text data from server: Test packet" in out
+    assert "< Got binary data from server: 8 bytes" in out
+    assert out[-1] == "WebSocket closed with code: 1000. Clean: True"
+
+
+async def test_minimal_server_and_client_over_wss(tmp_path: Path) -> None:
+    """--key/--cert make the server wss:// (StreamPeerTLS); --ca makes the client
+    trust it."""
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("localhost")
+    cert.private_key_pem.write_to_path(tmp_path / "key.pem")
+    cert.cert_chain_pems[0].write_to_path(tmp_path / "cert.pem")
+    ca.cert_pem.write_to_path(tmp_path / "ca.pem")
+    server, port, lines = await start_minimal_server(
+        "--peers", "1", "--key", str(tmp_path / "key.pem"), "--cert", str(tmp_path / "cert.pem")
+    )
+    ca_file = str(tmp_path / "ca.pem")
+    code, out, err = await run_minimal_client(
+        f"wss://localhost:{port}", "--ca", ca_file, "--delay", "0", "--close", "1000"
+    )
+    assert code == 0, err
+    assert "< Got text data from server: Test packet" in out
+    assert out[-1] == "WebSocket closed with code: 1000. Clean: True"
+    lines = await finish(server, lines)
+    assert lines[-1] == "- Peer 2 closed with code: 1000, reason . Clean: True"

@@ -1,0 +1,217 @@
+"""TCPServer and StreamPeerTCP over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from multiplayer.exceptions import InvalidState
+from multiplayer.transport.tcp_server import StreamPeerTCP, TCPServer
+from multiplayer.transport.websocket_peer import WebSocketPeer
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[TCPServer]:
+    tcp = TCPServer()
+    tcp.listen(0, "127.0.0.1")
+    yield tcp
+    tcp.stop()
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.002)
+
+
+async def take(server: TCPServer) -> StreamPeerTCP:
+    await until(server.is_connection_available)
+    return server.take_connection()
+
+
+async def closed(stream: StreamPeerTCP) -> None:
+    """Close ``stream`` and wait until its socket is gone."""
+    stream.disconnect_from_host()
+    await until(lambda: stream._socket.lost)
+
+
+async def test_listen_take_and_disconnect(server: TCPServer) -> None:
+    """A connection waits until taken; the stream knows both ends; closing it
+    closes the client's side."""
+    port = server.get_local_port()
+    assert server.is_listening() and port > 0
+    assert not server.is_connection_available()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    stream = await take(server)
+    assert stream.get_status() == StreamPeerTCP.STATUS_CONNECTED
+    assert stream.get_connected_host() == "127.0.0.1"
+    assert stream.get_connected_port() == writer.get_extra_info("sockname")[1]
+    assert stream.get_local_port() == port
+    assert not server.is_connection_available()
+    await closed(stream)
+    assert stream.get_status() == StreamPeerTCP.STATUS_NONE
+    assert await reader.read() == b""
+    writer.close()
+    await writer.wait_closed()
+
+
+async def test_connections_wait_in_the_backlog_in_order(server: TCPServer) -> None:
+    """Several waiting connections are taken one by one, in the order they came."""
+    clients = []
+    for _ in range(3):
+        clients.append(await asyncio.open_connection("127.0.0.1", server.get_local_port()))
+        await asyncio.sleep(0.01)
+    streams = [await take(server) for _ in clients]
+    ports = [writer.get_extra_info("sockname")[1] for _, writer in clients]
+    assert [s.get_connected_port() for s in streams] == ports
+    for stream in streams:
+        await closed(stream)
+    for _, writer in clients:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_bytes_sent_before_the_stream_is_taken_over_wait(server: TCPServer) -> None:
+    """A client's handshake sent before accept_stream is not lost: the stream holds
+    the socket unread until the WebSocket peer takes it over."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.get_local_port())
+    writer.write(
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    await writer.drain()
+    stream = await take(server)
+    await until(lambda: stream._socket.transport is not None)
+    await asyncio.sleep(0.02)  # (time for bytes to arrive, were anything reading)
+    assert stream._socket.held == []  # nothing was read
+    peer = WebSocketPeer()
+    peer.accept_stream(stream)
+    response = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert response.startswith(b"HTTP/1.1 101")
+
+    def opened() -> bool:
+        peer.poll()
+        return peer.get_ready_state() == WebSocketPeer.STATE_OPEN
+
+    await until(opened)
+    peer.close(-1)
+    writer.close()
+    await writer.wait_closed()
+    await until(lambda: stream._socket.lost)
+
+
+async def test_disconnecting_a_stream_at_once_closes_it(server: TCPServer) -> None:
+    """disconnect_from_host() right after take_connection (before asyncio has the
+    socket) still closes it."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.get_local_port())
+    stream = await take(server)
+    stream.disconnect_from_host()
+    assert stream.get_status() == StreamPeerTCP.STATUS_NONE
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    writer.close()
+    await writer.wait_closed()
+    await until(lambda: stream._socket.lost)
+
+
+async def test_stop_closes_connections_not_taken(server: TCPServer) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.get_local_port())
+    await until(server.is_connection_available)
+    server.stop()
+    assert not server.is_listening()
+    assert not server.is_connection_available()
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    writer.close()
+    await writer.wait_closed()
+
+
+async def test_set_no_delay(server: TCPServer) -> None:
+    _, writer = await asyncio.open_connection("127.0.0.1", server.get_local_port())
+    stream = await take(server)
+    sock = stream._sock
+    assert sock is not None
+    stream.set_no_delay(True)
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    stream.set_no_delay(False)
+    assert not sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    await closed(stream)
+    with pytest.raises(InvalidState, match="connected stream"):
+        stream.set_no_delay(True)
+    writer.close()
+    await writer.wait_closed()
+
+
+@pytest.mark.skipif(not socket.has_dualstack_ipv6(), reason="no dual-stack IPv6")
+async def test_every_interface_takes_ipv4_and_ipv6() -> None:
+    """bind_address '*' listens on one port for both families (as Godot)."""
+    tcp = TCPServer()
+    tcp.listen(0)
+    port = tcp.get_local_port()
+    try:
+        clients = [
+            await asyncio.open_connection("127.0.0.1", port),
+            await asyncio.open_connection("::1", port),
+        ]
+        streams = [await take(tcp) for _ in clients]
+        assert sorted(s.get_connected_host() for s in streams) == ["127.0.0.1", "::1"]
+        for stream in streams:
+            await closed(stream)
+        for _, writer in clients:
+            writer.close()
+            await writer.wait_closed()
+    finally:
+        tcp.stop()
+
+
+async def test_misuse_raises() -> None:
+    tcp = TCPServer()
+    with pytest.raises(InvalidState, match="not listening"):
+        tcp.take_connection()
+    with pytest.raises(InvalidState, match="not listening"):
+        tcp.get_local_port()
+    with pytest.raises(ValueError, match="bind_address"):
+        tcp.listen(0, "localhost")
+    with pytest.raises(ValueError, match="port"):
+        tcp.listen(70000)
+    tcp.listen(0, "127.0.0.1")
+    try:
+        with pytest.raises(InvalidState, match="listening already"):
+            tcp.listen(0, "127.0.0.1")
+        with pytest.raises(InvalidState, match="no connection is waiting"):
+            tcp.take_connection()
+        other = TCPServer()
+        with pytest.raises(OSError):
+            other.listen(tcp.get_local_port(), "127.0.0.1")
+    finally:
+        tcp.stop()
+    assert not tcp.is_listening()
+    tcp.stop()  # idempotent
+
+
+def test_listen_without_an_event_loop_raises() -> None:
+    with pytest.raises(InvalidState, match="running asyncio event loop"):
+        TCPServer().listen(0)
+
+
+async def test_a_stream_dropped_unused_is_closed(server: TCPServer) -> None:
+    """A taken stream that nothing uses and nobody keeps is closed (in Godot, freed)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.get_local_port())
+    streams = [await take(server)]
+    await until(lambda: streams[0]._socket.transport is not None)
+    streams.clear()  # the last reference
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    writer.close()
+    await writer.wait_closed()
+
+
+async def test_a_fresh_stream_is_not_connected() -> None:
+    stream = StreamPeerTCP()
+    assert stream.get_status() == StreamPeerTCP.STATUS_NONE
+    assert stream.get_connected_host() == "" and stream.get_connected_port() == 0
+    assert stream.get_local_port() == 0
+    with pytest.raises(InvalidState):
+        stream.set_no_delay(True)
