@@ -4,6 +4,9 @@ Godot's SceneReplicationInterface holds its SceneMultiplayer and SceneCacheInter
 and uses a handful of their calls (``send_command``, ``send_object_cache``,
 ``get_cached_object``). This is that handful, as an interface: the replicator sees
 nothing else of the API, and the API sees only the replicator's entry points.
+
+Spawners and synchronizers reach the replicator of their branch's API through
+:func:`replicator_of`, the one place that knows where the API keeps it.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from ..protocol.native.codec import Codec
     from ..scene.node import Node
+    from .replicator import SceneReplicator
 
-__all__ = ["ReplicationHost"]
+__all__ = ["ReplicationHost", "replicator_of"]
 
 
 class ReplicationHost(Protocol):
@@ -58,3 +62,13 @@ class ReplicationHost(Protocol):
     def report(self, peer_id: int, kind: tuple[object, ...], reason: str) -> None:
         """Log (throttled) a refused packet from ``peer_id``, or a local failure
         when it is this peer's own id."""
+
+
+def replicator_of(node: Node) -> SceneReplicator:
+    """The replicator of the multiplayer API that serves ``node``'s branch.
+
+    Godot's spawners and synchronizers register through
+    ``MultiplayerAPI.object_configuration_add``; until the abstract API offers a
+    way, this reads the replicator its SceneMultiplayer holds.
+    """
+    return node.multiplayer._replicator

@@ -18,14 +18,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from ..exceptions import InvalidState
 from ..scene.node import Node
 from ..signals import Signal
+from .host import replicator_of
 
-__all__ = ["MultiplayerSpawner", "Scene"]
+__all__ = ["CUSTOM_SPAWN", "MultiplayerSpawner", "Scene"]
 
 Scene = type[Node] | Callable[[], Node]
+
+# The scene index of a node made by spawn(data): built on every peer by the
+# spawn_function (Godot's INVALID_ID, 0xFF in its SPAWN packet).
+CUSTOM_SPAWN = -1
 
 
 class MultiplayerSpawner(Node):
@@ -49,9 +55,10 @@ class MultiplayerSpawner(Node):
         self.spawn_function: Callable[[Any], Node] | None = None
         self.spawn_limit = 0
         self._scenes: list[Scene] = []
-        self._watched: Node | None = None
-        self._tracked: dict[Node, int] = {}  # node -> net id, on the authority
-        self._remote: dict[Node, tuple[int, int]] = {}  # node -> (sender, net id)
+        # The nodes this spawner made, and how: (scene index, None) from
+        # instantiate_scene, (CUSTOM_SPAWN, data) from spawn(data). Godot keeps the
+        # same in its spawner (SpawnInfo) and the replicator reads it from there.
+        self._made: WeakKeyDictionary[Node, tuple[int, Any]] = WeakKeyDictionary()
 
     # Spawnable scenes.
 
@@ -79,18 +86,46 @@ class MultiplayerSpawner(Node):
         node = scene()
         if not isinstance(node, Node):
             raise TypeError(f"spawnable scene {index} made {type(node).__name__}, not a Node")
-        node._spawn_scene = index
+        self._made[node] = (index, None)
+        return node
+
+    def instantiate_custom(self, data: Any) -> Node:
+        """A new node from ``spawn_function(data)`` (what receivers build for a custom
+        spawn).
+
+        Raises:
+            InvalidState: No spawn_function, or it returned something other than a
+                node without a parent.
+        """
+        function = self.spawn_function
+        if function is None:
+            raise InvalidState("this spawner has no spawn_function")
+        node = function(data)
+        if not isinstance(node, Node):
+            raise InvalidState(f"spawn_function returned {type(node).__name__}, not a Node")
+        if node.get_parent() is not None:
+            raise InvalidState("spawn_function must return a node that has no parent")
         return node
 
     def scene_index_of(self, node: Node) -> int | None:
         """The spawnable scene ``node`` is an instance of, or None."""
-        tagged = getattr(node, "_spawn_scene", None)
-        if isinstance(tagged, int) and tagged < len(self._scenes):
-            return tagged
+        made = self._made.get(node)
+        if made is not None and 0 <= made[0] < len(self._scenes):
+            return made[0]
         for i, scene in enumerate(self._scenes):
             if isinstance(scene, type) and type(node) is scene:
                 return i
         return None
+
+    def spawn_info(self, node: Node) -> tuple[int, Any] | None:
+        """How ``node`` is spawned on other peers: ``(CUSTOM_SPAWN, data)`` if
+        ``spawn(data)`` made it, ``(scene index, None)`` for an instance of a
+        spawnable scene, None if this spawner does not spawn it."""
+        made = self._made.get(node)
+        if made is not None and made[0] == CUSTOM_SPAWN:
+            return made
+        index = self.scene_index_of(node)
+        return None if index is None else (index, None)
 
     # Custom spawns.
 
@@ -108,12 +143,13 @@ class MultiplayerSpawner(Node):
             raise InvalidState("only the spawner's multiplayer authority may spawn()")
         if self.spawn_function is None:
             raise InvalidState("spawn() needs a spawn_function")
-        self._check_limit()
+        if self.spawn_limit and replicator_of(self).spawned_count(self) >= self.spawn_limit:
+            raise InvalidState(f"spawn_limit ({self.spawn_limit}) reached")
         parent = self.get_spawn_node()
         if parent is None:
             raise InvalidState(f"no node at spawn_path {self.spawn_path!r}")
-        node = self._build_custom(data)
-        node._spawn_data = (data,)
+        node = self.instantiate_custom(data)
+        self._made[node] = (CUSTOM_SPAWN, data)
         parent.add_child(node, force_readable_name=True)
         return node
 
@@ -123,25 +159,10 @@ class MultiplayerSpawner(Node):
             return None
         return self.get_node_or_null(self.spawn_path)
 
-    def _build_custom(self, data: Any) -> Node:
-        function = self.spawn_function
-        if function is None:
-            raise InvalidState("this spawner has no spawn_function")
-        node = function(data)
-        if not isinstance(node, Node):
-            raise InvalidState(f"spawn_function returned {type(node).__name__}, not a Node")
-        if node.get_parent() is not None:
-            raise InvalidState("spawn_function must return a node that has no parent")
-        return node
-
-    def _check_limit(self) -> None:
-        if self.spawn_limit and len(self._tracked) + len(self._remote) >= self.spawn_limit:
-            raise InvalidState(f"spawn_limit ({self.spawn_limit}) reached")
-
     # The tree.
 
     def _enter_tree(self) -> None:
-        self.multiplayer._replicator.add_spawner(self)
+        replicator_of(self).add_spawner(self)
 
     def _exit_tree(self) -> None:
-        self.multiplayer._replicator.remove_spawner(self)
+        replicator_of(self).remove_spawner(self)

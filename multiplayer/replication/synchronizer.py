@@ -25,6 +25,7 @@ from typing import Any
 from ..scene.node import Node
 from ..signals import Signal
 from .config import SceneReplicationConfig, split_property_path
+from .host import replicator_of
 
 __all__ = ["MultiplayerSynchronizer", "VisibilityUpdateMode"]
 
@@ -132,7 +133,7 @@ class MultiplayerSynchronizer(Node):
     def update_visibility(self, for_peer: int = 0) -> None:
         """Apply visibility changes now and emit ``visibility_changed``."""
         if self.is_inside_tree():
-            self.multiplayer._replicator.visibility_changed(self, for_peer)
+            replicator_of(self).visibility_changed(self, for_peer)
         self.visibility_changed.emit(for_peer)
 
     def has_filters(self) -> bool:
@@ -141,10 +142,10 @@ class MultiplayerSynchronizer(Node):
     # The tree.
 
     def _enter_tree(self) -> None:
-        self.multiplayer._replicator.add_synchronizer(self)
+        replicator_of(self).add_synchronizer(self)
 
     def _exit_tree(self) -> None:
-        self.multiplayer._replicator.remove_synchronizer(self)
+        replicator_of(self).remove_synchronizer(self)
 
     def get_root(self) -> Node | None:
         """The node the property paths start from."""

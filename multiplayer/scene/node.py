@@ -67,9 +67,6 @@ class Node:
         self._queued_free = False
         self._multiplayer_authority = 1  # Godot: the server, by default
         self._node_rpc_config: dict[str, RPCConfig] = {}
-        self._spawn_scene: int | None = None  # set by MultiplayerSpawner.instantiate_scene
-        self._spawn_data: tuple[Any] | None = None  # set by MultiplayerSpawner.spawn
-        self._spawned = False  # tracked or received by a replicator
         self.tree_entered: Signal[()] = Signal("tree_entered")
         self.tree_exiting: Signal[()] = Signal("tree_exiting")
         self.tree_exited: Signal[()] = Signal("tree_exited")
@@ -260,6 +257,11 @@ class Node:
 
     def is_inside_tree(self) -> bool:
         return self._tree is not None
+
+    def is_node_ready(self) -> bool:
+        """Whether ``_ready`` has run (Godot: it runs once, the first time the node
+        enters a tree; leaving and re-entering does not run it again)."""
+        return self._ready_done
 
     def get_tree(self) -> SceneTree:
         """The tree this node is in.

@@ -1,2 +1,4 @@
-"""``SceneMultiplayer`` and its parts: the path cache, RPCs, authentication, the
-relay, limits and latency, cut where Godot's modules/multiplayer cuts them."""
+"""``SceneMultiplayer`` and its parts, cut where Godot's modules/multiplayer cuts them:
+the path cache (``cache``), RPCs (``rpc_interface``), authentication (``auth``), the
+relay (``relay``), peers joining and leaving (``membership``), one record per peer
+(``session``), and the books each record keeps (``limits``, ``latency``, ``calls``)."""

@@ -1,46 +1,76 @@
-"""Short ids for strings sent often: node paths and method names, per peer.
+"""The path cache: short ids for node paths and method names (Godot's SceneCacheInterface).
 
-Godot's SceneCacheInterface replaces a node path with a small id once the receiver
-has it. Here the same table also serves method names, so a call carries neither the
-path nor the name after the first time (and, unlike Godot, does not depend on both
-sides listing the same RPC methods in the same order).
+Godot replaces a node path with a small id once the receiver has it
+(``SceneCacheInterface::send_object_cache``, scene_cache_interface.cpp). Here the
+same scheme also serves method names, so a call carries neither the path nor the
+name after the first time (and, unlike Godot, does not depend on both sides listing
+the same RPC methods in the same order).
 
-Sending side: the API gives each string one id, from a counter that only grows
-until ``clear()``, and remembers which peers were told. A node path's id is retired
-when its node leaves the tree (the receivers are told to forget it), so the tables
-hold the live nodes, not every node a long session ever had. Receiving side: each peer's
-ids are kept apart, so no peer can change what another peer's ids mean, and their
-number is capped.
+Sending side (:class:`IdCache`): the API gives each string one id, from a counter
+that only grows until ``clear()``, and remembers which peers were told. The
+definition goes out reliably before the first packet that uses the id; the ordered
+link delivers it first, so no packet waits for the confirmation. A node path's id
+is retired when its node leaves the tree (the receivers are told to forget it), so
+the tables hold the live nodes, not every node a long session ever had.
+
+Receiving side (:class:`RemoteIds`, one per peer and kind, in the peer's session):
+each peer's ids are kept apart, so no peer can change what another peer's ids mean,
+and their number is capped. Paths are checked on arrival (no way out of the API's
+branch); a missing node is answered, not refused (``CONFIRM_PATH`` with ``ok``
+false), since a peer may rightly lack a node another has.
+
+:class:`PathCache` is the part of SceneMultiplayer that runs both sides and looks
+nodes up by wire path (a path relative to ``root_path``).
 """
 
 from __future__ import annotations
 
-from ..exceptions import DecodingError
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-__all__ = ["DEFAULT_MAX_REMOTE_IDS", "IdCache"]
+from ..exceptions import DecodingError, InvalidState
+from ..protocol.messages import (
+    ConfirmPath,
+    ForgetPath,
+    Message,
+    SimplifyName,
+    SimplifyPath,
+    check_method_name,
+    check_wire_path,
+)
+from ..transport.peer import TransferMode
+from .refusals import Refusal
+
+if TYPE_CHECKING:
+    from ..scene.node import Node
+    from ..scene.tree import SceneTree
+    from .refusals import RefusalLog
+    from .relay import ServerRelay
+    from .session import PeerSession, SessionTable
+
+__all__ = ["DEFAULT_MAX_REMOTE_IDS", "IdCache", "PathCache", "RemoteIds"]
 
 DEFAULT_MAX_REMOTE_IDS = 65536
 
+_NOBODY: list[int] = []  # (returned, never changed)
+
+_RELIABLE = TransferMode.RELIABLE
+
 
 class IdCache:
-    """One table of ids: the ones we assign, and the ones each peer assigned.
+    """Our ids for one kind of string, and which peers were told each.
 
     Args:
-        kind: What the ids stand for ("path" or "name"), for error messages.
-        max_remote_ids: How many ids one peer may define.
+        kind: What the ids stand for ("path" or "name"), for messages.
     """
 
-    def __init__(self, kind: str, max_remote_ids: int = DEFAULT_MAX_REMOTE_IDS) -> None:
+    def __init__(self, kind: str) -> None:
         self.kind = kind
-        self.max_remote_ids = max_remote_ids
         self._ids: dict[str, int] = {}
         self._texts: dict[int, str] = {}  # the other way round
         self._last_id = 0
         self._told: dict[int, set[int]] = {}  # id -> peers that were sent it
         self._confirmed: dict[tuple[int, int], bool] = {}  # (id, peer) -> resolved there
-        self._remote: dict[int, dict[int, str]] = {}  # peer -> their id -> string
-
-    # Sending side.
 
     def local_id(self, text: str) -> int:
         """Our id for ``text``, assigned on first use (ids start at 1)."""
@@ -52,30 +82,25 @@ class IdCache:
             self._told[found] = set()
         return found
 
-    def id_for(self, text: str, peer: int) -> tuple[int, bool]:
-        """Our id for ``text``, and whether ``peer`` is new to it (it is marked told:
-        the caller sends the definition)."""
+    def id_for(self, text: str, peers: list[int]) -> tuple[int, list[int]]:
+        """Our id for ``text`` and the ``peers`` new to it, now marked told (the
+        caller sends them the definition): ``local_id`` and ``tell`` in one call."""
         found = self._ids.get(text)
         if found is None:
             found = self.local_id(text)
         told = self._told[found]
-        if peer in told:
-            return found, False
-        told.add(peer)
-        return found, True
-
-    def tell(self, local_id: int, peers: list[int]) -> list[int]:
-        """The ``peers`` new to our ``local_id``, now marked told (the caller sends
-        them the definition)."""
-        told = self._told[local_id]
         if told.issuperset(peers):
-            return []
+            return found, _NOBODY
         new = [peer for peer in peers if peer not in told]
         told.update(new)
-        return new
+        return found, new
 
     def has_local(self, text: str) -> bool:
         return text in self._ids
+
+    def told(self, local_id: int) -> set[int]:
+        """The peers that were sent our ``local_id`` (do not change it)."""
+        return self._told[local_id]
 
     def retire(self, text: str) -> tuple[int, set[int]] | None:
         """Stop using our id for ``text``: (the id, the peers that were told it).
@@ -89,13 +114,6 @@ class IdCache:
         told = self._told.pop(local_id)
         self._confirmed = {k: v for k, v in self._confirmed.items() if k[0] != local_id}
         return local_id, told
-
-    def is_told(self, local_id: int, peer: int) -> bool:
-        """Whether ``peer`` was sent our ``local_id``."""
-        return peer in self._told[local_id]
-
-    def mark_told(self, local_id: int, peer: int) -> None:
-        self._told[local_id].add(peer)
 
     def confirm(self, peer: int, local_id: int, ok: bool) -> bool:
         """Record the receiver's answer; False if the id was never sent to it, or it
@@ -114,42 +132,8 @@ class IdCache:
     def text_of(self, local_id: int) -> str | None:
         return self._texts.get(local_id)
 
-    # Receiving side.
-
-    def define(self, peer: int, remote_id: int, text: str) -> None:
-        """``peer`` says its ``remote_id`` means ``text``.
-
-        Raises:
-            DecodingError: The id is not positive, was defined already, or the peer
-                defined more than ``max_remote_ids``.
-        """
-        table = self._remote.setdefault(peer, {})
-        if remote_id <= 0:
-            raise DecodingError(f"{self.kind} id {remote_id} is not positive")
-        if remote_id in table:
-            raise DecodingError(f"duplicate {self.kind} id {remote_id}")
-        if len(table) >= self.max_remote_ids:
-            raise DecodingError(f"more than {self.max_remote_ids} {self.kind} ids")
-        table[remote_id] = text
-
-    def undefine(self, peer: int, remote_id: int) -> bool:
-        """``peer`` stopped using ``remote_id``; False if it never defined it."""
-        table = self._remote.get(peer)
-        return table is not None and table.pop(remote_id, None) is not None
-
-    def lookup(self, peer: int, remote_id: int) -> str | None:
-        """What ``peer``'s ``remote_id`` means, or None if it never said."""
-        table = self._remote.get(peer)
-        return None if table is None else table.get(remote_id)
-
-    def remote_count(self, peer: int) -> int:
-        return len(self._remote.get(peer, ()))
-
-    # Membership.
-
     def forget_peer(self, peer: int) -> None:
-        """``peer`` left: drop its ids and what it was told."""
-        self._remote.pop(peer, None)
+        """``peer`` left: it was told nothing."""
         for peers in self._told.values():
             peers.discard(peer)
         self._confirmed = {k: v for k, v in self._confirmed.items() if k[1] != peer}
@@ -160,4 +144,223 @@ class IdCache:
         self._last_id = 0
         self._told.clear()
         self._confirmed.clear()
-        self._remote.clear()
+
+
+class RemoteIds(dict[int, str]):
+    """The ids one peer defined for one kind of string (``get`` looks one up).
+
+    Args:
+        kind: What the ids stand for ("path" or "name"), for messages.
+        limit: How many ids the peer may define.
+    """
+
+    __slots__ = ("kind", "limit")
+
+    def __init__(self, kind: str, limit: int = DEFAULT_MAX_REMOTE_IDS) -> None:
+        super().__init__()
+        self.kind = kind
+        self.limit = limit
+
+    def define(self, remote_id: int, text: str) -> None:
+        """The peer says its ``remote_id`` means ``text``.
+
+        Raises:
+            DecodingError: The id is not positive, was defined already, or the peer
+                defined ``limit`` ids already.
+        """
+        if remote_id <= 0:
+            raise DecodingError(f"{self.kind} id {remote_id} is not positive")
+        if remote_id in self:
+            raise DecodingError(f"duplicate {self.kind} id {remote_id}")
+        if len(self) >= self.limit:
+            raise DecodingError(f"more than {self.limit} {self.kind} ids")
+        self[remote_id] = text
+
+    def undefine(self, remote_id: int) -> bool:
+        """The peer stopped using ``remote_id``; False if it never defined it."""
+        return self.pop(remote_id, None) is not None
+
+
+class PathCache:
+    """Ids for paths and names both ways, and node lookups by wire path."""
+
+    def __init__(self, sessions: SessionTable, relay: ServerRelay, refusals: RefusalLog) -> None:
+        self._sessions = sessions
+        self._relay = relay
+        self._refusals = refusals
+        self.paths = IdCache("path")
+        self.names = IdCache("name")
+        self.tree: SceneTree | None = None
+        self.root_path = ""
+        # Node lookups both ways, valid while the tree is unchanged (its _version):
+        self._nodes: dict[str, Node] = {}  # wire path -> node
+        self._wire_paths: dict[Node, str] = {}  # node -> wire path
+        self._version = -1
+        self._looked_in: SceneTree | None = None
+
+    # Sending side.
+
+    def announce(self, targets: list[int], node: Node, method: str = "") -> tuple[int, int]:
+        """Our ids for ``node`` and ``method`` (0 without one), each defined first for
+        the ``targets`` new to it.
+
+        Several targets are written at once: only the server sends one packet to
+        several peers, and they are its neighbours.
+        """
+        path = self.wire_path(node)
+        paths = self.paths
+        if not paths.has_local(path):
+            node.tree_exiting.connect(lambda: self._retire(path), one_shot=True)
+        path_id, new = paths.id_for(path, targets)
+        if new:
+            self._define(new, SimplifyPath(path_id, path))
+        if not method:
+            return path_id, 0
+        name_id, new = self.names.id_for(method, targets)
+        if new:
+            self._define(new, SimplifyName(name_id, method))
+        return path_id, name_id
+
+    def _define(self, peers: list[int], message: Message) -> None:
+        packet = self._relay.format.encode(message)
+        if len(peers) == 1:
+            self._relay.route(peers[0], packet, _RELIABLE, 0)
+        else:
+            self._relay.write(peers, packet, _RELIABLE, 0)
+
+    def _retire(self, path: str) -> None:
+        """The node at ``path`` leaves the tree: its id goes, everywhere it was told."""
+        retired = self.paths.retire(path)
+        if retired is None:
+            return
+        path_id, told = retired
+        packet = self._relay.format.encode(ForgetPath(path_id))
+        for peer_id in told:
+            if peer_id in self._sessions.admitted:
+                self._relay.route(peer_id, packet, _RELIABLE, 0)
+
+    # Receiving side.
+
+    def on_simplify_path(self, session: PeerSession, message: SimplifyPath) -> None:
+        _define(session.paths, message.path_id, message.path, check_wire_path)
+        # A missing node is reported with the first call that needs it (one line
+        # naming path, method and sender); here the sender is only told.
+        ok = self.resolve(message.path) is not None
+        confirm = self._relay.format.encode(ConfirmPath(message.path_id, ok))
+        self._relay.route(session.peer_id, confirm, _RELIABLE, 0)
+
+    def on_simplify_name(self, session: PeerSession, message: SimplifyName) -> None:
+        _define(session.names, message.name_id, message.name, check_method_name)
+
+    def on_forget_path(self, session: PeerSession, message: ForgetPath) -> None:
+        if not session.paths.undefine(message.path_id):
+            raise Refusal(("forget",), f"forget of unknown path id {message.path_id}")
+
+    def on_confirm_path(self, session: PeerSession, message: ConfirmPath) -> None:
+        if not self.paths.confirm(session.peer_id, message.path_id, message.ok):
+            reason = f"confirmation of path id {message.path_id}: unknown, or confirmed already"
+            raise Refusal(("confirm",), reason)
+        if not message.ok:
+            # An honest answer, not a violation: a peer may lack a node we call (it
+            # was freed there, or never spawned), and must not be kicked for saying so.
+            path = self.paths.text_of(message.path_id)
+            reason = f"peer has no node at {path!r}: RPCs to it will fail"
+            self._refusals.refuse(session.peer_id, ("lacks", path), reason)
+
+    # Node lookups.
+
+    def wire_path(self, node: Node) -> str:
+        """``node``'s path relative to ``root_path``, as it travels.
+
+        Raises:
+            InvalidState: ``root_path`` is not set, or ``node`` is outside it.
+        """
+        tree = node._tree
+        if tree is not None:
+            if tree._version != self._version or tree is not self._looked_in:
+                self._forget_lookups(tree)
+            cached = self._wire_paths.get(node)
+            if cached is not None:
+                return cached
+            if self.tree is None:
+                self.tree = tree  # an API used before any tree bound it
+        absolute = node.get_path()
+        root = self.root_path
+        if not root:
+            raise InvalidState(
+                "the multiplayer root_path is not set (use SceneTree.set_multiplayer)"
+            )
+        if absolute == root:
+            path = "."
+        elif absolute.startswith(root + "/"):
+            path = absolute[len(root) + 1 :]
+        else:
+            raise InvalidState(f"{absolute} is outside this multiplayer's root {root}")
+        self._wire_paths[node] = path
+        return path
+
+    def resolve(self, path: str) -> Node | None:
+        """The node at wire path ``path``, or None."""
+        tree = self.tree
+        if tree is None or not self.root_path:
+            return None
+        if tree._version != self._version or tree is not self._looked_in:
+            self._forget_lookups(tree)
+        node = self._nodes.get(path)
+        if node is None:
+            node = self._find(tree, path)
+            if node is not None:
+                self._nodes[path] = node
+        return node
+
+    def refresh(self) -> None:
+        """Drop lookups the tree's changes made stale, so no freed node stays alive
+        in them (once a frame)."""
+        tree = self.tree
+        if (
+            tree is not None
+            and tree._version != self._version
+            and (self._nodes or self._wire_paths)
+        ):
+            self._forget_lookups(tree)
+
+    def set_root(self, root_path: str) -> None:
+        self.root_path = root_path
+        self._version = -1  # cached lookups were relative to the old root
+
+    def _forget_lookups(self, tree: SceneTree) -> None:
+        self._nodes.clear()
+        self._wire_paths.clear()
+        self._version = tree._version
+        self._looked_in = tree
+
+    def _find(self, tree: SceneTree, path: str) -> Node | None:
+        # Wire paths are checked on arrival (check_wire_path): children names only,
+        # so a peer cannot reach outside this API's branch.
+        node = tree.root.get_node_or_null(self.root_path)
+        if node is None or path == ".":
+            return node
+        for name in path.split("/"):
+            node = node._children.get(name)
+            if node is None:
+                return None
+        return node
+
+    # Membership.
+
+    def forget_peer(self, peer_id: int) -> None:
+        """``peer_id`` left: it knows none of our ids (its own went with its session)."""
+        self.paths.forget_peer(peer_id)
+        self.names.forget_peer(peer_id)
+
+    def clear(self) -> None:
+        self.paths.clear()
+        self.names.clear()
+
+
+def _define(table: RemoteIds, remote_id: int, text: str, check: Callable[[str], None]) -> None:
+    try:
+        check(text)
+        table.define(remote_id, text)
+    except DecodingError as exc:
+        raise Refusal(("define", table.kind), str(exc)) from None

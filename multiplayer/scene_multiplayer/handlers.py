@@ -6,8 +6,9 @@ task) do not inherit the sender; ``async def`` handlers run as tasks in a contex
 their own where the sender is set, so it survives every ``await`` (Godot loses it).
 
 A handler's exception is logged (or, for an awaited call, sent back as the
-answer) and never escapes ``poll()``. A peer may have at most ``max_running`` async
-handlers running at once (more are refused); when it leaves, they are cancelled.
+answer) and never escapes ``poll()``. The tasks of a peer's async handlers are kept
+in a set the caller gives (its session's): at most ``max_running`` run at once (more
+are refused), and they are cancelled when the peer leaves.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from ..protocol.messages import Status
 
-__all__ = ["HandlerRunner", "Reply"]
+__all__ = ["HandlerRunner", "Reply", "cancel"]
 
 logger = logging.getLogger("multiplayer.scene")
 
@@ -41,16 +42,8 @@ class HandlerRunner:
     def __init__(self, max_running: int = 256) -> None:
         self.max_running = max_running
         self._senders: list[int] = []  # the peers whose sync handlers are running
-        self._tasks: dict[int, set[asyncio.Task[Any]]] = {}  # per sender
-
-    def running(self, sender: int) -> int:
-        """How many async handlers run for ``sender``."""
-        return len(self._tasks.get(sender, ()))
-
-    def cancel(self, sender: int) -> None:
-        """``sender`` left: stop the async handlers running for it."""
-        for task in self._tasks.pop(sender, set()):
-            task.cancel()
+        self.local_tasks: set[asyncio.Task[Any]] = set()
+        """The async handlers this peer runs for itself (``call_local``)."""
 
     def sender(self) -> int:
         """The peer whose handler is running here, else 0."""
@@ -62,6 +55,7 @@ class HandlerRunner:
     def run(
         self,
         sender: int,
+        tasks: set[asyncio.Task[Any]],
         what: What,
         function: Callable[..., object],
         args: Sequence[Any] = (),
@@ -69,10 +63,10 @@ class HandlerRunner:
     ) -> bool:
         """Run ``function(*args)`` for ``sender``; ``reply`` gets its result or its error.
 
-        False if it was refused: ``sender`` has ``max_running`` async handlers running.
+        An async handler's task joins ``tasks`` until it ends. False if it was
+        refused: ``tasks`` holds ``max_running`` tasks already.
         """
-        tasks = self._tasks.get(sender)
-        if tasks is not None and len(tasks) >= self.max_running:
+        if len(tasks) >= self.max_running:
             if reply is not None:
                 reply(Status.REFUSED, f"more than {self.max_running} calls in progress")
             return False
@@ -85,7 +79,7 @@ class HandlerRunner:
         finally:
             self._senders.pop()
         if result is not None and asyncio.iscoroutine(result):
-            self._start(sender, what, result, reply)
+            self._start(sender, tasks, what, result, reply)
         elif reply is not None:
             reply(Status.OK, result)
         return True
@@ -101,7 +95,12 @@ class HandlerRunner:
             reply(Status.ERROR, [type(exc).__name__, str(exc)])
 
     def _start(
-        self, sender: int, what: What, coroutine: Coroutine[Any, Any, Any], reply: Reply | None
+        self,
+        sender: int,
+        tasks: set[asyncio.Task[Any]],
+        what: What,
+        coroutine: Coroutine[Any, Any, Any],
+        reply: Reply | None,
     ) -> None:
         if not isinstance(what, str):
             what = what()
@@ -115,15 +114,18 @@ class HandlerRunner:
             if reply is not None:
                 reply(Status.ERROR, ["RuntimeError", "no asyncio loop to run an async RPC"])
             return
-        self._tasks.setdefault(sender, set()).add(task)
-        task.add_done_callback(lambda t: self._done(t, sender, what, reply))
+        tasks.add(task)
+        task.add_done_callback(lambda t: self._done(t, tasks, sender, what, reply))
 
-    def _done(self, task: asyncio.Task[Any], sender: int, what: What, reply: Reply | None) -> None:
-        tasks = self._tasks.get(sender)
-        if tasks is not None:
-            tasks.discard(task)
-            if not tasks:
-                del self._tasks[sender]
+    def _done(
+        self,
+        task: asyncio.Task[Any],
+        tasks: set[asyncio.Task[Any]],
+        sender: int,
+        what: str,
+        reply: Reply | None,
+    ) -> None:
+        tasks.discard(task)
         if task.cancelled():
             if reply is not None:
                 reply(Status.ERROR, ["CancelledError", "the call was cancelled"])
@@ -133,3 +135,9 @@ class HandlerRunner:
             self._failed(sender, what, exc, reply)
         elif reply is not None:
             reply(Status.OK, task.result())
+
+
+def cancel(tasks: set[asyncio.Task[Any]]) -> None:
+    """Stop the handlers of a peer that left."""
+    for task in list(tasks):
+        task.cancel()

@@ -10,91 +10,77 @@ Two rules protect a server from one bad client without slowing the others:
   ``violation_window`` seconds is disconnected with close code 1008.
 
 Plain bookkeeping with the caller's clock; SceneMultiplayer acts on the answers.
+Godot has neither rule: its server reads whatever a client sends.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-__all__ = ["PeerLimits", "RateLimits"]
+__all__ = ["Budget", "RateLimits"]
 
 
 @dataclass(slots=True)
 class RateLimits:
-    """The settings, shared by all peers of one API."""
+    """The settings, shared by all peers of one API (changes apply at once)."""
 
     packets_per_second: float = 5000.0
     bytes_per_second: float = 8 * 1024 * 1024
     max_violations: int = 25
     violation_window: float = 10.0
 
-
-@dataclass(slots=True)
-class _Peer:
-    packets: float
-    bytes: float
-    last: float
-    violations: deque[float] = field(default_factory=deque)
+    def active(self) -> bool:
+        """Whether a rate limit is on (else every packet is within budget)."""
+        return bool(self.packets_per_second or self.bytes_per_second)
 
 
-class PeerLimits:
-    """The budgets and recent violations of every peer."""
+class Budget:
+    """One peer's token buckets and recent violations.
+
+    The buckets start full at the peer's first packet, so a new peer may send one
+    second's worth at once.
+    """
+
+    __slots__ = ("_bytes", "_last", "_packets", "_violations", "limits")
 
     def __init__(self, limits: RateLimits) -> None:
         self.limits = limits
-        self._peers: dict[int, _Peer] = {}
+        self._packets = 0.0
+        self._bytes = 0.0
+        self._last: float | None = None
+        self._violations: deque[float] = deque()
 
-    def active(self) -> bool:
-        """Whether a rate limit is on (else ``allow`` always says yes)."""
-        return bool(self.limits.packets_per_second or self.limits.bytes_per_second)
-
-    def allow(self, peer_id: int, size: int, now: float) -> bool:
-        """Take one packet of ``size`` bytes from the peer's budget; False if over."""
+    def allow(self, size: int, now: float) -> bool:
+        """Take one packet of ``size`` bytes from the budget; False if over it."""
         limits = self.limits
-        if not limits.packets_per_second and not limits.bytes_per_second:
+        per_packet, per_byte = limits.packets_per_second, limits.bytes_per_second
+        if not per_packet and not per_byte:
             return True
-        state = self._peers.get(peer_id)
-        if state is None:
-            state = self._peers[peer_id] = _Peer(
-                limits.packets_per_second, limits.bytes_per_second, now
-            )
-        elapsed = now - state.last
-        state.last = now
-        if limits.packets_per_second:
-            state.packets = min(
-                limits.packets_per_second, state.packets + elapsed * limits.packets_per_second
-            )
-            if state.packets < 1:
+        last = self._last
+        elapsed = 0.0 if last is None else now - last
+        if last is None:
+            self._packets, self._bytes = per_packet, per_byte
+        self._last = now
+        if per_packet:
+            self._packets = min(per_packet, self._packets + elapsed * per_packet)
+            if self._packets < 1:
                 return False
-        if limits.bytes_per_second:
-            state.bytes = min(
-                limits.bytes_per_second, state.bytes + elapsed * limits.bytes_per_second
-            )
-            if state.bytes < size:
+        if per_byte:
+            self._bytes = min(per_byte, self._bytes + elapsed * per_byte)
+            if self._bytes < size:
                 return False
-            state.bytes -= size
-        state.packets -= 1
+            self._bytes -= size
+        self._packets -= 1
         return True
 
-    def violation(self, peer_id: int, now: float) -> bool:
+    def violation(self, now: float) -> bool:
         """Record a violation; True if the peer has now earned a disconnect."""
         limits = self.limits
         if limits.max_violations <= 0:
             return False
-        state = self._peers.get(peer_id)
-        if state is None:
-            state = self._peers[peer_id] = _Peer(
-                limits.packets_per_second, limits.bytes_per_second, now
-            )
-        window = state.violations
+        window = self._violations
         window.append(now)
         while window and window[0] <= now - limits.violation_window:
             window.popleft()
         return len(window) > limits.max_violations
-
-    def forget(self, peer_id: int) -> None:
-        self._peers.pop(peer_id, None)
-
-    def clear(self) -> None:
-        self._peers.clear()

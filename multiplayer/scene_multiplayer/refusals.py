@@ -4,16 +4,44 @@ Every packet refused because of what a remote peer sent is logged, so nothing is
 dropped unseen; but a peer that repeats itself must not flood the log. The first
 refusal of a kind (peer, reason) is logged; repeats are counted and logged at the
 10th, 100th, 1000th… The table is bounded: the oldest kinds are forgotten first, and
-a peer's kinds go when it leaves. (Issue #4's violation counting will build on it.)
+a peer's kinds go when it leaves. Every refusal also counts as one violation in the
+peer's budget (see :mod:`.limits`).
+
+Code that reads a packet refuses it by raising :exc:`Refusal`; ``poll()`` catches it
+and logs it against the packet's sender, so a refusal is a value that travels up,
+never a string returned beside a result.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from typing import TYPE_CHECKING
 
-__all__ = ["RefusalLog"]
+if TYPE_CHECKING:
+    from .scene_multiplayer import SceneMultiplayer
+    from .session import SessionTable
+
+__all__ = ["Referee", "Refusal", "RefusalLog"]
+
+logger = logging.getLogger("multiplayer.scene")
 
 DEFAULT_MAX_KINDS = 4096
+
+
+class Refusal(Exception):
+    """A packet is refused because of what its sender sent; never escapes ``poll()``.
+
+    Args:
+        kind: What was wrong, for counting repeats (it may hold text from the
+            network: keep it short).
+        reason: The log line's text.
+    """
+
+    def __init__(self, kind: tuple[object, ...], reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
 
 
 class RefusalLog:
@@ -45,6 +73,42 @@ class RefusalLog:
 
     def clear(self) -> None:
         self._counts.clear()
+
+
+class Referee:
+    """Logs refused packets, and disconnects a client that earned it (one per API).
+
+    Only the server disconnects: a client never drops the server for what other
+    clients had it relay. Every peer the server knows is its direct neighbour.
+    """
+
+    def __init__(self, api: SceneMultiplayer, sessions: SessionTable, log: RefusalLog) -> None:
+        self._api = api
+        self._sessions = sessions
+        self._log = log
+
+    def refuse(self, sender: int, kind: tuple[object, ...], reason: str) -> None:
+        """Log a refused packet (the first of its kind, then at 10, 100, 1000…), and
+        disconnect its sender once it has too many violations."""
+        self._log.refuse(sender, kind, reason)
+        api = self._api
+        if not api.is_server():
+            return
+        session = self._sessions.all.get(sender)
+        if session is None or session.kicked:
+            return  # not a peer we keep books on, or already on its way out
+        if session.budget.violation(time.monotonic()):
+            limits = session.budget.limits
+            logger.warning(
+                "peer %d: more than %d refused packets within %s s: disconnecting it",
+                sender,
+                limits.max_violations,
+                limits.violation_window,
+            )
+            session.kicked = True
+            peer = api.multiplayer_peer
+            if peer is not None:
+                peer.kick_peer(sender, "too many invalid packets")
 
 
 def _short(part: object) -> object:

@@ -1,15 +1,27 @@
-"""The multiplayer API as replication sees it (see :mod:`multiplayer.replication.host`)."""
+"""The multiplayer API and its replicator, each as the other sees it.
+
+Godot's SceneReplicationInterface calls its SceneMultiplayer's ``send_command`` and
+its SceneCacheInterface's ``send_object_cache`` / ``get_cached_object``; here those
+are the relay's ``route``, the path cache's ``announce`` and the sender's session
+(the :mod:`multiplayer.replication.host` protocol). The other way, SPAWN, DESPAWN
+and SYNC packets reach the replicator through ``on_spawn``, ``on_despawn`` and
+``on_sync`` here, which refuse what it refuses.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from ..transport.peer import TransferMode
+from .refusals import Refusal
 
 if TYPE_CHECKING:
+    from ..protocol.format import PacketFormat
+    from ..protocol.messages import Despawn, Spawn, Sync
     from ..protocol.native.codec import Codec
     from ..scene.node import Node
     from .scene_multiplayer import SceneMultiplayer
+    from .session import PeerSession
 
 __all__ = ["SceneReplicationHost"]
 
@@ -18,7 +30,8 @@ _RELIABLE = TransferMode.RELIABLE
 
 class SceneReplicationHost:
     """Implements :class:`~multiplayer.replication.host.ReplicationHost` for a
-    :class:`~multiplayer.SceneMultiplayer`."""
+    :class:`~multiplayer.SceneMultiplayer` (its parts are built before the
+    replicator, which gets this host)."""
 
     __slots__ = ("_api",)
 
@@ -29,6 +42,12 @@ class SceneReplicationHost:
     def codec(self) -> Codec:
         return self._api.codec
 
+    @property
+    def format(self) -> PacketFormat:
+        """The packet format of the peer's profile (not yet in ``ReplicationHost``:
+        for the replicator to encode ``Spawn``/``Despawn``/``Sync`` with)."""
+        return self._api._relay.format
+
     def own_id(self) -> int | None:
         peer = self._api.multiplayer_peer
         return None if peer is None else peer.get_unique_id()
@@ -37,25 +56,48 @@ class SceneReplicationHost:
         return self._api.get_peers()
 
     def is_admitted(self, peer_id: int) -> bool:
-        return peer_id in self._api._connected
+        session = self._api._sessions.admitted.get(peer_id)
+        return session is not None and not session.leaving
 
     def send_command(self, peer_id: int, packet: bytes) -> None:
-        self._api._send(peer_id, packet, _RELIABLE, 0)
+        self._api._relay.route(peer_id, packet, _RELIABLE, 0)
 
     def path_id_for(self, peer_id: int, node: Node) -> int:
-        return self._api._announce_path(peer_id, node)
+        return self._api._cache.announce([peer_id], node)[0]
 
     def peers_told(self, path_id: int) -> set[int]:
-        return self._api._paths._told[path_id]
+        return self._api._cache.paths.told(path_id)
 
     def path_of(self, sender: int, path_id: int) -> str | None:
-        return self._api._paths.lookup(sender, path_id)
+        session = self._api._sessions.all.get(sender)
+        return None if session is None else session.paths.get(path_id)
 
     def find_node(self, path: str) -> Node | None:
-        return self._api._resolve(path)
+        return self._api._cache.resolve(path)
 
     def max_packet_size(self) -> int:
-        return self._api._require_peer().get_max_packet_size()
+        return self._api._relay.require_peer().get_max_packet_size()
 
     def report(self, peer_id: int, kind: tuple[object, ...], reason: str) -> None:
         self._api._refusals.refuse(peer_id, kind, reason)
+
+    # Packets for the replicator.
+
+    def on_spawn(self, session: PeerSession, message: Spawn) -> None:
+        path = session.paths.get(message.spawner_path_id)
+        spawner = self._api._cache.resolve(path) if path is not None else None
+        if spawner is None:
+            raise Refusal(("spawn", path), f"SPAWN for a spawner not found: {path!r}")
+        reason = self._api._replicator.on_spawn(session.peer_id, spawner, message)
+        if reason is not None:
+            raise Refusal(("spawn", path), f"SPAWN refused: {reason}")
+
+    def on_despawn(self, session: PeerSession, message: Despawn) -> None:
+        reason = self._api._replicator.on_despawn(session.peer_id, message)
+        if reason is not None:
+            raise Refusal(("despawn",), reason)
+
+    def on_sync(self, session: PeerSession, message: Sync, size: int) -> None:
+        reason = self._api._replicator.on_sync(session.peer_id, message, size)
+        if reason is not None:
+            raise Refusal(("sync",), reason)

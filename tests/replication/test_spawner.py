@@ -15,6 +15,7 @@ from multiplayer import (
     SceneTree,
     rpc,
 )
+from multiplayer.replication.spawner import CUSTOM_SPAWN
 from multiplayer.testing import MemoryNetwork
 
 
@@ -233,3 +234,32 @@ def test_spawnable_scene_list() -> None:
     assert spawner.scene_index_of(Node()) is None
     spawner.clear_spawnable_scenes()
     assert spawner.get_spawnable_scene_count() == 0
+
+
+def test_spawn_info_says_how_a_node_is_spawned() -> None:
+    """A node spawn(data) made goes as a custom spawn with its data; an instance of
+    a spawnable scene by its index; anything else is not spawned."""
+    net = Net(clients=0)
+    spawner = net.worlds[0].spawner
+    bomb = spawner.spawn(4)
+    assert spawner.spawn_info(bomb) == (CUSTOM_SPAWN, 4)
+    assert spawner.spawn_info(Player()) == (0, None)
+    assert spawner.spawn_info(Bomb(1)) is None
+    assert MultiplayerSpawner().spawn_info(bomb) is None  # another spawner's node
+
+
+def test_instantiate_custom_checks_what_spawn_function_returns() -> None:
+    """No spawn_function, or one that returns no node or a node with a parent: the
+    spawner refuses it."""
+    spawner = MultiplayerSpawner()
+    with pytest.raises(InvalidState, match="no spawn_function"):
+        spawner.instantiate_custom(None)
+    spawner.spawn_function = lambda data: data
+    with pytest.raises(InvalidState, match="not a Node"):
+        spawner.instantiate_custom(3)
+    parent = Node("Parent")
+    child = Node("Child")
+    parent.add_child(child)
+    with pytest.raises(InvalidState, match="no parent"):
+        spawner.instantiate_custom(child)
+    assert spawner.instantiate_custom(Node("Free")).name == "Free"

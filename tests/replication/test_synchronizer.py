@@ -275,8 +275,7 @@ def test_stale_state_never_overwrites_newer(caplog: pytest.LogCaptureFixture) ->
     peer = net.trees[0].get_multiplayer().multiplayer_peer
     assert peer is not None
     path_id = net.trees[0].get_multiplayer()._paths.local_id("Sea/Ships/Ship/Sync")
-    replicator = net.trees[1].get_multiplayer()._replicator
-    last = replicator._seq_in[1]
+    last = net.trees[1].get_multiplayer()._replicator._receiver.last_seq(1)
     peer.set_target_peer(2)
     peer.put_packet(msgpack.packb([6, last + 10, [], [[path_id, [0, 60]]]]))
     peer.put_packet(msgpack.packb([6, last + 5, [], [[path_id, [0, 30]]]]))  # older
@@ -317,7 +316,7 @@ def test_large_state_is_split_not_skipped() -> None:
     assert all(c.cargo == ["y" * 150] for c in copies)  # type: ignore[attr-defined]
 
 
-# Review-driven cases.
+# Nested spawns, failures contained, despawns, limits and RPC ordering.
 
 
 class Level(Node):
@@ -615,7 +614,7 @@ def test_interval_is_kept_on_average_whatever_the_frame_rate(
 ) -> None:
     """20 Hz at 60 frames a second is 20 updates a second, not 15: an interval is
     counted from when the last update was due, not from the later frame it went in."""
-    import multiplayer.replication.replicator as replication
+    import multiplayer.replication.sync_sender as replication
 
     clock = [100.0]
     monkeypatch.setattr(replication, "_now", lambda: clock[0])
@@ -636,7 +635,7 @@ def test_interval_is_kept_on_average_whatever_the_frame_rate(
 
 def test_a_long_frame_does_not_cause_a_burst(monkeypatch: pytest.MonkeyPatch) -> None:
     """After a frame much longer than the interval, updates do not catch up."""
-    import multiplayer.replication.replicator as replication
+    import multiplayer.replication.sync_sender as replication
 
     clock = [100.0]
     monkeypatch.setattr(replication, "_now", lambda: clock[0])
@@ -818,7 +817,7 @@ def test_baselines_of_peers_that_got_everything_are_one_number() -> None:
     it caught up."""
     net = Net(clients=3)
     ship = launch(net)
-    out = net.trees[0].get_multiplayer()._replicator._syncs[ship.sync]
+    out = net.trees[0].get_multiplayer()._replicator._baselines.records[ship.sync]
     ship.hp = 1
     net.trees[0].process(0)  # one frame of the server
     assert out.got == {} and out.got_all == out.checks == out.last_change

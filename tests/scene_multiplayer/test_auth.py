@@ -8,7 +8,30 @@ import time
 import pytest
 
 from multiplayer import InvalidState, SceneMultiplayer
+from multiplayer.scene_multiplayer.auth import AuthProgress
 from multiplayer.testing import MemoryNetwork
+
+
+def test_progress_needs_both_sides() -> None:
+    """Either side may complete first; only the second completion admits."""
+    first_local = AuthProgress(since=0.0)
+    assert not first_local.complete_local(2)
+    assert first_local.complete_remote()
+    first_remote = AuthProgress(since=0.0)
+    assert not first_remote.complete_remote()
+    assert first_remote.complete_local(2)
+
+
+def test_progress_errors() -> None:
+    """No data after a completion, no second local completion (Godot's ERR_FILE_CANT_WRITE)."""
+    progress = AuthProgress(since=0.0)
+    progress.check_can_send(2)
+    progress.complete_remote()
+    with pytest.raises(InvalidState, match="already completed"):
+        progress.check_can_send(2)
+    progress.complete_local(2)
+    with pytest.raises(InvalidState, match="already completed"):
+        progress.complete_local(2)
 
 
 class Pair:
@@ -207,7 +230,8 @@ def test_timeout_order_and_zero_means_none() -> None:
     clients = [network.create_client(), network.create_client()]
     server.auth_timeout = 0
     server.poll()
-    assert server._auth.expired(time.monotonic() + 3600, 0) == []  # 0: never
+    time.sleep(0.02)
+    server.poll()  # 0: never
     assert failed == [] and server.get_authenticating_peers() == [2, 3]
     server.auth_timeout = 0.01
     deadline = time.monotonic() + 5

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from multiplayer.protocol.messages import Status
-from multiplayer.scene_multiplayer.handlers import HandlerRunner
+from multiplayer.scene_multiplayer.handlers import HandlerRunner, cancel
 
 
 def test_sync_sender_and_result() -> None:
@@ -16,9 +16,12 @@ def test_sync_sender_and_result() -> None:
     runner = HandlerRunner()
     seen: list[int] = []
     replies: list[tuple[Status, Any]] = []
-    runner.run(
-        5, "f", lambda: seen.append(runner.sender()) or 42, (), lambda s, v: replies.append((s, v))
-    )
+
+    def f() -> int:
+        seen.append(runner.sender())
+        return 42
+
+    runner.run(5, set(), "f", f, (), lambda s, v: replies.append((s, v)))
     assert seen == [5] and runner.sender() == 0
     assert replies == [(Status.OK, 42)]
 
@@ -31,15 +34,15 @@ def test_errors_are_replied_or_logged(caplog: pytest.LogCaptureFixture) -> None:
     def boom() -> None:
         raise ValueError("nope")
 
-    runner.run(2, "f", boom, (), lambda s, v: replies.append((s, v)))
+    runner.run(2, set(), "f", boom, (), lambda s, v: replies.append((s, v)))
     assert replies == [(Status.ERROR, ["ValueError", "nope"])]
-    runner.run(2, "g", boom)
+    runner.run(2, set(), "g", boom)
     assert "error in g for peer 2" in caplog.text
     caplog.clear()
 
 
 async def test_async_keeps_sender_and_is_capped_and_cancelled() -> None:
-    """Async handlers see their sender after await; a cap refuses more; leaving cancels."""
+    """Async handlers see their sender after await; a cap refuses more; cancel() stops them."""
     runner = HandlerRunner(max_running=2)
     gate = asyncio.Event()
     seen: list[int] = []
@@ -48,19 +51,23 @@ async def test_async_keeps_sender_and_is_capped_and_cancelled() -> None:
         await gate.wait()
         seen.append(runner.sender())
 
-    assert runner.run(3, "a", slow)
-    assert runner.run(3, "b", slow)
+    tasks: set[asyncio.Task[Any]] = set()
+    assert runner.run(3, tasks, "a", slow)
+    assert runner.run(3, tasks, "b", slow)
     replies: list[tuple[Status, Any]] = []
-    assert not runner.run(3, "c", slow, (), lambda s, v: replies.append((s, v)))
+    assert not runner.run(3, tasks, "c", slow, (), lambda s, v: replies.append((s, v)))
     assert replies == [(Status.REFUSED, "more than 2 calls in progress")]
-    assert runner.running(3) == 2
+    assert len(tasks) == 2
+    assert runner.run(4, set(), "other peer", slow)  # the cap is per set (per peer)
     gate.set()
     for _ in range(3):
         await asyncio.sleep(0)
-    assert seen == [3, 3] and runner.running(3) == 0
+    assert seen == [3, 3, 4] and not tasks
     gate.clear()
-    runner.run(4, "d", slow)
+    runner.run(4, tasks, "d", slow, (), lambda s, v: replies.append((s, v)))
     await asyncio.sleep(0)
-    runner.cancel(4)
-    await asyncio.sleep(0)
-    assert runner.running(4) == 0
+    cancel(tasks)
+    for _ in range(2):  # the task ends, then its done callback runs
+        await asyncio.sleep(0)
+    assert not tasks
+    assert replies[-1] == (Status.ERROR, ["CancelledError", "the call was cancelled"])

@@ -8,24 +8,43 @@ import time
 import pytest
 
 from multiplayer import PeerDisconnected, PeerNotFound, SceneMultiplayer
-from multiplayer.scene_multiplayer.latency import Latency
+from multiplayer.scene_multiplayer.latency import STALE, PeerClock
 from multiplayer.testing import MemoryNetwork
 
 
 def test_latency_bookkeeping() -> None:
     """RTT is smoothed; the offset comes from the shortest round trip; strays refused."""
-    latency = Latency()
-    seq = latency.start(2, now=10.0)
-    assert latency.finish(2, seq, their_time=110.05, now=10.1)
-    assert latency.rtt(2) == pytest.approx(0.1)
-    assert latency.offset(2) == pytest.approx(100.0)
-    seq = latency.start(2, now=20.0)
-    assert latency.finish(2, seq, their_time=120.3, now=20.5)  # slow: worse sample
-    assert latency.offset(2) == pytest.approx(100.0)
-    assert latency.rtt(2) == pytest.approx(0.1 + 0.125 * 0.4)
-    assert not latency.finish(2, 999, 0.0, 21.0)
-    seq = latency.start(3, now=30.0)
-    assert not latency.finish(2, seq, 0.0, 30.1)  # the answer must come from peer 3
+    clock = PeerClock()
+    seq = clock.start(now=10.0)
+    assert clock.finish(seq, their_time=110.05, now=10.1)
+    assert clock.rtt == pytest.approx(0.1)
+    assert clock.offset() == pytest.approx(100.0)
+    seq = clock.start(now=20.0)
+    assert clock.finish(seq, their_time=120.3, now=20.5)  # slow: worse sample
+    assert clock.offset() == pytest.approx(100.0)
+    assert clock.rtt == pytest.approx(0.1 + 0.125 * 0.4)
+    assert not clock.finish(999, 0.0, 21.0)
+    assert not clock.finish(seq, 0.0, 21.0)  # answered already
+
+
+def test_due_and_stale_pings() -> None:
+    """A ping is due every interval; unanswered automatic ones go after STALE seconds."""
+    clock = PeerClock()
+    assert clock.due(now=0.0, interval=1.0) and not clock.due(now=0.0, interval=0)
+    seq = clock.start(now=0.0)
+    assert not clock.due(now=0.5, interval=1.0) and clock.due(now=1.0, interval=1.0)
+    clock.expire(now=STALE + 1)
+    assert not clock.finish(seq, 0.0, STALE + 1)
+
+
+async def test_close_fails_the_waiting_pings() -> None:
+    """When the peer leaves, an awaited ping fails with PeerDisconnected."""
+    clock = PeerClock()
+    future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+    clock.start(now=0.0, future=future)
+    clock.close(7)
+    with pytest.raises(PeerDisconnected):
+        await future
 
 
 class Apis:

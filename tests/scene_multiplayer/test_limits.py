@@ -7,33 +7,34 @@ import asyncio
 import pytest
 
 from multiplayer import ConnectionStatus, SceneMultiplayer, WebSocketMultiplayerPeer
-from multiplayer.scene_multiplayer.limits import PeerLimits, RateLimits
+from multiplayer.scene_multiplayer.limits import Budget, RateLimits
 from multiplayer.testing import MemoryNetwork
 
 
 def test_token_buckets() -> None:
     """A peer may send its per-second budget at once, then at the refill rate."""
-    limits = PeerLimits(RateLimits(packets_per_second=10, bytes_per_second=1000))
-    assert all(limits.allow(2, 10, now=0.0) for _ in range(10))
-    assert not limits.allow(2, 10, now=0.0)
-    assert limits.allow(2, 10, now=0.1)  # one packet's worth refilled
-    assert not limits.allow(2, 2000, now=5.0)  # bigger than the byte budget
-    assert limits.allow(3, 10, now=0.0)  # budgets are per peer
+    budget = Budget(RateLimits(packets_per_second=10, bytes_per_second=1000))
+    assert all(budget.allow(10, now=0.0) for _ in range(10))
+    assert not budget.allow(10, now=0.0)
+    assert budget.allow(10, now=0.1)  # one packet's worth refilled
+    assert not budget.allow(2000, now=5.0)  # bigger than the byte budget
+    assert Budget(budget.limits).allow(10, now=0.0)  # budgets are per peer
 
 
 def test_limits_off() -> None:
     """Zero turns a limit off."""
-    limits = PeerLimits(RateLimits(packets_per_second=0, bytes_per_second=0))
-    assert all(limits.allow(2, 10**9, now=0.0) for _ in range(10_000))
+    limits = RateLimits(packets_per_second=0, bytes_per_second=0)
+    assert not limits.active()
+    budget = Budget(limits)
+    assert all(budget.allow(10**9, now=0.0) for _ in range(10_000))
 
 
 def test_violations_within_a_window() -> None:
     """Only violations within the window count."""
-    limits = PeerLimits(RateLimits(max_violations=3, violation_window=1.0))
-    assert not any(limits.violation(2, now=t) for t in (0.0, 0.1, 0.2))
-    assert limits.violation(2, now=0.3)
-    limits.forget(2)
-    assert not any(limits.violation(2, now=t) for t in (10.0, 11.5, 13.0, 14.5))
+    budget = Budget(RateLimits(max_violations=3, violation_window=1.0))
+    assert not any(budget.violation(now=t) for t in (0.0, 0.1, 0.2))
+    assert budget.violation(now=0.3)
+    assert not any(budget.violation(now=t) for t in (10.0, 11.5, 13.0, 14.5))
 
 
 def test_a_flooding_client_is_throttled_then_disconnected(caplog: pytest.LogCaptureFixture) -> None:

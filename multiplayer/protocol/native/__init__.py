@@ -1,1 +1,2 @@
-"""The native profile: msgpack values (``codec``) and the message layout."""
+"""The native profile: msgpack values (``codec``), the message layout (``encode``)
+and the packet format that reads it back (``format``)."""

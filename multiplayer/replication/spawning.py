@@ -1,0 +1,436 @@
+"""Spawning and despawning across peers: the spawn side of Godot's
+SceneReplicationInterface (``on_spawn``, ``on_despawn``, ``_update_spawn_visibility``,
+``_make_spawn_packet``, ``on_spawn_receive``, ``_free_remotes``).
+
+On the spawner's authority, a spawnable node added under a spawner's ``spawn_path``
+is tracked once it is ready: it gets a net id and a SPAWN goes to every peer that
+sees it; when it leaves the tree, a DESPAWN. A peer that joins later gets a SPAWN
+for every tracked node, in spawn order, with the current spawn properties. On
+receivers, a SPAWN is checked (the sender must be the spawner's authority there too),
+the node is built, its spawn properties set before it enters the tree, and it is
+added; the nodes a peer spawned are freed when it leaves.
+
+The spawn properties of every synchronizer under the node travel, whoever owns the
+synchronizer (Godot sends only the spawner authority's: godotengine/godot#85019).
+Synchronizers under a node that was spawned on its own (a player in a spawned level)
+travel with that node's spawn, not with the enclosing one.
+
+Everything this module knows about a node (tracked, received, waiting to be ready)
+is kept here, keyed by the node: nodes and spawners carry none of it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import InvalidState
+from ..protocol.messages import Despawn, Spawn
+from ..scene.node import Node, validate_node_name
+from .spawner import CUSTOM_SPAWN, MultiplayerSpawner
+from .synchronizer import MultiplayerSynchronizer
+
+if TYPE_CHECKING:
+    from .baselines import Baselines
+    from .host import ReplicationHost
+    from .visibility import Visibility
+
+__all__ = ["SpawnReplicator"]
+
+logger = logging.getLogger("multiplayer.scene")
+
+
+@dataclass(slots=True)
+class _Tracked:
+    """A node this peer spawned (Godot's TrackedNode, on the spawner's authority)."""
+
+    spawner: MultiplayerSpawner
+    net_id: int
+    on_exit: Callable[[], None]  # connected to the node's tree_exiting
+    peers: set[int] = field(default_factory=set)  # that have it (Godot: spawn_nodes)
+
+
+@dataclass(slots=True)
+class _Received:
+    """A node a peer spawned here."""
+
+    spawner: MultiplayerSpawner
+    key: tuple[int, int]  # (sender, its net id)
+
+
+@dataclass(slots=True)
+class _Watch:
+    """A spawner's spawn node, and the callback connected to its child_entered_tree."""
+
+    parent: Node
+    on_child: Callable[[Node], None]
+
+
+class SpawnReplicator:
+    """Spawns and despawns for one multiplayer API.
+
+    Args:
+        host: The API, as replication sees it.
+        visibility: Decides which peers see a synchronizer (and so a node).
+        baselines: Reset for a peer when it gets a node spawned anew.
+    """
+
+    def __init__(self, host: ReplicationHost, visibility: Visibility, baselines: Baselines) -> None:
+        self._host = host
+        self._visibility = visibility
+        self._baselines = baselines
+        self._watches: dict[MultiplayerSpawner, _Watch | None] = {}  # registered spawners
+        # Nodes waiting to be ready before they are tracked, in tree-entry order ->
+        # (spawner, scene index); those of them that are ready; RPCs made on them.
+        self._queue: dict[Node, tuple[MultiplayerSpawner, int]] = {}
+        self._ready: set[Node] = set()
+        self._held: dict[Node, list[Callable[[], None]]] = {}
+        self._next_net_id = 0
+        self._tracked: dict[Node, _Tracked] = {}  # in spawn order
+        self._received: dict[tuple[int, int], Node] = {}  # (sender, net id) -> node
+        self._remote: dict[Node, _Received] = {}
+        # spawner -> its tracked and received nodes (spawn_limit counts them)
+        self._by_spawner: dict[MultiplayerSpawner, dict[Node, None]] = {}
+        # tracked node -> its synchronizers, for visibility checks; emptied whenever a
+        # synchronizer enters or leaves or a node starts or stops being spawned
+        self._node_syncs: dict[Node, list[MultiplayerSynchronizer]] = {}
+
+    # Spawners.
+
+    def add_spawner(self, spawner: MultiplayerSpawner) -> None:
+        """Watch ``spawner``'s spawn node for spawnable children."""
+        parent = spawner.get_spawn_node()
+        watch = None
+        if parent is not None:
+            on_child = functools.partial(self._on_child_entered, spawner)
+            parent.child_entered_tree.connect(on_child)
+            watch = _Watch(parent, on_child)
+        self._watches[spawner] = watch
+
+    def remove_spawner(self, spawner: MultiplayerSpawner) -> None:
+        """Stop watching; what ``spawner`` spawned here is despawned everywhere
+        (Godot despawns a spawner's nodes with it)."""
+        watch = self._watches.pop(spawner, None)
+        for node in [n for n in self._by_spawner.get(spawner, ()) if n in self._tracked]:
+            self._untrack(node)
+        self._queue = {n: entry for n, entry in self._queue.items() if entry[0] is not spawner}
+        if watch is not None:
+            watch.parent.child_entered_tree.disconnect(watch.on_child)
+
+    def spawned_count(self, spawner: MultiplayerSpawner) -> int:
+        """How many nodes ``spawner`` has spawned or received here (its spawn_limit)."""
+        return len(self._by_spawner.get(spawner, ()))
+
+    def _on_child_entered(self, spawner: MultiplayerSpawner, node: Node) -> None:
+        if node in self._remote or spawner.get_multiplayer_authority() != self._host.own_id():
+            return  # a node this peer received, or not ours to spawn
+        info = spawner.spawn_info(node)
+        if info is None:
+            return  # not a spawnable scene: an ordinary child
+        # Godot waits for the node to be ready (its synchronizers exist), and keeps
+        # spawns in the order nodes entered the tree: a level that adds players in its
+        # _ready is spawned before them although they are ready first.
+        self._queue[node] = (spawner, info[0])
+        self._node_syncs.clear()  # it no longer belongs to an enclosing spawn
+        if node.is_node_ready():  # re-added: it will not be ready again
+            self._mark_ready(node)
+        else:
+            node.ready.connect(lambda: self._mark_ready(node), one_shot=True)
+
+    def hold_rpc(self, node: Node, send: Callable[[], None]) -> bool:
+        """If ``node`` (or a node above it) waits to be spawned, keep ``send`` until its
+        SPAWN is out, so the RPC cannot arrive first; True if it was kept."""
+        if not self._queue:
+            return False
+        current: Node | None = node
+        while current is not None:
+            if current in self._queue:
+                self._held.setdefault(current, []).append(send)
+                return True
+            current = current.get_parent()
+        return False
+
+    def _mark_ready(self, node: Node) -> None:
+        if node not in self._queue:
+            return  # its spawner left meanwhile
+        self._ready.add(node)
+        queue = self._queue
+        while queue and (first := next(iter(queue))) in self._ready:
+            spawner, scene = queue.pop(first)
+            self._ready.discard(first)
+            if first.is_inside_tree():
+                self._track(spawner, first, scene)
+            for send in self._held.pop(first, []):  # RPCs made before its spawn went
+                send()
+
+    # The authority's side.
+
+    def _track(self, spawner: MultiplayerSpawner, node: Node, scene: int) -> None:
+        if spawner.spawn_limit and self.spawned_count(spawner) >= spawner.spawn_limit:
+            logger.warning("%s: spawn_limit reached, %s not spawned", spawner.name, node.name)
+            return
+        self._next_net_id += 1
+        on_exit = functools.partial(self._untrack, node)
+        self._tracked[node] = _Tracked(spawner, self._next_net_id, on_exit)
+        self._by_spawner.setdefault(spawner, {})[node] = None
+        self._node_syncs.clear()
+        node.tree_exiting.connect(on_exit, one_shot=True)
+        for peer_id in self._host.get_peers():
+            if self._node_visible(node, peer_id):
+                self._spawn_for(node, peer_id)
+
+    def _untrack(self, node: Node) -> None:
+        tracked = self._tracked.pop(node, None)
+        if tracked is None:
+            return
+        self._unlist(tracked.spawner, node)
+        if node.tree_exiting.is_connected(tracked.on_exit):  # untracked while in the tree
+            node.tree_exiting.disconnect(tracked.on_exit)
+        self._node_syncs.clear()
+        packet = Despawn(tracked.net_id).serialize(self._host.codec)
+        for peer_id in tracked.peers:
+            if self._host.is_admitted(peer_id):
+                self._host.send_command(peer_id, packet)
+
+    def _spawn_for(self, node: Node, peer_id: int) -> None:
+        tracked = self._tracked[node]
+        info = tracked.spawner.spawn_info(node)
+        if info is None:
+            return  # its scene was removed from the spawnable ones
+        for sync in self._syncs_of(node):
+            self._baselines.reset(sync, peer_id)  # its first delta carries everything
+        if self._send_spawn(peer_id, tracked, node, info):
+            tracked.peers.add(peer_id)
+
+    def _send_spawn(
+        self, peer_id: int, tracked: _Tracked, node: Node, info: tuple[int, Any]
+    ) -> bool:
+        host = self._host
+        scene, data = info
+        try:
+            states = [
+                sync.get_state(sync.replication_config.spawn_properties())
+                for sync in self.synchronizers_of(node)
+            ]
+            path_id = host.path_id_for(peer_id, tracked.spawner)
+            packet = Spawn(path_id, tracked.net_id, scene, node.name, data, states)
+            host.send_command(peer_id, packet.serialize(host.codec))
+        except Exception as exc:  # too large, a getter that raised, a spawner gone...
+            logger.error("cannot spawn %s on peer %d: %s", node.name, peer_id, exc)
+            return False
+        return True
+
+    def on_peer_admitted(self, peer_id: int) -> None:
+        """A peer joined: it gets every node spawned so far that it sees, in spawn
+        order (parents come before what they hold)."""
+        for node in list(self._tracked):
+            self.update_spawn_visibility(node, peer_id)
+
+    def update_spawn_visibility(self, node: Node, peer_id: int) -> None:
+        """Spawn ``node`` (one we spawned) for ``peer_id`` if it should have it and
+        does not, or despawn it there in the opposite case (Godot's
+        _update_spawn_visibility). What we spawned under it follows."""
+        tracked = self._tracked.get(node)
+        if tracked is None or not self._host.is_admitted(peer_id):
+            return
+        has = peer_id in tracked.peers
+        wants = self._node_visible(node, peer_id) and self._parent_spawned_for(node, peer_id)
+        if wants and not has:
+            self._spawn_for(node, peer_id)
+            for child in list(self._tracked):  # what it holds comes back, in order
+                if child is not node and node.is_ancestor_of(child):
+                    self.update_spawn_visibility(child, peer_id)
+        elif has and not wants:
+            tracked.peers.discard(peer_id)
+            self._host.send_command(peer_id, Despawn(tracked.net_id).serialize(self._host.codec))
+            for child, inner in self._tracked.items():  # what it held went with it there
+                if child is not node and node.is_ancestor_of(child):
+                    inner.peers.discard(peer_id)
+
+    def _parent_spawned_for(self, node: Node, peer_id: int) -> bool:
+        """Whether every node we spawned above ``node`` exists at ``peer_id``."""
+        current = node.get_parent()
+        while current is not None:
+            tracked = self._tracked.get(current)
+            if tracked is not None and peer_id not in tracked.peers:
+                return False
+            current = current.get_parent()
+        return True
+
+    def _node_visible(self, node: Node, peer_id: int) -> bool:
+        """A spawned node is visible to a peer if any synchronizer of it that we are the
+        authority of is, or if it has none (Godot's spawn visibility)."""
+        own_id = self._host.own_id()
+        own = [s for s in self._syncs_of(node) if s.get_multiplayer_authority() == own_id]
+        return not own or any(self._visibility.sees(s, peer_id) for s in own)
+
+    # The receivers' side.
+
+    def on_spawn(self, sender: int, spawner: Node, message: Spawn) -> str | None:
+        """Build and add the node a SPAWN describes; the reason if it is refused."""
+        if not isinstance(spawner, MultiplayerSpawner):
+            return "SPAWN for a node that is not a MultiplayerSpawner"
+        if sender != spawner.get_multiplayer_authority():
+            return f"SPAWN from a peer that is not the spawner's authority ({sender})"
+        key = (sender, message.net_id)
+        if key in self._received:
+            return f"duplicate net id {message.net_id}"
+        parent = spawner.get_spawn_node()
+        if parent is None:
+            return f"the spawner has no node at spawn_path {spawner.spawn_path!r}"
+        try:
+            validate_node_name(message.name)
+        except ValueError as exc:
+            return str(exc)
+        if parent.has_node(message.name):
+            return f"{message.name!r} exists already under the spawn path"
+        if spawner.spawn_limit and self.spawned_count(spawner) >= spawner.spawn_limit:
+            return f"cannot spawn {message.name!r}: spawn_limit ({spawner.spawn_limit}) reached"
+        try:
+            node = self._instantiate(spawner, message)
+            reason = self._set_spawn_states(node, message.states)
+        except (InvalidState, LookupError, ValueError, TypeError, AttributeError) as exc:
+            return f"cannot spawn {message.name!r}: {exc}"
+        if reason is not None:
+            return reason
+        node.name = message.name
+        self._remote[node] = _Received(spawner, key)
+        self._received[key] = node
+        self._by_spawner.setdefault(spawner, {})[node] = None
+        self._node_syncs.clear()
+        node.tree_exited.connect(lambda: self._forget_received(node), one_shot=True)
+        parent.add_child(node)
+        spawner.spawned.emit(node)
+        return None
+
+    def _instantiate(self, spawner: MultiplayerSpawner, message: Spawn) -> Node:
+        if message.scene == CUSTOM_SPAWN:
+            return spawner.instantiate_custom(message.data)
+        if not 0 <= message.scene < spawner.get_spawnable_scene_count():
+            raise LookupError(f"no spawnable scene {message.scene}")
+        return spawner.instantiate_scene(message.scene)
+
+    def _set_spawn_states(self, node: Node, states: list[Any]) -> str | None:
+        """Set the spawn properties, before the node enters the tree (Godot sets them
+        as each synchronizer enters it, before ``_ready``)."""
+        syncs = self.synchronizers_of(node)
+        if len(syncs) != len(states):
+            return f"{len(states)} spawn states for {len(syncs)} synchronizers"
+        for sync, state in zip(syncs, states, strict=True):
+            if not isinstance(state, list):
+                return "a spawn state is not a list"
+            sync.set_state(sync.replication_config.spawn_properties(), state)
+        return None
+
+    def _forget_received(self, node: Node) -> None:
+        received = self._remote.pop(node, None)
+        if received is None:
+            return
+        if self._received.get(received.key) is node:
+            del self._received[received.key]
+        self._unlist(received.spawner, node)
+        self._node_syncs.clear()
+
+    def on_despawn(self, sender: int, message: Despawn) -> str | None:
+        """Free the node a DESPAWN names; the reason if it is refused."""
+        node = self._received.get((sender, message.net_id))
+        if node is None:
+            return f"DESPAWN of unknown net id {message.net_id}"
+        self._free(node)
+        return None
+
+    def _free(self, node: Node) -> None:
+        received = self._remote.get(node)
+        parent = node.get_parent()
+        if parent is not None:
+            parent.remove_child(node)
+        if received is not None and received.spawner in self._watches:
+            received.spawner.despawned.emit(node)
+
+    # Peers.
+
+    def on_peer_removed(self, peer_id: int) -> None:
+        """A peer left: the nodes it spawned go (Godot's _free_remotes)."""
+        for (sender, _), node in list(self._received.items()):
+            if sender == peer_id:
+                self._free(node)
+        for tracked in self._tracked.values():
+            tracked.peers.discard(peer_id)
+
+    def clear(self) -> None:
+        """This side disconnected: remote nodes go, our own stay (Godot's on_reset)."""
+        for node in list(self._received.values()):
+            self._free(node)
+        for node in list(self._remote):  # (any that had left the tree already)
+            self._forget_received(node)
+        for tracked in self._tracked.values():
+            tracked.peers.clear()
+
+    # What other parts of replication ask.
+
+    def active(self) -> bool:
+        """Whether anything is spawned or about to be."""
+        return bool(self._tracked or self._queue)
+
+    def tracks_any(self) -> bool:
+        return bool(self._tracked)
+
+    def is_spawned(self, node: Node) -> bool:
+        """Whether ``node`` was spawned by a spawner, here or by a peer (or is about to
+        be): its synchronizers travel with its own spawn."""
+        return node in self._tracked or node in self._remote or node in self._queue
+
+    def spawned_ancestor(self, node: Node) -> Node | None:
+        """The node we spawned that ``node`` is, or is under; None if there is none."""
+        current: Node | None = node
+        tracked = self._tracked
+        while current is not None:
+            if current in tracked:
+                return current
+            current = current.get_parent()
+        return None
+
+    def spawn_peers(self, node: Node) -> set[int] | None:
+        """The peers that have the node we spawned that ``node`` is or is under (read
+        only); None if ``node`` is under no node we spawned."""
+        spawned = self.spawned_ancestor(node)
+        return None if spawned is None else self._tracked[spawned].peers
+
+    def synchronizers_changed(self) -> None:
+        """A synchronizer entered or left the tree: the nodes' lists are stale."""
+        self._node_syncs.clear()
+
+    def synchronizers_of(self, node: Node) -> list[MultiplayerSynchronizer]:
+        """The synchronizers of a spawned node: in it and under it, in tree order, but
+        not under nodes spawned on their own (a player in a spawned level): those
+        travel with their own spawn."""
+        found: list[MultiplayerSynchronizer] = []
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, MultiplayerSynchronizer):
+                found.append(current)
+            stack.extend(
+                child for child in reversed(current.get_children()) if not self.is_spawned(child)
+            )
+        return found
+
+    def _syncs_of(self, node: Node) -> list[MultiplayerSynchronizer]:
+        """``synchronizers_of(node)``, remembered while ``node`` is tracked. Spawn
+        states walk the node afresh: their order is that of the tree now."""
+        found = self._node_syncs.get(node)
+        if found is None:
+            found = self.synchronizers_of(node)
+            if node in self._tracked:
+                self._node_syncs[node] = found
+        return found
+
+    def _unlist(self, spawner: MultiplayerSpawner, node: Node) -> None:
+        nodes = self._by_spawner.get(spawner)
+        if nodes is not None:
+            nodes.pop(node, None)
+            if not nodes:
+                del self._by_spawner[spawner]

@@ -1,0 +1,180 @@
+"""Peers arriving and leaving (Godot's ``_add_peer``, ``_admit_peer``, ``_del_peer``).
+
+A peer the transport connects is admitted at once, or first authenticates when
+``auth_callback`` is set (see :mod:`.auth`). With the relay on, the server keeps
+every client's peer list: when a peer is admitted it tells the others (SYS
+ADD_PEER) and tells the newcomer who is there, before any RPC; when one leaves, the
+others hear it (SYS DEL_PEER). A client takes these lists from the server only.
+
+A leave reported while the transport is being polled waits for the end of the
+poll, so that the packets the peer sent before leaving are read first (Godot drops
+them). Removing a peer ends its session: one teardown, the same for a leave, an
+authentication timeout and ``clear()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from ..exceptions import PeerNotFound
+from ..protocol.messages import SysAddPeer, SysDelPeer
+from ..transport.peer import TARGET_PEER_SERVER, MultiplayerPeer, TransferMode
+from .auth import AuthProgress
+from .refusals import Refusal
+
+if TYPE_CHECKING:
+    from ..replication.replicator import SceneReplicator
+    from .cache import PathCache
+    from .refusals import RefusalLog
+    from .relay import ServerRelay
+    from .scene_multiplayer import SceneMultiplayer
+    from .session import PeerSession, SessionTable
+
+__all__ = ["Membership"]
+
+logger = logging.getLogger("multiplayer.scene")
+
+_RELIABLE = TransferMode.RELIABLE
+
+
+class Membership:
+    """Admits and removes the peers of one API, and keeps the clients' peer lists."""
+
+    def __init__(
+        self,
+        api: SceneMultiplayer,
+        sessions: SessionTable,
+        relay: ServerRelay,
+        cache: PathCache,
+        replicator: SceneReplicator,
+        refusals: RefusalLog,
+    ) -> None:
+        self._api = api
+        self._sessions = sessions
+        self._relay = relay
+        self._cache = cache
+        self._replicator = replicator
+        self._refusals = refusals
+        self.polling = False
+        """The transport is being polled: leaves wait for the end of the poll."""
+
+    # The transport's signals.
+
+    def listen(self, old: MultiplayerPeer | None, new: MultiplayerPeer | None) -> None:
+        """Follow ``new``'s joins and leaves instead of ``old``'s."""
+        if old is not None:
+            old.peer_connected.disconnect(self.on_connected)
+            old.peer_disconnected.disconnect(self.on_disconnected)
+        if new is not None:
+            new.peer_connected.connect(self.on_connected)
+            new.peer_disconnected.connect(self.on_disconnected)
+
+    def on_connected(self, peer_id: int) -> None:
+        if self._api.auth_callback is None:
+            self.admit(peer_id)
+            return
+        self._sessions.open(peer_id, AuthProgress(time.monotonic()))
+        self._api.peer_authenticating.emit(peer_id)
+
+    def on_disconnected(self, peer_id: int) -> None:
+        session = self._sessions.all.get(peer_id)
+        if self.polling and session is not None:
+            session.leaving = True
+            self._sessions.leaving[peer_id] = session
+        else:
+            self.remove(peer_id)
+
+    # Admitting and removing.
+
+    def admit(self, peer_id: int) -> None:
+        """Admit a peer: a new neighbour without authentication, one that completed
+        it, or one the server announced."""
+        sessions = self._sessions
+        if peer_id in sessions.admitted:
+            return
+        self._announce_join(peer_id)
+        sessions.admit(sessions.open(peer_id))
+        try:
+            self._replicator.on_peer_admitted(peer_id)  # spawns before any user RPC (Godot)
+        except Exception:  # a bug of ours must not leave the peer half admitted
+            logger.exception("replication failed for new peer %d", peer_id)
+        if peer_id == TARGET_PEER_SERVER and not self._relay.is_server:
+            self._api.connected_to_server.emit()
+        self._api.peer_connected.emit(peer_id)
+
+    def remove(self, peer_id: int) -> None:
+        """A peer left; one still authenticating failed (Godot)."""
+        session = self._sessions.all.get(peer_id)
+        if session is None:
+            return
+        self.end(session)
+        if session.auth is not None:
+            self._api.peer_authentication_failed.emit(peer_id)
+            return
+        self._announce_leave(peer_id)
+        self._replicator.on_peer_removed(peer_id)
+        self._api.peer_disconnected.emit(peer_id)
+
+    def disconnect(self, peer_id: int) -> None:
+        """See :meth:`SceneMultiplayer.disconnect_peer`."""
+        if peer_id not in self._sessions.all:
+            raise PeerNotFound(peer_id)
+        self._relay.require_peer().disconnect_peer(peer_id)
+
+    def remove_leavers(self) -> None:
+        """Remove the peers whose leave the last poll reported. They stay listed until
+        all are removed, so that what removing one sends to the others (DEL_PEER)
+        goes to no other leaver, which the transport has already forgotten."""
+        leaving = self._sessions.leaving
+        if leaving:
+            for session in list(leaving.values()):
+                self.remove(session.peer_id)
+            leaving.clear()
+
+    def end(self, session: PeerSession) -> None:
+        """The teardown of one peer, for a leave, a timeout and ``clear()`` alike."""
+        self._sessions.drop(session)
+        self._cache.forget_peer(session.peer_id)
+        self._refusals.forget_peer(session.peer_id)
+
+    def end_all(self) -> None:
+        """Every peer's teardown, with no signal (``clear()``)."""
+        for session in list(self._sessions.all.values()):
+            self.end(session)
+        self._sessions.leaving.clear()
+
+    # The clients' peer lists.
+
+    def _announce_join(self, peer_id: int) -> None:
+        """Godot's ``_admit_peer`` on a server: each side learns of the other."""
+        relay = self._relay
+        if not (relay.is_server and relay.enabled()):
+            return
+        others = self._sessions.staying()
+        if others:
+            relay.write(others, relay.format.encode(SysAddPeer(peer_id)), _RELIABLE, 0)
+        for other in others:
+            relay.write((peer_id,), relay.format.encode(SysAddPeer(other)), _RELIABLE, 0)
+
+    def _announce_leave(self, peer_id: int) -> None:
+        relay = self._relay
+        if not (relay.is_server and relay.enabled()):
+            return
+        others = self._sessions.staying()
+        if others:
+            relay.write(others, relay.format.encode(SysDelPeer(peer_id)), _RELIABLE, 0)
+
+    def on_peer_list(self, session: PeerSession, message: SysAddPeer | SysDelPeer) -> None:
+        """A client hears from the server who joined or left (Godot: only with the
+        relay on, only from peer 1)."""
+        relay = self._relay
+        if relay.is_server or session.peer_id != TARGET_PEER_SERVER or not relay.enabled():
+            raise Refusal(("membership",), "peer list update not from the server")
+        if message.peer <= TARGET_PEER_SERVER or message.peer == relay.own_id:
+            raise Refusal(("membership id",), f"bad peer id {message.peer}")
+        if isinstance(message, SysAddPeer):
+            self.admit(message.peer)
+        else:
+            self.remove(message.peer)

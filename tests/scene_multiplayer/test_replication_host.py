@@ -1,0 +1,61 @@
+"""SceneReplicationHost: the API as the replicator sees it, over the API's parts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from multiplayer.replication.host import ReplicationHost
+from multiplayer.scene_multiplayer.replication_host import SceneReplicationHost
+
+
+def host_of(session: Any, index: int) -> ReplicationHost:
+    return SceneReplicationHost(session.api(index))
+
+
+def test_identity_and_peers(make_session: Any) -> None:
+    """own_id, get_peers, is_admitted (leavers are not), codec and packet size."""
+    session = make_session(clients=2)
+    host = host_of(session, 0)
+    api = session.api(0)
+    assert host.own_id() == 1 and host.get_peers() == [2, 3]
+    assert host.is_admitted(2) and not host.is_admitted(9)
+    api._sessions.all[3].leaving = True
+    api._sessions.leaving[3] = api._sessions.all[3]
+    assert not host.is_admitted(3)
+    assert host.codec is api.codec
+    assert SceneReplicationHost(api).format is api._relay.format
+    assert host.max_packet_size() == session.network.max_packet_size
+    api.multiplayer_peer = None
+    assert host.own_id() is None
+
+
+def test_send_command_routes_through_the_relay(make_session: Any) -> None:
+    """A client's command for another client goes through the server, as a relay."""
+    session = make_session(clients=2)
+    got = session.packets()
+    host = host_of(session, 1)
+    host.send_command(3, host.codec.packb([3, b"state"]))
+    session.pump()
+    assert got[2] == [(2, b"state")]
+
+
+def test_path_ids_both_ways(make_session: Any) -> None:
+    """path_id_for defines the path for a peer; it then finds it by the sender's id."""
+    session = make_session(clients=1)
+    server, client = host_of(session, 0), host_of(session, 1)
+    path_id = server.path_id_for(2, session.games[0])
+    assert server.path_id_for(2, session.games[0]) == path_id
+    assert server.peers_told(path_id) == {2}
+    session.pump()
+    assert client.path_of(1, path_id) == "Game"
+    assert client.path_of(9, path_id) is None
+    assert client.find_node("Game") is session.games[1]
+    assert client.find_node("Nowhere") is None
+
+
+def test_report_is_a_refusal_log_line(make_session: Any) -> None:
+    """report() logs through the API's refusal log, counted per kind."""
+    session = make_session(clients=1)
+    host = host_of(session, 0)
+    host.report(2, ("sync",), "bad state")
+    assert session.api(0)._refusals.count(2, ("sync",)) == 1
