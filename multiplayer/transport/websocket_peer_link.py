@@ -1,0 +1,477 @@
+"""``PeerLink``: the event-loop half of one ``WebSocketPeer``.
+
+It is the user of a :class:`~multiplayer.transport.tcp_server.StreamPeerTCP`: it
+feeds the bytes read to websockets' Sans-I/O protocol, writes what the protocol
+returns straight to the socket, and stages what happened (packets, ready state,
+close code) for ``WebSocketPeer.poll()`` to show. The user-facing half, with
+Godot's API, is in :mod:`multiplayer.transport.websocket_peer`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import logging
+from collections import deque
+from collections.abc import Callable
+
+from websockets.client import ClientProtocol
+from websockets.exceptions import PayloadTooBig
+from websockets.frames import Close, CloseCode, Frame, Opcode
+from websockets.http11 import Request, Response
+from websockets.protocol import Event, State as ProtocolState
+from websockets.server import ServerProtocol
+
+from ..exceptions import OutboundBufferFull
+from .tcp_server import StreamPeerTCP
+
+__all__ = ["LinkSettings", "PeerLink", "State", "WriteMode"]
+
+logger = logging.getLogger("multiplayer.transport")
+
+
+class State(enum.IntEnum):
+    """A connection's ready state (Godot's ``WebSocketPeer.State``)."""
+
+    STATE_CONNECTING = 0
+    STATE_OPEN = 1
+    STATE_CLOSING = 2
+    STATE_CLOSED = 3
+
+
+class WriteMode(enum.IntEnum):
+    """How ``send()`` sends a message (Godot's ``WebSocketPeer.WriteMode``)."""
+
+    WRITE_MODE_TEXT = 0
+    WRITE_MODE_BINARY = 1
+
+
+CONNECTING = State.STATE_CONNECTING
+OPEN = State.STATE_OPEN
+CLOSING = State.STATE_CLOSING
+CLOSED = State.STATE_CLOSED
+
+
+@dataclasses.dataclass(frozen=True)
+class LinkSettings:
+    """A peer's settings, as they were when a connection started (as in Godot,
+    changing them affects the next connection)."""
+
+    inbound_buffer_size: int
+    max_queued_packets: int
+    heartbeat_interval: float
+    handshake_timeout: float
+    protocols: tuple[str, ...]
+    headers: tuple[tuple[str, str], ...]
+
+
+class PeerLink:
+    """The event-loop side of one connection.
+
+    It is the user of a :class:`StreamPeerTCP`: it feeds the bytes read to the
+    Sans-I/O protocol, writes the protocol's output, and stages what happened
+    (packets, state, close code) for ``WebSocketPeer.poll()`` to show.
+    """
+
+    def __init__(
+        self,
+        protocol: ClientProtocol | ServerProtocol,
+        stream: StreamPeerTCP,
+        settings: LinkSettings,
+        name: str,
+        *,
+        secure: bool = False,
+    ) -> None:
+        self.protocol = protocol
+        self.stream = stream
+        self.settings = settings
+        self.name = name  # for log lines: the URL, or the client's address
+        self.secure = secure
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.state = CONNECTING
+        self.opened = False
+        self.received: deque[tuple[bytes, bool]] = deque()  # (payload, is text)
+        self.received_bytes = 0
+        self.fragments: list[bytes] = []
+        self.fragments_text = False
+        self.discarding = False  # close() was called: later messages are not queued
+        self.paused = False  # reading paused: too many packets not taken
+        self.resuming = False
+        self.held: list[bytes] = []  # read but not fed, while paused
+        self.awaiting_pong = False
+        self.reported = False  # the one log line about a failure is out
+        self.failure: Close | None = None  # the close sent for the peer's protocol error
+        self.error: BaseException | None = None
+        self.close_code = -1
+        self.close_reason = ""
+        self.selected_protocol = ""
+        self.requested_url = ""
+        self.on_arrival: Callable[[], None] | None = None
+        self.handshake_timer: asyncio.TimerHandle | None = self.loop.call_later(
+            settings.handshake_timeout, self._handshake_timed_out
+        )
+        self.close_timer: asyncio.TimerHandle | None = None
+        self.heartbeat: asyncio.TimerHandle | None = None
+
+    # StreamUser callbacks, from the event loop.
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        protocol = self.protocol
+        if isinstance(protocol, ClientProtocol):
+            request = protocol.connect()
+            for name, value in self.settings.headers:
+                request.headers[name] = value
+            protocol.send_request(request)
+            self._write_pending()
+
+    def data_received(self, data: bytes) -> None:
+        if self.paused:
+            self.held.append(data)  # (a TLS layer may still hand over what it decrypted)
+            return
+        queued, state = len(self.received), self.state
+        self._feed(data)
+        if len(self.received) != queued or self.state is not state:
+            self._arrived()
+
+    def eof_received(self) -> bool | None:
+        self.protocol.receive_eof()
+        self._handle(self.protocol.events_received())
+        return None  # close the transport: WebSocket never writes after the peer's EOF
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.state is CLOSED:
+            return
+        if self.held:  # the peer left while reading was paused: queue what it sent
+            held, self.held, self.paused = self.held, [], False
+            for data in held:
+                self.protocol.receive_data(data)
+                self._handle(self.protocol.events_received())
+        self.protocol.receive_eof()  # idempotent; makes the protocol CLOSED
+        self._cancel_timers()
+        self._report_end(exc)
+        self.state = CLOSED
+        self._arrived()
+
+    # Receiving.
+
+    def _feed(self, data: bytes) -> None:
+        """Run ``data`` through the protocol; when the queue is full, hold the rest
+        and pause reading (TCP then slows the sender down).
+
+        A frame takes at least 2 bytes, so ``2 * room`` bytes cannot queue more
+        than ``room`` packets: the queue stays within its limit exactly. While no
+        packet completes (inside a long message) the slices double, so that a
+        long message is not fed in tiny pieces; then only what one read from the
+        socket carried can go past the limit.
+        """
+        protocol = self.protocol
+        step = 0
+        while data:
+            room = self.settings.max_queued_packets - len(self.received)
+            if self.discarding:  # (after close(), nothing more is queued)
+                step = len(data)
+            elif room <= 0 or self.received_bytes >= self.settings.inbound_buffer_size:
+                self._pause(data)
+                return
+            else:
+                step = max(2 * room, 2 * step)
+            chunk, data = (data, b"") if len(data) <= step else (data[:step], data[step:])
+            queued = len(self.received)
+            protocol.receive_data(chunk)
+            self._handle(protocol.events_received())
+            if len(self.received) != queued:
+                step = 0
+
+    def _handle(self, events: list[Event]) -> None:
+        self._write_pending()
+        for event in events:
+            if self.failure is not None:
+                break  # the rest came after the error
+            if type(event) is Frame:
+                self._frame(event)
+            elif isinstance(event, Request):
+                self._request(event)
+            elif isinstance(event, Response):
+                self._response(event)
+        self._check_parser()
+        if self.state is CONNECTING and self.protocol.handshake_exc is not None:
+            self._refused(self.protocol.handshake_exc, "invalid handshake")  # (once)
+        if self.protocol.close_expected():
+            self._expect_close()
+
+    def _frame(self, frame: Frame) -> None:
+        opcode = frame.opcode
+        data = frame.data if type(frame.data) is bytes else bytes(frame.data)
+        if opcode is Opcode.BINARY or opcode is Opcode.TEXT:
+            if frame.fin:
+                self._message(data, opcode is Opcode.TEXT)
+            else:
+                self.fragments, self.fragments_text = [data], opcode is Opcode.TEXT
+        elif opcode is Opcode.CONT:
+            self.fragments.append(data)
+            if frame.fin:
+                data, self.fragments = b"".join(self.fragments), []
+                self._message(data, self.fragments_text)
+        elif opcode is Opcode.PONG:
+            self.awaiting_pong = False
+        elif opcode is Opcode.CLOSE and self.state is OPEN:
+            self.state = CLOSING
+
+    def _message(self, data: bytes, text: bool) -> None:
+        if text:
+            try:
+                data.decode()  # RFC 6455 8.1: a text message is UTF-8
+            except UnicodeDecodeError as exc:
+                reason = f"invalid UTF-8 in a text message ({exc.reason} at byte {exc.start})"
+                self._fail(CloseCode.INVALID_DATA, reason)
+                return
+        if self.discarding:
+            return  # close() was called: Godot drops what comes after it
+        self.received.append((data, text))
+        self.received_bytes += len(data)
+
+    def _check_parser(self) -> None:
+        """Log the protocol errors that websockets found, once."""
+        exc = self.protocol.parser_exc
+        if exc is None or self.reported or isinstance(exc, EOFError):
+            return  # (EOFError: the connection dropped; connection_lost reports it)
+        sent = self.protocol.close_sent
+        code = sent.code if sent is not None else CloseCode.PROTOCOL_ERROR
+        if isinstance(exc, PayloadTooBig):
+            limit = self.settings.inbound_buffer_size
+            reason = f"sent a message over inbound_buffer_size ({limit} bytes)"
+        else:
+            reason = f"protocol error: {exc}"
+        self.failure = sent or Close(code, reason)
+        self._report(logging.WARNING, "%s; closing with %d", reason, code)
+
+    def _fail(self, code: int, reason: str) -> None:
+        """Close the connection because the peer broke the protocol."""
+        self._report(logging.WARNING, "%s; closing with %d", reason, code)
+        self.failure = Close(code, reason)
+        self.protocol.fail(code, reason)
+        self._write_pending()
+        self._expect_close()
+
+    # The opening handshake.
+
+    def _request(self, request: Request) -> None:
+        protocol = self.protocol
+        assert isinstance(protocol, ServerProtocol)
+        response = protocol.accept(request)
+        if response.status_code == 101:
+            for name, value in self.settings.headers:
+                response.headers[name] = value
+        protocol.send_response(response)
+        self._write_pending()
+        if response.status_code != 101:
+            self._refused(protocol.handshake_exc, f"refused the handshake ({response.status_code})")
+            return
+        host = ",".join(request.headers.get_all("Host"))
+        self.requested_url = ("wss://" if self.secure else "ws://") + host + request.path
+        self._open()
+
+    def _response(self, response: Response) -> None:
+        protocol = self.protocol
+        if protocol.handshake_exc is not None:
+            self._refused(protocol.handshake_exc, "the server refused the handshake")
+        elif self.settings.protocols and protocol.subprotocol is None:
+            # Godot: a client that asked for sub-protocols requires one of them.
+            self._refused(None, "the server selected none of supported_protocols")
+            self.abort()
+        else:
+            self._open()
+
+    def _refused(self, exc: BaseException | None, what: str) -> None:
+        detail = f": {exc}" if exc is not None else ""
+        self.error = exc or ConnectionRefusedError(what)
+        self._report(logging.WARNING, "%s%s", what, detail)
+
+    def _open(self) -> None:
+        self.state = OPEN
+        self.opened = True
+        self.selected_protocol = self.protocol.subprotocol or ""
+        if self.handshake_timer is not None:
+            self.handshake_timer.cancel()
+            self.handshake_timer = None
+        if self.settings.heartbeat_interval > 0:
+            self.heartbeat = self.loop.call_later(self.settings.heartbeat_interval, self._beat)
+
+    def _handshake_timed_out(self) -> None:
+        self.handshake_timer = None
+        if self.state is CONNECTING:
+            timeout = self.settings.handshake_timeout
+            self.error = TimeoutError(f"no WebSocket handshake within {timeout} s")
+            self._report(logging.WARNING, "opening handshake not done within %s s", timeout)
+            self.abort()
+
+    # Sending.
+
+    def send(self, data: bytes, text: bool, limit: int) -> None:
+        transport = self.transport
+        protocol = self.protocol
+        if protocol.state is not ProtocolState.OPEN or transport is None or transport.is_closing():
+            # The connection is closing under the user's feet: poll() will show it.
+            logger.debug("WebSocket %s: message not sent: the connection is closing", self.name)
+            return
+        buffered = transport.get_write_buffer_size()
+        if buffered + len(data) > limit:
+            raise OutboundBufferFull(len(data), buffered, limit)
+        if text:
+            protocol.send_text(data)
+        else:
+            protocol.send_binary(data)
+        for chunk in protocol.data_to_send():
+            transport.write(chunk)
+
+    def _write_pending(self) -> None:
+        transport = self.transport
+        for data in self.protocol.data_to_send():
+            if transport is None:
+                continue
+            if data:
+                transport.write(data)
+            elif transport.can_write_eof():
+                transport.write_eof()
+            else:
+                transport.close()  # TLS cannot half-close
+
+    # Closing.
+
+    def close(self, code: int, reason: str) -> None:
+        """Start the closing handshake (the state shows CLOSING at once)."""
+        self.discarding = True
+        if self.protocol.state is ProtocolState.OPEN and self.transport is not None:
+            self.protocol.send_close(code, reason)
+            self._write_pending()
+            self._expect_close()
+        if self.state is OPEN:
+            self.state = CLOSING
+        if self.paused:
+            self._resume()  # read on: the peer's close frame must be read
+
+    def cut(self) -> None:
+        """Cut the connection at the user's request (``close()`` with a negative
+        code, or while connecting): no close frame, no log line."""
+        self.reported = self.discarding = True
+        self.abort()
+
+    def abort(self) -> None:
+        """Cut the connection, without a close frame."""
+        if self.transport is not None:
+            self.transport.abort()
+        else:
+            self.stream.disconnect_from_host()
+
+    def _expect_close(self) -> None:
+        if self.close_timer is None and self.state is not CLOSED:
+            timeout = self.settings.handshake_timeout
+            self.close_timer = self.loop.call_later(timeout, self._close_timed_out)
+
+    def _close_timed_out(self) -> None:
+        self.close_timer = None
+        if self.state is not CLOSED:
+            timeout = self.settings.handshake_timeout
+            self._report(logging.INFO, "closing handshake not done within %s s; cut", timeout)
+            self.abort()
+
+    def _beat(self) -> None:
+        """Godot's heartbeat: a ping every interval; no pong by the next one cuts
+        the connection (unless reading is paused: then the pong waits unread)."""
+        self.heartbeat = None
+        if self.state is not OPEN or self.protocol.state is not ProtocolState.OPEN:
+            return
+        interval = self.settings.heartbeat_interval
+        if self.awaiting_pong and not self.paused:
+            self.error = TimeoutError(f"no pong within heartbeat_interval ({interval} s)")
+            self._report(logging.WARNING, "no pong within heartbeat_interval (%s s); cut", interval)
+            self.abort()
+            return
+        if not self.awaiting_pong:
+            self.awaiting_pong = True
+            self.protocol.send_ping(b"")
+            self._write_pending()
+        self.heartbeat = self.loop.call_later(interval, self._beat)
+
+    def _report_end(self, exc: Exception | None) -> None:
+        """Set the close code and reason (Godot's rules), with a log line unless a
+        failure was reported already."""
+        rcvd = self.protocol.close_rcvd
+        if rcvd is not None:
+            self.close_code, self.close_reason = int(rcvd.code), rcvd.reason
+            reason = f" {self.close_reason}" if self.close_reason else ""
+            self._report(logging.INFO, "closed (%d%s)", self.close_code, reason)
+        elif self.failure is not None:  # Godot reports the code it sent for the error
+            self.close_code, self.close_reason = int(self.failure.code), self.failure.reason
+        elif not self.opened:
+            self.error = (
+                self.error
+                or exc
+                or self.protocol.handshake_exc
+                or ConnectionResetError("closed during the handshake")
+            )
+            level = logging.WARNING if isinstance(self.protocol, ClientProtocol) else logging.INFO
+            self._report(level, "connection failed: %s", _describe(self.error))
+        else:
+            self.error = self.error or exc
+            self._report(logging.INFO, "connection lost without a close frame (close code -1)")
+
+    def _report(self, level: int, message: str, *args: object) -> None:
+        if not self.reported:
+            self.reported = True
+            logger.log(level, "WebSocket %s: " + message, self.name, *args)
+
+    def _cancel_timers(self) -> None:
+        for timer in (self.handshake_timer, self.close_timer, self.heartbeat):
+            if timer is not None:
+                timer.cancel()
+        self.handshake_timer = self.close_timer = self.heartbeat = None
+
+    # Flow control: max_queued_packets and inbound_buffer_size.
+
+    def take(self) -> tuple[bytes, bool]:
+        """The oldest packet; reading resumes once half the queue is free."""
+        data, text = self.received.popleft()
+        self.received_bytes -= len(data)
+        if self.paused and not self.resuming and self._half_free():
+            self.resuming = True
+            self.loop.call_soon(self._resume)
+        return data, text
+
+    def _half_free(self) -> bool:
+        settings = self.settings
+        return (
+            len(self.received) <= settings.max_queued_packets // 2
+            and self.received_bytes <= settings.inbound_buffer_size // 2
+        )
+
+    def _pause(self, data: bytes) -> None:
+        self.held.append(data)
+        if not self.paused:
+            self.paused = True
+            if self.transport is not None:
+                self.transport.pause_reading()
+
+    def _resume(self) -> None:
+        self.resuming = False
+        if not self.paused or self.state is CLOSED:
+            return
+        held, self.held, self.paused = self.held, [], False
+        for data in held:
+            self._feed(data)  # may pause again
+        if not self.paused and self.transport is not None:
+            self.transport.resume_reading()
+        self._arrived()
+
+    def _arrived(self) -> None:
+        hook = self.on_arrival
+        if hook is not None:
+            hook()
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
