@@ -216,8 +216,9 @@ def expected_rate(mode: str, objects: int, hz: float) -> float:
         pairs = [0, values[0], 1, values[1]]
         packet = Sync(seq, [], [[100, pairs] for _ in range(objects)])
     from multiplayer.protocol.native.codec import default_codec
+    from multiplayer.protocol.native.format import NativeFormat
 
-    size = len(packet.serialize(default_codec)) + PACKET_OVERHEAD
+    size = len(NativeFormat(default_codec).encode(packet)) + PACKET_OVERHEAD
     return frame_bytes(size) * hz
 
 

@@ -38,8 +38,9 @@ from serve import Bench  # noqa: E402
 from served import served  # noqa: E402
 
 from multiplayer import SceneMultiplayer, SceneTree, Vector2, WebSocketMultiplayerPeer  # noqa: E402
-from multiplayer.protocol.messages import Command, encode_call, inner_command  # noqa: E402
+from multiplayer.protocol.commands import Command  # noqa: E402
 from multiplayer.protocol.native.codec import pack_array_items  # noqa: E402
+from multiplayer.protocol.native.encode import encode_call, inner_command  # noqa: E402
 from multiplayer.transport.framing.native import Hello, parse_message  # noqa: E402
 
 

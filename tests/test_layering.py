@@ -30,6 +30,14 @@ LAYERS: list[tuple[str, ...]] = [
 SANS_IO = ("multiplayer.protocol", "multiplayer.transport.framing")
 IO_MODULES = ("asyncio", "websockets", "socket", "ssl", "selectors")
 
+# Which packet formats exist is known to the registry (multiplayer.protocol.format)
+# alone: replication and the API take the format of the peer's wire profile from it,
+# so a second profile changes nothing above the protocol layer. The one exception is
+# SceneMultiplayer, whose public ``codec`` is the native profile's value codec.
+FORMAT_NEUTRAL = ("multiplayer.replication", "multiplayer.scene_multiplayer")
+NATIVE = "multiplayer.protocol.native"
+NATIVE_ALLOWED = frozenset({"multiplayer.scene_multiplayer.scene_multiplayer"})
+
 MAX_CLASS_LINES = 400
 
 
@@ -65,11 +73,19 @@ def _runtime_imports_of(node: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
         yield from _runtime_imports(node)
 
 
-def imports_of(name: str, path: Path, known: dict[str, Path]) -> set[str]:
-    """The modules (of the package, or outside it) that ``name`` imports at run time."""
+def _all_imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+    return (node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom))
+
+
+def imports_of(
+    name: str, path: Path, known: dict[str, Path], *, type_checking: bool = False
+) -> set[str]:
+    """The modules (of the package, or outside it) that ``name`` imports at run time,
+    and with ``type_checking`` also under ``if TYPE_CHECKING:``."""
     is_package = path.name == "__init__.py"
     found: set[str] = set()
-    for node in _runtime_imports(ast.parse(path.read_text(), str(path))):
+    tree = ast.parse(path.read_text(), str(path))
+    for node in _all_imports(tree) if type_checking else _runtime_imports(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
             continue
@@ -154,6 +170,21 @@ def test_sans_io_modules_do_no_io() -> None:
         if target.split(".")[0] in IO_MODULES
     ]
     assert not offending, "\n".join(offending)
+
+
+def test_only_the_registry_knows_the_native_format() -> None:
+    """Replication and the API import nothing of the native profile, not even for
+    type checking (but for SceneMultiplayer's value codec)."""
+    known = modules()
+    offending = [
+        f"{name} imports {target}"
+        for name, path in known.items()
+        if name.startswith(FORMAT_NEUTRAL) and name not in NATIVE_ALLOWED
+        for target in sorted(imports_of(name, path, known, type_checking=True))
+        if target == NATIVE or target.startswith(NATIVE + ".")
+    ]
+    assert not offending, "\n".join(offending)
+    assert all(name in known for name in NATIVE_ALLOWED)  # no stale exception
 
 
 def test_find_cycle_finds_one() -> None:

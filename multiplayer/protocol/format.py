@@ -43,14 +43,43 @@ class PackArgs(Protocol):
 class PacketFormat(Protocol):
     """One profile's packet layout, for one multiplayer API.
 
-    Besides ``encode`` and ``decode`` it has the fast paths of the RPC hot path: the
-    arguments of a call are packed once (``pack_args``) and wrapped for each
-    receiver with that receiver's ids (``encode_call``), so a broadcast packs its
-    values once.
+    Besides ``encode`` and ``decode`` it has the fast paths of the two hot paths,
+    which build a packet from parts packed once and shared:
+
+    * RPC: the arguments of a call are packed once (``pack_args``) and wrapped for
+      each receiver with that receiver's ids (``encode_call``), so a broadcast packs
+      its values once.
+    * SYNC: each synchronizer's state is packed once a frame (``pack_state``; ON_CHANGE
+      values one by one with ``pack_value``, then ``pack_delta``), made an entry once
+      for every peer that gets the same bytes (``sync_entry``), the entries of a
+      packet are joined once for every peer that gets them all (``sync_body``), and
+      only then does each peer's packet get its sequence number (``sync_packet``).
+
+    What a profile must guarantee of the SYNC parts, so that replication can trust
+    them without knowing a byte of them (``tests/protocol/test_format.py`` checks
+    every registered profile):
+
+    * Same content, same bytes: ``sync_packet(seq, sync_body(A, D))`` is
+      ``encode(Sync(seq, always, delta))``, where ``A`` holds
+      ``sync_entry(path_id, pack_state(values))`` for each ``[path_id, values]`` of
+      ``always``, and ``D`` holds ``sync_entry(path_id, pack_delta(indices,
+      packed))`` for each ``[path_id, [index, value, ...]]`` of ``delta`` (``packed``
+      indexed by property, ``pack_value`` output). ``decode`` reads it back as that
+      ``Sync``.
+    * Entries are independent: any entries, in any grouping and order, make a body.
+    * ``pack_value`` is a function of the value: equal values give equal bytes, and
+      values the receiver would tell apart give different bytes (replication compares
+      them to find what changed).
+    * ``len(sync_packet(seq, sync_body(A, D)))`` is at most the entries' lengths plus
+      ``sync_room``, for ``seq`` below 2**32 and fewer than 65536 entries (replication
+      splits state over packets with it).
+    * ``state_size`` of a received entry's values is the length of the state they
+      were sent as (``pack_state`` or ``pack_delta``): both sides count the same bytes
+      per synchronizer.
     """
 
     # Read-only members: a class attribute, an instance attribute or a property
-    # satisfies each.
+    # satisfies each; so does a callable attribute satisfy a method.
 
     @property
     def name(self) -> str:
@@ -83,6 +112,8 @@ class PacketFormat(Protocol):
             DecodingError: It is not a well-formed message.
         """
 
+    # The RPC fast path.
+
     def encode_call(self, path_id: int, name_id: int, packed_args: bytes, argc: int) -> bytes:
         """A REMOTE_CALL packet around ``pack_args`` output for ``argc`` arguments."""
 
@@ -90,6 +121,45 @@ class PacketFormat(Protocol):
         self, request_id: int, path_id: int, name_id: int, packed_args: bytes, argc: int
     ) -> bytes:
         """A REQUEST packet, like ``encode_call`` with the request's id."""
+
+    # The SYNC fast path.
+
+    @property
+    def sync_room(self) -> int:
+        """The most bytes a SYNC packet adds to the entries it carries."""
+
+    def pack_value(self, value: Any) -> bytes:
+        """One ON_CHANGE property's value, packed.
+
+        Raises:
+            EncodingError: It cannot be sent.
+        """
+
+    def pack_state(self, values: list[Any]) -> bytes:
+        """The state of an ALWAYS entry: every ALWAYS property's value.
+
+        Raises:
+            EncodingError: A value cannot be sent.
+        """
+
+    def pack_delta(self, indices: Sequence[int], packed: Sequence[bytes]) -> bytes:
+        """The state of an ON_CHANGE entry: the properties at ``indices`` (ascending),
+        whose ``pack_value`` output ``packed`` holds, indexed by property."""
+
+    def sync_entry(self, path_id: int, state: bytes) -> bytes:
+        """One synchronizer's entry: ``state`` for the synchronizer the sender calls
+        ``path_id``."""
+
+    def sync_body(self, always: Sequence[bytes], delta: Sequence[bytes]) -> bytes:
+        """The entries of one SYNC packet (ALWAYS, then ON_CHANGE), joined once for
+        every peer that gets them."""
+
+    def sync_packet(self, seq: int, body: bytes) -> bytes:
+        """A SYNC packet: ``body`` under sequence number ``seq``."""
+
+    def state_size(self, values: list[Any], *, delta: bool) -> int:
+        """How many bytes a received entry's state took: ``values`` are its ALWAYS
+        values, or its ``[index, value, ...]`` pairs if ``delta``."""
 
 
 FormatFactory = Callable[["Codec"], PacketFormat]

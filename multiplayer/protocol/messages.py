@@ -9,29 +9,17 @@ Ids are chosen by the sender, one counter for paths and one for names. A path id
 stays valid until the sender's FORGET_PATH (its node left the tree) or ``clear()``;
 a name id until ``clear()``. The transport is ordered, so a SIMPLIFY always arrives
 before the first call that uses its id: calls never wait for the confirmation.
-
-The ``serialize(codec)`` methods write the native layout. They remain for the
-replicator, which still builds its own packets (``Spawn(...).serialize(codec)``);
-everything else encodes through a packet format. They delegate to
-:mod:`multiplayer.protocol.native.encode`, as do the ``encode_call``,
-``encode_request`` and ``inner_command`` names kept here for the same readers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..exceptions import DecodingError
 from .commands import Command, Status, SysCommand
-from .native import encode as _native
-from .native.encode import BARE_CALL, encode_call, encode_request, inner_command
-
-if TYPE_CHECKING:
-    from .native.codec import Codec
 
 __all__ = [
-    "BARE_CALL",
     "MAX_NAME_LENGTH",
     "MAX_PATH_LENGTH",
     "MAX_PATH_PARTS",
@@ -59,9 +47,6 @@ __all__ = [
     "brief",
     "check_method_name",
     "check_wire_path",
-    "encode_call",
-    "encode_request",
-    "inner_command",
 ]
 
 
@@ -78,9 +63,6 @@ class RemoteCall:
     name_id: int
     args: list[Any]
 
-    def serialize(self, codec: Codec) -> bytes:
-        return _native.remote_call(self, codec)
-
 
 @dataclass(slots=True)
 class Request:
@@ -90,9 +72,6 @@ class Request:
     path_id: int
     name_id: int
     args: list[Any]
-
-    def serialize(self, codec: Codec) -> bytes:
-        return _native.request(self, codec)
 
 
 @dataclass(slots=True)
@@ -104,9 +83,6 @@ class Response:
     status: Status
     value: Any
 
-    def serialize(self, codec: Codec) -> bytes:
-        return _native.response(self, codec)
-
 
 @dataclass(slots=True)
 class SimplifyPath:
@@ -116,9 +92,6 @@ class SimplifyPath:
     path_id: int
     path: str
 
-    def serialize(self, codec: Codec) -> bytes:
-        return _native.simplify_path(self, codec)
-
 
 @dataclass(slots=True)
 class ConfirmPath:
@@ -127,18 +100,12 @@ class ConfirmPath:
     path_id: int
     ok: bool
 
-    def serialize(self, codec: Codec) -> bytes:
-        return _native.confirm_path(self, codec)
-
 
 @dataclass(slots=True)
 class ForgetPath:
     """The sender no longer uses ``path_id``: its node left the tree."""
 
     path_id: int
-
-    def serialize(self, codec: Codec) -> bytes:
-        return _native.forget_path(self, codec)
 
 
 @dataclass(slots=True)
@@ -148,18 +115,12 @@ class SimplifyName:
     name_id: int
     name: str
 
-    def serialize(self, codec: Codec) -> bytes:
-        return _native.simplify_name(self, codec)
-
 
 @dataclass(slots=True)
 class Raw:
     """Bytes from ``send_bytes``, for the receiver's ``peer_packet`` signal."""
 
     data: bytes
-
-    def serialize(self, codec: Codec) -> bytes:
-        return _native.raw(self, codec)
 
 
 @dataclass(slots=True)
@@ -173,18 +134,12 @@ class Spawn:
     data: Any  # the spawn_function's argument
     states: list[Any]  # per synchronizer of the node: its spawn properties' values
 
-    def serialize(self, codec: Codec) -> bytes:
-        return _native.spawn(self, codec)
-
 
 @dataclass(slots=True)
 class Despawn:
     """The node ``net_id`` left the sender's tree."""
 
     net_id: int
-
-    def serialize(self, codec: Codec) -> bytes:
-        return _native.despawn(self, codec)
 
 
 @dataclass(slots=True)
@@ -195,18 +150,12 @@ class Sync:
     always: list[Any]  # [[path_id, [value, ...]], ...]: every ALWAYS property
     delta: list[Any]  # [[path_id, [index, value, ...]], ...]: changed ON_CHANGE ones
 
-    def serialize(self, codec: Codec) -> bytes:
-        return _native.sync(self, codec)
-
 
 @dataclass(slots=True)
 class Ping:
     """Answer with a Pong carrying the same ``seq``."""
 
     seq: int
-
-    def serialize(self, codec: Codec) -> bytes:
-        return _native.ping(self, codec)
 
 
 @dataclass(slots=True)
@@ -216,18 +165,12 @@ class Pong:
     seq: int
     time: float
 
-    def serialize(self, codec: Codec) -> bytes:
-        return _native.pong(self, codec)
-
 
 @dataclass(slots=True)
 class SysAuth:
     """Authentication data; empty means "this side completed" (Godot's SYS AUTH)."""
 
     data: bytes
-
-    def serialize(self, codec: Codec) -> bytes:
-        return _native.sys_auth(self, codec)
 
 
 @dataclass(slots=True)
@@ -236,18 +179,12 @@ class SysAddPeer:
 
     peer: int
 
-    def serialize(self, codec: Codec) -> bytes:
-        return _native.sys_add_peer(self, codec)
-
 
 @dataclass(slots=True)
 class SysDelPeer:
     """Server to client: ``peer`` left (Godot's SYS DEL_PEER)."""
 
     peer: int
-
-    def serialize(self, codec: Codec) -> bytes:
-        return _native.sys_del_peer(self, codec)
 
 
 @dataclass(slots=True)
@@ -257,9 +194,6 @@ class Relay:
 
     peer: int
     packet: bytes
-
-    def serialize(self, codec: Codec) -> bytes:
-        return _native.relay(self, codec)
 
 
 Message = (

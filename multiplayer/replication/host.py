@@ -3,7 +3,9 @@
 Godot's SceneReplicationInterface holds its SceneMultiplayer and SceneCacheInterface
 and uses a handful of their calls (``send_command``, ``send_object_cache``,
 ``get_cached_object``). This is that handful, as an interface: the replicator sees
-nothing else of the API, and the API sees only the replicator's entry points.
+nothing else of the API, and the API sees only the replicator's entry points. The
+bytes of its packets come from the API's packet format, so replication holds no
+byte layout and works over any wire profile.
 
 Spawners and synchronizers reach the replicator of their branch's API through
 :func:`replicator_of`, the one place that knows where the API keeps it.
@@ -14,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ..protocol.native.codec import Codec
+    from ..protocol.format import PacketFormat
     from ..scene.node import Node
     from .replicator import SceneReplicator
 
@@ -25,8 +27,9 @@ class ReplicationHost(Protocol):
     """The multiplayer API, as the replicator sees it."""
 
     @property
-    def codec(self) -> Codec:
-        """How values are packed for the wire."""
+    def format(self) -> PacketFormat:
+        """The packet format of the peer's wire profile: every SPAWN, DESPAWN and SYNC
+        is encoded with it (it may change between two frames: read it when sending)."""
 
     def own_id(self) -> int | None:
         """This peer's id, or None without a multiplayer peer."""

@@ -190,7 +190,7 @@ class SpawnReplicator:
         if node.tree_exiting.is_connected(tracked.on_exit):  # untracked while in the tree
             node.tree_exiting.disconnect(tracked.on_exit)
         self._node_syncs.clear()
-        packet = Despawn(tracked.net_id).serialize(self._host.codec)
+        packet = self._host.format.encode(Despawn(tracked.net_id))
         for peer_id in tracked.peers:
             if self._host.is_admitted(peer_id):
                 self._host.send_command(peer_id, packet)
@@ -216,8 +216,8 @@ class SpawnReplicator:
                 for sync in self.synchronizers_of(node)
             ]
             path_id = host.path_id_for(peer_id, tracked.spawner)
-            packet = Spawn(path_id, tracked.net_id, scene, node.name, data, states)
-            host.send_command(peer_id, packet.serialize(host.codec))
+            message = Spawn(path_id, tracked.net_id, scene, node.name, data, states)
+            host.send_command(peer_id, host.format.encode(message))
         except Exception as exc:  # too large, a getter that raised, a spawner gone...
             logger.error("cannot spawn %s on peer %d: %s", node.name, peer_id, exc)
             return False
@@ -245,7 +245,7 @@ class SpawnReplicator:
                     self.update_spawn_visibility(child, peer_id)
         elif has and not wants:
             tracked.peers.discard(peer_id)
-            self._host.send_command(peer_id, Despawn(tracked.net_id).serialize(self._host.codec))
+            self._host.send_command(peer_id, self._host.format.encode(Despawn(tracked.net_id)))
             for child, inner in self._tracked.items():  # what it held went with it there
                 if child is not node and node.is_ancestor_of(child):
                     inner.peers.discard(peer_id)

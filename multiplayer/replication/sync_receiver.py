@@ -84,7 +84,7 @@ class SyncReceiver:
             return f"cannot apply state to {path!r}: {exc}"
         if reason is not None:
             return f"{reason} for {path!r}"
-        sync.bytes_received += len(self._host.codec.packb(entry[1]))
+        sync.bytes_received += self._host.format.state_size(entry[1], delta=delta)
         (sync.delta_synchronized if delta else sync.synchronized).emit()
         return None
 

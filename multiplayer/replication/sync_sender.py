@@ -15,6 +15,10 @@ frame for every peer that gets the same bytes, and when every peer gets the same
 entries (everyone sees everything and got the same updates: the usual case) the
 packet body is built once and only its sequence number differs per peer. Filters
 run once per peer and frame. A frame where nothing is due reads nothing.
+
+The bytes are the packet format's (``PacketFormat``'s SYNC parts: ``pack_state``,
+``pack_value``, ``pack_delta``, ``sync_entry``, ``sync_body``, ``sync_packet``); this
+module decides what goes to whom, and in how many packets, never how it is laid out.
 """
 
 from __future__ import annotations
@@ -23,16 +27,15 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..exceptions import PacketTooLarge
-from ..protocol.messages import Command
-from ..protocol.native.codec import array_header
 from ..values import Color, Vector2, Vector2i, Vector3, Vector3i
 from .stats import PeerStats
 from .synchronizer import MultiplayerSynchronizer, VisibilityUpdateMode
 
 if TYPE_CHECKING:
+    from ..protocol.format import PacketFormat
     from .baselines import Baselines, Outgoing
     from .host import ReplicationHost
     from .spawning import SpawnReplicator
@@ -43,12 +46,6 @@ __all__ = ["SyncSender", "advance"]
 logger = logging.getLogger("multiplayer.scene")
 
 _now = time.monotonic  # the replication clock (tests replace it)
-
-# A SYNC packet, [6, seq, always, delta], is put together from entries packed once:
-# the bytes Sync(seq, always, delta).serialize(codec) makes of the same values.
-_SYNC_HEAD = array_header(4) + bytes((Command.SYNC,))
-_ENTRY_HEAD = array_header(2)  # an entry: [path_id, values] or [path_id, pairs]
-_PARTS_ROOM = 16  # room kept in a packet for what is not entries (head, seq, headers)
 
 # Values that cannot change without becoming another object: the same object as at
 # the last check has the same packed form, and need not be packed again to know.
@@ -62,7 +59,7 @@ class _Entry(NamedTuple):
 
     data: bytes
     sync: MultiplayerSynchronizer
-    size: int  # of the values part (what synchronizer.bytes_sent counts)
+    size: int  # of its state (what synchronizer.bytes_sent counts)
     checks: int | None  # for ON_CHANGE entries: the check they bring the peer to
 
 
@@ -84,7 +81,7 @@ class _Due:
 
     sync: MultiplayerSynchronizer
     out: Outgoing
-    always: bytes | None  # its ALWAYS values, packed, if they are due
+    always: bytes | None  # its ALWAYS values, packed as a state, if they are due
     checked: bool  # its ON_CHANGE values were checked
     audience: list[int] | None = None  # the peers that get it (None: every peer)
 
@@ -211,7 +208,7 @@ class SyncSender:
         always = None
         if always_due and (props := config.sync_properties()):
             out.last_always = advance(out.last_always, sync.replication_interval, now)
-            always = self._host.codec.packb(sync.get_state(props))
+            always = self._host.format.pack_state(sync.get_state(props))
         checked = False
         if delta_due and (props := config.watch_properties()):
             out.last_delta = advance(out.last_delta, sync.delta_interval, now)
@@ -225,11 +222,11 @@ class SyncSender:
         self, sync: MultiplayerSynchronizer, out: Outgoing, props: list[str]
     ) -> None:
         values = sync.get_state(props)
-        packb = self._host.codec.packb
+        pack = self._host.format.pack_value  # equal values, equal bytes (its contract)
         out.checks += 1
         checks = out.checks
         if len(out.packed) != len(values):  # first check, or the config changed
-            out.packed = [packb(v) for v in values]
+            out.packed = [pack(v) for v in values]
             out.values = values
             out.changed_at = [checks] * len(values)
             out.last_change = checks
@@ -239,7 +236,7 @@ class SyncSender:
             if value is old[i] and type(value) in _IMMUTABLE:
                 continue  # the very object packed last time: the same bytes
             old[i] = value
-            blob = packb(value)
+            blob = pack(value)
             if blob != packed[i]:
                 packed[i] = blob
                 out.changed_at[i] = checks
@@ -263,7 +260,7 @@ class SyncSender:
     def _send_due(self, due: list[_Due], peers: list[int]) -> None:
         """Pack each entry once; send every peer its packets."""
         host = self._host
-        packb = host.codec.packb
+        packet_format = host.format
         told = host.peers_told  # path id -> peers it was sent to
         shared: _Lists = ([], [])  # entries for every peer
         extra: dict[int, _Lists] = {}  # and the ones only some peers get
@@ -271,15 +268,15 @@ class SyncSender:
             audience = peers if item.audience is None else item.audience
             if not audience:
                 continue
-            # (kind 0: always, 1: delta; the values part; its check; its peers)
+            # (kind 0: always, 1: delta; the state; its check; its peers)
             found: list[tuple[int, bytes, int | None, list[int] | None]] = []
             if item.always is not None:
                 found.append((0, item.always, None, item.audience))
             if item.checked:
                 for group, since in _baselines(item.out, audience, item.audience is None):
-                    pairs = _changed_pairs(item.out, since, packb)
-                    if pairs is not None:
-                        found.append((1, pairs, item.out.checks, group))
+                    state = _changed_state(item.out, since, packet_format)
+                    if state is not None:
+                        found.append((1, state, item.out.checks, group))
             if not found:
                 continue
             sync = item.sync
@@ -289,40 +286,50 @@ class SyncSender:
                 for peer_id in audience:
                     if peer_id not in told(path_id):
                         host.path_id_for(peer_id, sync)
-            head = _ENTRY_HEAD + packb(path_id)
-            for kind, values, checks, group in found:
-                _place(_Entry(head + values, sync, len(values), checks), kind, group, shared, extra)
+            for kind, state, checks, group in found:
+                data = packet_format.sync_entry(path_id, state)
+                _place(_Entry(data, sync, len(state), checks), kind, group, shared, extra)
         if shared[0] or shared[1] or extra:
-            self._send_parts(shared, extra, peers)
+            self._send_parts(shared, extra, peers, packet_format)
 
-    def _send_parts(self, shared: _Lists, extra: dict[int, _Lists], peers: list[int]) -> None:
+    def _send_parts(
+        self,
+        shared: _Lists,
+        extra: dict[int, _Lists],
+        peers: list[int],
+        packet_format: PacketFormat,
+    ) -> None:
         """Split the entries into packets and send them: one body for all the peers
         that get only the shared entries, and packets of their own for the others."""
         limit = max(64, self._host.max_packet_size() - 64)
-        common = _split(shared, limit)
+        common = _split(shared, limit, packet_format)
         common_sent: list[list[int]] = [[] for _ in common]
+        sync_packet = packet_format.sync_packet
         for peer_id in peers:
             own = extra.get(peer_id)
             if own is None:
                 for part, sent in zip(common, common_sent, strict=True):
-                    if self._send_part(peer_id, part):
+                    if self._send_part(peer_id, part, sync_packet):
                         sent.append(peer_id)
             else:
-                for part in _split((shared[0] + own[0], shared[1] + own[1]), limit):
-                    if self._send_part(peer_id, part):
+                lists = (shared[0] + own[0], shared[1] + own[1])
+                for part in _split(lists, limit, packet_format):
+                    if self._send_part(peer_id, part, sync_packet):
                         self._sent(part, [peer_id], everyone=False)
         for part, sent in zip(common, common_sent, strict=True):
             if sent:
                 self._sent(part, sent, everyone=len(sent) == len(peers))
 
-    def _send_part(self, peer_id: int, part: _Part) -> bool:
-        """Send one SYNC packet; False if it could not go (logged)."""
-        host = self._host
+    def _send_part(
+        self, peer_id: int, part: _Part, sync_packet: Callable[[int, bytes], bytes]
+    ) -> bool:
+        """Send one SYNC packet, made with the format's ``sync_packet``; False if it
+        could not go (logged)."""
         seq = self._seq_out.get(peer_id, 0) + 1
         self._seq_out[peer_id] = seq
-        packet = _SYNC_HEAD + host.codec.packb(seq) + part.body
+        packet = sync_packet(seq, part.body)
         try:
-            host.send_command(peer_id, packet)
+            self._host.send_command(peer_id, packet)
         except PacketTooLarge as exc:
             # Not skipped in silence: logged, and the changes stay due.
             self._failures.log(
@@ -398,40 +405,34 @@ def _baselines(
     return [(group, since) for since, group in groups.items()]
 
 
-def _changed_pairs(out: Outgoing, since: int, packb: Callable[[Any], bytes]) -> bytes | None:
-    """The packed ``[index, value, ...]`` of what changed after check ``since``, or
-    None if nothing did."""
+def _changed_state(out: Outgoing, since: int, packet_format: PacketFormat) -> bytes | None:
+    """The ON_CHANGE state of what changed after check ``since``, or None if nothing
+    did."""
     if out.last_change <= since:
         return None
     changed = [i for i, at in enumerate(out.changed_at) if at > since]
-    packed = out.packed
-    return array_header(2 * len(changed)) + b"".join(packb(i) + packed[i] for i in changed)
+    return packet_format.pack_delta(changed, out.packed)
 
 
-def _split(entries: _Lists, limit: int) -> list[_Part]:
+def _split(entries: _Lists, limit: int, packet_format: PacketFormat) -> list[_Part]:
     """Entries grouped in packets of at most ``limit`` bytes (one entry per packet at
     worst: a single entry over the limit goes alone, and the send reports it)."""
+    room = packet_format.sync_room
     parts: list[_Lists] = []
     current: _Lists = ([], [])
-    size = _PARTS_ROOM
+    size = room
     for kind in (0, 1):
         for entry in entries[kind]:
             cost = len(entry.data)
             if size + cost > limit and (current[0] or current[1]):
                 parts.append(current)
-                current, size = ([], []), _PARTS_ROOM
+                current, size = ([], []), room
             current[kind].append(entry)
             size += cost
     if current[0] or current[1]:
         parts.append(current)
+    body = packet_format.sync_body
     return [
-        _Part(
-            always,
-            delta,
-            array_header(len(always))
-            + b"".join(e.data for e in always)
-            + array_header(len(delta))
-            + b"".join(e.data for e in delta),
-        )
+        _Part(always, delta, body([e.data for e in always], [e.data for e in delta]))
         for always, delta in parts
     ]

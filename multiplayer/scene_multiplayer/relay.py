@@ -27,9 +27,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ..exceptions import DecodingError, InvalidState, PacketTooLarge, PeerNotFound
-from ..protocol.format import PacketFormat, get_format
+from ..protocol.format import PacketFormat
 from ..protocol.messages import Message, Raw, Relay, SysAddPeer, SysAuth, SysDelPeer
-from ..protocol.native.codec import default_codec
 from ..transport.peer import TARGET_PEER_SERVER, ConnectionStatus, MultiplayerPeer, TransferMode
 from .refusals import Refusal
 
@@ -55,14 +54,20 @@ class ServerRelay:
     """Sends for one API, and relays for the others when it is the server."""
 
     def __init__(
-        self, api: SceneMultiplayer, sessions: SessionTable, referee: Referee, dispatch: Dispatch
+        self,
+        api: SceneMultiplayer,
+        sessions: SessionTable,
+        referee: Referee,
+        dispatch: Dispatch,
+        packet_format: PacketFormat,
     ) -> None:
         self._api = api
         self._sessions = sessions
         self._referee = referee
         self._dispatch = dispatch
         self.peer: MultiplayerPeer | None = None
-        self.format: PacketFormat = get_format("native")(default_codec)
+        self.format = packet_format
+        """How packets are laid out: the format of the peer's wire profile."""
         self.own_id = 0
         self.is_server = False
         """Whether this peer is the server, as of the last status change; kept when

@@ -18,7 +18,6 @@ from .refusals import Refusal
 if TYPE_CHECKING:
     from ..protocol.format import PacketFormat
     from ..protocol.messages import Despawn, Spawn, Sync
-    from ..protocol.native.codec import Codec
     from ..scene.node import Node
     from .scene_multiplayer import SceneMultiplayer
     from .session import PeerSession
@@ -39,13 +38,7 @@ class SceneReplicationHost:
         self._api = api
 
     @property
-    def codec(self) -> Codec:
-        return self._api.codec
-
-    @property
     def format(self) -> PacketFormat:
-        """The packet format of the peer's profile (not yet in ``ReplicationHost``:
-        for the replicator to encode ``Spawn``/``Despawn``/``Sync`` with)."""
         return self._api._relay.format
 
     def own_id(self) -> int | None:

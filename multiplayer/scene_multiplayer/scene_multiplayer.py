@@ -118,7 +118,9 @@ class SceneMultiplayer(MultiplayerAPI):
         self._refusals = RefusalLog(logger)
         self._referee = Referee(self, sessions, self._refusals)
         self._handlers = HandlerRunner()
-        self._relay = relay = ServerRelay(self, sessions, self._referee, self._dispatch)
+        # Until a peer names its profile, packets would be the native profile's.
+        native = get_format("native")(self._codec)
+        self._relay = relay = ServerRelay(self, sessions, self._referee, self._dispatch, native)
         self._cache = PathCache(sessions, relay, self._refusals)
         self._host = SceneReplicationHost(self)
         self._replicator = SceneReplicator(self._host)

@@ -1,11 +1,17 @@
-"""Packet formats by profile name: the registry and its errors."""
+"""Packet formats by profile name: the registry and its errors, and the contract of
+the SYNC parts that every registered profile keeps."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from multiplayer import Vector2
 from multiplayer.protocol import format as formats
 from multiplayer.protocol.format import PacketFormat, format_names, get_format, register_format
+from multiplayer.protocol.messages import Sync
 from multiplayer.protocol.native.codec import Codec, default_codec
 from multiplayer.protocol.native.format import NativeFormat
 
@@ -36,3 +42,82 @@ def test_register_a_profile(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(get_format("other")(Codec()), Other)
     with pytest.raises(ValueError, match="registered already"):
         register_format("native", Other)
+
+
+# The SYNC parts: what every registered profile guarantees (PacketFormat's docstring).
+
+IDS = st.integers(0, 2**32 - 1)
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    st.builds(Vector2, st.floats(-1e6, 1e6, width=32), st.floats(-1e6, 1e6, width=32)),
+)
+ALWAYS = st.lists(st.tuples(IDS, st.lists(VALUES, max_size=4)), max_size=20)
+# per entry: its path id, and each ON_CHANGE property's value and whether it changed
+DELTA = st.lists(
+    st.tuples(IDS, st.lists(st.tuples(VALUES, st.booleans()), min_size=1, max_size=6)),
+    max_size=20,
+)
+FORMATS = pytest.mark.parametrize("name", format_names())
+
+
+def built(
+    fmt: PacketFormat, seq: int, always: list[Any], delta: list[Any]
+) -> tuple[bytes, Sync, int]:
+    """The packet replication builds in parts, the Sync it stands for, and the sum of
+    its entries' lengths; states sized by the format as a receiver would."""
+    entries, message = [], Sync(seq, [], [])
+    for path_id, values in always:
+        state = fmt.pack_state(values)
+        assert fmt.state_size(values, delta=False) == len(state)
+        entries.append(fmt.sync_entry(path_id, state))
+        message.always.append([path_id, values])
+    for path_id, props in delta:
+        indices = [i for i, (_, changed) in enumerate(props) if changed]
+        state = fmt.pack_delta(indices, [fmt.pack_value(value) for value, _ in props])
+        pairs = [item for i in indices for item in (i, props[i][0])]
+        assert fmt.state_size(pairs, delta=True) == len(state)
+        entries.append(fmt.sync_entry(path_id, state))
+        message.delta.append([path_id, pairs])
+    body = fmt.sync_body(entries[: len(always)], entries[len(always) :])
+    return fmt.sync_packet(seq, body), message, sum(map(len, entries))
+
+
+@FORMATS
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(seq=IDS, always=ALWAYS, delta=DELTA)
+def test_sync_parts_make_the_sync_message_bytes(
+    name: str, seq: int, always: list[Any], delta: list[Any]
+) -> None:
+    """A SYNC built in parts is byte for byte encode(Sync(...)) of the same content,
+    decodes back to it, and adds at most sync_room bytes to its entries."""
+    fmt = get_format(name)(Codec())
+    packet, message, entries = built(fmt, seq, always, delta)
+    assert packet == fmt.encode(message)
+    assert fmt.decode(packet, allow_objects=False) == message
+    assert len(packet) <= entries + fmt.sync_room
+
+
+@FORMATS
+def test_entries_are_independent(name: str) -> None:
+    """Entries made once join into bodies in any grouping and order."""
+    fmt = get_format(name)(Codec())
+    a = fmt.sync_entry(3, fmt.pack_state([1, "x"]))
+    b = fmt.sync_entry(300, fmt.pack_state([2.5]))
+    d = fmt.sync_entry(3, fmt.pack_delta([1], [fmt.pack_value(None), fmt.pack_value(7)]))
+    for always, delta in (([a, b], [d]), ([b], [d, d]), ([], [d]), ([a], [])):
+        packet = fmt.sync_packet(5, fmt.sync_body(always, delta))
+        message = fmt.decode(packet, allow_objects=False)
+        assert isinstance(message, Sync) and message.seq == 5
+        assert (len(message.always), len(message.delta)) == (len(always), len(delta))
+
+
+@FORMATS
+def test_packed_values_tell_what_the_receiver_tells_apart(name: str) -> None:
+    """Equal values pack alike; 1, True and 1.0 (apart on the wire) do not."""
+    fmt = get_format(name)(Codec())
+    assert fmt.pack_value([1, "a"]) == fmt.pack_value([1, "a"])
+    assert len({fmt.pack_value(1), fmt.pack_value(True), fmt.pack_value(1.0)}) == 3

@@ -11,8 +11,10 @@ from multiplayer import (
     SceneReplicationConfig,
     SceneTree,
 )
+from multiplayer.protocol.format import PacketFormat
 from multiplayer.protocol.messages import Sync
-from multiplayer.protocol.native.codec import Codec, default_codec
+from multiplayer.protocol.native.codec import default_codec
+from multiplayer.protocol.native.format import NativeFormat
 from multiplayer.replication.replicator import PeerStats, SceneReplicator
 from multiplayer.testing import MemoryNetwork
 
@@ -20,7 +22,7 @@ from multiplayer.testing import MemoryNetwork
 class Host:
     """A multiplayer API with no peer, as replication sees it."""
 
-    codec: Codec = default_codec
+    format: PacketFormat = NativeFormat(default_codec)
 
     def own_id(self) -> int | None:
         return None

@@ -15,8 +15,10 @@ from multiplayer import (
     ReplicationMode,
     SceneReplicationConfig,
 )
+from multiplayer.protocol.format import PacketFormat
 from multiplayer.protocol.messages import Sync
-from multiplayer.protocol.native.codec import Codec, default_codec
+from multiplayer.protocol.native.codec import default_codec
+from multiplayer.protocol.native.format import NativeFormat
 from multiplayer.replication.stats import PeerStats
 from multiplayer.replication.sync_receiver import SyncReceiver
 
@@ -31,8 +33,8 @@ class Host:
         self.nodes: dict[str, Node] = {}
 
     @property
-    def codec(self) -> Codec:
-        return default_codec
+    def format(self) -> PacketFormat:
+        return NativeFormat(default_codec)
 
     def path_of(self, sender: int, path_id: int) -> str | None:
         return self.paths.get((sender, path_id))

@@ -18,18 +18,21 @@ from multiplayer import (
     SceneReplicationConfig,
     SceneTree,
 )
-from multiplayer.protocol.messages import Command, Sync
-from multiplayer.protocol.native.codec import array_header, default_codec, packb, unpackb
+from multiplayer.protocol.messages import Sync
+from multiplayer.protocol.native.codec import default_codec, packb, unpackb
+from multiplayer.protocol.native.format import NativeFormat
 from multiplayer.replication.baselines import Outgoing
 from multiplayer.replication.sync_sender import (
     _baselines,
-    _changed_pairs,
+    _changed_state,
     _Entry,
     _FailureLog,
     _split,
     advance,
 )
 from multiplayer.testing import MemoryNetwork
+
+FORMAT = NativeFormat(default_codec)
 
 
 def test_an_interval_counts_from_when_the_last_send_was_due() -> None:
@@ -69,15 +72,15 @@ def test_peers_are_grouped_by_what_they_have() -> None:
 def test_a_delta_holds_what_changed_since_a_baseline() -> None:
     """[index, value, ...] of the values changed after the peer's check; None if none."""
     out = outgoing([1, 3, 2])
-    assert unpackb(_changed_pairs(out, 1, packb) or b"") == [1, 10, 2, 20]
-    assert unpackb(_changed_pairs(out, -1, packb) or b"") == [0, 0, 1, 10, 2, 20]
-    assert _changed_pairs(out, 3, packb) is None
+    assert unpackb(_changed_state(out, 1, FORMAT) or b"") == [1, 10, 2, 20]
+    assert unpackb(_changed_state(out, -1, FORMAT) or b"") == [0, 0, 1, 10, 2, 20]
+    assert _changed_state(out, 3, FORMAT) is None
 
 
 def entry(path_id: int, values: list[Any]) -> _Entry:
-    """An entry as the sender packs it: [path_id, values]."""
-    packed = packb(values)
-    return _Entry(array_header(2) + packb(path_id) + packed, None, len(packed), None)  # type: ignore[arg-type]
+    """An entry as the sender makes it: [path_id, values]."""
+    state = FORMAT.pack_state(values)
+    return _Entry(FORMAT.sync_entry(path_id, state), None, len(state), None)  # type: ignore[arg-type]
 
 
 def test_entries_are_split_at_the_packet_size_and_match_the_message_format() -> None:
@@ -85,13 +88,14 @@ def test_entries_are_split_at_the_packet_size_and_match_the_message_format() -> 
     packet is byte for byte what Sync makes of the same entries."""
     always = [entry(1, ["x" * 40]), entry(2, ["y" * 40])]
     delta = [entry(3, [0, "z" * 200]), entry(4, [0, 1])]
-    parts = _split((always, delta), 120)
+    parts = _split((always, delta), 120, FORMAT)
     assert [(len(p.always), len(p.delta)) for p in parts] == [(2, 0), (0, 1), (0, 1)]
     for part in parts:
-        packet = array_header(4) + bytes((Command.SYNC,)) + packb(9) + part.body
+        packet = FORMAT.sync_packet(9, part.body)
+        assert len(packet) <= 120 or len(part.always) + len(part.delta) == 1
         _, seq, always_part, delta_part = unpackb(packet)
-        assert Sync(seq, always_part, delta_part).serialize(default_codec) == packet
-    assert _split(([], []), 120) == []
+        assert FORMAT.encode(Sync(seq, always_part, delta_part)) == packet
+    assert _split(([], []), 120, FORMAT) == []
 
 
 def test_failures_that_repeat_are_logged_at_powers_of_ten(

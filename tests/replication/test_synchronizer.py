@@ -565,6 +565,7 @@ def test_sync_packets_are_the_message_format() -> None:
     the Sync message makes of the same content."""
     from multiplayer.protocol.messages import Sync
     from multiplayer.protocol.native.codec import default_codec, unpackb
+    from multiplayer.protocol.native.format import NativeFormat
 
     net = Net(clients=2)
     ship = launch(net)
@@ -576,7 +577,7 @@ def test_sync_packets_are_the_message_format() -> None:
     assert len(packets) >= 2  # one for each peer at least
     for packet in packets:
         _, seq, always, delta = unpackb(packet)
-        assert Sync(seq, always, delta).serialize(default_codec) == packet
+        assert NativeFormat(default_codec).encode(Sync(seq, always, delta)) == packet
     last = sync_packets(net.sent[0])[-1]
     assert last[2][0][1] == [Vector2(1.5, -2.25)]
     assert last[3][0][1] == [0, 70000, 1, ["rum", "gold"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from multiplayer.protocol.messages import Raw
 from multiplayer.replication.host import ReplicationHost
 from multiplayer.scene_multiplayer.replication_host import SceneReplicationHost
 
@@ -13,7 +14,7 @@ def host_of(session: Any, index: int) -> ReplicationHost:
 
 
 def test_identity_and_peers(make_session: Any) -> None:
-    """own_id, get_peers, is_admitted (leavers are not), codec and packet size."""
+    """own_id, get_peers, is_admitted (leavers are not), packet format and size."""
     session = make_session(clients=2)
     host = host_of(session, 0)
     api = session.api(0)
@@ -22,8 +23,8 @@ def test_identity_and_peers(make_session: Any) -> None:
     api._sessions.all[3].leaving = True
     api._sessions.leaving[3] = api._sessions.all[3]
     assert not host.is_admitted(3)
-    assert host.codec is api.codec
-    assert SceneReplicationHost(api).format is api._relay.format
+    assert host.format is api._relay.format
+    assert host.format.codec is api.codec
     assert host.max_packet_size() == session.network.max_packet_size
     api.multiplayer_peer = None
     assert host.own_id() is None
@@ -34,7 +35,7 @@ def test_send_command_routes_through_the_relay(make_session: Any) -> None:
     session = make_session(clients=2)
     got = session.packets()
     host = host_of(session, 1)
-    host.send_command(3, host.codec.packb([3, b"state"]))
+    host.send_command(3, host.format.encode(Raw(b"state")))
     session.pump()
     assert got[2] == [(2, b"state")]
 

@@ -26,14 +26,14 @@ dataclass declares them (docs/protocol.md §2)::
     [13, seq, time]                PONG
 
 Commands are packed as ``int(...)``: the codec packs exact types at C speed, and an
-``IntEnum`` member would take its Python fallback. This module imports the message
-classes for type checking only, so that :mod:`multiplayer.protocol.messages` can
-delegate its ``serialize(codec)`` methods here without an import cycle.
+``IntEnum`` member would take its Python fallback. The message classes are imported
+for type checking only: an encoder reads a message's fields, never its class.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..commands import Command, SysCommand
 from .codec import array_header
@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BARE_CALL",
+    "SYNC_ROOM",
     "confirm_path",
     "despawn",
     "encode_call",
@@ -79,6 +80,11 @@ __all__ = [
     "simplify_path",
     "spawn",
     "sync",
+    "sync_body",
+    "sync_delta",
+    "sync_entry",
+    "sync_packet",
+    "sync_state_size",
     "sys_add_peer",
     "sys_auth",
     "sys_del_peer",
@@ -137,6 +143,49 @@ def _small(value: int) -> bytes:
     if value < 0x10000:
         return b"\xcd" + value.to_bytes(2, "big")
     return b"\xce" + value.to_bytes(4, "big")
+
+
+# SYNC in parts, for the replicator: a synchronizer's state is packed once a frame, made
+# into an entry once for every peer that gets the same bytes, and the entries of a
+# packet are joined once for every peer that gets them all; a peer's packet is then
+# the head, its sequence number and that body. The parts make the bytes ``sync``
+# makes of the same content: [6, seq, [entry...], [entry...]], each entry
+# [path_id, state], a state [value...] (ALWAYS) or [index, value, ...] (ON_CHANGE).
+
+_SYNC_HEAD = array_header(4) + bytes((Command.SYNC,))
+_ENTRY_HEAD = array_header(2)
+
+SYNC_ROOM = 16
+"""The most bytes a SYNC packet adds to its entries (array header, command, a ``seq``
+below 2**32 and two array headers of fewer than 65536 entries: 13 at most)."""
+
+
+def sync_delta(indices: Sequence[int], packed: Sequence[bytes], codec: Codec) -> bytes:
+    """The state of an ON_CHANGE entry, ``[index, value, ...]``, for the properties at
+    ``indices`` whose values ``packed`` holds already packed (indexed by property)."""
+    packb = codec.packb
+    return array_header(2 * len(indices)) + b"".join(packb(i) + packed[i] for i in indices)
+
+
+def sync_entry(path_id: int, state: bytes, codec: Codec) -> bytes:
+    """An entry, ``[path_id, state]``, around a state packed once."""
+    return _ENTRY_HEAD + codec.packb(path_id) + state
+
+
+def sync_body(always: Sequence[bytes], delta: Sequence[bytes]) -> bytes:
+    """What follows ``seq`` in a SYNC packet: its two lists of entries."""
+    return array_header(len(always)) + b"".join(always) + array_header(len(delta)) + b"".join(delta)
+
+
+def sync_packet(seq: int, body: bytes, codec: Codec) -> bytes:
+    """A SYNC packet: the head and ``seq`` in front of a body built once."""
+    return _SYNC_HEAD + codec.packb(seq) + body
+
+
+def sync_state_size(values: list[Any], codec: Codec) -> int:
+    """How many bytes the state of a received entry took (ALWAYS values and delta
+    pairs alike: the state is the msgpack array of them)."""
+    return len(codec.packb(values))
 
 
 # One encoder per message.

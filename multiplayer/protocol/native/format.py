@@ -73,13 +73,18 @@ class NativeFormat:
 
     name: ClassVar[str] = "native"
     relay_growth: ClassVar[int] = RELAY_ID_ROOM
+    sync_room: ClassVar[int] = _encode.SYNC_ROOM
     encode_call = staticmethod(_encode.encode_call)
     encode_request = staticmethod(_encode.encode_request)
+    sync_body = staticmethod(_encode.sync_body)
 
     def __init__(self, codec: Codec) -> None:
         self.codec = codec
-        # The codec's own method: a call's arguments are packed with no extra frame.
+        # The codec's own methods, called with no extra frame: a call's arguments are
+        # items of the packet's array; a value or a state is one msgpack object.
         self.pack_args = codec.pack_array_items
+        self.pack_value = codec.packb
+        self.pack_state = codec.packb
 
     def __repr__(self) -> str:
         return f"<NativeFormat codec={self.codec!r}>"
@@ -91,6 +96,20 @@ class NativeFormat:
             EncodingError: A value in it cannot be packed.
         """
         return _ENCODERS[type(message)](message, self.codec)
+
+    # SYNC in parts (the layout is in :mod:`.encode`).
+
+    def pack_delta(self, indices: Sequence[int], packed: Sequence[bytes]) -> bytes:
+        return _encode.sync_delta(indices, packed, self.codec)
+
+    def sync_entry(self, path_id: int, state: bytes) -> bytes:
+        return _encode.sync_entry(path_id, state, self.codec)
+
+    def sync_packet(self, seq: int, body: bytes) -> bytes:
+        return _encode.sync_packet(seq, body, self.codec)
+
+    def state_size(self, values: list[Any], *, delta: bool) -> int:
+        return _encode.sync_state_size(values, self.codec)
 
     def decode(self, data: bytes, *, allow_objects: bool) -> Message:
         """Parse one packet.

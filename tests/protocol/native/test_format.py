@@ -50,6 +50,19 @@ def test_fast_paths() -> None:
     assert parse(request) == Request(7, 1, 2, ["a"])
 
 
+def test_sync_fast_paths() -> None:
+    """Values and ALWAYS states are packed by the codec's own packb (no extra frame);
+    the other SYNC parts are the layout's, with this format's codec."""
+    codec = Codec()
+    native = NativeFormat(codec)
+    assert native.pack_value == codec.packb and native.pack_state == codec.packb
+    entry = native.sync_entry(7, native.pack_delta([0], [native.pack_value("x")]))
+    packet = native.sync_packet(3, native.sync_body([], [entry]))
+    assert native.decode(packet, allow_objects=False) == Sync(3, [], [[7, [0, "x"]]])
+    assert native.state_size([0, "x"], delta=True) == len(entry) - 2
+    assert native.sync_room == 16
+
+
 def test_relay_growth_is_an_int32_in_msgpack() -> None:
     """A peer id takes at most 5 bytes: what a forwarded relay may grow by."""
     assert FORMAT.relay_growth == RELAY_ID_ROOM == len(msgpack.packb(-(2**31)))
