@@ -16,8 +16,9 @@ event loop, so tests of the layers above run synchronously::
 from __future__ import annotations
 
 from .exceptions import InvalidState, PacketTooLarge
-from .transport.inbox import Packet, QueuedPeer
+from .transport.inbox import Packet
 from .transport.peer import TARGET_PEER_SERVER, ConnectionStatus, as_packet
+from .transport.queued_peer import QueuedPeer
 
 __all__ = ["MemoryMultiplayerPeer", "MemoryNetwork"]
 
@@ -126,25 +127,18 @@ class MemoryMultiplayerPeer(QueuedPeer):
             if receiver is not None and peer_id in links:
                 receiver._inbox.stage_packet(packet)
 
-    def disconnect_peer(self, peer_id: int, force: bool = False) -> None:
-        self._check_connected("disconnect_peer")
-        self._check_known(peer_id)
-        if peer_id not in self.network._links_of(self):
-            return  # it left already; its leave is reported at the next poll()
-        if self._unique_id != TARGET_PEER_SERVER:
-            self.network._cut(self._unique_id, notify_server=True, notify_client=not force)
-            if force:
-                self._reset()
-            return
-        self.network._cut(peer_id, notify_server=not force, notify_client=True)
-        if force:
-            self._inbox.forget(peer_id)
+    # The link hooks of QueuedPeer's close/disconnect state machine.
 
-    def close(self) -> None:
-        if self is self.network.server:
-            for client_id in list(self.network.clients):
-                self.network._cut(client_id, notify_server=False, notify_client=True)
+    def _end_link(self, peer_id: int, *, notify: bool, kick_reason: str | None = None) -> None:
+        network = self.network
+        if peer_id not in network._links_of(self):
+            return  # it left already; its leave is reported at the next poll()
+        if self is network.server:
+            network._cut(peer_id, notify_server=notify, notify_client=True)
         else:  # a client, connected or still connecting
-            client_id = self._unique_id or self._assigned_id
-            self.network._cut(client_id, notify_server=True, notify_client=False)
-        self._reset()
+            own_id = self._unique_id or self._assigned_id
+            network._cut(own_id, notify_server=True, notify_client=notify)
+
+    def _end_every_link(self) -> None:
+        for peer_id in self.network._links_of(self):
+            self._end_link(peer_id, notify=False)

@@ -209,3 +209,22 @@ def test_type_checking_imports_do_not_count() -> None:
 def test_every_module_has_a_layer(name: str) -> None:
     """Each module sits in a layer, so a new package must be placed on purpose."""
     layer_of(name)
+
+
+def class_sizes() -> list[tuple[str, int]]:
+    """Every class of the package with its length in lines (decorators included)."""
+    sizes = []
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ClassDef):
+                start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                sizes.append((f"{name}.{node.name}", node.end_lineno - start + 1))
+    return sizes
+
+
+def test_no_class_over_the_limit() -> None:
+    """No class owns too much: each is at most MAX_CLASS_LINES lines long."""
+    sizes = class_sizes()
+    assert any(size > 100 for _, size in sizes)  # (the measure sees real classes)
+    over = [f"{name}: {size} lines" for name, size in sizes if size > MAX_CLASS_LINES]
+    assert not over, f"classes over {MAX_CLASS_LINES} lines:\n" + "\n".join(over)

@@ -307,6 +307,48 @@ def test_server_forced_disconnect_emits_nothing_locally() -> None:
     assert received(server) == []  # the forgotten peer's packets are dropped too
     assert client_events.log == [("disconnected", 1)]
     assert client.get_connection_status() is ConnectionStatus.DISCONNECTED
+    # forgotten at once, as on the WebSocket peer (Godot erases it)
+    with pytest.raises(PeerNotFound):
+        server.disconnect_peer(2)
+    server.set_target_peer(2)
+    with pytest.raises(PeerNotFound):
+        server.put_packet(b"to nobody")
+
+
+def test_client_forced_disconnect_resets_it_at_once() -> None:
+    """A client's disconnect_peer(1, force=True) leaves it DISCONNECTED at once, with no
+    signal; the server is told at its poll."""
+    _network, server, (client,) = connected_network(1)
+    server_events, client_events = Events(server), Events(client)
+
+    client.disconnect_peer(1, force=True)
+    assert client.get_connection_status() is ConnectionStatus.DISCONNECTED
+    assert client.get_unique_id() == 0
+    server.poll()
+    client.poll()
+
+    assert client_events.log == []
+    assert server_events.log == [("disconnected", 2)]
+
+
+def test_kick_peer_disconnects_and_reports_both_sides() -> None:
+    """kick_peer(id, reason) on the memory server acts as disconnect_peer(id)."""
+    _network, server, (client,) = connected_network(1)
+    server_events, client_events = Events(server), Events(client)
+
+    server.kick_peer(2, "cheating")
+    server.poll()
+    client.poll()
+
+    assert server_events.log == [("disconnected", 2)]
+    assert client_events.log == [("disconnected", 1)]
+
+
+def test_memory_peers_speak_native() -> None:
+    """Memory peers, server and client, say they speak the native profile."""
+    _network, server, clients = connected_network(2)
+    assert server.protocol == "native"
+    assert [client.protocol for client in clients] == ["native", "native"]
 
 
 def test_client_close_is_seen_by_the_server() -> None:

@@ -243,7 +243,11 @@ class MultiplayerPeer(abc.ABC):
 
     @property
     def protocol(self) -> str:
-        """The wire profile this peer speaks; SceneMultiplayer encodes to match it."""
+        """The wire profile this peer speaks; SceneMultiplayer encodes to match it.
+
+        Read-only: ``"native"``, this library's own, unless the peer was made for
+        another (``WebSocketMultiplayerPeer(protocol=...)``).
+        """
         return "native"
 
 

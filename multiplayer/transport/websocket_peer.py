@@ -68,35 +68,8 @@ logger = logging.getLogger("multiplayer.transport")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token: header names, protocols
 
 
-class WebSocketPeer:
-    """One WebSocket connection (Godot's ``WebSocketPeer``), client or server side.
-
-    Godot returns ``Error`` codes; here a call that cannot be done raises at the
-    call site: ``ValueError`` for a bad argument, :class:`InvalidState` for a call
-    that does not fit the state. Failures of the network never raise: they show as
-    the state CLOSED (see :meth:`get_close_code`), with a log line.
-
-    The settings apply from the next ``connect_to_url()`` or ``accept_stream()``,
-    as in Godot, except ``outbound_buffer_size``, checked at each send.
-
-    Attributes:
-        supported_protocols: Sub-protocols, in order of preference. A client
-            requests them and requires the server to pick one; a server picks the
-            first of the client's that it supports, and refuses the handshake when
-            they have none in common (Godot's rules: even when the server has none
-            and the client requests some).
-        handshake_headers: Extra handshake header lines, ``"Name: value"``: sent
-            with the request by a client, with the response by a server.
-    """
-
-    State: TypeAlias = State
-    WriteMode: TypeAlias = WriteMode
-    STATE_CONNECTING = State.STATE_CONNECTING
-    STATE_OPEN = State.STATE_OPEN
-    STATE_CLOSING = State.STATE_CLOSING
-    STATE_CLOSED = State.STATE_CLOSED
-    WRITE_MODE_TEXT = WriteMode.WRITE_MODE_TEXT
-    WRITE_MODE_BINARY = WriteMode.WRITE_MODE_BINARY
+class _Settings:
+    """The settings of a :class:`WebSocketPeer`, with Godot's names and defaults."""
 
     def __init__(self) -> None:
         self.supported_protocols: list[str] = []
@@ -106,21 +79,6 @@ class WebSocketPeer:
         self._max_queued_packets = 4096
         self._heartbeat_interval = 0.0
         self._handshake_timeout = 3.0
-        self._link: PeerLink | None = None
-        self._state = CLOSED
-        self._revealed = 0  # packets of the link's queue that poll() has shown
-        self._was_string = False
-        self._close_code = -1
-        self._close_reason = ""
-        self._selected_protocol = ""
-        self._requested_url = ""
-        self._on_arrival: Callable[[], None] | None = None
-
-    def __repr__(self) -> str:
-        name = f" {self._link.name}" if self._link is not None else ""
-        return f"<WebSocketPeer{name} {self._state.name}>"
-
-    # Settings (Godot's names and defaults).
 
     @property
     def inbound_buffer_size(self) -> int:
@@ -174,6 +132,63 @@ class WebSocketPeer:
         if not seconds > 0:
             raise ValueError(f"handshake_timeout must be positive, not {seconds}")
         self._handshake_timeout = float(seconds)
+
+    def _settings(self) -> LinkSettings:
+        return LinkSettings(
+            inbound_buffer_size=self._inbound_buffer_size,
+            max_queued_packets=self._max_queued_packets,
+            heartbeat_interval=self._heartbeat_interval,
+            handshake_timeout=self._handshake_timeout,
+            protocols=tuple(_protocol_name(p) for p in self.supported_protocols),
+            headers=tuple(_header(line) for line in self.handshake_headers),
+        )
+
+
+class WebSocketPeer(_Settings):
+    """One WebSocket connection (Godot's ``WebSocketPeer``), client or server side.
+
+    Godot returns ``Error`` codes; here a call that cannot be done raises at the
+    call site: ``ValueError`` for a bad argument, :class:`InvalidState` for a call
+    that does not fit the state. Failures of the network never raise: they show as
+    the state CLOSED (see :meth:`get_close_code`), with a log line.
+
+    The settings apply from the next ``connect_to_url()`` or ``accept_stream()``,
+    as in Godot, except ``outbound_buffer_size``, checked at each send.
+
+    Attributes:
+        supported_protocols: Sub-protocols, in order of preference. A client
+            requests them and requires the server to pick one; a server picks the
+            first of the client's that it supports, and refuses the handshake when
+            they have none in common (Godot's rules: even when the server has none
+            and the client requests some).
+        handshake_headers: Extra handshake header lines, ``"Name: value"``: sent
+            with the request by a client, with the response by a server.
+    """
+
+    State: TypeAlias = State
+    WriteMode: TypeAlias = WriteMode
+    STATE_CONNECTING = State.STATE_CONNECTING
+    STATE_OPEN = State.STATE_OPEN
+    STATE_CLOSING = State.STATE_CLOSING
+    STATE_CLOSED = State.STATE_CLOSED
+    WRITE_MODE_TEXT = WriteMode.WRITE_MODE_TEXT
+    WRITE_MODE_BINARY = WriteMode.WRITE_MODE_BINARY
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._link: PeerLink | None = None
+        self._state = CLOSED
+        self._revealed = 0  # packets of the link's queue that poll() has shown
+        self._was_string = False
+        self._close_code = -1
+        self._close_reason = ""
+        self._selected_protocol = ""
+        self._requested_url = ""
+        self._on_arrival: Callable[[], None] | None = None
+
+    def __repr__(self) -> str:
+        name = f" {self._link.name}" if self._link is not None else ""
+        return f"<WebSocketPeer{name} {self._state.name}>"
 
     # Connecting.
 
@@ -257,16 +272,6 @@ class WebSocketPeer:
                 f"{what}() needs a CLOSED peer; this one is {self._state.name}: close() it "
                 "and poll() until STATE_CLOSED first"
             )
-
-    def _settings(self) -> LinkSettings:
-        return LinkSettings(
-            inbound_buffer_size=self._inbound_buffer_size,
-            max_queued_packets=self._max_queued_packets,
-            heartbeat_interval=self._heartbeat_interval,
-            handshake_timeout=self._handshake_timeout,
-            protocols=tuple(_protocol_name(p) for p in self.supported_protocols),
-            headers=tuple(_header(line) for line in self.handshake_headers),
-        )
 
     def _start(self, link: PeerLink) -> None:
         if self._link is not None:

@@ -26,7 +26,7 @@ from websockets.server import ServerProtocol
 from ..exceptions import OutboundBufferFull
 from .tcp_server import StreamPeerTCP
 
-__all__ = ["LinkSettings", "PeerLink", "State", "WriteMode"]
+__all__ = ["LinkSettings", "PeerLink", "Received", "State", "WriteMode"]
 
 logger = logging.getLogger("multiplayer.transport")
 
@@ -66,6 +66,40 @@ class LinkSettings:
     headers: tuple[tuple[str, str], ...]
 
 
+class Received:
+    """Packets read and not yet taken, and their bytes: what flow control counts
+    (``max_queued_packets`` packets, ``inbound_buffer_size`` bytes)."""
+
+    __slots__ = ("_max_bytes", "_max_packets", "_packets", "size")
+
+    def __init__(self, settings: LinkSettings) -> None:
+        self._packets: deque[tuple[bytes, bool]] = deque()  # (payload, is text)
+        self._max_packets = settings.max_queued_packets
+        self._max_bytes = settings.inbound_buffer_size
+        self.size = 0  # bytes
+
+    def __len__(self) -> int:
+        return len(self._packets)
+
+    def append(self, data: bytes, text: bool) -> None:
+        self._packets.append((data, text))
+        self.size += len(data)
+
+    def popleft(self) -> tuple[bytes, bool]:
+        data, text = self._packets.popleft()
+        self.size -= len(data)
+        return data, text
+
+    def room(self) -> int:
+        """How many more packets may come before reading pauses (0 when the bytes
+        are over their limit)."""
+        return 0 if self.size >= self._max_bytes else self._max_packets - len(self._packets)
+
+    def half_free(self) -> bool:
+        """Whether reading may resume: half the room is free again, both ways."""
+        return len(self._packets) <= self._max_packets // 2 and self.size <= self._max_bytes // 2
+
+
 class PeerLink:
     """The event-loop side of one connection.
 
@@ -92,8 +126,7 @@ class PeerLink:
         self.transport: asyncio.Transport | None = None
         self.state = CONNECTING
         self.opened = False
-        self.received: deque[tuple[bytes, bool]] = deque()  # (payload, is text)
-        self.received_bytes = 0
+        self.received = Received(settings)
         self.fragments: list[bytes] = []
         self.fragments_text = False
         self.discarding = False  # close() was called: later messages are not queued
@@ -170,10 +203,10 @@ class PeerLink:
         protocol = self.protocol
         step = 0
         while data:
-            room = self.settings.max_queued_packets - len(self.received)
+            room = self.received.room()
             if self.discarding:  # (after close(), nothing more is queued)
                 step = len(data)
-            elif room <= 0 or self.received_bytes >= self.settings.inbound_buffer_size:
+            elif room <= 0:
                 self._pause(data)
                 return
             else:
@@ -230,8 +263,7 @@ class PeerLink:
                 return
         if self.discarding:
             return  # close() was called: Godot drops what comes after it
-        self.received.append((data, text))
-        self.received_bytes += len(data)
+        self.received.append(data, text)
 
     def _check_parser(self) -> None:
         """Log the protocol errors that websockets found, once."""
@@ -435,18 +467,10 @@ class PeerLink:
     def take(self) -> tuple[bytes, bool]:
         """The oldest packet; reading resumes once half the queue is free."""
         data, text = self.received.popleft()
-        self.received_bytes -= len(data)
-        if self.paused and not self.resuming and self._half_free():
+        if self.paused and not self.resuming and self.received.half_free():
             self.resuming = True
             self.loop.call_soon(self._resume)
         return data, text
-
-    def _half_free(self) -> bool:
-        settings = self.settings
-        return (
-            len(self.received) <= settings.max_queued_packets // 2
-            and self.received_bytes <= settings.inbound_buffer_size // 2
-        )
 
     def _pause(self, data: bytes) -> None:
         self.held.append(data)

@@ -39,6 +39,18 @@ def test_offline_peer_drops_packets_and_receives_nothing() -> None:
         peer.get_packet_peer()
 
 
+def test_offline_peer_speaks_native() -> None:
+    """The offline peer, like every peer by default, says it speaks "native"."""
+    assert OfflineMultiplayerPeer().protocol == "native"
+
+
+def test_protocol_is_read_only() -> None:
+    """protocol is a property without a setter."""
+    peer = OfflineMultiplayerPeer()
+    with pytest.raises(AttributeError):
+        peer.protocol = "godot"  # type: ignore[misc]
+
+
 def test_offline_peer_does_not_support_relay() -> None:
     """OfflineMultiplayerPeer reports no server relay support."""
     assert OfflineMultiplayerPeer().is_server_relay_supported() is False

@@ -664,7 +664,7 @@ async def test_inbound_bytes_not_taken_pause_reading_too(net: Net) -> None:
     link = server._link
     assert link is not None
     await wait_for(lambda: link.paused)
-    assert link.received_bytes <= 2 * 4000
+    assert link.received.size <= 2 * 4000
     got: list[bytes] = []
 
     def take() -> bool:

@@ -13,7 +13,9 @@ Every WebSocket message is binary and starts with a kind byte (docs/protocol.md)
 
 Integers are little-endian. Godot 4 sends a bare 4-byte id and then one message per
 packet; the HELLO adds a version and the size limit, the BATCH saves a WebSocket
-frame (and a system call) per packet.
+frame (and a system call) per packet. :class:`NativeFraming` presents all this to
+the WebSocket peer through the :class:`~multiplayer.transport.framing.base.Framing`
+interface, as the ``"native"`` profile.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ...exceptions import ProtocolError
+from .base import Framing, Greeting
 
 __all__ = [
     "BATCH",
@@ -32,6 +35,7 @@ __all__ = [
     "PACKET_OVERHEAD",
     "PROTOCOL_VERSION",
     "Hello",
+    "NativeFraming",
     "encode_packets",
     "parse_message",
 ]
@@ -128,37 +132,63 @@ def _finish(parts: list[bytes]) -> bytes:
     return b"".join(parts)
 
 
-def parse_message(data: bytes) -> list[bytes]:
+def parse_message(message: bytes) -> list[bytes]:
     """The packets in a PACKET or BATCH message.
 
     Raises:
         ProtocolError: The message is empty, truncated, or of another kind.
     """
-    if not data:
+    if not message:
         raise ProtocolError("empty message")
-    kind = data[0]
+    kind = message[0]
     if kind == PACKET:
-        return [data[1:]]
+        return [message[1:]]
     if kind != BATCH:
-        raise ProtocolError(f"unexpected message kind 0x{kind:02x}: {_describe(data)}")
+        raise ProtocolError(f"unexpected message kind 0x{kind:02x}: {_describe(message)}")
     packets: list[bytes] = []
-    offset, end = 1, len(data)
+    offset, end = 1, len(message)
     while offset < end:
         if offset + 2 > end:
             raise ProtocolError("truncated length in a BATCH message")
-        (size,) = _U16.unpack_from(data, offset)
+        (size,) = _U16.unpack_from(message, offset)
         offset += 2
         if size == _LONG:
             if offset + 4 > end:
                 raise ProtocolError("truncated length in a BATCH message")
-            (size,) = _U32.unpack_from(data, offset)
+            (size,) = _U32.unpack_from(message, offset)
             offset += 4
         if offset + size > end:
             raise ProtocolError(f"BATCH packet of {size} bytes runs past the end of the message")
-        packets.append(data[offset : offset + size])
+        packets.append(message[offset : offset + size])
         offset += size
         if len(packets) > MAX_BATCH_PACKETS:
             raise ProtocolError(f"BATCH message with more than {MAX_BATCH_PACKETS} packets")
     if not packets:
         raise ProtocolError("BATCH message with no packet")
     return packets
+
+
+class NativeFraming(Framing):
+    """The ``"native"`` profile: HELLO both ways, then PACKET and BATCH messages."""
+
+    name = "native"
+    client_greets = True  # the server learns the client's message limit before its id
+    packet_overhead = PACKET_OVERHEAD
+
+    def client_greeting(self, max_message_size: int) -> bytes:
+        return Hello(0, max_message_size).serialize()
+
+    def parse_client_greeting(self, message: bytes) -> Greeting:
+        hello = Hello.parse(message)
+        return Greeting(hello.peer_id, hello.max_message_size)
+
+    def server_greeting(self, peer_id: int, max_message_size: int) -> bytes:
+        return Hello(peer_id, max_message_size).serialize()
+
+    def parse_server_greeting(self, message: bytes) -> Greeting:
+        return self.parse_client_greeting(message)  # the same HELLO, with an id
+
+    # Plain functions, not methods: ``framing.encode`` is then the function itself,
+    # with no bound-method call in between on the hot path.
+    encode = staticmethod(encode_packets)
+    decode = staticmethod(parse_message)

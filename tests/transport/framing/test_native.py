@@ -1,4 +1,4 @@
-"""Tests for the wire format in :mod:`multiplayer.wire`."""
+"""Tests for :mod:`multiplayer.transport.framing.native`: the native wire format."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from multiplayer.exceptions import ProtocolError
+from multiplayer.transport.framing.base import Greeting
 from multiplayer.transport.framing.native import (
     BATCH,
     HELLO,
@@ -13,6 +14,7 @@ from multiplayer.transport.framing.native import (
     PACKET_OVERHEAD,
     PROTOCOL_VERSION,
     Hello,
+    NativeFraming,
     encode_packets,
     parse_message,
 )
@@ -260,3 +262,54 @@ def test_batches_are_split_at_max_batch_packets() -> None:
     assert len(messages) == 3
     assert all(len(parse_message(m)) <= MAX_BATCH_PACKETS for m in messages)
     assert [p for m in messages for p in parse_message(m)] == packets
+
+
+# NativeFraming: the same format through the Framing interface.
+
+
+def test_native_framing_identity() -> None:
+    """The native profile: the client greets first, and a PACKET costs one byte."""
+    framing = NativeFraming()
+    assert framing.name == "native"
+    assert framing.client_greets is True
+    assert framing.packet_overhead == PACKET_OVERHEAD == 1
+
+
+def test_native_framing_greetings_golden_bytes() -> None:
+    """Both greetings are HELLOs: the client's with id 0, the server's with the new id."""
+    framing = NativeFraming()
+    client = framing.client_greeting(1 << 20)
+    server = framing.server_greeting(3, 65536)
+    assert client == bytes.fromhex("0201 00000000 00001000")
+    assert server == bytes.fromhex("0201 03000000 00000100")
+    assert framing.parse_client_greeting(client) == Greeting(0, 1 << 20)
+    assert framing.parse_server_greeting(server) == Greeting(3, 65536)
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00packet", bytes.fromhex("0202 03000000 00000100")])
+def test_native_framing_rejects_a_bad_greeting(data: bytes) -> None:
+    """A greeting that is not a HELLO of this version raises ProtocolError, both ways."""
+    framing = NativeFraming()
+    with pytest.raises(ProtocolError):
+        framing.parse_client_greeting(data)
+    with pytest.raises(ProtocolError):
+        framing.parse_server_greeting(data)
+
+
+def test_native_framing_encodes_a_batch_and_decodes_it() -> None:
+    """encode() coalesces the packets of one flush into one BATCH; decode() splits it."""
+    framing = NativeFraming()
+    messages = framing.encode([b"ab", b"", b"c"], 1 << 20)
+    assert messages == [bytes.fromhex("01 0200 6162 0000 0100 63")]
+    assert framing.decode(messages[0]) == [b"ab", b"", b"c"]
+    assert framing.encode([b"solo"], 1 << 20) == [b"\x00solo"]
+    with pytest.raises(ProtocolError):
+        framing.decode(b"\x09")
+
+
+def test_native_framing_binds_the_functions_themselves() -> None:
+    """framing.encode / decode are the module's functions, not wrappers: the peer
+    calls them once per message and pays no extra call."""
+    framing = NativeFraming()
+    assert framing.encode is encode_packets
+    assert framing.decode is parse_message

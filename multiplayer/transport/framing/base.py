@@ -1,0 +1,111 @@
+"""The framing interface: how a WebSocket peer greets and puts packets in messages.
+
+A *framing* is the transport half of a protocol profile. It says three things, and
+nothing about sockets (it is sans-I/O, like websockets' ``frames.py``):
+
+* the **greeting**: what the two sides exchange once the WebSocket is open, so that
+  the client learns its peer id (and, if the framing says so, each side learns the
+  other's largest message);
+* how the packets put for one peer in one flush are **encoded** into WebSocket
+  messages;
+* how one received message is **decoded** back into packets.
+
+The WebSocket peer calls a framing once per greeting and once per flushed or
+received *message*, never once per packet, so a framing is free to batch.
+
+How Godot's own framing (reference.md §1.2) fits, as a module of its own beside
+``native.py``:
+
+* ``client_greets = False``: the client sends nothing; the server speaks first, as
+  soon as the WebSocket is open (Godot's ``_poll_server`` sends the id on OPEN);
+* ``server_greeting(peer_id, size)`` is ``struct.pack("<i", peer_id)``, the bare
+  4-byte id; ``parse_server_greeting`` accepts exactly 4 bytes and returns
+  ``Greeting(peer_id)`` with no ``max_message_size`` (Godot does not tell it; the
+  peer then assumes its own limit, since Godot's defaults are the same on both sides);
+* ``packet_overhead = 0``; ``encode`` returns the packets themselves (one message per
+  packet, nothing around it) and ``decode(message)`` returns ``[message]``.
+
+The peer keeps every decision that does not depend on the bytes: the timeouts, the
+id range (a client refuses an id below 2, as Godot does) and the message limits.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+__all__ = ["Framing", "Greeting"]
+
+
+@dataclass(frozen=True, slots=True)
+class Greeting:
+    """What a greeting told the side that received it."""
+
+    peer_id: int
+    """The id the server assigned to the client; 0 in a client's greeting."""
+    max_message_size: int | None = None
+    """The sender's largest accepted message, or None if the framing does not say."""
+
+
+class Framing(abc.ABC):
+    """The transport framing of one protocol profile (stateless: one instance serves
+    every connection).
+
+    Methods that parse raise :class:`~multiplayer.exceptions.ProtocolError` on bad
+    input: the peer turns that into a closed connection (1002), never a traceback.
+    """
+
+    name: ClassVar[str]
+    """The profile's name, as given to ``WebSocketMultiplayerPeer(protocol=...)``."""
+
+    client_greets: ClassVar[bool]
+    """Whether the client greets first and the server waits for it before giving an
+    id (otherwise the server sends the id as soon as the WebSocket is open)."""
+
+    packet_overhead: ClassVar[int]
+    """Bytes a message holding one packet adds to it: a packet may be at most the
+    other side's message limit minus this."""
+
+    # The greeting.
+
+    def client_greeting(self, max_message_size: int) -> bytes:
+        """The client's first message (only if ``client_greets``)."""
+        raise NotImplementedError(f"the {self.name} framing has no client greeting")
+
+    def parse_client_greeting(self, message: bytes) -> Greeting:
+        """Read a client's first message (only if ``client_greets``).
+
+        Raises:
+            ProtocolError: It is not a valid greeting.
+        """
+        raise NotImplementedError(f"the {self.name} framing has no client greeting")
+
+    @abc.abstractmethod
+    def server_greeting(self, peer_id: int, max_message_size: int) -> bytes:
+        """The server's first message, which gives the client ``peer_id``."""
+
+    @abc.abstractmethod
+    def parse_server_greeting(self, message: bytes) -> Greeting:
+        """Read the server's first message.
+
+        Raises:
+            ProtocolError: It is not a valid greeting.
+        """
+
+    # Packets: called once per message (subclasses may bind plain functions here).
+
+    @abc.abstractmethod
+    def encode(self, packets: Sequence[bytes], max_message_size: int) -> list[bytes]:
+        """Put the packets flushed for one peer into messages of at most
+        ``max_message_size`` bytes (each packet fits alone: ``put_packet`` checks
+        ``len(packet) + packet_overhead <= max_message_size``)."""
+
+    @abc.abstractmethod
+    def decode(self, message: bytes) -> list[bytes]:
+        """The packets in one received binary message.
+
+        Raises:
+            ProtocolError: The message is malformed.
+        """

@@ -1,0 +1,441 @@
+"""``WebSocketPeerBase``: what a WebSocket peer does the same as a server and a client.
+
+Godot's WebSocketMultiplayerPeer is one class whose ``poll()`` runs
+``_poll_server()`` or ``_poll_client()``; the two halves share the settings, the
+packet queue and the per-peer connections. This module is that shared part, over the
+settings of :mod:`.websocket_settings`: ``put_packet`` and the flush that coalesces
+what was put, the reading of every link into the
+:class:`~multiplayer.transport.inbox.Inbox`, the limits, and the closing of links
+(the hooks of :class:`~.queued_peer.QueuedPeer`'s close state machine).
+:mod:`.websocket_server` and :mod:`.websocket_client` add the halves that differ:
+how a connection comes to be a link.
+
+Each link has a reader (the websockets handler coroutine, or the client task) and a
+writer task (:meth:`.websocket_link.Link.run_writer`). Most messages skip the reader:
+the connection hands them to :meth:`WebSocketPeerBase._receive` as they are parsed.
+``put_packet`` never blocks: packets put for one peer in one pass of the event loop
+are coalesced by the framing (:mod:`.framing`) into as few messages as fit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from functools import partial
+from typing import Any
+
+from websockets.exceptions import ConnectionClosed
+
+from ..exceptions import PacketTooLarge, PeerNotFound, ProtocolError
+from .activity import ActivityWaiters
+from .framing import Greeting
+from .inbox import Packet
+from .peer import TARGET_PEER_SERVER, TransferMode, as_packet
+from .websocket_connection import SinkConnection
+from .websocket_link import BACKED_UP, CLOSED, Link
+from .websocket_settings import MIN_MESSAGE_SIZE, WebSocketSettings
+
+__all__ = [
+    "CLOSE_GOING_AWAY",
+    "CLOSE_MESSAGE_TOO_BIG",
+    "CLOSE_NORMAL",
+    "CLOSE_POLICY_VIOLATION",
+    "CLOSE_PROTOCOL_ERROR",
+    "CLOSE_TRY_AGAIN_LATER",
+    "CLOSE_UNSUPPORTED_DATA",
+    "FLOOD_GRACE",
+    "WebSocketPeerBase",
+]
+
+logger = logging.getLogger("multiplayer.websocket")
+
+# Close codes (RFC 6455 §7.4.1 and the IANA registry), as used by this peer.
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_MESSAGE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN_LATER = 1013
+
+FLOOD_GRACE = 5.0
+"""Seconds a peer may stay over ``max_queued_packets`` before it is disconnected."""
+MAX_CLOSE_REASON = 123  # bytes: RFC 6455 §5.5, a control frame's 125 less the code
+
+
+class WebSocketPeerBase(WebSocketSettings):
+    """The packets and links of a WebSocket peer, server or client.
+
+    Args:
+        protocol: The profile to speak (see :class:`.websocket_settings.WebSocketSettings`).
+
+    Raises:
+        ValueError: ``protocol`` names no known profile.
+    """
+
+    def __init__(self, protocol: str = "native") -> None:
+        super().__init__(protocol)
+        # Bound once: the flush and the reader call these for every message.
+        self._encode = self._framing.encode
+        self._decode = self._framing.decode
+        self._packet_overhead = self._framing.packet_overhead
+        self._links: dict[int, Link] = {}
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._flush_pending: list[Link] = []
+        self._flush_deferred = 0  # > 0: a frame is running and flushes when it ends
+        self._activity = ActivityWaiters()
+        self._arrival: Callable[[], bool] | None = None  # see _on_arrival
+        self._connection_error: BaseException | None = None
+
+    # MultiplayerPeer API.
+
+    def is_server_relay_supported(self) -> bool:
+        return True
+
+    def get_peer_address(self, peer_id: int) -> str:
+        """The remote IP address of a connected peer (on a client, 1 is the server).
+
+        An IPv4 client of a dual-stack server is shown as IPv4 (``127.0.0.1``, not
+        ``::ffff:127.0.0.1``), as Godot shows it.
+        """
+        address: str = self._link(peer_id).ws.remote_address[0]
+        return address.removeprefix("::ffff:") if "." in address else address
+
+    def get_peer_port(self, peer_id: int) -> int:
+        """The remote port of a connected peer."""
+        port: int = self._link(peer_id).ws.remote_address[1]
+        return port
+
+    def get_max_packet_size(self) -> int:
+        sizes = [link.max_message_size for link in self._links.values()]
+        limit = min(sizes, default=self._inbound_buffer_size) - self._packet_overhead
+        return min(limit, self._outbound_buffer_size)
+
+    def put_packet(self, data: bytes) -> None:
+        self._check_connected("put_packet")
+        self._queue_for_flush(
+            [self._links[p] for p in self._live_targets(self._links)], as_packet(data)
+        )
+
+    def _put_many(
+        self, targets: Sequence[int], data: bytes, mode: TransferMode, channel: int
+    ) -> None:
+        self._check_connected("put_packet")
+        if self._unique_id != TARGET_PEER_SERVER:  # a client sends everything to the server
+            server = self._links.get(TARGET_PEER_SERVER)
+            self._queue_for_flush([server] if server is not None else [], as_packet(data))
+            return
+        known, links = self._known, self._links
+        chosen: list[Link] = []
+        for peer_id in targets:
+            if peer_id not in known:
+                raise PeerNotFound(peer_id)
+            link = links.get(peer_id)
+            if link is not None:  # (else it left: its leave is staged)
+                chosen.append(link)
+        self._queue_for_flush(chosen, as_packet(data))
+
+    # Sending: put, then one flush per pass of the event loop (or per frame).
+
+    def _queue_for_flush(self, targets: list[Link], data: bytes) -> None:
+        """Queue ``data`` for each link, to go with the next flush; all or none."""
+        size = len(data)
+        needed = size + self._packet_overhead
+        limit = self._outbound_buffer_size
+        for link in targets:
+            if needed > link.max_message_size or size > limit:
+                raise PacketTooLarge(size, min(self._packet_limit(link) for link in targets))
+        pending = self._flush_pending
+        for link in targets:
+            if link.state is BACKED_UP and link.unsent_bytes() + size > limit:
+                self._drop_slow_reader(link)
+                continue
+            if not link.outgoing:
+                if not pending and not self._flush_deferred:
+                    asyncio.get_running_loop().call_soon(self._flush)
+                pending.append(link)
+            link.outgoing.append(data)
+            link.outgoing_bytes += size
+
+    def _packet_limit(self, link: Link) -> int:
+        return min(link.max_message_size - self._packet_overhead, self._outbound_buffer_size)
+
+    def _flush(self) -> None:
+        """Encode what was put for each peer since the last flush; write it."""
+        pending, self._flush_pending = self._flush_pending, []
+        encode, limit = self._encode, self._outbound_buffer_size
+        shared: bytes | None = None  # a broadcast: the same lone packet for many links
+        shared_messages: list[bytes] = []
+        for link in pending:
+            if link.state is CLOSED:
+                continue
+            outgoing = link.outgoing
+            if len(outgoing) == 1 and outgoing[0] is shared:
+                messages = shared_messages  # encoded once, sent to each
+            else:
+                messages = encode(outgoing, link.max_message_size)
+                if len(outgoing) == 1:
+                    shared, shared_messages = outgoing[0], messages
+            outgoing.clear()
+            link.outgoing_bytes = 0
+            link.write(messages)
+            if link.outbox_bytes > limit:
+                self._drop_slow_reader(link)
+
+    def _defer_flush(self) -> None:
+        # A frame is starting: what it puts is flushed when it ends, in one go.
+        self._flush_deferred += 1
+
+    def _end_deferred_flush(self) -> None:
+        self._flush_deferred -= 1
+        if not self._flush_deferred and self._flush_pending:
+            self._flush()
+
+    def _drop_slow_reader(self, link: Link) -> None:
+        logger.warning(
+            "peer %d: more than outbound_buffer_size (%d bytes) waiting to be sent; "
+            "the peer is not reading: disconnecting it",
+            link.peer_id,
+            self._outbound_buffer_size,
+        )
+        self._close_link(link, CLOSE_POLICY_VIOLATION, "outbound buffer overflow", notify=True)
+
+    # Waiting for something to poll.
+
+    async def wait_for_activity(
+        self, timeout: float | None = None, *, until: float | None = None
+    ) -> bool:
+        """Wait until ``poll()`` has something to report; False if the time ran out.
+
+        Lets a frame loop sleep until packets arrive instead of polling at a fixed
+        rate. The limit is ``timeout`` seconds, or the event loop's time ``until``
+        (``loop.time()``): a frame loop waiting many times for the same frame passes
+        the frame's time, and one timer serves every wait.
+
+        Raises:
+            ValueError: Both ``timeout`` and ``until`` were given.
+        """
+        activity = self._activity
+        deadline = activity.deadline(timeout, until)
+        if self._inbox.has_staged():
+            return True
+        waiter = activity.waiter(deadline)
+        try:
+            return await waiter
+        finally:
+            activity.forget(waiter)
+
+    def _on_arrival(self, hook: Callable[[], bool] | None) -> None:
+        self._arrival = hook
+
+    def _off_arrival(self, hook: Callable[[], bool]) -> None:
+        if self._arrival == hook:
+            self._arrival = None
+
+    def _after_data(self) -> None:
+        """A read was handled: what it staged is taken in by the arrival hook, right
+        here, or else wakes the waiters. (The hook saves a frame loop the wake-up of
+        its task, the larger part of a server's turnaround.)"""
+        if not self._inbox.has_staged():
+            return
+        hook = self._arrival
+        if hook is None or not hook() or self._inbox.has_staged():
+            self._activity.wake()
+
+    # Links: what the server and client halves call once a greeting is done.
+
+    async def _open_link(
+        self, ws: SinkConnection, peer_id: int, max_message_size: int | None, own_id: int = 0
+    ) -> None:
+        """Make ``ws`` the link to ``peer_id`` and read from it until it closes.
+
+        ``max_message_size`` is what the other side's greeting announced; None (its
+        framing does not say) assumes our own ``inbound_buffer_size``. A client
+        passes the ``own_id`` it was given, reported with its join at ``poll()``.
+        """
+        size = self._inbound_buffer_size if max_message_size is None else max_message_size
+        link = Link(ws, peer_id, size)
+        if own_id:
+            self._assigned_id = own_id
+        self._links[peer_id] = link
+        self._inbox.stage_connected(peer_id)
+        self._activity.wake()
+        await self._run_link(link)
+
+    def _connection_failed(self, exc: BaseException) -> None:
+        """A client's connection attempt failed: ``connection_error`` says why and
+        the next ``poll()`` finds the peer DISCONNECTED."""
+        self._connection_error = exc
+        self._inbox.stage_disconnected(TARGET_PEER_SERVER)
+        self._activity.wake()
+
+    @staticmethod
+    def _check_greeting(greeting: Greeting) -> Greeting:
+        """``greeting``, if the message limit it announces leaves room for packets.
+
+        Raises:
+            ProtocolError: It does not.
+        """
+        size = greeting.max_message_size
+        if size is not None and size < MIN_MESSAGE_SIZE:
+            raise ProtocolError(f"max_message_size {size} is below the minimum {MIN_MESSAGE_SIZE}")
+        return greeting
+
+    async def _run_link(self, link: Link) -> None:
+        """Read from ``link`` until it closes; its writer runs beside.
+
+        Most messages reach ``_receive`` straight from the connection (its sink);
+        this loop gets the others, and the close.
+        """
+        link.writer = self._spawn(link.run_writer())
+        ws = link.ws
+        ws.sink = partial(self._receive, link, wake=False)
+        ws.after_data = self._after_data
+        try:
+            while True:
+                message = await ws.next_message()
+                if link.state is CLOSED:
+                    continue  # dropped locally; drain until the close completes
+                if isinstance(message, str):
+                    reason = "sent a text message; only binary is allowed"
+                    self._fail_link(link, CLOSE_UNSUPPORTED_DATA, reason)
+                    continue
+                self._receive(link, message)
+        except ConnectionClosed as exc:
+            if link.state is not CLOSED:
+                link.log_close(exc, self._inbound_buffer_size, self._heartbeat_timeout)
+                self._forget_link(link, notify=True)
+        finally:
+            ws.sink = ws.after_data = None
+            if link.writer is not None:
+                link.writer.cancel()
+
+    def _receive(self, link: Link, message: bytes, wake: bool = True) -> None:
+        """Stage the packets of a binary message from ``link``; ``wake`` the waiters
+        (the direct path leaves that to ``_after_data``, once per read)."""
+        if link.state is CLOSED:
+            return  # dropped locally; the rest is ignored until the close completes
+        try:
+            packets = self._decode(message)
+        except ProtocolError as exc:
+            self._fail_link(link, CLOSE_PROTOCOL_ERROR, str(exc))
+            return
+        peer_id = link.peer_id
+        stage = self._inbox.stage_packet
+        for data in packets:
+            stage(Packet(peer_id, data))
+        if wake:
+            self._activity.wake()
+        if link.holder is None and self._inbox.pending(peer_id) > self._max_queued_packets:
+            link.ws.hold_reading()
+            link.holder = self._spawn(self._hold_reading(link))
+
+    async def _hold_reading(self, link: Link) -> None:
+        """Keep reading from a peer paused while more than ``max_queued_packets`` of
+        its packets are untaken: TCP then slows the sender down. A peer still over
+        the limit after ``FLOOD_GRACE`` seconds is disconnected (1008), before its
+        unread pongs could pass for a dead link."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + FLOOD_GRACE
+        try:
+            while link.state is not CLOSED:
+                if self._inbox.pending(link.peer_id) <= self._max_queued_packets:
+                    break
+                if loop.time() > deadline:
+                    reason = (
+                        f"more than max_queued_packets ({self._max_queued_packets}) packets "
+                        f"received and not taken for {FLOOD_GRACE} s"
+                    )
+                    self._fail_link(link, CLOSE_POLICY_VIOLATION, reason)
+                    return
+                link.ws.hold_reading()  # (websockets' own flow control may resume it)
+                await asyncio.sleep(0.001)
+        finally:
+            link.holder = None
+            # Read again, even from a link being closed: its close frame must be
+            # read for the close to complete.
+            link.ws.release_reading()
+
+    # Closing links.
+
+    def _end_link(self, peer_id: int, *, notify: bool, kick_reason: str | None = None) -> None:
+        link = self._links.get(peer_id)
+        if link is None:
+            return  # it left already; its leave is staged
+        if kick_reason is not None:
+            self._close_link(link, CLOSE_POLICY_VIOLATION, kick_reason, notify=notify)
+            return
+        reason = "disconnected by the server" if self.is_server() else "disconnected"
+        self._close_link(link, CLOSE_NORMAL, reason, notify=notify, graceful=True)
+
+    def _close_every_link(self, code: int) -> None:
+        """Close every link, each after sending what was put for it, with no event."""
+        for link in list(self._links.values()):
+            self._close_link(link, code, "closing", notify=False, graceful=True)
+
+    def _fail_link(self, link: Link, code: int, reason: str) -> None:
+        logger.warning("peer %d: %s; closing with %d", link.peer_id, reason, code)
+        self._close_link(link, code, reason, notify=True)
+
+    def _close_link(
+        self, link: Link, code: int, reason: str, *, notify: bool, graceful: bool = False
+    ) -> None:
+        """Forget ``link`` now and close its socket in the background.
+
+        A graceful close first sends what was put for the peer, so that
+        ``put_packet(goodbye); close()`` delivers the goodbye.
+        """
+        unsent = link.take_unsent(self._encode) if graceful else []
+        self._forget_link(link, notify=notify)
+        closing = link.send_and_close(unsent, code, _close_reason(reason), self._handshake_timeout)
+        self._spawn(closing)
+
+    def _forget_link(self, link: Link, *, notify: bool) -> None:
+        if link.state is CLOSED:
+            return
+        link.end()
+        if self._links.get(link.peer_id) is link:
+            del self._links[link.peer_id]
+        if notify:
+            self._inbox.stage_disconnected(link.peer_id)
+            self._activity.wake()
+
+    # Bookkeeping.
+
+    def _reset(self, keep_packets: bool = False) -> None:
+        super()._reset(keep_packets)
+        self._links.clear()
+        self._flush_pending.clear()
+
+    def _link(self, peer_id: int) -> Link:
+        self._check_known(peer_id)
+        link = self._links.get(peer_id)
+        if link is None:
+            raise PeerNotFound(peer_id)  # it has left; poll() will report it
+        return link
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, object]) -> asyncio.Task[object]:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[object]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("internal task failed: %r", task, exc_info=task.exception())
+
+    async def wait_closed(self) -> None:
+        """Wait until every connection and task of this peer has ended (after ``close()``)."""
+        while self._tasks:
+            # asyncio.wait, not gather: cancelling this wait must not cancel the tasks
+            await asyncio.wait(set(self._tasks))
+
+
+def _close_reason(reason: str) -> str:
+    """``reason`` cut to fit a close frame, at a character boundary."""
+    encoded = reason.encode()
+    if len(encoded) <= MAX_CLOSE_REASON:
+        return reason
+    return encoded[:MAX_CLOSE_REASON].decode(errors="ignore")

@@ -1,0 +1,144 @@
+"""``WebSocketSettings``: the settings of a WebSocket peer, with Godot's names.
+
+Godot's WebSocketMultiplayerPeer keeps its settings on the peer and copies them into
+each connection's WebSocketPeer as it makes it (``_create_peer``); here the server
+and client halves read them from the peer when they open a connection. Those that
+shape the connection (buffer sizes, keepalive) must be set before
+``create_server`` / ``create_client``.
+"""
+
+from __future__ import annotations
+
+from ..exceptions import InvalidState
+from .framing import framing_for
+from .peer import ConnectionStatus
+from .queued_peer import QueuedPeer
+
+__all__ = [
+    "DEFAULT_INBOUND_BUFFER_SIZE",
+    "DEFAULT_MAX_QUEUED_PACKETS",
+    "DEFAULT_OUTBOUND_BUFFER_SIZE",
+    "MIN_MESSAGE_SIZE",
+    "WebSocketSettings",
+]
+
+DEFAULT_INBOUND_BUFFER_SIZE = 1 << 20
+DEFAULT_OUTBOUND_BUFFER_SIZE = 4 << 20
+DEFAULT_MAX_QUEUED_PACKETS = 4096
+MIN_MESSAGE_SIZE = 64
+"""The smallest message limit a side may announce: room for real packets."""
+
+
+class WebSocketSettings(QueuedPeer):
+    """A peer's protocol profile and its WebSocket settings.
+
+    Args:
+        protocol: The profile to speak: its framing (:func:`.framing.framing_for`)
+            decides the greeting and how packets are put in messages.
+
+    Attributes:
+        supported_protocols: WebSocket sub-protocols. When set on either side, both
+            sides must share one or the handshake fails (Godot's rule).
+        handshake_headers: Extra HTTP headers sent in the handshake (the request on a
+            client, the response on a server).
+
+    Raises:
+        ValueError: ``protocol`` names no known profile.
+    """
+
+    def __init__(self, protocol: str = "native") -> None:
+        super().__init__()
+        self._framing = framing_for(protocol)
+        self.supported_protocols: list[str] = []
+        self.handshake_headers: dict[str, str] = {}
+        self._handshake_timeout = 3.0
+        self._inbound_buffer_size = DEFAULT_INBOUND_BUFFER_SIZE
+        self._outbound_buffer_size = DEFAULT_OUTBOUND_BUFFER_SIZE
+        self._max_queued_packets = DEFAULT_MAX_QUEUED_PACKETS
+        self._heartbeat_interval: float | None = 20.0
+        self._heartbeat_timeout: float | None = 20.0
+
+    @property
+    def protocol(self) -> str:
+        """The protocol profile this peer speaks (read-only; default ``"native"``)."""
+        return self._framing.name
+
+    @property
+    def handshake_timeout(self) -> float:
+        """Seconds a new connection has to finish the handshake (default 3.0).
+
+        It also bounds the closing handshake: a peer that does not answer a close
+        frame in that time is cut off, so a dead link is reported within
+        ``heartbeat_interval + heartbeat_timeout + handshake_timeout``.
+        """
+        return self._handshake_timeout
+
+    @handshake_timeout.setter
+    def handshake_timeout(self, seconds: float) -> None:
+        if seconds <= 0:
+            raise ValueError(f"handshake_timeout must be positive, not {seconds}")
+        self._handshake_timeout = float(seconds)
+
+    @property
+    def inbound_buffer_size(self) -> int:
+        """The largest message accepted, in bytes (default 1 MiB; Godot's is 64 KiB)."""
+        return self._inbound_buffer_size
+
+    @inbound_buffer_size.setter
+    def inbound_buffer_size(self, size: int) -> None:
+        self._check_settable("inbound_buffer_size")
+        self._inbound_buffer_size = _at_least("inbound_buffer_size", size, MIN_MESSAGE_SIZE)
+
+    @property
+    def outbound_buffer_size(self) -> int:
+        """Unsent bytes allowed per peer before it is dropped as not reading (4 MiB)."""
+        return self._outbound_buffer_size
+
+    @outbound_buffer_size.setter
+    def outbound_buffer_size(self, size: int) -> None:
+        self._outbound_buffer_size = _at_least("outbound_buffer_size", size, 64)
+
+    @property
+    def max_queued_packets(self) -> int:
+        """Untaken packets per peer before reading from it pauses (default 4096)."""
+        return self._max_queued_packets
+
+    @max_queued_packets.setter
+    def max_queued_packets(self, count: int) -> None:
+        self._max_queued_packets = _at_least("max_queued_packets", count, 1)
+
+    @property
+    def heartbeat_interval(self) -> float | None:
+        """Seconds between keepalive pings (default 20; None turns them off)."""
+        return self._heartbeat_interval
+
+    @heartbeat_interval.setter
+    def heartbeat_interval(self, seconds: float | None) -> None:
+        self._check_settable("heartbeat_interval")
+        self._heartbeat_interval = _optional_seconds("heartbeat_interval", seconds)
+
+    @property
+    def heartbeat_timeout(self) -> float | None:
+        """Seconds to wait for a pong before the link counts as dead (default 20)."""
+        return self._heartbeat_timeout
+
+    @heartbeat_timeout.setter
+    def heartbeat_timeout(self, seconds: float | None) -> None:
+        self._check_settable("heartbeat_timeout")
+        self._heartbeat_timeout = _optional_seconds("heartbeat_timeout", seconds)
+
+    def _check_settable(self, name: str) -> None:
+        if self._status is not ConnectionStatus.DISCONNECTED:
+            raise InvalidState(f"{name} must be set before create_server or create_client")
+
+
+def _at_least(name: str, value: int, minimum: int) -> int:
+    if int(value) < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
+    return int(value)
+
+
+def _optional_seconds(name: str, value: float | None) -> float | None:
+    if value is not None and value <= 0:
+        raise ValueError(f"{name} must be positive or None, not {value}")
+    return value

@@ -1,0 +1,241 @@
+"""The server half of WebSocketMultiplayerPeer (multiplayer.transport.websocket_server):
+listening, the handshake of each connection, ids. Real sockets on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
+
+from multiplayer import ConnectionStatus, InvalidState, WebSocketMultiplayerPeer
+from multiplayer.transport.framing.native import Hello
+from multiplayer.transport.websocket_server import WebSocketServerSide
+
+Peers = list[WebSocketMultiplayerPeer]
+
+
+@pytest.fixture
+async def peers() -> AsyncIterator[Peers]:
+    """Every peer a test makes, closed (and waited for) at the end."""
+    made: Peers = []
+    yield made
+    for peer in made:
+        peer.close()
+    for peer in made:
+        await asyncio.wait_for(peer.wait_closed(), 5)
+
+
+async def poll_until(peers: Peers, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll every peer until ``condition()`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for peer in peers:
+            peer.poll()
+        if condition():
+            return
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.002)
+
+
+async def start_server(peers: Peers, **settings: Any) -> WebSocketMultiplayerPeer:
+    server = WebSocketMultiplayerPeer()
+    for name, value in settings.items():
+        setattr(server, name, value)
+    peers.append(server)
+    await server.create_server(0, "127.0.0.1")
+    return server
+
+
+async def start_client(peers: Peers, url: str, **settings: Any) -> WebSocketMultiplayerPeer:
+    client = WebSocketMultiplayerPeer()
+    for name, value in settings.items():
+        setattr(client, name, value)
+    peers.append(client)
+    await client.create_client(url)
+    return client
+
+
+def url_of(server: WebSocketMultiplayerPeer) -> str:
+    return f"ws://127.0.0.1:{server.get_local_port()}"
+
+
+def connected(peer: WebSocketMultiplayerPeer) -> Callable[[], bool]:
+    return lambda: peer.get_connection_status() == ConnectionStatus.CONNECTED
+
+
+def disconnected(peer: WebSocketMultiplayerPeer) -> Callable[[], bool]:
+    return lambda: peer.get_connection_status() == ConnectionStatus.DISCONNECTED
+
+
+async def join(peers: Peers, server: WebSocketMultiplayerPeer) -> WebSocketMultiplayerPeer:
+    """A client connected to ``server`` and seen by both sides."""
+    client = await start_client(peers, url_of(server))
+    await poll_until(peers, connected(client))
+    return client
+
+
+def record(peer: WebSocketMultiplayerPeer) -> list[tuple[str, int]]:
+    events: list[tuple[str, int]] = []
+    peer.peer_connected.connect(lambda i: events.append(("connected", i)))
+    peer.peer_disconnected.connect(lambda i: events.append(("disconnected", i)))
+    return events
+
+
+async def test_port_in_use_raises(peers: Peers) -> None:
+    """A second server on a port in use raises OSError and stays DISCONNECTED."""
+    server = await start_server(peers)
+    other = WebSocketMultiplayerPeer()
+    with pytest.raises(OSError):
+        await other.create_server(server.get_local_port(), "127.0.0.1")
+    assert other.get_connection_status() == ConnectionStatus.DISCONNECTED
+
+
+async def test_ids_in_connection_order_and_signals(peers: Peers) -> None:
+    """Clients get 2, 3, 4 in order; each side sees the other at poll time only."""
+    server = await start_server(peers)
+    server_events = record(server)
+    clients = []
+    for expected in (2, 3, 4):
+        client = await start_client(peers, url_of(server))
+        client_events = record(client)
+        assert client.get_connection_status() == ConnectionStatus.CONNECTING
+        assert client.get_unique_id() == 0
+        await poll_until(peers, connected(client))
+        assert client.get_unique_id() == expected
+        assert not client.is_server()
+        assert client_events == [("connected", 1)]
+        clients.append(client)
+    await poll_until(peers, lambda: len(server_events) == 3)
+    assert server_events == [("connected", 2), ("connected", 3), ("connected", 4)]
+
+
+async def test_ids_are_never_reused(peers: Peers) -> None:
+    """A client joining after another left gets a new id."""
+    server = await start_server(peers)
+    first = await join(peers, server)
+    first.close()
+    events = record(server)
+    await poll_until(peers, lambda: ("disconnected", 2) in events)
+    second = await join(peers, server)
+    assert second.get_unique_id() == 3
+
+
+async def test_server_drops_a_silent_tcp_connection(peers: Peers) -> None:
+    """A TCP connection that never sends the upgrade request is closed after handshake_timeout."""
+    server = await start_server(peers, handshake_timeout=0.2)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.get_local_port())
+    start = time.monotonic()
+    try:
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+    except ConnectionResetError:
+        pass
+    assert 0.15 < time.monotonic() - start < 3
+    writer.close()
+
+
+async def test_server_drops_a_client_that_sends_no_hello(
+    peers: Peers, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A WebSocket that never sends HELLO is closed (1008) after handshake_timeout, unseen."""
+    server = await start_server(peers, handshake_timeout=0.2)
+    events = record(server)
+    ws = await ws_connect(url_of(server))
+    with pytest.raises(ConnectionClosed):
+        await asyncio.wait_for(ws.recv(), 5)
+    assert ws.close_code == 1008
+    server.poll()
+    assert events == []
+    assert "no greeting within handshake_timeout" in caplog.text
+
+
+@pytest.mark.parametrize("first", [b"\x07garbage", "hello"], ids=["garbage", "text"])
+async def test_server_rejects_garbage_during_handshake(
+    peers: Peers, caplog: pytest.LogCaptureFixture, first: bytes | str
+) -> None:
+    """Garbage or text instead of HELLO closes that connection with 1002; the server goes on."""
+    server = await start_server(peers)
+    ws = await ws_connect(url_of(server))
+    await ws.send(first)
+    with pytest.raises(ConnectionClosed):
+        await asyncio.wait_for(ws.recv(), 5)
+    assert ws.close_code == 1002
+    assert "bad handshake" in caplog.text
+    client = await join(peers, server)
+    assert client.get_unique_id() == 2  # the rejected connection took no id
+
+
+async def test_refuse_new_connections(peers: Peers) -> None:
+    """While refusing, new clients are closed with 1013; connected ones carry on."""
+    server = await start_server(peers)
+    first = await join(peers, server)
+    server.refuse_new_connections = True
+    refused = await start_client(peers, url_of(server))
+    await poll_until(peers, disconnected(refused))
+    assert "1013" in str(refused.connection_error)
+    first.put_packet(b"still here")
+    await poll_until(peers, lambda: server.get_available_packet_count() == 1)
+    server.refuse_new_connections = False
+    again = await join(peers, server)
+    assert again.get_unique_id() == 3
+
+
+async def test_default_bind_address_serves_ipv4(peers: Peers) -> None:
+    """bind_address '*' on port 0 listens on one port that IPv4 clients reach."""
+    server = WebSocketMultiplayerPeer()
+    peers.append(server)
+    await server.create_server(0)
+    client = await join(peers, server)
+    assert server.get_peer_address(client.get_unique_id()) == "127.0.0.1"
+
+
+async def test_hello_with_a_tiny_limit_is_refused(peers: Peers) -> None:
+    """A client announcing a message limit below 64 bytes is refused (1002)."""
+    server = await start_server(peers)
+    ws = await ws_connect(url_of(server))
+    await ws.send(Hello(0, 0).serialize())
+    with pytest.raises(ConnectionClosed):
+        await asyncio.wait_for(ws.recv(), 5)
+    assert ws.close_code == 1002
+
+
+async def test_the_server_greets_with_the_id_and_its_message_limit(peers: Peers) -> None:
+    """After the client's HELLO, the server's HELLO carries the new id and the server's
+    inbound_buffer_size; the client's announced limit bounds what is put for it."""
+    server = await start_server(peers, inbound_buffer_size=5000)
+    events = record(server)
+    ws = await ws_connect(url_of(server))
+    await ws.send(Hello(0, 1000).serialize())
+    assert Hello.parse(await asyncio.wait_for(ws.recv(), 5)) == Hello(2, 5000)
+    await poll_until(peers, lambda: events == [("connected", 2)])
+    assert server.get_max_packet_size() == 999  # 1000 less the PACKET kind byte
+    await ws.close()
+
+
+async def test_a_handshake_ending_after_close_is_turned_away(peers: Peers) -> None:
+    """A connection still in its greeting when the server closes is closed with 1001
+    when the greeting comes, and never gets an id."""
+    server = await start_server(peers)
+    ws = await ws_connect(url_of(server))
+    server.close()
+    await ws.send(Hello(0, 1 << 20).serialize())
+    with pytest.raises(ConnectionClosed):
+        await asyncio.wait_for(ws.recv(), 5)
+    assert ws.close_code == 1001
+    assert ws.close_reason == "the server is closing"
+
+
+async def test_local_port_needs_a_listening_server(peers: Peers) -> None:
+    """get_local_port() on a peer that is not a listening server raises InvalidState."""
+    with pytest.raises(InvalidState, match="create_server"):
+        WebSocketMultiplayerPeer().get_local_port()
+    server = await start_server(peers)
+    client = await join(peers, server)
+    with pytest.raises(InvalidState):
+        client.get_local_port()
+    with pytest.raises(InvalidState, match="not listening"):
+        _ = WebSocketServerSide(WebSocketMultiplayerPeer()).local_port
