@@ -1,8 +1,9 @@
 """Godot's small value types: ``Vector2``, ``Vector2i``, ``Vector3``, ``Vector3i`` and ``Color``.
 
 RPC arguments and replicated properties are mostly positions, directions and colours,
-so the codec (:mod:`multiplayer.codec`) sends these five types in a compact binary form
-and gives them back as the same types, where a tuple or a list would lose the meaning.
+so each wire profile sends these five types in a compact form (the native one: msgpack
+extensions, :mod:`multiplayer.protocol.native.codec`) and gives them back as the same
+types, where a tuple or a list would lose the meaning.
 
 They are immutable and hashable (usable as dict keys, as in Godot), and final. They
 are plain classes with ``__slots__`` rather than named tuples, so that a ``Vector2``

@@ -62,10 +62,6 @@ class ReplicationHost(Protocol):
     def max_packet_size(self) -> int:
         """The largest packet the multiplayer peer takes."""
 
-    def report(self, peer_id: int, kind: tuple[object, ...], reason: str) -> None:
-        """Log (throttled) a refused packet from ``peer_id``, or a local failure
-        when it is this peer's own id."""
-
 
 def replicator_of(node: Node) -> SceneReplicator:
     """The replicator of the multiplayer API that serves ``node``'s branch.

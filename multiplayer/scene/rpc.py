@@ -1,6 +1,6 @@
 """The ``@rpc`` decorator and RPC configurations (GDScript's ``@rpc`` annotation).
 
-``@rpc`` marks a method of a :class:`~multiplayer.tree.Node` subclass as callable
+``@rpc`` marks a method of a :class:`~multiplayer.scene.node.Node` subclass as callable
 from other peers. Its arguments are Godot's, with Godot's defaults::
 
     @rpc                                    # "authority", "call_remote", "reliable", 0

@@ -49,7 +49,9 @@ class Budget:
         self._packets = 0.0
         self._bytes = 0.0
         self._last: float | None = None
-        self._violations: deque[float] = deque()
+        # Made at the first violation: most peers never have one, and an empty
+        # deque costs 760 bytes (every connected peer has a Budget).
+        self._violations: deque[float] | None = None
 
     def allow(self, size: int, now: float) -> bool:
         """Take one packet of ``size`` bytes from the budget; False if over it."""
@@ -80,6 +82,8 @@ class Budget:
         if limits.max_violations <= 0:
             return False
         window = self._violations
+        if window is None:
+            window = self._violations = deque()
         window.append(now)
         while window and window[0] <= now - limits.violation_window:
             window.popleft()

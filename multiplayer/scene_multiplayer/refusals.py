@@ -95,8 +95,10 @@ class Referee:
         if not api.is_server():
             return
         session = self._sessions.all.get(sender)
-        if session is None or session.kicked:
-            return  # not a peer we keep books on, or already on its way out
+        if session is None or session.kicked or session.leaving:
+            # Not a peer we keep books on, or already on its way out: a leaver's last
+            # packets are still read after the transport forgot it, and cannot be kicked.
+            return
         if session.budget.violation(time.monotonic()):
             limits = session.budget.limits
             logger.warning(

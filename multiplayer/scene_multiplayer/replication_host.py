@@ -71,9 +71,6 @@ class SceneReplicationHost:
     def max_packet_size(self) -> int:
         return self._api._relay.require_peer().get_max_packet_size()
 
-    def report(self, peer_id: int, kind: tuple[object, ...], reason: str) -> None:
-        self._api._refusals.refuse(peer_id, kind, reason)
-
     # Packets for the replicator.
 
     def on_spawn(self, session: PeerSession, message: Spawn) -> None:

@@ -68,3 +68,22 @@ def test_a_client_never_disconnects_the_server(make_session: Any) -> None:
         client._referee.refuse(1, ("x",), "bad")
     session.pump()
     assert client.get_peers() == [1] and client._refusals.count(1, ("x",)) == 10
+
+
+def test_a_leaver_over_the_limit_is_not_kicked(
+    make_session: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client that sends junk and leaves in the same poll is read to the end: its
+    refusals are logged, poll() goes on, and nobody tries to kick a peer that left."""
+    session = make_session(clients=2)
+    server = session.api(0)
+    server.rate_limits.max_violations = 3
+    for _ in range(10):
+        session.craft(1, [250, "junk"])  # an unknown command: refused each time
+    client_peer = session.api(1).multiplayer_peer
+    assert client_peer is not None
+    client_peer.close()  # leaves before the server reads any of it
+    server.poll()  # (raised PeerNotFound from the kick before the fix)
+    session.pump()
+    assert server.get_peers() == [3]
+    assert "refused from peer 2: malformed packet: unknown command 250 (10 times)" in caplog.text

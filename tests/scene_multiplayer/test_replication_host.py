@@ -53,10 +53,3 @@ def test_path_ids_both_ways(make_session: Any) -> None:
     assert client.find_node("Game") is session.games[1]
     assert client.find_node("Nowhere") is None
 
-
-def test_report_is_a_refusal_log_line(make_session: Any) -> None:
-    """report() logs through the API's refusal log, counted per kind."""
-    session = make_session(clients=1)
-    host = host_of(session, 0)
-    host.report(2, ("sync",), "bad state")
-    assert session.api(0)._refusals.count(2, ("sync",)) == 1
