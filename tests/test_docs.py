@@ -43,3 +43,16 @@ PATH = re.compile(r"`((?:multiplayer|examples|tests|bench|docs)/[\w./-]+)`")
 def test_named_files_exist(page: str, path: str) -> None:
     """A file or folder the docs name in backquotes exists (none left behind by a move)."""
     assert (ROOT / path).exists(), f"{page} names {path}, which does not exist"
+
+
+MODULE = re.compile(r"`((?:[\w-]+/)+[\w-]+\.py)`")
+
+
+@pytest.mark.parametrize(
+    ("page", "path"),
+    [(page.name, path) for page in PAGES for path in MODULE.findall(page.read_text())],
+)
+def test_named_modules_exist(page: str, path: str) -> None:
+    """A module named by its path (from the root, or within the package) exists."""
+    found = (ROOT / path).exists() or (ROOT / "multiplayer" / path).exists()
+    assert found, f"{page} names {path}, which does not exist"
