@@ -121,3 +121,12 @@ def test_packed_values_tell_what_the_receiver_tells_apart(name: str) -> None:
     fmt = get_format(name)(Codec())
     assert fmt.pack_value([1, "a"]) == fmt.pack_value([1, "a"])
     assert len({fmt.pack_value(1), fmt.pack_value(True), fmt.pack_value(1.0)}) == 3
+
+
+def test_every_profile_has_a_framing_and_a_format() -> None:
+    """A wire profile is a framing (transport) and a format (protocol) of one name:
+    the two registries name the same profiles, so no peer can say a profile that
+    SceneMultiplayer cannot encode, nor the reverse."""
+    from multiplayer.transport.framing import FRAMINGS
+
+    assert sorted(FRAMINGS) == sorted(format_names())
