@@ -28,6 +28,7 @@ import socket
 import ssl
 import weakref
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol, TypeAlias
 
 from ..exceptions import InvalidState
@@ -73,6 +74,10 @@ class StreamUser(Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None: ...
 
+    def pause_writing(self) -> None: ...
+
+    def resume_writing(self) -> None: ...
+
 
 class _Socket(asyncio.Protocol):
     """The asyncio protocol of one TCP connection, forwarding to its user.
@@ -93,6 +98,7 @@ class _Socket(asyncio.Protocol):
         self.eof = False
         self.lost = False
         self.lost_exc: Exception | None = None
+        self.writing_paused = False
         self.made: list[asyncio.Future[None]] = []  # waiting for connection_made
 
     # asyncio.Protocol callbacks.
@@ -135,6 +141,18 @@ class _Socket(asyncio.Protocol):
         if self.user is not None:
             self.user.connection_lost(exc)
 
+    def pause_writing(self) -> None:
+        # The transport's buffer is over its high-water mark: the user may want to
+        # know (a WebSocketMultiplayerPeer counts what is over it as unread).
+        self.writing_paused = True
+        if self.user is not None:
+            self.user.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        if self.user is not None:
+            self.user.resume_writing()
+
     def abandon(self) -> None:
         """Its stream was garbage-collected unused: close it (Godot frees it too)."""
         if self.user is not None or self.tls or self.lost:
@@ -167,6 +185,8 @@ class _Socket(asyncio.Protocol):
 
     def _hand_over(self, user: StreamUser, transport: asyncio.Transport) -> None:
         user.connection_made(transport)
+        if self.writing_paused:
+            user.pause_writing()
         # Resume first: the user may pause again while taking the held bytes, and
         # nothing new can arrive before this callback returns.
         transport.resume_reading()
@@ -346,6 +366,7 @@ class TCPServer:
         self._listener: socket.socket | None = None
         self._waiting: deque[socket.socket] = deque()
         self._accept_failed = False
+        self._watcher: asyncio.AbstractEventLoop | None = None  # see _watch
 
     def __repr__(self) -> str:
         where = f" port {self.get_local_port()}" if self.is_listening() else ""
@@ -355,12 +376,13 @@ class TCPServer:
         """Listen on ``port`` (0 picks a free one: see :meth:`get_local_port`).
 
         ``bind_address`` is ``"*"`` (every interface, IPv6 and IPv4 when the
-        system allows) or an IP address, such as ``"127.0.0.1"``.
+        system allows), an IP address, such as ``"127.0.0.1"``, or a host name,
+        bound to the first address it resolves to.
 
         Raises:
             InvalidState: Already listening, or no running event loop.
-            ValueError: ``port`` is out of range, or ``bind_address`` is neither
-                ``"*"`` nor an IP address.
+            ValueError: ``port`` is out of range, or ``bind_address`` is not
+                ``"*"``, an IP address or a host name that resolves.
             OSError: The address cannot be bound (for example, the port is in use).
         """
         running_loop("TCPServer.listen()")
@@ -422,11 +444,34 @@ class TCPServer:
     def stop(self) -> None:
         """Stop listening. Streams already taken stay open; connections not taken
         are closed."""
+        self._unwatch()
         if self._listener is not None:
             self._listener.close()
             self._listener = None
         while self._waiting:
             self._waiting.popleft().close()
+
+    # Private: for a server driven by the event loop.
+
+    def _watch(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` from the event loop whenever a connection waits, so
+        that an event-driven server (WebSocketMultiplayerPeer's) takes it at once
+        rather than at its next poll. It lasts until :meth:`stop`.
+
+        Raises:
+            InvalidState: Not listening, or no running event loop.
+        """
+        loop = running_loop("TCPServer._watch()")
+        if self._listener is None:
+            raise InvalidState("this TCPServer is not listening; call listen() first")
+        self._unwatch()
+        loop.add_reader(self._listener.fileno(), callback)
+        self._watcher = loop
+
+    def _unwatch(self) -> None:
+        loop, self._watcher = self._watcher, None
+        if loop is not None and self._listener is not None and not loop.is_closed():
+            loop.remove_reader(self._listener.fileno())
 
 
 def _bind(port: int, bind_address: str) -> socket.socket:
@@ -441,11 +486,18 @@ def _bind(port: int, bind_address: str) -> socket.socket:
         try:
             address = ipaddress.ip_address(bind_address)
         except ValueError:
-            raise ValueError(
-                f"bind_address must be '*' or an IP address, not {bind_address!r}"
-            ) from None
+            # Godot takes an IP address only; a host name ("localhost") is resolved
+            # here, to its first address, as earlier versions of this peer accepted.
+            try:
+                found = socket.getaddrinfo(bind_address, port, type=socket.SOCK_STREAM)
+            except socket.gaierror:
+                raise ValueError(
+                    f"bind_address must be '*', an IP address or a host name that "
+                    f"resolves, not {bind_address!r}"
+                ) from None
+            address = ipaddress.ip_address(found[0][4][0])
         family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
-        sock = socket.create_server((bind_address, port), family=family)
+        sock = socket.create_server((str(address), port), family=family)
     sock.setblocking(False)
     return sock
 

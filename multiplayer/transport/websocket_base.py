@@ -10,11 +10,12 @@ what was put, the reading of every link into the
 :mod:`.websocket_server` and :mod:`.websocket_client` add the halves that differ:
 how a connection comes to be a link.
 
-Each link has a reader (the websockets handler coroutine, or the client task) and a
-writer task (:meth:`.websocket_link.Link.run_writer`). Most messages skip the reader:
-the connection hands them to :meth:`WebSocketPeerBase._receive` as they are parsed.
-``put_packet`` never blocks: packets put for one peer in one pass of the event loop
-are coalesced by the framing (:mod:`.framing`) into as few messages as fit.
+Each link is a :class:`~.websocket_peer.WebSocketPeer` (Godot builds its peer from
+them too, modules/websocket/websocket_multiplayer_peer.cpp) whose event-loop half
+hands each message to :meth:`WebSocketPeerBase._receive` as it is parsed: no task
+reads or writes. ``put_packet`` never blocks: packets put for one peer in one pass
+of the event loop are coalesced by the framing (:mod:`.framing`) into as few
+messages as fit, and written to the socket in one go.
 """
 
 from __future__ import annotations
@@ -25,15 +26,14 @@ from collections.abc import Callable, Coroutine, Sequence
 from functools import partial
 from typing import Any
 
-from websockets.exceptions import ConnectionClosed
-
 from ..exceptions import PacketTooLarge, PeerNotFound, ProtocolError
 from .activity import ActivityWaiters
 from .framing import Greeting
 from .inbox import Packet
 from .peer import TARGET_PEER_SERVER, TransferMode, as_packet
-from .websocket_connection import SinkConnection
-from .websocket_link import BACKED_UP, CLOSED, Link
+from .websocket_link import CLOSED, Link
+from .websocket_peer import WebSocketPeer
+from .websocket_peer_link import PeerLink, State
 from .websocket_settings import MIN_MESSAGE_SIZE, WebSocketSettings
 
 __all__ = [
@@ -49,6 +49,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger("multiplayer.websocket")
+
+_WS_CLOSED = State.STATE_CLOSED
 
 # Close codes (RFC 6455 §7.4.1 and the IANA registry), as used by this peer.
 CLOSE_NORMAL = 1000
@@ -87,11 +89,26 @@ class WebSocketPeerBase(WebSocketSettings):
         self._activity = ActivityWaiters()
         self._arrival: Callable[[], bool] | None = None  # see _on_arrival
         self._connection_error: BaseException | None = None
+        self._connections: set[PeerLink] = set()  # not CLOSED yet: see wait_closed
+        self._all_closed = asyncio.Event()
+        self._all_closed.set()
 
     # MultiplayerPeer API.
 
     def is_server_relay_supported(self) -> bool:
         return True
+
+    def get_peer(self, peer_id: int) -> WebSocketPeer:
+        """The WebSocketPeer of a connected peer (on a client, 1 is the server), as
+        Godot's ``get_peer``: its state, close code, address. It is polled here; do
+        not ``send()`` on it nor take its packets, which are this peer's.
+
+        Raises:
+            PeerNotFound: No such peer is connected.
+        """
+        ws = self._link(peer_id).ws
+        ws.poll()
+        return ws
 
     def get_peer_address(self, peer_id: int) -> str:
         """The remote IP address of a connected peer (on a client, 1 is the server).
@@ -99,13 +116,11 @@ class WebSocketPeerBase(WebSocketSettings):
         An IPv4 client of a dual-stack server is shown as IPv4 (``127.0.0.1``, not
         ``::ffff:127.0.0.1``), as Godot shows it.
         """
-        address: str = self._link(peer_id).ws.remote_address[0]
-        return address.removeprefix("::ffff:") if "." in address else address
+        return self._link(peer_id).ws.get_connected_host()
 
     def get_peer_port(self, peer_id: int) -> int:
         """The remote port of a connected peer."""
-        port: int = self._link(peer_id).ws.remote_address[1]
-        return port
+        return self._link(peer_id).ws.get_connected_port()
 
     def get_max_packet_size(self) -> int:
         sizes = [link.max_message_size for link in self._links.values()]
@@ -148,7 +163,7 @@ class WebSocketPeerBase(WebSocketSettings):
                 raise PacketTooLarge(size, min(self._packet_limit(link) for link in targets))
         pending = self._flush_pending
         for link in targets:
-            if link.state is BACKED_UP and link.unsent_bytes() + size > limit:
+            if link.conn.backed_up and link.unsent_bytes() + size > limit:
                 self._drop_slow_reader(link)
                 continue
             if not link.outgoing:
@@ -180,7 +195,7 @@ class WebSocketPeerBase(WebSocketSettings):
             outgoing.clear()
             link.outgoing_bytes = 0
             link.write(messages)
-            if link.outbox_bytes > limit:
+            if link.conn.backed_up and link.conn.backlog() > limit:
                 self._drop_slow_reader(link)
 
     def _defer_flush(self) -> None:
@@ -245,10 +260,21 @@ class WebSocketPeerBase(WebSocketSettings):
 
     # Links: what the server and client halves call once a greeting is done.
 
-    async def _open_link(
-        self, ws: SinkConnection, peer_id: int, max_message_size: int | None, own_id: int = 0
-    ) -> None:
-        """Make ``ws`` the link to ``peer_id`` and read from it until it closes.
+    def _track(self, conn: PeerLink) -> None:
+        """Count ``conn`` as open until it is CLOSED (for :meth:`wait_closed`)."""
+        self._connections.add(conn)
+        self._all_closed.clear()
+
+    def _untrack(self, conn: PeerLink) -> None:
+        self._connections.discard(conn)
+        if not self._connections:
+            self._all_closed.set()
+
+    def _open_link(
+        self, ws: WebSocketPeer, peer_id: int, max_message_size: int | None, own_id: int = 0
+    ) -> Link:
+        """Make ``ws`` the link to ``peer_id``: from now on its messages are
+        staged for ``poll()``.
 
         ``max_message_size`` is what the other side's greeting announced; None (its
         framing does not say) assumes our own ``inbound_buffer_size``. A client
@@ -260,8 +286,11 @@ class WebSocketPeerBase(WebSocketSettings):
             self._assigned_id = own_id
         self._links[peer_id] = link
         self._inbox.stage_connected(peer_id)
+        conn = link.conn
+        conn.sink = partial(self._receive, link)
+        conn.on_arrival = partial(self._after_read, link)
         self._activity.wake()
-        await self._run_link(link)
+        return link
 
     def _connection_failed(self, exc: BaseException) -> None:
         """A client's connection attempt failed: ``connection_error`` says why and
@@ -282,40 +311,27 @@ class WebSocketPeerBase(WebSocketSettings):
             raise ProtocolError(f"max_message_size {size} is below the minimum {MIN_MESSAGE_SIZE}")
         return greeting
 
-    async def _run_link(self, link: Link) -> None:
-        """Read from ``link`` until it closes; its writer runs beside.
-
-        Most messages reach ``_receive`` straight from the connection (its sink);
-        this loop gets the others, and the close.
-        """
-        link.writer = self._spawn(link.run_writer())
-        ws = link.ws
-        ws.sink = partial(self._receive, link, wake=False)
-        ws.after_data = self._after_data
-        try:
-            while True:
-                message = await ws.next_message()
-                if link.state is CLOSED:
-                    continue  # dropped locally; drain until the close completes
-                if isinstance(message, str):
-                    reason = "sent a text message; only binary is allowed"
-                    self._fail_link(link, CLOSE_UNSUPPORTED_DATA, reason)
-                    continue
-                self._receive(link, message)
-        except ConnectionClosed as exc:
+    def _after_read(self, link: Link) -> None:
+        """A read from ``link`` was handled (or its state changed): take in what it
+        staged, and report the end of the connection if it ended."""
+        conn = link.conn
+        if conn.state is _WS_CLOSED:
+            self._untrack(conn)
+            conn.sink = conn.on_arrival = None
             if link.state is not CLOSED:
-                link.log_close(exc, self._inbound_buffer_size, self._heartbeat_timeout)
+                link.log_close(self._inbound_buffer_size)
                 self._forget_link(link, notify=True)
-        finally:
-            ws.sink = ws.after_data = None
-            if link.writer is not None:
-                link.writer.cancel()
+        self._after_data()
 
-    def _receive(self, link: Link, message: bytes, wake: bool = True) -> None:
-        """Stage the packets of a binary message from ``link``; ``wake`` the waiters
-        (the direct path leaves that to ``_after_data``, once per read)."""
+    def _receive(self, link: Link, message: bytes, text: bool) -> None:
+        """Stage the packets of a message from ``link`` (``_after_data`` wakes the
+        waiters, once per read)."""
         if link.state is CLOSED:
             return  # dropped locally; the rest is ignored until the close completes
+        if text:
+            reason = "sent a text message; only binary is allowed"
+            self._fail_link(link, CLOSE_UNSUPPORTED_DATA, reason)
+            return
         try:
             packets = self._decode(message)
         except ProtocolError as exc:
@@ -325,10 +341,8 @@ class WebSocketPeerBase(WebSocketSettings):
         stage = self._inbox.stage_packet
         for data in packets:
             stage(Packet(peer_id, data))
-        if wake:
-            self._activity.wake()
         if link.holder is None and self._inbox.pending(peer_id) > self._max_queued_packets:
-            link.ws.hold_reading()
+            link.conn.hold_reading()
             link.holder = self._spawn(self._hold_reading(link))
 
     async def _hold_reading(self, link: Link) -> None:
@@ -349,13 +363,12 @@ class WebSocketPeerBase(WebSocketSettings):
                     )
                     self._fail_link(link, CLOSE_POLICY_VIOLATION, reason)
                     return
-                link.ws.hold_reading()  # (websockets' own flow control may resume it)
                 await asyncio.sleep(0.001)
         finally:
             link.holder = None
             # Read again, even from a link being closed: its close frame must be
             # read for the close to complete.
-            link.ws.release_reading()
+            link.conn.release_reading()
 
     # Closing links.
 
@@ -388,8 +401,7 @@ class WebSocketPeerBase(WebSocketSettings):
         """
         unsent = link.take_unsent(self._encode) if graceful else []
         self._forget_link(link, notify=notify)
-        closing = link.send_and_close(unsent, code, _close_reason(reason), self._handshake_timeout)
-        self._spawn(closing)
+        link.send_and_close(unsent, code, _close_reason(reason))
 
     def _forget_link(self, link: Link, *, notify: bool) -> None:
         if link.state is CLOSED:
@@ -428,9 +440,12 @@ class WebSocketPeerBase(WebSocketSettings):
 
     async def wait_closed(self) -> None:
         """Wait until every connection and task of this peer has ended (after ``close()``)."""
-        while self._tasks:
-            # asyncio.wait, not gather: cancelling this wait must not cancel the tasks
-            await asyncio.wait(set(self._tasks))
+        while self._tasks or not self._all_closed.is_set():
+            if self._tasks:
+                # asyncio.wait, not gather: cancelling this wait must not cancel the tasks
+                await asyncio.wait(set(self._tasks))
+            else:
+                await self._all_closed.wait()
 
 
 def _close_reason(reason: str) -> str:

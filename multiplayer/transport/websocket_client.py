@@ -1,11 +1,13 @@
 """``WebSocketClientSide``: the client half of a WebSocket peer.
 
-Godot's ``_poll_client`` keeps a client CONNECTING after its WebSocket opens, until
-the server's first message gives it an id of 2 or more; anything else closes the
+Godot's ``create_client`` makes one ``WebSocketPeer`` and ``connect_to_url``s it;
+``_poll_client`` keeps the client CONNECTING after that peer is open, until the
+server's first message gives it an id of 2 or more; anything else closes the
 socket ("Invalid ID received from server"), and so does ``handshake_timeout``,
-which covers everything from ``create_client`` to the id (reference.md §1.2, §1.5).
-This half does the same in one task per attempt: connect, greet if the peer's
-framing says so, wait for the id, then hand the connection to the peer as the link
+which covers everything from ``create_client`` to the id (reference.md §1.2, §1.5;
+modules/websocket/websocket_multiplayer_peer.cpp). This half does the same, driven
+by the WebSocketPeer's event-loop callbacks: greet when it opens (if the peer's
+framing says so), read the id, then hand the WebSocketPeer to the peer as the link
 to the server (peer 1).
 """
 
@@ -15,23 +17,16 @@ import asyncio
 import logging
 import ssl
 
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
-from websockets.typing import Subprotocol
-
 from ..exceptions import ProtocolError
-from .framing import Greeting
 from .peer import TARGET_PEER_SERVER
+from .tls import TLSOptions
 from .websocket_base import CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR, WebSocketPeerBase
-from .websocket_connection import SinkClientConnection, SinkConnection
+from .websocket_link import conn_of, hand_over_queued
+from .websocket_peer_link import State
 
 __all__ = ["WebSocketClientSide"]
 
 logger = logging.getLogger("multiplayer.websocket")
-
-
-class _Abandoned(Exception):
-    """A connection attempt that ``close()`` made moot."""
 
 
 class WebSocketClientSide:
@@ -44,96 +39,112 @@ class WebSocketClientSide:
     def __init__(self, peer: WebSocketPeerBase, url: str, tls: ssl.SSLContext | None) -> None:
         self._peer = peer
         self._url = url
-        self._tls = tls
-        self._abandoned = False
+        # None: connect_to_url's default for wss://, which verifies the server
+        # against the system's CAs (Godot's TLSOptions.client()).
+        self._tls = TLSOptions.from_context(tls) if tls is not None else None
+        self._ws = peer._new_ws()
+        self._greeted = False  # the client's greeting is out
+        self._done = False  # linked, failed or abandoned
+        self._timer: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
-        """Start connecting in a task of the peer; returns at once."""
-        self._peer._spawn(self._run())
-
-    def close(self) -> None:
-        """Give the attempt up. It is not cancelled, since cancelling a TCP connect
-        half-way leaks its socket: it sees this and closes its socket itself."""
-        self._abandoned = True
-
-    async def _run(self) -> None:
-        try:
-            ws, greeting = await self._handshake()
-        except Exception as exc:
-            if not self._abandoned:
-                self._failed(exc)
-            return
-        if self._abandoned:
-            await ws.close()
-            return
-        peer = self._peer
-        await peer._open_link(ws, TARGET_PEER_SERVER, greeting.max_message_size, greeting.peer_id)
-
-    async def _handshake(self) -> tuple[SinkConnection, Greeting]:
-        """Open the WebSocket and do the greeting, within handshake_timeout."""
-        ws: SinkConnection | None = None
-        try:
-            async with asyncio.timeout(self._peer.handshake_timeout):
-                ws = await self._connect()
-                if self._abandoned:
-                    raise _Abandoned  # close() was called meanwhile: do not join
-                return ws, await self._greet(ws)
-        except BaseException as exc:
-            if ws is not None:
-                code = CLOSE_PROTOCOL_ERROR if isinstance(exc, ProtocolError) else CLOSE_NORMAL
-                await ws.close(code)
-            raise
-
-    async def _connect(self) -> SinkConnection:
-        peer, url = self._peer, self._url
-        ws = await connect(
-            url,
-            create_connection=SinkClientConnection,
-            # wss:// wants a context or True (the default, verifying one)
-            ssl=self._tls if self._tls is not None else url.startswith("wss:") or None,
-            subprotocols=[Subprotocol(p) for p in peer.supported_protocols] or None,
-            additional_headers=peer.handshake_headers or None,
-            compression=None,
-            proxy=None,
-            open_timeout=None,  # handshake_timeout covers it all
-            close_timeout=peer.handshake_timeout,
-            ping_interval=peer.heartbeat_interval,
-            ping_timeout=peer.heartbeat_timeout,
-            max_size=peer.inbound_buffer_size,
-        )
-        assert isinstance(ws, SinkConnection)
-        return ws
-
-    async def _greet(self, ws: SinkConnection) -> Greeting:
-        """Greet the server if the framing says so; return the server's greeting.
+        """Start connecting; returns at once.
 
         Raises:
-            ProtocolError: The sub-protocols do not match, or the server's greeting
-                is malformed or gives an id below 2 (Godot: "Invalid ID received
-                from server").
+            ValueError: The URL is invalid, or ``tls`` is not a client context.
         """
+        if self._tls is not None and self._tls.is_server():
+            raise ValueError("create_client() needs a client TLS context (PROTOCOL_TLS_CLIENT)")
+        self._ws.connect_to_url(self._url, self._tls)
+        conn = conn_of(self._ws)
+        conn.quiet = True  # a failure is logged here, once
+        self._peer._track(conn)
+        conn.sink = self._first_message
+        conn.on_arrival = self._progressed
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(self._peer.handshake_timeout, self._timed_out)
+
+    def close(self) -> None:
+        """Give the attempt up (the link, once made, is the peer's to close)."""
+        if self._done:
+            return
+        self._done = True
+        self._cancel_timer()
+        self._end(CLOSE_NORMAL)
+
+    def _progressed(self) -> None:
+        """The WebSocket read something or changed state (until it is a link)."""
+        conn = conn_of(self._ws)
+        state = conn.state
+        if state is State.STATE_OPEN and not self._greeted:
+            self._greeted = True
+            framing = self._peer._framing
+            if framing.client_greets:
+                conn.write_binary([framing.client_greeting(self._peer.inbound_buffer_size)])
+        elif state is State.STATE_CLOSED:
+            self._peer._untrack(conn)
+            if not self._done:
+                self._failed(self._why_closed())
+
+    def _first_message(self, message: bytes, text: bool) -> None:
+        """The server's greeting, with this client's id.
+
+        A malformed one, or an id below 2, closes the connection (Godot: "Invalid
+        ID received from server").
+        """
+        if self._done:
+            return
         peer = self._peer
-        framing = peer._framing
-        if peer.supported_protocols and ws.subprotocol is None:
-            raise ProtocolError("the server accepted none of supported_protocols")
-        if framing.client_greets:
-            await ws.send(framing.client_greeting(peer.inbound_buffer_size))
-        message = await ws.next_message()
-        if isinstance(message, str):
-            raise ProtocolError("the server sent a text message as its greeting")
-        greeting = peer._check_greeting(framing.parse_server_greeting(message))
-        if greeting.peer_id < 2:
-            raise ProtocolError(f"the server assigned the invalid id {greeting.peer_id}")
-        return greeting
+        try:
+            if text:
+                raise ProtocolError("the server sent a text message as its greeting")
+            greeting = peer._check_greeting(peer._framing.parse_server_greeting(message))
+            if greeting.peer_id < 2:
+                raise ProtocolError(f"the server assigned the invalid id {greeting.peer_id}")
+        except ProtocolError as exc:
+            self._failed(exc)
+            self._end(CLOSE_PROTOCOL_ERROR)
+            return
+        self._done = True
+        self._cancel_timer()
+        peer._open_link(self._ws, TARGET_PEER_SERVER, greeting.max_message_size, greeting.peer_id)
+        hand_over_queued(conn_of(self._ws))
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        if self._done:
+            return
+        timeout = self._peer.handshake_timeout
+        self._failed(TimeoutError(f"no id from the server within handshake_timeout ({timeout} s)"))
+        self._end(CLOSE_NORMAL)
+
+    def _end(self, code: int) -> None:
+        """Close the WebSocket: with a close frame once open, else cut."""
+        conn = conn_of(self._ws)
+        conn.sink = None
+        if conn.state is State.STATE_OPEN:
+            conn.close(code, "")
+        else:
+            conn.cut()
+
+    def _why_closed(self) -> Exception:
+        conn = conn_of(self._ws)
+        rcvd = conn.protocol.close_rcvd
+        if rcvd is not None:
+            reason = f"the server closed the connection: {int(rcvd.code)} {rcvd.reason}"
+            return ConnectionError(reason.rstrip())
+        error = conn.error
+        if isinstance(error, Exception):
+            return error
+        return ConnectionResetError("the connection closed during the handshake")
 
     def _failed(self, exc: Exception) -> None:
-        if isinstance(exc, TimeoutError):
-            exc = TimeoutError(
-                f"no id from the server within handshake_timeout ({self._peer.handshake_timeout} s)"
-            )
-        elif isinstance(exc, ConnectionClosed) and exc.rcvd is not None:
-            exc = ConnectionError(
-                f"the server closed the connection: {exc.rcvd.code} {exc.rcvd.reason}".rstrip()
-            )
+        self._done = True
+        self._cancel_timer()
         logger.warning("connection to %s failed: %s: %s", self._url, type(exc).__name__, exc)
         self._peer._connection_failed(exc)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None

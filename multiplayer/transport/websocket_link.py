@@ -1,10 +1,16 @@
 """``Link``: one open WebSocket connection to a peer, and how its messages leave.
 
-A link exists once the greeting is done, until the peer forgets it. What is put for
-the peer waits in ``outgoing`` until the next flush, which encodes it into messages
-and calls :meth:`Link.write`. While the socket keeps up, those go straight to it;
-once it falls behind they wait in ``outbox`` for the link's writer task, which
-sends them as the socket drains. The send side is one :class:`LinkState`.
+Godot's WebSocketMultiplayerPeer keeps one ``WebSocketPeer`` per connected peer
+(``peers_map``, modules/websocket/websocket_multiplayer_peer.cpp) and hands it out
+with ``get_peer(id)``. A link is that WebSocketPeer, with the multiplayer peer's
+own bookkeeping: what was put for the peer since the last flush (``outgoing``),
+whether reading from it is held, and whether the multiplayer peer still knows it.
+
+The hot path drives the WebSocketPeer's event-loop half
+(:class:`~.websocket_peer_link.PeerLink`) directly: each message read goes to the
+multiplayer peer's sink as it is parsed, and each flush is one write to the
+socket. The socket's own buffer holds what the network has not taken yet; what
+it holds over its high-water mark is what ``outbound_buffer_size`` limits.
 """
 
 from __future__ import annotations
@@ -12,77 +18,77 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections import deque
 from collections.abc import Callable, Sequence
 
-from websockets.exceptions import ConnectionClosed
+from .websocket_peer import WebSocketPeer
+from .websocket_peer_link import PeerLink
 
-from .websocket_connection import (
-    WROTE,
-    WROTE_BACKED_UP,
-    CloseCause,
-    SinkConnection,
-    address_of,
-    close_cause,
-)
-
-__all__ = ["BACKED_UP", "CLOSED", "OPEN", "Link", "LinkState"]
+__all__ = ["CLOSED", "OPEN", "Link", "LinkState", "conn_of", "hand_over_queued"]
 
 logger = logging.getLogger("multiplayer.websocket")
 
+_MESSAGE_TOO_BIG = 1009
+
 
 class LinkState(enum.Enum):
-    """Where the messages flushed for a link go.
+    """Whether the multiplayer peer still sends to and reads from a link.
 
     Whether reading is held (too many packets from the peer not taken) is another
-    matter, tracked apart (:attr:`Link.reading_held`): a peer can flood us while it
-    does not read what we send, so the two combine freely.
+    matter, tracked apart (:attr:`Link.reading_held`).
     """
 
     OPEN = "open"
-    """The socket keeps up: a flush writes to it at once."""
-    BACKED_UP = "backed up"
-    """The socket is over its high-water mark: messages wait in the outbox and the
-    writer sends them as it drains. Unsent bytes now count against
-    ``outbound_buffer_size``."""
+    """A flush writes to the socket at once; what the network has not taken waits
+    in the socket's buffer and counts against ``outbound_buffer_size``."""
     CLOSED = "closed"
     """Forgotten by the peer: nothing more is sent or staged (the socket may still be
     completing its closing handshake)."""
 
 
 OPEN = LinkState.OPEN
-BACKED_UP = LinkState.BACKED_UP
 CLOSED = LinkState.CLOSED
+
+
+def conn_of(ws: WebSocketPeer) -> PeerLink:
+    """The event-loop half of a WebSocketPeer that has started connecting."""
+    conn = ws._link
+    assert conn is not None, "the WebSocketPeer has not started"
+    return conn
+
+
+def hand_over_queued(conn: PeerLink) -> None:
+    """Give a connection's sink what it queued before it had one (a client that
+    sent before it was given its id), in order."""
+    sink = conn.sink
+    while sink is not None and len(conn.received):
+        data, text = conn.take()
+        sink(data, text)
 
 
 class Link:
     """One connection to a peer that finished the greeting."""
 
     __slots__ = (
+        "conn",
         "holder",
         "max_message_size",
-        "outbox",
-        "outbox_bytes",
         "outgoing",
         "outgoing_bytes",
         "peer_id",
         "state",
-        "wake",
-        "writer",
         "ws",
     )
 
-    def __init__(self, ws: SinkConnection, peer_id: int, max_message_size: int) -> None:
-        self.ws = ws
+    def __init__(self, ws: WebSocketPeer, peer_id: int, max_message_size: int) -> None:
+        self.ws = ws  # what get_peer(peer_id) returns
+        self.conn = conn_of(ws)
+        self.conn.name = f"peer {peer_id}"  # for the lines it logs itself
+        self.conn.quiet = True  # the multiplayer peer logs its end (log_close)
         self.peer_id = peer_id
         self.max_message_size = max_message_size  # the other side's inbound limit
         self.state = OPEN
         self.outgoing: list[bytes] = []  # packets put since the last flush
         self.outgoing_bytes = 0
-        self.outbox: deque[bytes] = deque()  # messages for the writer
-        self.outbox_bytes = 0
-        self.wake = asyncio.Event()  # the writer has something to do
-        self.writer: asyncio.Task[object] | None = None
         self.holder: asyncio.Task[object] | None = None  # runs while reading is held
 
     @property
@@ -91,110 +97,60 @@ class Link:
         return self.holder is not None
 
     def unsent_bytes(self) -> int:
-        return self.outgoing_bytes + self.outbox_bytes
+        """What was put for the peer and not flushed, and what the socket holds
+        over its high-water mark: what counts against ``outbound_buffer_size``
+        (as websockets' writer did: a buffer up to the mark is a peer keeping up)."""
+        return self.outgoing_bytes + self.conn.backlog()
 
     def write(self, messages: list[bytes]) -> None:
-        """Send ``messages`` after everything written before them: at once while the
-        socket keeps up (the writer task costs two passes of the event loop), else
-        through the outbox."""
-        state = self.state
-        if state is OPEN:
-            written = self.ws.write_now(messages)
-            if written == WROTE:
-                return
-            if written == WROTE_BACKED_UP:
-                self.state = BACKED_UP
-                self.wake.set()  # the writer waits for the drain
-                return
-        elif state is CLOSED:
-            return
-        self.outbox.extend(messages)
-        self.outbox_bytes += sum(map(len, messages))
-        self.state = BACKED_UP
-        self.wake.set()
-
-    async def run_writer(self) -> None:
-        """The writer task: send the outbox as the socket drains, until the link
-        closes (cancelled by the peer; a closed socket ends it too)."""
-        ws, outbox = self.ws, self.outbox
-        try:
-            while True:
-                await self.wake.wait()
-                self.wake.clear()
-                await ws.wait_drained()
-                while outbox:
-                    # send() writes a whole message before its first await (which
-                    # waits for a drain): a message popped here is never half-sent
-                    # nor sent twice.
-                    message = outbox.popleft()
-                    self.outbox_bytes -= len(message)
-                    await ws.send(message)
-                if self.state is BACKED_UP:
-                    self.state = OPEN
-        except ConnectionClosed:
-            pass  # the reader reports it
+        """Send ``messages`` after everything written before them, in one write.
+        (A closing connection takes nothing more: its end is being reported.)"""
+        if self.state is OPEN:
+            self.conn.write_binary(messages)
 
     def take_unsent(self, encode: Callable[[Sequence[bytes], int], list[bytes]]) -> list[bytes]:
-        """Every message not yet sent, oldest first, with ``outgoing`` encoded: what
-        a graceful close sends before its close frame."""
-        if self.state is CLOSED:
+        """What was put and not flushed yet, encoded: what a graceful close sends
+        before its close frame (what was flushed is in the socket's buffer already)."""
+        if self.state is CLOSED or not self.outgoing:
             return []
-        unsent = list(self.outbox)
-        if self.outgoing:
-            unsent += encode(self.outgoing, self.max_message_size)
-        return unsent
+        return encode(self.outgoing, self.max_message_size)
 
     def end(self) -> None:
-        """Forget what waits and stop the writer; the link is CLOSED from now on."""
+        """Forget what waits; the link is CLOSED from now on."""
         self.state = CLOSED
         self.outgoing.clear()
-        self.outbox.clear()
-        self.outgoing_bytes = self.outbox_bytes = 0
-        if self.writer is not None:
-            self.writer.cancel()
+        self.outgoing_bytes = 0
 
-    async def send_and_close(
-        self, messages: list[bytes], code: int, reason: str, timeout: float
-    ) -> None:
-        """Send ``messages``, then the close frame; cut the connection off if the
-        messages cannot be sent within ``timeout`` (a peer that does not read)."""
-        ws = self.ws
-        try:
-            async with asyncio.timeout(timeout):
-                for message in messages:
-                    await ws.send(message)
-        except ConnectionClosed:
-            return
-        except TimeoutError:
-            logger.warning(
-                "%s: could not send the last %d messages within handshake_timeout; cut off",
-                address_of(ws),
-                len(messages),
-            )
-            ws.cut_off()
-            return
-        await ws.close(code, reason)
+    def send_and_close(self, messages: list[bytes], code: int, reason: str) -> None:
+        """Send ``messages``, then the close frame. A peer that does not answer
+        within ``handshake_timeout`` (one that does not read, say) is cut off."""
+        conn = self.conn
+        if messages:
+            conn.write_binary(messages)
+        conn.close(code, reason)
 
-    def log_close(
-        self, exc: ConnectionClosed, inbound_buffer_size: int, heartbeat_timeout: float | None
-    ) -> None:
-        """Say why the connection closed, when the peer did not close it itself."""
-        cause, peer_id = close_cause(exc), self.peer_id
-        if cause is CloseCause.MESSAGE_TOO_BIG:
+    def log_close(self, inbound_buffer_size: int) -> None:
+        """Say why the connection ended, when this side did not end it itself."""
+        conn, peer_id = self.conn, self.peer_id
+        rcvd, failure = conn.protocol.close_rcvd, conn.failure
+        if failure is not None and failure.code == _MESSAGE_TOO_BIG:
             logger.warning(
                 "peer %d: sent a message over inbound_buffer_size (%d bytes); closed with 1009",
                 peer_id,
                 inbound_buffer_size,
             )
-        elif cause is CloseCause.KEEPALIVE_TIMEOUT:
+        elif failure is not None:
+            logger.warning(
+                "peer %d: %s; closed with %d", peer_id, failure.reason, int(failure.code)
+            )
+        elif isinstance(conn.error, TimeoutError):
+            timeout = conn.settings.heartbeat_timeout
             logger.warning(
                 "peer %d: no answer to keepalive pings within %s s; connection lost",
                 peer_id,
-                heartbeat_timeout,
+                timeout,
             )
-        elif cause is CloseCause.LOST:
+        elif rcvd is None:
             logger.warning("peer %d: connection lost without a close frame", peer_id)
         else:
-            close = exc.rcvd or exc.sent
-            assert close is not None
-            logger.info("peer %d: connection closed (%d %s)", peer_id, close.code, close.reason)
+            logger.info("peer %d: connection closed (%d %s)", peer_id, rcvd.code, rcvd.reason)

@@ -3,10 +3,11 @@
 Godot's class of the same name, built the same way: one peer that is a server
 (:mod:`.websocket_server`) or a client (:mod:`.websocket_client`), over a shared
 part (:mod:`.websocket_base`: settings, packet queue, links, limits, closing). Each
-connection has a reader and a writer task; readers stage what arrives in an
-:class:`~multiplayer.transport.inbox.Inbox`; ``poll()``, which is plain synchronous
-code, moves it into the packet queue and fires the signals, so user code runs at
-poll time, as in Godot.
+connection is a :class:`~.websocket_peer.WebSocketPeer` (``get_peer(id)``, as in
+Godot), whose event-loop half stages each message that arrives in an
+:class:`~multiplayer.transport.inbox.Inbox` as it is parsed; ``poll()``, which is
+plain synchronous code, moves it into the packet queue and fires the signals, so
+user code runs at poll time, as in Godot.
 
 ``put_packet`` never blocks: packets put for one peer in one pass of the event loop
 are coalesced into as few WebSocket messages as the framing allows (see
@@ -101,6 +102,9 @@ class WebSocketMultiplayerPeer(WebSocketPeerBase):
         Raises:
             InvalidState: The peer is already in use.
             OSError: The address cannot be bound (for example, the port is in use).
+            ValueError: ``bind_address`` is not ``"*"``, an IP address or a host
+                name that resolves, or ``tls`` is not a server context
+                (``ssl.PROTOCOL_TLS_SERVER``).
         """
         self._check_unused()
         server = WebSocketServerSide(self)
@@ -120,7 +124,8 @@ class WebSocketMultiplayerPeer(WebSocketPeerBase):
 
         Raises:
             InvalidState: The peer is already in use.
-            ValueError: The URL's scheme is not ``ws`` or ``wss``.
+            ValueError: The URL is invalid or its scheme is not ``ws`` or ``wss``, or
+                ``tls`` is not a client context (``ssl.PROTOCOL_TLS_CLIENT``).
         """
         self._check_unused()
         if "://" not in url:
@@ -130,11 +135,12 @@ class WebSocketMultiplayerPeer(WebSocketPeerBase):
             raise ValueError(f"URL scheme must be ws:// or wss://, not {scheme}://")
         if tls is not None and scheme != "wss":
             raise ValueError("a TLS context was given for a ws:// URL; use wss://")
+        client = WebSocketClientSide(self, url, tls)
+        self._connection_error = None
+        client.start()
         self._status = ConnectionStatus.CONNECTING
         self._unique_id = 0
-        self._connection_error = None
-        self._side = client = WebSocketClientSide(self, url, tls)
-        client.start()
+        self._side = client
 
     def _check_unused(self) -> None:
         if self._status is not ConnectionStatus.DISCONNECTED:

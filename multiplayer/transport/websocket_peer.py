@@ -43,11 +43,12 @@ from typing import TypeAlias
 from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidURI, NegotiationError
 from websockets.frames import EXTERNAL_CLOSE_CODES
+from websockets.protocol import State as ProtocolState
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
-from ..exceptions import InvalidState
+from ..exceptions import InvalidState, OutboundBufferFull
 from .tcp_server import StreamPeerTCP, running_loop
 from .tls import StreamPeerTLS, TLSOptions
 from .websocket_peer_link import (
@@ -78,6 +79,9 @@ class _Settings:
         self._outbound_buffer_size = 65535
         self._max_queued_packets = 4096
         self._heartbeat_interval = 0.0
+        # Set by a multiplayer peer that makes this peer (Godot's _create_peer
+        # copies its settings into each WebSocketPeer): they replace the above.
+        self._fixed_settings: LinkSettings | None = None
         self._handshake_timeout = 3.0
 
     @property
@@ -134,6 +138,8 @@ class _Settings:
         self._handshake_timeout = float(seconds)
 
     def _settings(self) -> LinkSettings:
+        if self._fixed_settings is not None:
+            return self._fixed_settings
         return LinkSettings(
             inbound_buffer_size=self._inbound_buffer_size,
             max_queued_packets=self._max_queued_packets,
@@ -389,7 +395,20 @@ class WebSocketPeer(_Settings):
                 f"cannot send: the connection is {self._state.name}, not STATE_OPEN "
                 "(poll() until get_ready_state() is STATE_OPEN)"
             )
-        link.send(data, text, self._outbound_buffer_size)
+        transport, protocol = link.transport, link.protocol
+        if protocol.state is not ProtocolState.OPEN or transport is None or transport.is_closing():
+            # The connection is closing under the user's feet: poll() will show it.
+            logger.debug("WebSocket %s: message not sent: the connection is closing", link.name)
+            return
+        buffered, limit = transport.get_write_buffer_size(), self._outbound_buffer_size
+        if buffered + len(data) > limit:
+            raise OutboundBufferFull(len(data), buffered, limit)
+        if text:
+            protocol.send_text(data)
+        else:
+            protocol.send_binary(data)
+        for chunk in protocol.data_to_send():
+            transport.write(chunk)
 
     def get_current_outbound_buffered_amount(self) -> int:
         """Bytes sent but not written to the socket yet (0 unless OPEN)."""

@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import enum
 import logging
+import math
 from collections import deque
 from collections.abc import Callable
 
@@ -23,10 +24,9 @@ from websockets.http11 import Request, Response
 from websockets.protocol import Event, State as ProtocolState
 from websockets.server import ServerProtocol
 
-from ..exceptions import OutboundBufferFull
 from .tcp_server import StreamPeerTCP
 
-__all__ = ["LinkSettings", "PeerLink", "Received", "State", "WriteMode"]
+__all__ = ["Heartbeat", "LinkSettings", "PeerLink", "Received", "State", "WriteMode"]
 
 logger = logging.getLogger("multiplayer.transport")
 
@@ -47,6 +47,12 @@ class WriteMode(enum.IntEnum):
     WRITE_MODE_BINARY = 1
 
 
+# The opcodes, looked up once: an enum member costs a class lookup each time, and
+# _frame runs for every frame.
+_BINARY, _TEXT, _CONT = Opcode.BINARY, Opcode.TEXT, Opcode.CONT
+_PONG, _CLOSE = Opcode.PONG, Opcode.CLOSE
+_PROTOCOL_OPEN = ProtocolState.OPEN
+
 CONNECTING = State.STATE_CONNECTING
 OPEN = State.STATE_OPEN
 CLOSING = State.STATE_CLOSING
@@ -64,6 +70,9 @@ class LinkSettings:
     handshake_timeout: float
     protocols: tuple[str, ...]
     headers: tuple[tuple[str, str], ...]
+    heartbeat_timeout: float | None = None
+    """Seconds a ping may wait for its pong (websockets' keepalive; ``math.inf``:
+    for ever); None is Godot's rule: until the next ping is due."""
 
 
 class Received:
@@ -100,6 +109,73 @@ class Received:
         return len(self._packets) <= self._max_packets // 2 and self.size <= self._max_bytes // 2
 
 
+class Heartbeat:
+    """The pings of one connection: Godot's heartbeat (a ping every interval; no
+    pong by the next one cuts the connection), or, with ``heartbeat_timeout``, a
+    multiplayer peer's keepalive (no pong within the timeout cuts it). While
+    reading is paused the pong may wait unread: then nothing is cut."""
+
+    __slots__ = ("awaiting_pong", "link", "next_beat", "pong_timer")
+
+    def __init__(self, link: PeerLink) -> None:
+        self.link = link
+        self.awaiting_pong = False
+        self.next_beat: asyncio.TimerHandle | None = None
+        self.pong_timer: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        interval = self.link.settings.heartbeat_interval
+        if interval > 0:
+            self.next_beat = self.link.loop.call_later(interval, self._beat)
+
+    def pong(self) -> None:
+        self.awaiting_pong = False
+        if self.pong_timer is not None:
+            self.pong_timer.cancel()
+            self.pong_timer = None
+
+    def stop(self) -> None:
+        for timer in (self.next_beat, self.pong_timer):
+            if timer is not None:
+                timer.cancel()
+        self.next_beat = self.pong_timer = None
+
+    def _beat(self) -> None:
+        self.next_beat = None
+        link = self.link
+        if link.state is not OPEN or link.protocol.state is not ProtocolState.OPEN:
+            return
+        interval = link.settings.heartbeat_interval
+        timeout = link.settings.heartbeat_timeout
+        if self.awaiting_pong and not link.paused and timeout is None:
+            self._dead("heartbeat_interval", interval)
+            return
+        if not self.awaiting_pong:
+            self.awaiting_pong = True
+            link.protocol.send_ping(b"")
+            link._write_pending()
+            if timeout is not None and math.isfinite(timeout):
+                self.pong_timer = link.loop.call_later(timeout, self._pong_late)
+        self.next_beat = link.loop.call_later(interval, self._beat)
+
+    def _pong_late(self) -> None:
+        self.pong_timer = None
+        link = self.link
+        timeout = link.settings.heartbeat_timeout
+        if link.state is not OPEN or not self.awaiting_pong or timeout is None:
+            return
+        if link.paused:  # look again later
+            self.pong_timer = link.loop.call_later(timeout, self._pong_late)
+            return
+        self._dead("heartbeat_timeout", timeout)
+
+    def _dead(self, setting: str, seconds: float) -> None:
+        link = self.link
+        link.error = TimeoutError(f"no pong within {setting} ({seconds} s)")
+        link._report(logging.WARNING, "no pong within %s (%s s); cut", setting, seconds)
+        link.abort()
+
+
 class PeerLink:
     """The event-loop side of one connection.
 
@@ -133,7 +209,6 @@ class PeerLink:
         self.paused = False  # reading paused: too many packets not taken
         self.resuming = False
         self.held: list[bytes] = []  # read but not fed, while paused
-        self.awaiting_pong = False
         self.reported = False  # the one log line about a failure is out
         self.failure: Close | None = None  # the close sent for the peer's protocol error
         self.error: BaseException | None = None
@@ -142,16 +217,24 @@ class PeerLink:
         self.selected_protocol = ""
         self.requested_url = ""
         self.on_arrival: Callable[[], None] | None = None
+        # A multiplayer peer's link: each whole message goes to ``sink`` (payload,
+        # is text) as it is parsed, not to ``received``; ``on_arrival`` runs after
+        # every read; flow control is the sink's (hold_reading / release_reading).
+        self.sink: Callable[[bytes, bool], None] | None = None
+        self.quiet = False  # its owner logs what happens to it (see _report)
+        self.backed_up = False  # the socket's buffer is over its high-water mark
+        self.high_water = 0
         self.handshake_timer: asyncio.TimerHandle | None = self.loop.call_later(
             settings.handshake_timeout, self._handshake_timed_out
         )
         self.close_timer: asyncio.TimerHandle | None = None
-        self.heartbeat: asyncio.TimerHandle | None = None
+        self.heartbeat = Heartbeat(self)
 
     # StreamUser callbacks, from the event loop.
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         self.transport = transport
+        self.high_water = transport.get_write_buffer_limits()[1]
         protocol = self.protocol
         if isinstance(protocol, ClientProtocol):
             request = protocol.connect()
@@ -164,10 +247,24 @@ class PeerLink:
         if self.paused:
             self.held.append(data)  # (a TLS layer may still hand over what it decrypted)
             return
+        if self.sink is not None:
+            # The hot path of a multiplayer peer: whole reads through the parser,
+            # each message to the sink, then one arrival call for the read.
+            protocol = self.protocol
+            protocol.receive_data(data)
+            self._handle(protocol.events_received())
+            self._arrived()
+            return
         queued, state = len(self.received), self.state
         self._feed(data)
         if len(self.received) != queued or self.state is not state:
             self._arrived()
+
+    def pause_writing(self) -> None:
+        self.backed_up = True
+
+    def resume_writing(self) -> None:
+        self.backed_up = False
 
     def eof_received(self) -> bool | None:
         self.protocol.receive_eof()
@@ -184,7 +281,7 @@ class PeerLink:
                 self._handle(self.protocol.events_received())
         self.protocol.receive_eof()  # idempotent; makes the protocol CLOSED
         self._cancel_timers()
-        self._report_end(exc)
+        _report_end(self, exc)
         self.state = CLOSED
         self._arrived()
 
@@ -238,19 +335,19 @@ class PeerLink:
     def _frame(self, frame: Frame) -> None:
         opcode = frame.opcode
         data = frame.data if type(frame.data) is bytes else bytes(frame.data)
-        if opcode is Opcode.BINARY or opcode is Opcode.TEXT:
+        if opcode is _BINARY or opcode is _TEXT:
             if frame.fin:
-                self._message(data, opcode is Opcode.TEXT)
+                self._message(data, opcode is _TEXT)
             else:
-                self.fragments, self.fragments_text = [data], opcode is Opcode.TEXT
-        elif opcode is Opcode.CONT:
+                self.fragments, self.fragments_text = [data], opcode is _TEXT
+        elif opcode is _CONT:
             self.fragments.append(data)
             if frame.fin:
                 data, self.fragments = b"".join(self.fragments), []
                 self._message(data, self.fragments_text)
-        elif opcode is Opcode.PONG:
-            self.awaiting_pong = False
-        elif opcode is Opcode.CLOSE and self.state is OPEN:
+        elif opcode is _PONG:
+            self.heartbeat.pong()
+        elif opcode is _CLOSE and self.state is OPEN:
             self.state = CLOSING
 
     def _message(self, data: bytes, text: bool) -> None:
@@ -263,6 +360,10 @@ class PeerLink:
                 return
         if self.discarding:
             return  # close() was called: Godot drops what comes after it
+        sink = self.sink
+        if sink is not None:
+            sink(data, text)
+            return
         self.received.append(data, text)
 
     def _check_parser(self) -> None:
@@ -329,8 +430,7 @@ class PeerLink:
         if self.handshake_timer is not None:
             self.handshake_timer.cancel()
             self.handshake_timer = None
-        if self.settings.heartbeat_interval > 0:
-            self.heartbeat = self.loop.call_later(self.settings.heartbeat_interval, self._beat)
+        self.heartbeat.start()
 
     def _handshake_timed_out(self) -> None:
         self.handshake_timer = None
@@ -342,22 +442,27 @@ class PeerLink:
 
     # Sending.
 
-    def send(self, data: bytes, text: bool, limit: int) -> None:
+    def write_binary(self, messages: list[bytes]) -> bool:
+        """Send ``messages`` as binary messages, in one write to the socket; False
+        (nothing sent) if the connection is no longer open. No limit is checked
+        here: the caller watches :meth:`buffered`."""
         transport = self.transport
         protocol = self.protocol
-        if protocol.state is not ProtocolState.OPEN or transport is None or transport.is_closing():
-            # The connection is closing under the user's feet: poll() will show it.
-            logger.debug("WebSocket %s: message not sent: the connection is closing", self.name)
-            return
-        buffered = transport.get_write_buffer_size()
-        if buffered + len(data) > limit:
-            raise OutboundBufferFull(len(data), buffered, limit)
-        if text:
-            protocol.send_text(data)
-        else:
-            protocol.send_binary(data)
-        for chunk in protocol.data_to_send():
-            transport.write(chunk)
+        if protocol.state is not _PROTOCOL_OPEN or transport is None or transport.is_closing():
+            return False
+        send_binary = protocol.send_binary
+        for message in messages:
+            send_binary(message)
+        transport.writelines(protocol.data_to_send())
+        return True
+
+    def backlog(self) -> int:
+        """Bytes written and not taken by the socket, over its high-water mark:
+        what a peer that keeps up never leaves (0 unless :attr:`backed_up`)."""
+        transport = self.transport
+        if not self.backed_up or transport is None:
+            return 0
+        return max(0, transport.get_write_buffer_size() - self.high_water)
 
     def _write_pending(self) -> None:
         transport = self.transport
@@ -407,60 +512,25 @@ class PeerLink:
         self.close_timer = None
         if self.state is not CLOSED:
             timeout = self.settings.handshake_timeout
-            self._report(logging.INFO, "closing handshake not done within %s s; cut", timeout)
-            self.abort()
-
-    def _beat(self) -> None:
-        """Godot's heartbeat: a ping every interval; no pong by the next one cuts
-        the connection (unless reading is paused: then the pong waits unread)."""
-        self.heartbeat = None
-        if self.state is not OPEN or self.protocol.state is not ProtocolState.OPEN:
-            return
-        interval = self.settings.heartbeat_interval
-        if self.awaiting_pong and not self.paused:
-            self.error = TimeoutError(f"no pong within heartbeat_interval ({interval} s)")
-            self._report(logging.WARNING, "no pong within heartbeat_interval (%s s); cut", interval)
-            self.abort()
-            return
-        if not self.awaiting_pong:
-            self.awaiting_pong = True
-            self.protocol.send_ping(b"")
-            self._write_pending()
-        self.heartbeat = self.loop.call_later(interval, self._beat)
-
-    def _report_end(self, exc: Exception | None) -> None:
-        """Set the close code and reason (Godot's rules), with a log line unless a
-        failure was reported already."""
-        rcvd = self.protocol.close_rcvd
-        if rcvd is not None:
-            self.close_code, self.close_reason = int(rcvd.code), rcvd.reason
-            reason = f" {self.close_reason}" if self.close_reason else ""
-            self._report(logging.INFO, "closed (%d%s)", self.close_code, reason)
-        elif self.failure is not None:  # Godot reports the code it sent for the error
-            self.close_code, self.close_reason = int(self.failure.code), self.failure.reason
-        elif not self.opened:
-            self.error = (
-                self.error
-                or exc
-                or self.protocol.handshake_exc
-                or ConnectionResetError("closed during the handshake")
+            # (Logged even for a quiet link: what was still unsent is lost.)
+            self._report(
+                logging.INFO, "closing handshake not done within %s s; cut", timeout, always=True
             )
-            level = logging.WARNING if isinstance(self.protocol, ClientProtocol) else logging.INFO
-            self._report(level, "connection failed: %s", _describe(self.error))
-        else:
-            self.error = self.error or exc
-            self._report(logging.INFO, "connection lost without a close frame (close code -1)")
+            self.abort()
 
-    def _report(self, level: int, message: str, *args: object) -> None:
+    def _report(self, level: int, message: str, *args: object, always: bool = False) -> None:
+        if self.quiet and not always:
+            return  # its owner logs it, in its own words
         if not self.reported:
             self.reported = True
             logger.log(level, "WebSocket %s: " + message, self.name, *args)
 
     def _cancel_timers(self) -> None:
-        for timer in (self.handshake_timer, self.close_timer, self.heartbeat):
+        for timer in (self.handshake_timer, self.close_timer):
             if timer is not None:
                 timer.cancel()
-        self.handshake_timer = self.close_timer = self.heartbeat = None
+        self.handshake_timer = self.close_timer = None
+        self.heartbeat.stop()
 
     # Flow control: max_queued_packets and inbound_buffer_size.
 
@@ -472,20 +542,30 @@ class PeerLink:
             self.loop.call_soon(self._resume)
         return data, text
 
-    def _pause(self, data: bytes) -> None:
-        self.held.append(data)
+    def hold_reading(self) -> None:
+        """Stop reading (the sink's flow control): TCP then slows the sender down."""
         if not self.paused:
             self.paused = True
             if self.transport is not None:
                 self.transport.pause_reading()
+
+    def release_reading(self) -> None:
+        """Read again, what was held first."""
+        if self.paused and not self.resuming:
+            self.resuming = True
+            self.loop.call_soon(self._resume)
+
+    def _pause(self, data: bytes) -> None:
+        self.held.append(data)
+        self.hold_reading()
 
     def _resume(self) -> None:
         self.resuming = False
         if not self.paused or self.state is CLOSED:
             return
         held, self.held, self.paused = self.held, [], False
-        for data in held:
-            self._feed(data)  # may pause again
+        for data in held:  # either may pause (and hold the rest) again
+            self.data_received(data) if self.sink is not None else self._feed(data)
         if not self.paused and self.transport is not None:
             self.transport.resume_reading()
         self._arrived()
@@ -494,6 +574,30 @@ class PeerLink:
         hook = self.on_arrival
         if hook is not None:
             hook()
+
+
+def _report_end(link: PeerLink, exc: Exception | None) -> None:
+    """Set the close code and reason (Godot's rules), with a log line unless a
+    failure was reported already."""
+    rcvd = link.protocol.close_rcvd
+    if rcvd is not None:
+        link.close_code, link.close_reason = int(rcvd.code), rcvd.reason
+        reason = f" {link.close_reason}" if link.close_reason else ""
+        link._report(logging.INFO, "closed (%d%s)", link.close_code, reason)
+    elif link.failure is not None:  # Godot reports the code it sent for the error
+        link.close_code, link.close_reason = int(link.failure.code), link.failure.reason
+    elif not link.opened:
+        link.error = (
+            link.error
+            or exc
+            or link.protocol.handshake_exc
+            or ConnectionResetError("closed during the handshake")
+        )
+        level = logging.WARNING if isinstance(link.protocol, ClientProtocol) else logging.INFO
+        link._report(level, "connection failed: %s", _describe(link.error))
+    else:
+        link.error = link.error or exc
+        link._report(logging.INFO, "connection lost without a close frame (close code -1)")
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,30 +1,25 @@
 """``WebSocketServerSide``: the server half of a WebSocket peer.
 
-Godot's ``_poll_server`` accepts TCP connections, keeps each one pending until its
-WebSocket is open and, then only, gives it an id and makes it a peer
-(reference.md §1.2). This half does the same on a websockets server: the handshake
-of each connection, its greeting (as the peer's framing says), the id, and then it
-hands the connection to the peer as a link. Ids are 2, 3, … in order of arrival and
-never reused while the server runs, so a late packet never reaches a newcomer that
-took an old id. (Godot draws random ids instead.)
+Godot's ``_poll_server`` (modules/websocket/websocket_multiplayer_peer.cpp) takes
+each TCP connection from its ``TCPServer``, wraps it in TLS when it has options,
+``accept_stream``s it into a new ``WebSocketPeer`` kept pending until it is open,
+and only then gives it an id and makes it a peer (reference.md §1.2). This half
+does the same, driven by the event loop rather than by ``poll()``: the
+:class:`~.tcp_server.TCPServer` calls it as soon as a connection waits, and each
+pending WebSocketPeer calls it as its handshake and greeting progress. Ids are 2,
+3, … in order of arrival and never reused while the server runs, so a late packet
+never reaches a newcomer that took an old id. (Godot draws random ids instead.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import ssl
-from collections.abc import Callable
-from typing import Any, cast
-
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
-from websockets.typing import Subprotocol
 
 from ..exceptions import InvalidState, ProtocolError
-from .framing import Greeting
+from .tcp_server import StreamPeerTCP, TCPServer
+from .tls import StreamPeerTLS, TLSOptions
 from .websocket_base import (
     CLOSE_GOING_AWAY,
     CLOSE_POLICY_VIOLATION,
@@ -32,11 +27,33 @@ from .websocket_base import (
     CLOSE_TRY_AGAIN_LATER,
     WebSocketPeerBase,
 )
-from .websocket_connection import SinkConnection, SinkServerConnection, address_of
+from .websocket_link import conn_of, hand_over_queued
+from .websocket_peer import WebSocketPeer
+from .websocket_peer_link import PeerLink, State
 
-__all__ = ["WebSocketServerSide"]
+__all__ = ["ACCEPT_RETRY", "WebSocketServerSide"]
 
 logger = logging.getLogger("multiplayer.websocket")
+
+ACCEPT_RETRY = 1.0
+"""Seconds to stop accepting after the system refused a connection (out of file
+descriptors, say): the clients wait in the backlog meanwhile."""
+
+
+class _Pending:
+    """A connection in its handshake (Godot's ``pending_peers``)."""
+
+    __slots__ = ("address", "conn", "timer", "ws")
+
+    def __init__(self, ws: WebSocketPeer, address: str) -> None:
+        self.ws = ws
+        self.conn: PeerLink = conn_of(ws)
+        self.address = address  # for log lines
+        self.timer: asyncio.TimerHandle | None = None
+
+    @property
+    def who(self) -> str:
+        return f"connection from {self.address}"
 
 
 class WebSocketServerSide:
@@ -47,130 +64,157 @@ class WebSocketServerSide:
 
     def __init__(self, peer: WebSocketPeerBase) -> None:
         self._peer = peer
-        self._server: Server | None = None
+        self._tcp: TCPServer | None = None
+        self._tls: TLSOptions | None = None
+        self._pending: set[_Pending] = set()
         self._closed = False
         self._next_id = 2
 
     async def listen(self, port: int, bind_address: str, tls: ssl.SSLContext | None) -> None:
-        """Start the websockets server; connections are served from then on.
+        """Listen; connections are taken from then on.
 
         Raises:
             OSError: The address cannot be bound (for example, the port is in use).
+            ValueError: ``tls`` is not a server context, or ``bind_address`` is
+                not ``"*"``, an IP address or a host name that resolves.
         """
-        peer = self._peer
-        if bind_address == "*":
-            where: dict[str, Any] = {"sock": _bind_every_interface(port)}
-        else:
-            where = {"host": bind_address, "port": port}
-        self._server = await serve(
-            self._serve_connection,
-            **where,
-            create_connection=SinkServerConnection,
-            ssl=tls,
-            subprotocols=[Subprotocol(p) for p in peer.supported_protocols] or None,
-            process_response=_header_adder(peer.handshake_headers),
-            compression=None,
-            open_timeout=peer.handshake_timeout,
-            close_timeout=peer.handshake_timeout,
-            ping_interval=peer.heartbeat_interval,
-            ping_timeout=peer.heartbeat_timeout,
-            max_size=peer.inbound_buffer_size,
-        )
+        if tls is not None:
+            self._tls = TLSOptions.from_context(tls)
+            if not self._tls.is_server():
+                raise ValueError("create_server() needs a server TLS context (PROTOCOL_TLS_SERVER)")
+        tcp = TCPServer()
+        tcp.listen(port, bind_address)
+        tcp._watch(self._take_connections)
+        self._tcp = tcp
 
     @property
     def local_port(self) -> int:
         """The port the server listens on."""
-        if self._server is None:
+        if self._tcp is None or not self._tcp.is_listening():
             raise InvalidState("the server is not listening")
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
+        return self._tcp.get_local_port()
 
     def close(self) -> None:
-        """Stop accepting. Established links are the peer's to close; connections
-        still in their handshake are refused when it ends."""
+        """Stop accepting and drop the connections still in their handshake.
+        Established links are the peer's to close."""
         self._closed = True
-        if self._server is not None:
-            self._server.close(close_connections=False)
-            self._peer._spawn(self._server.wait_closed())
+        if self._tcp is not None:
+            self._tcp.stop()
+        for pending in list(self._pending):
+            self._drop(pending, CLOSE_GOING_AWAY, "the server is closing")
 
-    async def _serve_connection(self, connection: ServerConnection) -> None:
-        """The websockets handler: greet, give an id, then read the link until it closes."""
-        ws = cast(SinkConnection, connection)  # made by SinkServerConnection
+    # Taking connections.
+
+    def _take_connections(self) -> None:
+        tcp = self._tcp
+        assert tcp is not None
+        while tcp.is_connection_available():
+            self._accept(tcp.take_connection())
+        if tcp._accept_failed:  # (logged by the TCPServer) try again later
+            tcp._unwatch()
+            loop = asyncio.get_running_loop()
+            loop.call_later(ACCEPT_RETRY, self._rewatch)
+
+    def _rewatch(self) -> None:
+        if not self._closed and self._tcp is not None and self._tcp.is_listening():
+            self._tcp._watch(self._take_connections)
+
+    def _accept(self, stream: StreamPeerTCP) -> None:
+        """Start the handshakes of a new connection: TLS, WebSocket, greeting; all
+        within ``handshake_timeout`` (Godot: from the TCP accept to OPEN)."""
         peer = self._peer
-        max_message_size: int | None = None
+        ws = peer._new_ws()
+        if self._tls is not None:
+            tls = StreamPeerTLS()
+            tls.accept_stream(stream, self._tls)
+            ws.accept_stream(tls)
+        else:
+            ws.accept_stream(stream)
+        pending = _Pending(ws, _address(stream))
+        conn = pending.conn
+        peer._track(conn)
+        self._pending.add(pending)
         if peer._framing.client_greets:
-            greeting = await self._receive_greeting(ws)
-            if greeting is None:
-                return
-            max_message_size = greeting.max_message_size
-        if not await self._admissible(ws):
+            conn.sink = lambda message, text: self._greeted(pending, message, text)
+        conn.on_arrival = lambda: self._progressed(pending)
+        loop = asyncio.get_running_loop()
+        pending.timer = loop.call_later(peer.handshake_timeout, self._timed_out, pending)
+
+    def _progressed(self, pending: _Pending) -> None:
+        """The pending connection read something or changed state."""
+        conn = pending.conn
+        if conn.state is State.STATE_CLOSED:
+            self._forget(pending)
+            self._peer._untrack(conn)
+        elif conn.state is State.STATE_OPEN and not self._peer._framing.client_greets:
+            self._admit(pending, None)  # the server speaks first
+
+    def _greeted(self, pending: _Pending, message: bytes, text: bool) -> None:
+        """The client's first message: its greeting."""
+        peer = self._peer
+        try:
+            if text:
+                raise ProtocolError("sent a text message during the handshake")
+            greeting = peer._check_greeting(peer._framing.parse_client_greeting(message))
+        except ProtocolError as exc:
+            logger.warning("%s: bad handshake: %s", pending.who, exc)
+            self._drop(pending, CLOSE_PROTOCOL_ERROR, "bad handshake")
             return
+        self._admit(pending, greeting.max_message_size)
+
+    def _timed_out(self, pending: _Pending) -> None:
+        pending.timer = None
+        if pending.conn.state is not State.STATE_OPEN:
+            return  # the WebSocketPeer's own handshake timer cuts it
+        timeout = self._peer.handshake_timeout
+        logger.warning("%s: no greeting within handshake_timeout (%s s)", pending.who, timeout)
+        self._drop(pending, CLOSE_POLICY_VIOLATION, "handshake timeout")
+
+    def _admit(self, pending: _Pending, max_message_size: int | None) -> None:
+        """Give the connection an id and make it a link, if it may join (Godot:
+        while ``refuse_new_connections`` is set, a pending peer that reaches OPEN
+        is dropped instead of given an id)."""
+        peer = self._peer
+        if self._closed:
+            self._drop(pending, CLOSE_GOING_AWAY, "the server is closing")
+            return
+        if peer.refuse_new_connections:
+            logger.info("refused a connection from %s: refuse_new_connections", pending.address)
+            self._drop(pending, CLOSE_TRY_AGAIN_LATER, "the server refuses new connections")
+            return
+        self._forget(pending)
+        conn = pending.conn
         peer_id = self._next_id
         self._next_id += 1
-        try:
-            await ws.send(peer._framing.server_greeting(peer_id, peer.inbound_buffer_size))
-        except ConnectionClosed:
+        greeting = peer._framing.server_greeting(peer_id, peer.inbound_buffer_size)
+        if not conn.write_binary([greeting]):
+            # It is closing: nothing to admit. (_progressed untracks it once CLOSED.)
+            self._pending.add(pending)
             return
-        await peer._open_link(ws, peer_id, max_message_size)
+        peer._open_link(pending.ws, peer_id, max_message_size)
+        hand_over_queued(conn)
 
-    async def _admissible(self, ws: SinkConnection) -> bool:
-        """Whether a connection that finished its handshake may join; if not, it is
-        closed (Godot: while ``refuse_new_connections`` is set, a pending peer that
-        reaches OPEN is dropped instead of given an id)."""
-        if self._closed:  # close() was called meanwhile
-            await ws.close(CLOSE_GOING_AWAY, "the server is closing")
-            return False
-        if self._peer.refuse_new_connections:
-            logger.info("refused a connection from %s: refuse_new_connections", address_of(ws))
-            await ws.close(CLOSE_TRY_AGAIN_LATER, "the server refuses new connections")
-            return False
-        return True
+    def _drop(self, pending: _Pending, code: int, reason: str) -> None:
+        """Close a pending connection; it is untracked once CLOSED."""
+        self._cancel_timer(pending)
+        conn = pending.conn
+        conn.sink = None
+        if conn.state is State.STATE_OPEN:
+            conn.close(code, reason)
+        else:
+            conn.cut()
 
-    async def _receive_greeting(self, ws: SinkConnection) -> Greeting | None:
-        """The client's greeting, or None (logged) if it did not come right or in time."""
-        peer = self._peer
-        who = f"connection from {address_of(ws)}"
-        try:
-            async with asyncio.timeout(peer.handshake_timeout):
-                message = await ws.next_message()
-            if isinstance(message, str):
-                raise ProtocolError("sent a text message during the handshake")
-            return peer._check_greeting(peer._framing.parse_client_greeting(message))
-        except TimeoutError:
-            logger.warning(
-                "%s: no greeting within handshake_timeout (%s s)", who, peer.handshake_timeout
-            )
-            await ws.close(CLOSE_POLICY_VIOLATION, "handshake timeout")
-        except ProtocolError as exc:
-            logger.warning("%s: bad handshake: %s", who, exc)
-            await ws.close(CLOSE_PROTOCOL_ERROR, "bad handshake")
-        except ConnectionClosed:
-            pass
-        return None
+    def _forget(self, pending: _Pending) -> None:
+        self._cancel_timer(pending)
+        self._pending.discard(pending)
+
+    @staticmethod
+    def _cancel_timer(pending: _Pending) -> None:
+        if pending.timer is not None:
+            pending.timer.cancel()
+            pending.timer = None
 
 
-def _header_adder(
-    headers: dict[str, str],
-) -> Callable[[ServerConnection, Request, Response], None] | None:
-    """A ``process_response`` that adds ``headers`` (a copy: later changes to the
-    peer's ``handshake_headers`` do not reach a running server), or None."""
-    if not headers:
-        return None
-    fixed = dict(headers)
-
-    def add_headers(_: ServerConnection, __: Request, response: Response) -> None:
-        for name, value in fixed.items():
-            response.headers[name] = value
-
-    return add_headers
-
-
-def _bind_every_interface(port: int) -> socket.socket:
-    """One socket on every interface: IPv6 and IPv4 on one port when the OS allows.
-
-    (asyncio would bind one socket per address family, and with port 0 each would
-    get a different port.)
-    """
-    if socket.has_dualstack_ipv6():
-        return socket.create_server(("::", port), family=socket.AF_INET6, dualstack_ipv6=True)
-    return socket.create_server(("0.0.0.0", port))
+def _address(stream: StreamPeerTCP) -> str:
+    host, port = stream.get_connected_host(), stream.get_connected_port()
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

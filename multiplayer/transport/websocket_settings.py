@@ -1,18 +1,22 @@
 """``WebSocketSettings``: the settings of a WebSocket peer, with Godot's names.
 
 Godot's WebSocketMultiplayerPeer keeps its settings on the peer and copies them into
-each connection's WebSocketPeer as it makes it (``_create_peer``); here the server
-and client halves read them from the peer when they open a connection. Those that
+each connection's WebSocketPeer as it makes it (``_create_peer``); so does
+:meth:`WebSocketSettings._new_ws` here. Those that
 shape the connection (buffer sizes, keepalive) must be set before
 ``create_server`` / ``create_client``.
 """
 
 from __future__ import annotations
 
+import math
+
 from ..exceptions import InvalidState
 from .framing import framing_for
 from .peer import ConnectionStatus
 from .queued_peer import QueuedPeer
+from .websocket_peer import WebSocketPeer
+from .websocket_peer_link import LinkSettings
 
 __all__ = [
     "DEFAULT_INBOUND_BUFFER_SIZE",
@@ -127,9 +131,34 @@ class WebSocketSettings(QueuedPeer):
         self._check_settable("heartbeat_timeout")
         self._heartbeat_timeout = _optional_seconds("heartbeat_timeout", seconds)
 
+    def _link_settings(self) -> LinkSettings:
+        """The settings of each connection's WebSocketPeer (Godot's ``_create_peer``
+        copies them into each): ``max_queued_packets`` is this peer's to enforce,
+        on its own queue, so the link's own is never used."""
+        return LinkSettings(
+            inbound_buffer_size=self._inbound_buffer_size,
+            max_queued_packets=self._max_queued_packets,
+            heartbeat_interval=self._heartbeat_interval or 0.0,
+            handshake_timeout=self._handshake_timeout,
+            protocols=tuple(self.supported_protocols),
+            headers=tuple(self.handshake_headers.items()),
+            heartbeat_timeout=_or_never(self._heartbeat_timeout),
+        )
+
+    def _new_ws(self) -> WebSocketPeer:
+        """A WebSocketPeer with this peer's settings, for one connection."""
+        ws = WebSocketPeer()
+        ws._fixed_settings = self._link_settings()
+        return ws
+
     def _check_settable(self, name: str) -> None:
         if self._status is not ConnectionStatus.DISCONNECTED:
             raise InvalidState(f"{name} must be set before create_server or create_client")
+
+
+def _or_never(seconds: float | None) -> float:
+    """A keepalive timeout for the link: None (no timeout) is never."""
+    return math.inf if seconds is None else seconds
 
 
 def _at_least(name: str, value: int, minimum: int) -> int:

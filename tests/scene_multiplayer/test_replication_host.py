@@ -52,4 +52,3 @@ def test_path_ids_both_ways(make_session: Any) -> None:
     assert client.path_of(9, path_id) is None
     assert client.find_node("Game") is session.games[1]
     assert client.find_node("Nowhere") is None
-

@@ -167,6 +167,19 @@ async def test_every_interface_takes_ipv4_and_ipv6() -> None:
         tcp.stop()
 
 
+async def test_a_host_name_binds_its_address() -> None:
+    """bind_address may be a host name: it listens on the address it resolves to."""
+    tcp = TCPServer()
+    tcp.listen(0, "localhost")
+    try:
+        assert tcp.is_listening()
+        _, writer = await asyncio.open_connection("localhost", tcp.get_local_port())
+        writer.close()
+        await writer.wait_closed()
+    finally:
+        tcp.stop()
+
+
 async def test_misuse_raises() -> None:
     tcp = TCPServer()
     with pytest.raises(InvalidState, match="not listening"):
@@ -174,7 +187,7 @@ async def test_misuse_raises() -> None:
     with pytest.raises(InvalidState, match="not listening"):
         tcp.get_local_port()
     with pytest.raises(ValueError, match="bind_address"):
-        tcp.listen(0, "localhost")
+        tcp.listen(0, "no-such-host.invalid")
     with pytest.raises(ValueError, match="port"):
         tcp.listen(70000)
     tcp.listen(0, "127.0.0.1")
@@ -215,3 +228,29 @@ async def test_a_fresh_stream_is_not_connected() -> None:
     assert stream.get_local_port() == 0
     with pytest.raises(InvalidState):
         stream.set_no_delay(True)
+
+
+async def test_watch_calls_back_when_a_connection_waits(server: TCPServer) -> None:
+    """_watch(): the event loop calls back as soon as a connection waits; stop() ends it."""
+    calls: list[StreamPeerTCP] = []
+
+    def take() -> None:
+        while server.is_connection_available():
+            calls.append(server.take_connection())
+
+    server._watch(take)
+    client = socket.create_connection(("127.0.0.1", server.get_local_port()))
+    deadline = time.monotonic() + 5
+    while not calls:
+        assert time.monotonic() < deadline, "no callback"
+        await asyncio.sleep(0.005)
+    server.stop()
+    assert server._watcher is None
+    calls[0].disconnect_from_host()
+    client.close()
+
+
+async def test_watch_needs_a_listening_server() -> None:
+    """_watch() on a server that does not listen raises."""
+    with pytest.raises(InvalidState):
+        TCPServer()._watch(lambda: None)

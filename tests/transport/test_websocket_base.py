@@ -18,7 +18,17 @@ from multiplayer.transport.websocket_base import (
     WebSocketPeerBase,
     _close_reason,
 )
+from multiplayer.transport.websocket_peer import WebSocketPeer
 from multiplayer.transport.websocket_settings import MIN_MESSAGE_SIZE
+
+
+async def ws_closed(ws: WebSocketPeer, timeout: float = 5.0) -> None:
+    """Poll ``ws`` until it is CLOSED; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while ws.get_ready_state() != ws.STATE_CLOSED:
+        assert time.monotonic() < deadline, "the WebSocket did not close in time"
+        await asyncio.sleep(0.01)
+        ws.poll()
 
 
 def test_the_framing_is_bound_once() -> None:
@@ -72,11 +82,11 @@ async def test_a_long_kick_reason_reaches_the_client_cut(caplog: pytest.LogCaptu
     await client.create_client(f"ws://127.0.0.1:{server.get_local_port()}")
     try:
         await poll_until([server, client], lambda: bool(server._known))
-        link = client._links[1]
+        ws = client.get_peer(1)
         server.kick_peer(2, "é" * 100)
-        await asyncio.wait_for(link.ws.wait_closed(), 5)
-        assert link.ws.close_code == 1008
-        assert link.ws.close_reason == "é" * 61  # 122 bytes
+        await ws_closed(ws)
+        assert ws.get_close_code() == 1008
+        assert ws.get_close_reason() == "é" * 61  # 122 bytes
     finally:
         for peer in (server, client):
             peer.close()

@@ -28,6 +28,7 @@ from multiplayer import (
     WebSocketMultiplayerPeer,
 )
 from multiplayer.transport.framing.native import Hello, parse_message
+from multiplayer.transport.websocket_peer import WebSocketPeer
 
 Peers = list[WebSocketMultiplayerPeer]
 
@@ -542,6 +543,36 @@ async def test_client_disconnect_peer_1(peers: Peers) -> None:
 # Limits and bad input.
 
 
+async def test_get_peer_is_the_websocket_of_each_peer(peers: Peers) -> None:
+    """get_peer(id) is the WebSocketPeer of that connection, as in Godot: on the
+    server one per client, on a client id 1 for the server; OPEN, with its address."""
+    server = await start_server(peers)
+    client = await join(peers, server)
+    await poll_until(peers, lambda: bool(server._known))
+    to_client, to_server = server.get_peer(2), client.get_peer(1)
+    assert isinstance(to_client, WebSocketPeer) and isinstance(to_server, WebSocketPeer)
+    assert to_client is not to_server
+    for ws in (to_client, to_server):
+        assert ws.get_ready_state() == WebSocketPeer.STATE_OPEN
+    assert to_server.get_connected_port() == server.get_local_port()
+    assert to_client.get_connected_port() == server.get_peer_port(2)
+    with pytest.raises(PeerNotFound):
+        server.get_peer(9)
+
+
+async def test_get_peer_shows_the_close_of_a_kicked_client(peers: Peers) -> None:
+    """The client's WebSocketPeer to the server shows the kick's close code and reason."""
+    server = await start_server(peers)
+    client = await join(peers, server)
+    await poll_until(peers, lambda: bool(server._known))
+    ws = client.get_peer(1)
+    server.kick_peer(2, "bye")
+    await poll_until(peers, lambda: ws.poll() or ws.get_ready_state() == ws.STATE_CLOSED)
+    assert (ws.get_close_code(), ws.get_close_reason()) == (1008, "bye")
+    with pytest.raises(PeerNotFound):
+        client.get_peer(1)  # forgotten with the link
+
+
 async def test_oversized_put_packet_raises(peers: Peers) -> None:
     """put_packet of more than the receiver's inbound_buffer_size allows raises, naming it."""
     server = await start_server(peers, inbound_buffer_size=1024)
@@ -997,3 +1028,25 @@ async def test_event_driven_frames_answer_without_waiting_for_a_frame(peers: Pee
         for tree in (server_tree, client_tree):
             tree.quit()
         await asyncio.wait(runs, timeout=2)
+
+
+async def test_tls_contexts_must_fit_the_side(peers: Peers) -> None:
+    """A server needs a server context and a client a client one (Godot: the TLS
+    options of the wrong side are ERR_INVALID_PARAMETER); the peer stays unused."""
+    server, client = WebSocketMultiplayerPeer(), WebSocketMultiplayerPeer()
+    peers += [server, client]
+    with pytest.raises(ValueError, match="server TLS context"):
+        await server.create_server(0, "127.0.0.1", tls=ssl.create_default_context())
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    with pytest.raises(ValueError, match="client TLS context"):
+        await client.create_client("wss://127.0.0.1:1", tls=server_context)
+    for peer in (server, client):
+        assert peer.get_connection_status() == ConnectionStatus.DISCONNECTED
+
+
+async def test_bind_address_must_be_an_ip_or_every_interface(peers: Peers) -> None:
+    """bind_address is "*" or an IP address, as Godot's TCPServer.listen takes."""
+    server = WebSocketMultiplayerPeer()
+    peers.append(server)
+    with pytest.raises(ValueError, match="bind_address"):
+        await server.create_server(0, "not an address")

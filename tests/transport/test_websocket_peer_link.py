@@ -1,12 +1,22 @@
-"""Tests for multiplayer.transport.websocket_peer_link: the queue flow control counts.
+"""Tests for multiplayer.transport.websocket_peer_link: the queue flow control
+counts, and the sink mode a WebSocketMultiplayerPeer drives.
 
 The link itself is exercised through WebSocketPeer over real sockets
-(tests/transport/test_websocket_peer.py); this covers its bookkeeping alone.
+(tests/transport/test_websocket_peer.py).
 """
 
 from __future__ import annotations
 
-from multiplayer.transport.websocket_peer_link import LinkSettings, Received
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from multiplayer.transport.tcp_server import TCPServer
+from multiplayer.transport.websocket_peer import WebSocketPeer
+from multiplayer.transport.websocket_peer_link import LinkSettings, PeerLink, Received, State
 
 
 def settings(packets: int, size: int) -> LinkSettings:
@@ -53,3 +63,93 @@ def test_reading_resumes_only_when_half_is_free_both_ways() -> None:
     big = Received(settings(100, 10))
     big.append(b"123456", False)
     assert not big.half_free()  # one packet, but 6 bytes of 10
+
+
+# The sink mode a WebSocketMultiplayerPeer drives, over real sockets.
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.005)
+
+
+@pytest.fixture
+async def open_pair() -> AsyncIterator[tuple[PeerLink, PeerLink]]:
+    """(the server side, the client side) of one open connection."""
+    tcp = TCPServer()
+    tcp.listen(0, "127.0.0.1")
+    client = WebSocketPeer()
+    client.connect_to_url(f"ws://127.0.0.1:{tcp.get_local_port()}")
+    await until(tcp.is_connection_available)
+    server = WebSocketPeer()
+    server.accept_stream(tcp.take_connection())
+    links = (server._link, client._link)
+    assert links[0] is not None and links[1] is not None
+    await until(lambda: all(link.state is State.STATE_OPEN for link in links))  # type: ignore[union-attr]
+    yield links[0], links[1]
+    for link in links:
+        link.cut()
+    tcp.stop()
+    await asyncio.sleep(0.01)
+
+
+async def test_the_sink_gets_each_message_and_arrival_runs_after_each_read(
+    open_pair: tuple[PeerLink, PeerLink],
+) -> None:
+    """With a sink, messages skip the queue; on_arrival runs once a read is handled."""
+    server, client = open_pair
+    events: list[object] = []
+    server.sink = lambda data, text: events.append((data, text))
+    server.on_arrival = lambda: events.append("read")
+    assert client.write_binary([b"a", b"b"])
+    await until(lambda: "read" in events)
+    assert events == [(b"a", False), (b"b", False), "read"]
+    assert len(server.received) == 0
+
+
+async def test_hold_reading_holds_messages_until_released(
+    open_pair: tuple[PeerLink, PeerLink],
+) -> None:
+    """While held, nothing reaches the sink; released, all of it does, in order."""
+    server, client = open_pair
+    got: list[bytes] = []
+    server.sink = lambda data, text: got.append(data)
+    server.hold_reading()
+    client.write_binary([b"1", b"2"])
+    await asyncio.sleep(0.05)
+    assert got == []
+    server.release_reading()
+    await until(lambda: got == [b"1", b"2"])
+
+
+async def test_write_binary_refuses_once_closing(open_pair: tuple[PeerLink, PeerLink]) -> None:
+    """Nothing is written after close(): False says so."""
+    server, _ = open_pair
+    server.close(1000, "")
+    assert server.write_binary([b"late"]) is False
+
+
+async def test_no_pong_within_heartbeat_timeout_cuts(caplog: pytest.LogCaptureFixture) -> None:
+    """With heartbeat_timeout, a ping left without a pong that long cuts the connection."""
+    tcp = TCPServer()
+    tcp.listen(0, "127.0.0.1")
+    _, writer = await asyncio.open_connection("127.0.0.1", tcp.get_local_port())
+    await until(tcp.is_connection_available)
+    server = WebSocketPeer()
+    server._fixed_settings = dataclasses.replace(
+        server._settings(), heartbeat_interval=0.05, heartbeat_timeout=0.1
+    )
+    server.accept_stream(tcp.take_connection())
+    writer.write(
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    link = server._link
+    assert link is not None
+    await until(lambda: link.state is State.STATE_CLOSED, 2)  # never answers the ping
+    assert isinstance(link.error, TimeoutError)
+    assert "no pong within heartbeat_timeout (0.1 s)" in caplog.text
+    writer.close()
+    tcp.stop()

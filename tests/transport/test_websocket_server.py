@@ -239,3 +239,25 @@ async def test_local_port_needs_a_listening_server(peers: Peers) -> None:
         client.get_local_port()
     with pytest.raises(InvalidState, match="not listening"):
         _ = WebSocketServerSide(WebSocketMultiplayerPeer()).local_port
+
+
+async def test_accepting_pauses_after_the_system_refuses(
+    peers: Peers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the system refuses a connection (out of file descriptors, say), the
+    server stops watching for ACCEPT_RETRY seconds instead of spinning, then
+    takes the waiting client."""
+    from multiplayer.transport import websocket_server
+
+    monkeypatch.setattr(websocket_server, "ACCEPT_RETRY", 0.05)
+    server = await start_server(peers)
+    side = server._side
+    assert isinstance(side, WebSocketServerSide) and side._tcp is not None
+    tcp = side._tcp
+    tcp._accept_failed = True
+    side._take_connections()
+    assert tcp._watcher is None  # not watching: no busy loop
+    tcp._accept_failed = False
+    await asyncio.sleep(0.1)
+    assert tcp._watcher is not None
+    await join(peers, server)

@@ -4,6 +4,8 @@ where they are used)."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from multiplayer import InvalidState, WebSocketMultiplayerPeer
@@ -104,3 +106,25 @@ async def test_connection_settings_are_fixed_once_started() -> None:
     finally:
         peer.close()
         await peer.wait_closed()
+
+
+def test_each_connection_gets_the_peer_settings() -> None:
+    """_new_ws() makes a WebSocketPeer with a copy of the settings (Godot's
+    _create_peer); no heartbeat_timeout is never, no heartbeat_interval no pings."""
+    peer = WebSocketMultiplayerPeer()
+    peer.inbound_buffer_size = 4096
+    peer.handshake_timeout = 1.5
+    peer.supported_protocols = ["ludus"]
+    peer.handshake_headers = {"X-Game": "1"}
+    peer.heartbeat_interval = 2.0
+    peer.heartbeat_timeout = None
+    settings = peer._new_ws()._settings()
+    assert settings.inbound_buffer_size == 4096
+    assert settings.handshake_timeout == 1.5
+    assert settings.protocols == ("ludus",)
+    assert settings.headers == (("X-Game", "1"),)
+    assert (settings.heartbeat_interval, settings.heartbeat_timeout) == (2.0, math.inf)
+    peer.heartbeat_interval = None
+    peer.heartbeat_timeout = 5.0
+    settings = peer._new_ws()._settings()
+    assert (settings.heartbeat_interval, settings.heartbeat_timeout) == (0.0, 5.0)
