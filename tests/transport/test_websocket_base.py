@@ -115,3 +115,27 @@ async def poll_until(
             return
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.002)
+
+
+async def test_a_join_wakes_the_frame_loop_and_packets_run_the_arrival_hook() -> None:
+    """The read that completes a greeting leaves the join to the frame loop's task
+    (joins of one pass are taken in, and announced, together); later reads that
+    stage packets run the arrival hook at once."""
+    server, client = WebSocketMultiplayerPeer(), WebSocketMultiplayerPeer()
+    await server.create_server(0, "127.0.0.1")
+    hooked: list[int] = []
+    server._on_arrival(lambda: hooked.append(1) is not None)  # (False: wake too)
+    await client.create_client(f"ws://127.0.0.1:{server.get_local_port()}")
+    try:
+        await asyncio.wait_for(server.wait_for_activity(5), 6)  # woken by the join
+        assert hooked == [] and server._inbox.has_staged()
+        await poll_until([server, client], lambda: bool(server._known))
+        client.put_packet(b"hello")
+        deadline = time.monotonic() + 5
+        while not hooked:
+            assert time.monotonic() < deadline, "the arrival hook did not run"
+            await asyncio.sleep(0.002)
+    finally:
+        for peer in (server, client):
+            peer.close()
+            await peer.wait_closed()
