@@ -62,8 +62,8 @@ def main(argv: list[str]) -> None:
         run(PYTHON, *DEMO, *argv[1:])
     elif command == "test":
         ensure_venv("test")
-        run(PYTHON, "-m", "ruff", "check", "multiplayer", "tests", "examples")
-        run(PYTHON, "-m", "mypy", "multiplayer")
+        run(PYTHON, "-m", "ruff", "check", "multiplayer", "tests", "examples", "tools")
+        run(PYTHON, "-m", "mypy", "-p", "multiplayer", "-p", "tools.webgodot")
         run(PYTHON, "-m", "pytest", *argv[1:])
     elif command == "python":
         ensure_venv("test")

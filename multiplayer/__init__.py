@@ -7,7 +7,9 @@
 - Scene: :class:`Node`, :class:`SceneTree`, the :func:`rpc` decorator.
 - High level: :class:`SceneMultiplayer` (RPCs, relay, peer bookkeeping).
 - Values: :class:`Vector2`, :class:`Vector2i`, :class:`Vector3`, :class:`Vector3i`,
-  :class:`Color`, sent as compact msgpack extensions in the native profile.
+  :class:`Vector4`, :class:`Vector4i`, :class:`Rect2`, :class:`Rect2i`,
+  :class:`Quaternion`, :class:`Color`, sent as compact msgpack extensions in the
+  native profile.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .exceptions import (
     PacketTooLarge,
     PeerDisconnected,
     PeerNotFound,
+    ProfileError,
     ProtocolError,
     RemoteError,
     RPCRefused,
@@ -46,7 +49,18 @@ from .transport.tcp_server import StreamPeerTCP, TCPServer
 from .transport.tls import StreamPeerTLS, TLSOptions
 from .transport.websocket_multiplayer_peer import WebSocketMultiplayerPeer
 from .transport.websocket_peer import WebSocketPeer
-from .values import Color, Vector2, Vector2i, Vector3, Vector3i
+from .values import (
+    Color,
+    Quaternion,
+    Rect2,
+    Rect2i,
+    Vector2,
+    Vector2i,
+    Vector3,
+    Vector3i,
+    Vector4,
+    Vector4i,
+)
 
 __all__ = [
     "TARGET_PEER_BROADCAST",
@@ -68,10 +82,14 @@ __all__ = [
     "PacketTooLarge",
     "PeerDisconnected",
     "PeerNotFound",
+    "ProfileError",
     "ProtocolError",
+    "Quaternion",
     "RPCConfig",
     "RPCMode",
     "RPCRefused",
+    "Rect2",
+    "Rect2i",
     "RemoteError",
     "ReplicationMode",
     "SceneMultiplayer",
@@ -87,6 +105,8 @@ __all__ = [
     "Vector2i",
     "Vector3",
     "Vector3i",
+    "Vector4",
+    "Vector4i",
     "WebSocketMultiplayerPeer",
     "WebSocketPeer",
     "register_type",

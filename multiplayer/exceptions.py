@@ -7,6 +7,8 @@ The hierarchy::
     │                                 put_packet before connected, create_server twice,
     │                                 get_packet on an empty queue
     ├── PeerNotFound (LookupError)    a target peer id that is not connected
+    ├── ProfileError                  a feature the peer's wire profile cannot carry:
+    │   (NotImplementedError)         rpc_call or ping over Godot's own protocol
     ├── PacketTooLarge (ValueError)   put_packet of more bytes than the link carries
     ├── OutboundBufferFull            a WebSocketPeer send that would queue more unsent
     │   (BufferError)                 bytes than ``outbound_buffer_size``
@@ -44,6 +46,7 @@ __all__ = [
     "PacketTooLarge",
     "PeerDisconnected",
     "PeerNotFound",
+    "ProfileError",
     "ProtocolError",
     "RPCRefused",
     "RemoteError",
@@ -122,6 +125,17 @@ class PeerDisconnected(MultiplayerError, ConnectionError):
     def __init__(self, peer_id: int) -> None:
         super().__init__(f"peer {peer_id} disconnected before answering")
         self.peer_id = peer_id
+
+
+class ProfileError(MultiplayerError, NotImplementedError):
+    """The peer's wire profile cannot carry what was asked (Godot's own protocol has
+    no awaited calls and no clock: those need the native profile)."""
+
+    def __init__(self, feature: str, profile: str, hint: str = "") -> None:
+        message = f"{feature} is not available in the {profile!r} wire profile"
+        super().__init__(f"{message}: {hint}" if hint else message)
+        self.feature = feature
+        self.profile = profile
 
 
 class OutboundBufferFull(MultiplayerError, BufferError):

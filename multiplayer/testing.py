@@ -28,10 +28,13 @@ class MemoryNetwork:
 
     Args:
         max_packet_size: The largest packet ``put_packet`` accepts.
+        protocol: The wire profile every peer of the network says it speaks
+            (``"native"`` or ``"godot"``), so that SceneMultiplayer encodes for it.
     """
 
-    def __init__(self, max_packet_size: int = (1 << 20) - 1) -> None:
+    def __init__(self, max_packet_size: int = (1 << 20) - 1, protocol: str = "native") -> None:
         self.max_packet_size = max_packet_size
+        self.protocol = protocol
         self.server: MemoryMultiplayerPeer | None = None
         self.clients: dict[int, MemoryMultiplayerPeer] = {}
         self._next_id = 2
@@ -108,6 +111,10 @@ class MemoryMultiplayerPeer(QueuedPeer):
     def __init__(self, network: MemoryNetwork) -> None:
         super().__init__()
         self.network = network
+
+    @property
+    def protocol(self) -> str:
+        return self.network.protocol
 
     def is_server_relay_supported(self) -> bool:
         return True

@@ -12,7 +12,18 @@ from typing import Any
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from multiplayer.values import Color, Vector2, Vector2i, Vector3, Vector3i
+from multiplayer.values import (
+    Color,
+    Quaternion,
+    Rect2,
+    Rect2i,
+    Vector2,
+    Vector2i,
+    Vector3,
+    Vector3i,
+    Vector4,
+    Vector4i,
+)
 
 # No deadline: a slow CI machine must not turn a correct run into a failure.
 hypothesis_settings = settings(deadline=None)
@@ -417,3 +428,334 @@ def test_color_to_html() -> None:
 def test_color_inverted() -> None:
     """inverted() flips r, g and b and keeps alpha."""
     assert Color(1, 0.25, 0, 0.5).inverted() == Color(0, 0.75, 1, 0.5)
+
+
+# Vector4 and Vector4i.
+
+
+def test_vector4_construction_and_protocols() -> None:
+    """Vector4 and Vector4i follow the other vectors: defaults, storage, repr, equality."""
+    assert tuple(Vector4()) == (0.0, 0.0, 0.0, 0.0)
+    assert tuple(Vector4i()) == (0, 0, 0, 0)
+    assert all(type(c) is float for c in Vector4(1, 2, Fraction(1, 2), 4))
+    assert repr(Vector4(1, 2.5, -0.0, 4)) == "Vector4(1.0, 2.5, -0.0, 4.0)"
+    assert repr(Vector4i(1, -2, 3, 4)) == "Vector4i(1, -2, 3, 4)"
+    assert Vector4(1, 2, 3, 4) == Vector4(1.0, 2.0, 3.0, 4.0)
+    assert hash(Vector4(1, 2, 3, 4)) == hash(Vector4(1.0, 2.0, 3.0, 4.0))
+    assert Vector4(1, 2, 3, 4) != Vector4i(1, 2, 3, 4)
+    assert Vector4(1, 2, 3, 4) != Quaternion(1, 2, 3, 4)
+    assert Vector4(1, 2, 3, 4) != (1.0, 2.0, 3.0, 4.0)
+    assert len({Vector4i(1, 2, 3, 4), Vector4i(1, 2, 3, 4), Vector4(1, 2, 3, 4)}) == 2
+    x, y, z, w = Vector4i(1, 2, 3, 4)
+    assert (x, y, z, w) == (1, 2, 3, 4)
+    assert Vector4(1, 2, 3, 4)[3] == 4.0 and len(Vector4i()) == 4
+    assert not Vector4() and not Vector4i() and Vector4(0, 0, 0, 1) and Vector4i(0, 0, 0, -1)
+    assert (Vector4.ZERO, Vector4.ONE) == (Vector4(), Vector4(1, 1, 1, 1))
+    assert (Vector4i.ZERO, Vector4i.ONE) == (Vector4i(), Vector4i(1, 1, 1, 1))
+    with pytest.raises(TypeError):
+        Vector4(1, 2, 3, "4")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Vector4i(1, 2, 3, 4.0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Vector4i(True, 2, 3, 4)
+
+
+def test_vector4_arithmetic() -> None:
+    """Component-wise arithmetic, as on the other vectors."""
+    a, b = Vector4(1, 2, 3, 4), Vector4(4, 3, 2, 1)
+    assert a + b == Vector4(5, 5, 5, 5)
+    assert a - b == Vector4(-3, -1, 1, 3)
+    assert a * 2 == 2 * a == Vector4(2, 4, 6, 8)
+    assert a * b == Vector4(4, 6, 6, 4)
+    assert a / 2 == Vector4(0.5, 1, 1.5, 2)
+    assert a / a == Vector4.ONE
+    assert -a == Vector4(-1, -2, -3, -4) and +a == a
+    assert abs(-a) == (-a).abs() == a
+    i, j = Vector4i(7, -7, 2, 9), Vector4i(2, 3, 2, 4)
+    assert i + j == Vector4i(9, -4, 4, 13)
+    assert i - j == Vector4i(5, -10, 0, 5)
+    assert i * 2 == 2 * i == Vector4i(14, -14, 4, 18)
+    assert i * j == Vector4i(14, -21, 4, 36)
+    assert i // 2 == Vector4i(3, -4, 1, 4)
+    assert i // j == Vector4i(3, -3, 1, 2)
+    assert i % 2 == Vector4i(1, 1, 0, 1)
+    assert i % j == Vector4i(1, 2, 0, 1)
+    assert -i == Vector4i(-7, 7, -2, -9) and +i == i
+    assert abs(i) == i.abs() == Vector4i(7, 7, 2, 9)
+    for operation, left, right in [
+        (operator.add, a, i),
+        (operator.mul, i, 1.5),
+        (operator.truediv, i, 2),
+        (operator.sub, a, Quaternion()),
+    ]:
+        with pytest.raises(TypeError):
+            operation(left, right)
+
+
+def test_vector4_helpers() -> None:
+    """length, normalized, dot, distances, lerp and is_equal_approx."""
+    v = Vector4(1, 2, 2, 4)
+    assert v.length() == 5.0 and v.length_squared() == 25.0
+    assert Vector4i(1, 2, 2, 4).length() == 5.0
+    assert Vector4i(1, 2, 2, 4).length_squared() == 25
+    assert v.normalized() == Vector4(0.2, 0.4, 0.4, 0.8)
+    assert Vector4().normalized() == Vector4.ZERO
+    assert v.dot(Vector4(1, 1, 1, 1)) == 9.0
+    assert Vector4().distance_to(v) == 5.0 and Vector4().distance_squared_to(v) == 25.0
+    assert Vector4().direction_to(v) == v.normalized()
+    assert Vector4().lerp(v, 0.5) == Vector4(0.5, 1, 1, 2)
+    assert Vector4(0.1 + 0.2, 0, 0, 1).is_equal_approx(Vector4(0.3, 0, 0, 1))
+    assert not Vector4(0.3, 0, 0, 1).is_equal_approx(Vector4(0.3, 0, 0, 1.01))
+    assert Vector4i.from_vector4(Vector4(1.7, -1.7, 0.5, -0.5)) == Vector4i(1, -1, 0, 0)
+    assert Vector4.from_vector4i(Vector4i(1, 2, 3, 4)) == Vector4(1, 2, 3, 4)
+
+
+# Rect2 and Rect2i.
+
+
+def test_rect_constructors() -> None:
+    """(x, y, width, height), (position, size) or nothing, as in Godot."""
+    assert Rect2(1, 2, 3, 4) == Rect2(Vector2(1, 2), Vector2(3, 4))
+    assert Rect2(1, 2, 3, 4).position == Vector2(1, 2)
+    assert Rect2(1, 2, 3, 4).size == Vector2(3, 4)
+    assert Rect2() == Rect2(0, 0, 0, 0)
+    assert Rect2i(1, 2, 3, 4) == Rect2i(Vector2i(1, 2), Vector2i(3, 4))
+    assert Rect2i().size == Vector2i.ZERO
+    assert type(Rect2(1, 2, 3, 4).size.x) is float
+    for bad in [
+        lambda: Rect2(1, 2, 3),  # type: ignore[call-overload]
+        lambda: Rect2(Vector2i(1, 2), Vector2i(3, 4)),  # type: ignore[call-overload]
+        lambda: Rect2(Vector2(), 1),  # type: ignore[call-overload]
+        lambda: Rect2i(1, 2, 3, 4.5),  # type: ignore[call-overload]
+        lambda: Rect2i(Vector2(), Vector2()),  # type: ignore[call-overload]
+        lambda: Rect2(1, 2, 3, "4"),  # type: ignore[call-overload]
+    ]:
+        with pytest.raises(TypeError):
+            bad()
+
+
+def test_rect_protocols() -> None:
+    """repr, equality, hashing, truthiness and pattern matching."""
+    assert repr(Rect2(1, 2.5, 3, 4)) == "Rect2(1.0, 2.5, 3.0, 4.0)"
+    assert repr(Rect2i(1, -2, 3, 4)) == "Rect2i(1, -2, 3, 4)"
+    assert hash(Rect2(1, 2, 3, 4)) == hash(Rect2(1.0, 2.0, 3.0, 4.0))
+    assert Rect2(1, 2, 3, 4) != Rect2i(1, 2, 3, 4)
+    assert Rect2(1, 2, 3, 4) != Vector4(1, 2, 3, 4)
+    assert Rect2(1, 2, 3, 4) != Rect2(1, 2, 3, 5)
+    assert {Rect2i(1, 2, 3, 4): "a"}[Rect2i(1, 2, 3, 4)] == "a"
+    assert not Rect2() and not Rect2i()
+    assert Rect2(0, 0, 0, 1) and Rect2i(1, 0, 0, 0)
+    match Rect2i(1, 2, 3, 4):
+        case Rect2i(Vector2i(x, y), size):
+            assert (x, y, size) == (1, 2, Vector2i(3, 4))
+        case _:  # pragma: no cover
+            pytest.fail("no match")
+    with pytest.raises(AttributeError):
+        Rect2().position = Vector2(1, 1)  # type: ignore[misc]
+
+
+def test_rect_geometry() -> None:
+    """end, area, center, has_area and has_point (left/top edges in, right/bottom out)."""
+    r = Rect2(1, 2, 4, 6)
+    assert r.end == Vector2(5, 8)
+    assert r.get_area() == 24.0
+    assert r.get_center() == Vector2(3, 5)
+    assert r.has_area() and not Rect2(1, 1, 0, 5).has_area() and not Rect2(0, 0, -1, 1).has_area()
+    assert r.has_point(Vector2(1, 2)) and r.has_point(Vector2(4.99, 7.99))
+    assert not r.has_point(Vector2(5, 3)) and not r.has_point(Vector2(2, 8))
+    assert not r.has_point(Vector2(0.99, 3))
+    i = Rect2i(1, 2, 4, 6)
+    assert i.end == Vector2i(5, 8) and i.get_area() == 24 and type(i.get_area()) is int
+    assert i.get_center() == Vector2i(3, 5)
+    assert Rect2i(0, 0, 3, 5).get_center() == Vector2i(1, 2)
+    assert Rect2i(0, 0, -3, -5).get_center() == Vector2i(-1, -2)  # C truncates toward zero
+    assert i.has_point(Vector2i(1, 2)) and i.has_point(Vector2i(4, 7))
+    assert not i.has_point(Vector2i(5, 2)) and not i.has_point(Vector2i(1, 8))
+    assert i.has_area() and not Rect2i(0, 0, 5, 0).has_area()
+
+
+def test_rect_intersections() -> None:
+    """intersects (touching counts only with include_borders), encloses, intersection."""
+    a, b = Rect2(0, 0, 4, 4), Rect2(4, 0, 2, 2)  # b touches a's right edge
+    assert not a.intersects(b) and a.intersects(b, include_borders=True)
+    assert a.intersects(Rect2(3, 3, 2, 2)) and not a.intersects(Rect2(5, 5, 1, 1), True)
+    assert a.encloses(Rect2(0, 0, 4, 4)) and a.encloses(Rect2(1, 1, 2, 2))
+    assert not a.encloses(Rect2(1, 1, 4, 1))
+    assert a.intersection(Rect2(2, 3, 5, 5)) == Rect2(2, 3, 2, 1)
+    assert a.intersection(b) == Rect2()
+    ai = Rect2i(0, 0, 4, 4)
+    assert not ai.intersects(Rect2i(4, 0, 2, 2)) and ai.intersects(Rect2i(-1, -1, 2, 2))
+    assert ai.encloses(Rect2i(1, 1, 3, 3)) and not ai.encloses(Rect2i(1, 1, 4, 3))
+    assert ai.intersection(Rect2i(2, 3, 5, 5)) == Rect2i(2, 3, 2, 1)
+    assert ai.intersection(Rect2i(9, 9, 1, 1)) == Rect2i()
+
+
+def test_rect_growing() -> None:
+    """merge, expand, grow and abs."""
+    a = Rect2(0, 0, 2, 2)
+    assert a.merge(Rect2(3, -1, 1, 1)) == Rect2(0, -1, 4, 3)
+    assert a.expand(Vector2(-1, 5)) == Rect2(-1, 0, 3, 5)
+    assert a.expand(Vector2(1, 1)) == a
+    assert a.grow(1) == Rect2(-1, -1, 4, 4) and a.grow(-0.5) == Rect2(0.5, 0.5, 1, 1)
+    assert Rect2(5, 5, -2, -3).abs() == Rect2(3, 2, 2, 3)
+    assert Rect2(5, 5, 2, -3).abs() == Rect2(5, 2, 2, 3)
+    i = Rect2i(0, 0, 2, 2)
+    assert i.merge(Rect2i(3, -1, 1, 1)) == Rect2i(0, -1, 4, 3)
+    assert i.expand(Vector2i(-1, 5)) == Rect2i(-1, 0, 3, 5)
+    assert i.grow(2) == Rect2i(-2, -2, 6, 6)
+    assert Rect2i(5, 5, -2, -3).abs() == Rect2i(3, 2, 2, 3)
+    assert Rect2(0.1 + 0.2, 0, 1, 1).is_equal_approx(Rect2(0.3, 0, 1, 1))
+    assert not Rect2(0, 0, 1, 1).is_equal_approx(Rect2(0, 0, 1, 1.1))
+    assert Rect2.from_rect2i(Rect2i(1, 2, 3, 4)) == Rect2(1, 2, 3, 4)
+    assert Rect2i.from_rect2(Rect2(1.7, -1.7, 3.9, 4)) == Rect2i(1, -1, 3, 4)
+
+
+# Quaternion.
+
+angles = st.floats(min_value=-3.0, max_value=3.0)
+
+
+def test_quaternion_protocols() -> None:
+    """Identity by default; repr, equality, hashing; always truthy, like Color."""
+    assert tuple(Quaternion()) == (0.0, 0.0, 0.0, 1.0) and Quaternion() == Quaternion.IDENTITY
+    assert repr(Quaternion(0, 1, 0, 0)) == "Quaternion(0.0, 1.0, 0.0, 0.0)"
+    assert hash(Quaternion(0, 1, 0, 0)) == hash(Quaternion(0.0, 1.0, 0.0, 0.0))
+    assert Quaternion(1, 2, 3, 4) != Vector4(1, 2, 3, 4)
+    assert Quaternion() and Quaternion(0, 0, 0, 0)
+    assert Quaternion(1, 2, 3, 4)[2] == 3.0 and len(Quaternion()) == 4
+    match Quaternion(1, 2, 3, 4):
+        case Quaternion(x, y, z, w):
+            assert (x, y, z, w) == (1, 2, 3, 4)
+        case _:  # pragma: no cover
+            pytest.fail("no match")
+    with pytest.raises(TypeError):
+        Quaternion(0, 0, 0, True)
+
+
+def test_quaternion_arithmetic() -> None:
+    """+, -, scaling, and * as the Hamilton product (i * j = k)."""
+    i, j, k = Quaternion(1, 0, 0, 0), Quaternion(0, 1, 0, 0), Quaternion(0, 0, 1, 0)
+    assert i * j == k and j * k == i and k * i == j
+    assert j * i == -k
+    assert i * i == Quaternion(0, 0, 0, -1)
+    assert Quaternion() * i == i * Quaternion() == i
+    q = Quaternion(1, 2, 3, 4)
+    assert q + q == q * 2 == 2 * q == Quaternion(2, 4, 6, 8)
+    assert q - q == Quaternion(0, 0, 0, 0)
+    assert q / 2 == Quaternion(0.5, 1, 1.5, 2)
+    assert -q == Quaternion(-1, -2, -3, -4) and +q == q
+    for operation, left, right in [
+        (operator.add, q, Vector4(1, 2, 3, 4)),
+        (operator.mul, q, Vector2(1, 2)),
+        (operator.truediv, q, q),
+    ]:
+        with pytest.raises(TypeError):
+            operation(left, right)
+
+
+def test_quaternion_rotation() -> None:
+    """from_axis_angle and q * v: 90 degrees about y takes x to -z (right-handed)."""
+    quarter = Quaternion.from_axis_angle(Vector3.UP, math.pi / 2)
+    assert quarter.is_equal_approx(Quaternion(0, math.sqrt(0.5), 0, math.sqrt(0.5)))
+    assert (quarter * Vector3(1, 0, 0)).is_equal_approx(Vector3(0, 0, -1))
+    assert (quarter * Vector3.UP).is_equal_approx(Vector3.UP)
+    about_x = Quaternion.from_axis_angle(Vector3.RIGHT, math.pi / 2)
+    # a * b rotates by b first: x -(y)-> -z -(x)-> y
+    assert ((about_x * quarter) * Vector3(1, 0, 0)).is_equal_approx(Vector3(0, 1, 0))
+    assert (about_x * (quarter * Vector3(1, 0, 0))).is_equal_approx(Vector3(0, 1, 0))
+    with pytest.raises(ValueError, match="normalized"):
+        Quaternion.from_axis_angle(Vector3(0, 2, 0), 1.0)
+
+
+def test_quaternion_norms_and_inverse() -> None:
+    """length, normalized, is_normalized (Godot's UNIT_EPSILON), inverse, dot."""
+    q = Quaternion(0, 3, 0, 4)
+    assert q.length() == 5.0 and q.length_squared() == 25.0
+    assert q.normalized() == Quaternion(0, 0.6, 0, 0.8)
+    assert q.normalized().is_normalized() and not q.is_normalized()
+    assert Quaternion(0, 0, 0, 1.0004).is_normalized()  # squared: 1.0008, within 0.001
+    assert not Quaternion(0, 0, 0, 1.001).is_normalized()
+    with pytest.raises(ZeroDivisionError):
+        Quaternion(0, 0, 0, 0).normalized()
+    unit = q.normalized()
+    assert unit.inverse() == Quaternion(0, -0.6, 0, 0.8)
+    assert (unit * unit.inverse()).is_equal_approx(Quaternion())
+    with pytest.raises(ValueError, match="inverse"):
+        q.inverse()
+    assert unit.dot(unit) == pytest.approx(1.0)
+    assert unit.get_angle() == pytest.approx(2 * math.acos(0.8))
+    assert unit.get_axis().is_equal_approx(Vector3.UP)
+    assert Quaternion().get_axis() == Vector3.ZERO and Quaternion().get_angle() == 0.0
+
+
+@hypothesis_settings
+@given(angles, angles, angles)
+def test_from_euler_is_y_x_z(x: float, y: float, z: float) -> None:
+    """from_euler is the rotation about z, then x, then y (Godot's default YXZ order)."""
+    expected = (
+        Quaternion.from_axis_angle(Vector3.UP, y)
+        * Quaternion.from_axis_angle(Vector3.RIGHT, x)
+        * Quaternion.from_axis_angle(Vector3.BACK, z)
+    )
+    assert Quaternion.from_euler(Vector3(x, y, z)).is_equal_approx(expected)
+
+
+@hypothesis_settings
+@given(st.floats(min_value=-1.5, max_value=1.5), angles, angles)
+def test_get_euler_inverts_from_euler(x: float, y: float, z: float) -> None:
+    """Away from the poles (|x| < pi/2), get_euler gives the angles back."""
+    euler = Quaternion.from_euler(Vector3(x, y, z)).get_euler()
+    assert euler.x == pytest.approx(x, abs=1e-6)
+    assert euler.y == pytest.approx(y, abs=1e-6)
+    assert euler.z == pytest.approx(z, abs=1e-6)
+
+
+def test_get_euler_special_cases() -> None:
+    """A pure x rotation keeps its angle past pi/2; at the poles z folds into y."""
+    assert Quaternion.from_axis_angle(Vector3.RIGHT, 2.5).get_euler() == pytest.approx(
+        Vector3(2.5, 0, 0)
+    )
+    up = Quaternion.from_euler(Vector3(math.pi / 2, 0.5, 0.25)).get_euler()
+    assert (up.x, up.z) == (math.pi / 2, 0.0)
+    assert up.y == pytest.approx(0.25, abs=1e-6)  # y - z: the rotations about one axis
+    down = Quaternion.from_euler(Vector3(-math.pi / 2, 0.5, 0.25)).get_euler()
+    assert (down.x, down.z) == (-math.pi / 2, 0.0)
+    assert down.y == pytest.approx(0.75, abs=1e-6)  # y + z
+    with pytest.raises(ValueError, match="get_euler"):
+        Quaternion(0, 0, 0, 2).get_euler()
+
+
+def test_slerp() -> None:
+    """slerp: the ends at 0 and 1, half the angle at 0.5, along the shorter arc."""
+    start, end = Quaternion(), Quaternion.from_axis_angle(Vector3.UP, math.pi / 2)
+    assert start.slerp(end, 0).is_equal_approx(start)
+    assert start.slerp(end, 1).is_equal_approx(end)
+    half = start.slerp(end, 0.5)
+    assert half.is_equal_approx(Quaternion.from_axis_angle(Vector3.UP, math.pi / 4))
+    assert start.slerp(-end, 0.5).is_equal_approx(half)  # -end is the same rotation
+    near = Quaternion.from_axis_angle(Vector3.UP, 1e-4)  # the straight-line branch
+    assert start.slerp(near, 0.5).is_equal_approx(Quaternion.from_axis_angle(Vector3.UP, 5e-5))
+    with pytest.raises(ValueError, match="slerp"):
+        start.slerp(Quaternion(0, 0, 0, 3), 0.5)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Vector4(1, 2, 3, 4),
+        Vector4i(1, 2, 3, 4),
+        Rect2(1, 2, 3, 4),
+        Rect2i(1, 2, 3, 4),
+        Quaternion(0, 0.6, 0, 0.8),
+    ],
+)
+def test_new_types_immutable_pickle_and_copy(value: Any) -> None:
+    """The new types are immutable, slotted, and pickle and copy like the others."""
+    with pytest.raises(AttributeError):
+        value.other = 5
+    with pytest.raises(AttributeError):
+        delattr(value, value.__match_args__[0])
+    assert not hasattr(value, "__dict__")
+    assert pickle.loads(pickle.dumps(value)) == value
+    assert copy.copy(value) == value
+    assert copy.deepcopy(value) == value

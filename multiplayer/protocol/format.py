@@ -6,8 +6,12 @@ SceneMultiplayer takes the one its peer names, so a new profile is a new module
 registered here, and nothing above the protocol layer changes. Godot itself fixes
 one format (``SceneMultiplayer::_process_packet``, ``SceneRPCInterface::_send_rpc``,
 ``SceneCacheInterface::process_simplify_path``): a command byte whose high bits
-carry flags, a checksum in SIMPLIFY_PATH, variant-encoded arguments. The native profile keeps
-Godot's commands and meanings in msgpack arrays (:mod:`multiplayer.protocol.native`).
+carry flags, a checksum in SIMPLIFY_PATH, variant-encoded arguments; the ``"godot"``
+profile writes exactly that (:mod:`multiplayer.protocol.godot`). The native profile
+keeps Godot's commands and meanings in msgpack arrays (:mod:`multiplayer.protocol.native`)
+and adds what Godot lacks. Where the two differ in meaning, not only in bytes, a
+format says so with its traits (``inline_paths``, ``sorted_method_ids``,
+``awaitable_calls``, ``clock``), which the layers above read.
 
 Formats decode bytes from the network: ``decode`` raises
 :exc:`~multiplayer.exceptions.DecodingError` and nothing else, whatever the bytes.
@@ -18,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .godot.format import GodotFormat
 from .native.format import NativeFormat
 
 if TYPE_CHECKING:
@@ -91,6 +96,27 @@ class PacketFormat(Protocol):
         writes the sender's id where the target's was)."""
 
     @property
+    def inline_paths(self) -> bool:
+        """Whether a path id may be used only once its receiver confirmed it, calls
+        naming the node by its path until then; SIMPLIFY_PATH then carries the md5
+        of the node's RPC names, CONFIRM_PATH says whether it matched, and there is
+        no FORGET_PATH (Godot's). Otherwise a definition always precedes its use on
+        the ordered link, and calls never wait."""
+
+    @property
+    def sorted_method_ids(self) -> bool:
+        """Whether a method id is the method's index among its node's sorted RPC
+        names (Godot's), rather than an id defined with SIMPLIFY_NAME."""
+
+    @property
+    def awaitable_calls(self) -> bool:
+        """Whether REQUEST and RESPONSE exist (``rpc_call``)."""
+
+    @property
+    def clock(self) -> bool:
+        """Whether PING and PONG exist (round trips, the server's clock)."""
+
+    @property
     def codec(self) -> Codec:
         """The API's value codec: its limits and registered types."""
 
@@ -114,8 +140,12 @@ class PacketFormat(Protocol):
 
     # The RPC fast path.
 
-    def encode_call(self, path_id: int, name_id: int, packed_args: bytes, argc: int) -> bytes:
-        """A REMOTE_CALL packet around ``pack_args`` output for ``argc`` arguments."""
+    def encode_call(
+        self, path_id: int, name_id: int, packed_args: bytes, argc: int, path: str | None = None
+    ) -> bytes:
+        """A REMOTE_CALL packet around ``pack_args`` output for ``argc`` arguments:
+        naming the node by ``path_id``, or by ``path`` itself (only where
+        ``inline_paths``)."""
 
     def encode_request(
         self, request_id: int, path_id: int, name_id: int, packed_args: bytes, argc: int
@@ -165,7 +195,10 @@ class PacketFormat(Protocol):
 FormatFactory = Callable[["Codec"], PacketFormat]
 """Builds a profile's format around an API's value codec (usually the class)."""
 
-_FORMATS: dict[str, FormatFactory] = {NativeFormat.name: NativeFormat}
+_FORMATS: dict[str, FormatFactory] = {
+    NativeFormat.name: NativeFormat,
+    GodotFormat.name: GodotFormat,
+}
 
 
 def register_format(name: str, factory: FormatFactory) -> None:

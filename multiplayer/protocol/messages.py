@@ -57,11 +57,17 @@ __all__ = [
 
 @dataclass(slots=True)
 class RemoteCall:
-    """Call method ``name_id`` of node ``path_id`` with ``args`` (Godot's REMOTE_CALL)."""
+    """Call method ``name_id`` of node ``path_id`` with ``args`` (Godot's REMOTE_CALL).
+
+    In a profile whose calls may precede the receiver's confirmation of a path id
+    (``PacketFormat.inline_paths``, Godot's), such a call names its node by ``path``
+    itself instead, and ``path_id`` is then unused.
+    """
 
     path_id: int
     name_id: int
     args: list[Any]
+    path: str | None = None
 
 
 @dataclass(slots=True)
@@ -87,15 +93,22 @@ class Response:
 @dataclass(slots=True)
 class SimplifyPath:
     """From now on, the sender's ``path_id`` means this node path (Godot's
-    SIMPLIFY_PATH; the path is relative to the multiplayer root)."""
+    SIMPLIFY_PATH; the path is relative to the multiplayer root).
+
+    ``checksum`` is the md5 of the node's RPC method names, in a profile that
+    carries it (Godot's ``get_rpc_md5``), else empty.
+    """
 
     path_id: int
     path: str
+    checksum: str = ""
 
 
 @dataclass(slots=True)
 class ConfirmPath:
-    """The receiver of a SIMPLIFY_PATH found the node (``ok``) or not."""
+    """The receiver of a SIMPLIFY_PATH found the node (``ok``) or not; in a profile
+    with checksums, ``ok`` says whether the checksum matched (Godot's receiver does
+    not answer for a node it lacks)."""
 
     path_id: int
     ok: bool

@@ -19,6 +19,14 @@ and their number is capped. Paths are checked on arrival (no way out of the API'
 branch); a missing node is answered, not refused (``CONFIRM_PATH`` with ``ok``
 false), since a peer may rightly lack a node another has.
 
+Godot's profile (the format's ``inline_paths`` and ``sorted_method_ids``) differs
+in four ways, all Godot's (scene_cache_interface.cpp, scene_rpc_interface.cpp):
+method ids are indices among the node's sorted RPC names (:mod:`.method_ids`), not
+defined ids; a SIMPLIFY_PATH carries the md5 of those names and its CONFIRM_PATH
+says whether they matched; a path id is used only once the receiver confirmed it,
+and calls until then carry the path itself; a receiver lacking the node does not
+answer, and no FORGET_PATH exists (ids are never reused, so a stale one is harmless).
+
 :class:`PathCache` is the part of SceneMultiplayer that runs both sides and looks
 nodes up by wire path (a path relative to ``root_path``).
 """
@@ -39,6 +47,7 @@ from ..protocol.messages import (
     check_wire_path,
 )
 from ..transport.peer import TransferMode
+from .method_ids import method_ids
 from .refusals import Refusal
 
 if TYPE_CHECKING:
@@ -115,9 +124,12 @@ class IdCache:
         self._confirmed = {k: v for k, v in self._confirmed.items() if k[0] != local_id}
         return local_id, told
 
-    def confirm(self, peer: int, local_id: int, ok: bool) -> bool:
+    def confirm(self, peer: int, local_id: int, ok: bool) -> bool | None:
         """Record the receiver's answer; False if the id was never sent to it, or it
-        answered already (an honest peer answers each definition once)."""
+        answered already (an honest peer answers each definition once); None if the
+        id was retired meanwhile (an honest race: the answer crossed the retirement)."""
+        if 0 < local_id <= self._last_id and local_id not in self._told:
+            return None
         if local_id not in self._told or peer not in self._told[local_id]:
             return False
         if (local_id, peer) in self._confirmed:
@@ -212,14 +224,24 @@ class PathCache:
         if not paths.has_local(path):
             node.tree_exiting.connect(lambda: self._retire(path), one_shot=True)
         path_id, new = paths.id_for(path, targets)
+        packet_format = self._relay.format
         if new:
-            self._define(new, SimplifyPath(path_id, path))
+            checksum = method_ids(node).checksum if packet_format.inline_paths else ""
+            self._define(new, SimplifyPath(path_id, path, checksum))
         if not method:
             return path_id, 0
+        if packet_format.sorted_method_ids:
+            return path_id, method_ids(node).ids[method]
         name_id, new = self.names.id_for(method, targets)
         if new:
             self._define(new, SimplifyName(name_id, method))
         return path_id, name_id
+
+    def unconfirmed(self, path_id: int, targets: list[int]) -> list[int]:
+        """The ``targets`` that have not answered our ``path_id`` yet: in a profile
+        with ``inline_paths``, calls to them carry the path itself."""
+        is_confirmed = self.paths.is_confirmed
+        return [t for t in targets if is_confirmed(path_id, t) is None]
 
     def _define(self, peers: list[int], message: Message) -> None:
         packet = self._relay.format.encode(message)
@@ -234,6 +256,8 @@ class PathCache:
         if retired is None:
             return
         path_id, told = retired
+        if self._relay.format.inline_paths:
+            return  # (Godot has no FORGET_PATH: its receivers keep stale ids)
         packet = self._relay.format.encode(ForgetPath(path_id))
         for peer_id in told:
             if peer_id in self._sessions.admitted:
@@ -242,10 +266,30 @@ class PathCache:
     # Receiving side.
 
     def on_simplify_path(self, session: PeerSession, message: SimplifyPath) -> None:
+        if self._relay.format.inline_paths:
+            self._on_checked_path(session, message)
+            return
         _define(session.paths, message.path_id, message.path, check_wire_path)
         # A missing node is reported with the first call that needs it (one line
         # naming path, method and sender); here the sender is only told.
         ok = self.resolve(message.path) is not None
+        confirm = self._relay.format.encode(ConfirmPath(message.path_id, ok))
+        self._relay.route(session.peer_id, confirm, _RELIABLE, 0)
+
+    def _on_checked_path(self, session: PeerSession, message: SimplifyPath) -> None:
+        """Godot's ``process_simplify_path``: no answer for a node we lack (its calls
+        then fail one by one, each logged), else the answer says whether the RPC
+        names' checksums matched."""
+        _check_path(message.path)
+        node = self.resolve(message.path)
+        if node is None:
+            reason = f"peer announced {message.path!r}, which has no node here"
+            self._refusals.refuse(session.peer_id, ("lacks", message.path), reason)
+            return
+        _define(session.paths, message.path_id, message.path, check_wire_path)
+        ok = method_ids(node).checksum == message.checksum
+        if not ok:
+            self._refusals.refuse(session.peer_id, ("checksum", message.path), _mismatch(node))
         confirm = self._relay.format.encode(ConfirmPath(message.path_id, ok))
         self._relay.route(session.peer_id, confirm, _RELIABLE, 0)
 
@@ -257,15 +301,56 @@ class PathCache:
             raise Refusal(("forget",), f"forget of unknown path id {message.path_id}")
 
     def on_confirm_path(self, session: PeerSession, message: ConfirmPath) -> None:
-        if not self.paths.confirm(session.peer_id, message.path_id, message.ok):
+        confirmed = self.paths.confirm(session.peer_id, message.path_id, message.ok)
+        if confirmed is None:
+            return  # the node left meanwhile
+        if not confirmed:
             reason = f"confirmation of path id {message.path_id}: unknown, or confirmed already"
             raise Refusal(("confirm",), reason)
-        if not message.ok:
+        if not message.ok and self._relay.format.inline_paths:
+            path = self.paths.text_of(message.path_id)
+            node = self.resolve(path) if path is not None else None
+            reason = _mismatch(node) if node is not None else f"checksum mismatch on {path!r}"
+            self._refusals.refuse(session.peer_id, ("checksum", path), reason)
+        elif not message.ok:
             # An honest answer, not a violation: a peer may lack a node we call (it
             # was freed there, or never spawned), and must not be kicked for saying so.
             path = self.paths.text_of(message.path_id)
             reason = f"peer has no node at {path!r}: RPCs to it will fail"
             self._refusals.refuse(session.peer_id, ("lacks", path), reason)
+
+    def call_target(
+        self, session: PeerSession, path_id: int, name_id: int, path: str | None
+    ) -> tuple[Node, str, str]:
+        """The node, its wire path and the method a call from ``session``'s peer names.
+
+        Raises:
+            Refusal: An unknown id, a bad path, or no such node.
+        """
+        if path is not None:
+            _check_path(path)  # (a Godot call before its path was confirmed)
+        else:
+            path = session.paths.get(path_id)
+        if self._relay.format.sorted_method_ids:
+            if path is None:
+                raise Refusal(("unknown id", "path"), "RPC with an unknown path id")
+            node = self._node_at(path, f"method id {name_id}")
+            method = method_ids(node).names.get(name_id)
+            if method is None:
+                reason = f"RPC with method id {name_id} on {path!r}, which has no such method"
+                raise Refusal(("call", path, name_id), reason)
+            return node, path, method
+        method = session.names.get(name_id)
+        if path is None or method is None:
+            which = "path" if path is None else "method name"
+            raise Refusal(("unknown id", which), f"RPC with an unknown {which} id")
+        return self._node_at(path, method), path, method
+
+    def _node_at(self, path: str, method: object) -> Node:
+        node = self.resolve(path)
+        if node is None:
+            raise Refusal(("call", path, method), f"RPC {method!r} on {path!r}: no such node")
+        return node
 
     # Node lookups.
 
@@ -356,6 +441,20 @@ class PathCache:
     def clear(self) -> None:
         self.paths.clear()
         self.names.clear()
+
+
+def _check_path(path: str) -> None:
+    try:
+        check_wire_path(path)
+    except DecodingError as exc:
+        raise Refusal(("path",), str(exc)) from None
+
+
+def _mismatch(node: Node) -> str:
+    return (
+        f"the RPC method names of {node._describe()} differ from the peer's (checksum "
+        "mismatch): method ids may name other methods; give both sides the same RPCs"
+    )
 
 
 def _define(table: RemoteIds, remote_id: int, text: str, check: Callable[[str], None]) -> None:

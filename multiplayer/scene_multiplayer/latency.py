@@ -15,7 +15,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
-from ..exceptions import PeerDisconnected, PeerNotFound
+from ..exceptions import PeerDisconnected, PeerNotFound, ProfileError
 from ..protocol.messages import Ping, Pong
 from ..transport.peer import TARGET_PEER_SERVER, TransferMode
 from .refusals import Refusal
@@ -113,6 +113,10 @@ class Pinger:
 
     async def ping(self, peer_id: int, timeout: float | None) -> float:
         """See :meth:`SceneMultiplayer.ping`."""
+        packet_format = self._relay.format
+        if not packet_format.clock:
+            hint = "Godot's protocol has no PING; time a round trip of your own RPCs"
+            raise ProfileError("ping()", packet_format.name, hint)
         self._relay.check_send(peer_id, "ping")
         session = self._sessions.admitted.get(peer_id)
         if session is None:
@@ -126,7 +130,7 @@ class Pinger:
     def ping_neighbours(self) -> None:
         """Ping the direct neighbours that are due one (from ``poll()``)."""
         interval = self._api.ping_interval
-        if interval <= 0:
+        if interval <= 0 or not self._relay.format.clock:
             return
         # A poll can run thousands of times a second (event-driven frames): the peers
         # are looked over at most PING_CHECKS times per ping_interval, not at each.

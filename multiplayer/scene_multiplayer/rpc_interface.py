@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import EncodingError, InvalidState, PacketTooLarge, RemoteError
+from ..exceptions import EncodingError, InvalidState, PacketTooLarge, ProfileError, RemoteError
 from ..protocol.messages import RemoteCall, Request, Response, Status
 from ..scene.rpc import RPCConfig, RPCMode
 from ..transport.peer import TransferMode
@@ -70,9 +70,11 @@ class RPCInterface:
 
     def bind(self, packet_format: PacketFormat) -> None:
         """Encode calls with ``packet_format`` (its fast paths, looked up once here)."""
+        self._format = packet_format
         self._pack_args = packet_format.pack_args
         self._encode_call = packet_format.encode_call
         self._encode_request = packet_format.encode_request
+        self._inline_paths = packet_format.inline_paths
 
     # Sending.
 
@@ -114,7 +116,7 @@ class RPCInterface:
         self, targets: list[int], node: Node, method: str, args: Sequence[Any], config: RPCConfig
     ) -> None:
         packed = self._pack_args(args, allow_objects=self._api.allow_object_decoding)
-        relay = self._relay
+        relay, mode, channel = self._relay, config.transfer_mode, config.channel
         if len(targets) > 1 and relay.is_server:
             # A broadcast from the server: the ids are ours, the same for every peer
             # (each told them first if new to it), so one packet goes to all at once.
@@ -123,19 +125,35 @@ class RPCInterface:
             if direct:
                 path_id, name_id = self._cache.announce(direct, node, method)
                 call = self._encode_call(path_id, name_id, packed, len(args))
-                relay.write(direct, call, config.transfer_mode, config.channel)
+                late = self._cache.unconfirmed(path_id, direct) if self._inline_paths else None
+                if late:
+                    # (Godot's profile) those who have not confirmed the id get the path.
+                    inline = self._call_by_path(node, name_id, packed, len(args))
+                    relay.write(late, inline, mode, channel)
+                    direct = [t for t in direct if t not in late]
+                if direct:
+                    relay.write(direct, call, mode, channel)
             return
         # Godot's SceneRPCInterface: one send per target, the ids defined first.
         call = b""
         for target in targets:
             path_id, name_id = self._cache.announce([target], node, method)
-            call = call or self._encode_call(path_id, name_id, packed, len(args))
-            relay.route(target, call, config.transfer_mode, config.channel)
+            if self._inline_paths and self._cache.unconfirmed(path_id, [target]):
+                packet = self._call_by_path(node, name_id, packed, len(args))
+            else:
+                packet = call = call or self._encode_call(path_id, name_id, packed, len(args))
+            relay.route(target, packet, mode, channel)
+
+    def _call_by_path(self, node: Node, name_id: int, packed: bytes, argc: int) -> bytes:
+        return self._format.encode_call(0, name_id, packed, argc, self._cache.wire_path(node))
 
     async def rpc_call(
         self, peer_id: int, node: Node, method: str, args: Sequence[Any], timeout: float | None
     ) -> Any:
         """See :meth:`SceneMultiplayer.rpc_call`."""
+        if not self._format.awaitable_calls:
+            hint = "Godot's protocol has no answers to calls; answer with an rpc back"
+            raise ProfileError("rpc_call()", self._format.name, hint)
         config = _config_for(node, method)
         own_id = self._relay.check_send(peer_id, "rpc_call", method)
         if peer_id == own_id:
@@ -181,7 +199,9 @@ class RPCInterface:
     # Receiving.
 
     def on_call(self, session: PeerSession, call: RemoteCall) -> None:
-        node, method, function = self._check(session, call.path_id, call.name_id, call.args)
+        node, method, function = self._check(
+            session, call.path_id, call.name_id, call.args, call.path
+        )
         what = _describe_call(node, method)
         if not self._handlers.run(session.peer_id, session.tasks, what, function, call.args):
             raise Refusal(("busy",), f"{what()}: too many calls in progress")
@@ -221,7 +241,12 @@ class RPCInterface:
             self._relay.route(to, encode(Response(request_id, Status.ERROR, error)), _RELIABLE, 0)
 
     def _check(
-        self, session: PeerSession, path_id: int, name_id: int, args: Sequence[Any]
+        self,
+        session: PeerSession,
+        path_id: int,
+        name_id: int,
+        args: Sequence[Any],
+        inline_path: str | None = None,
     ) -> tuple[Node, str, Callable[..., Any]]:
         """The node, method and function a call from ``session``'s peer may run.
 
@@ -229,14 +254,7 @@ class RPCInterface:
             Refusal: It may not run (an unknown id or node, not an RPC there, not
                 allowed to this sender, wrong arguments).
         """
-        path = session.paths.get(path_id)
-        method = session.names.get(name_id)
-        if path is None or method is None:
-            which = "path" if path is None else "method name"
-            raise Refusal(("unknown id", which), f"RPC with an unknown {which} id")
-        node = self._cache.resolve(path)
-        if node is None:
-            raise Refusal(("call", path, method), f"RPC {method!r} on {path!r}: no such node")
+        node, path, method = self._cache.call_target(session, path_id, name_id, inline_path)
         config = node.get_rpc_config(method)
         if config is None:
             reason = f"RPC {method!r} on {path!r}: not an RPC method"

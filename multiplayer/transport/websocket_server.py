@@ -6,15 +6,19 @@ each TCP connection from its ``TCPServer``, wraps it in TLS when it has options,
 and only then gives it an id and makes it a peer (reference.md §1.2). This half
 does the same, driven by the event loop rather than by ``poll()``: the
 :class:`~.tcp_server.TCPServer` calls it as soon as a connection waits, and each
-pending WebSocketPeer calls it as its handshake and greeting progress. Ids are 2,
-3, … in order of arrival and never reused while the server runs, so a late packet
-never reaches a newcomer that took an old id. (Godot draws random ids instead.)
+pending WebSocketPeer calls it as its handshake and greeting progress. In the
+native profile ids are 2, 3, … in order of arrival and never reused while the
+server runs, so a late packet never reaches a newcomer that took an old id. In
+the godot profile they are drawn at random in [2, 2^31 - 1] as Godot draws them
+(``generate_unique_id``), so a client cannot guess another's; unlike Godot, an id
+in use is never drawn again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import ssl
 
 from ..exceptions import InvalidState, ProtocolError
@@ -38,6 +42,10 @@ logger = logging.getLogger("multiplayer.websocket")
 ACCEPT_RETRY = 1.0
 """Seconds to stop accepting after the system refused a connection (out of file
 descriptors, say): the clients wait in the backlog meanwhile."""
+
+
+_MAX_ID = 2**31 - 1
+"""The largest id (ids are positive int32s: a negative target means "all but")."""
 
 
 class _Pending:
@@ -184,8 +192,7 @@ class WebSocketServerSide:
             return
         self._forget(pending)
         conn = pending.conn
-        peer_id = self._next_id
-        self._next_id += 1
+        peer_id = self._new_id()
         greeting = peer._framing.server_greeting(peer_id, peer.inbound_buffer_size)
         if not conn.write_binary([greeting]):
             # It is closing: nothing to admit. (_progressed untracks it once CLOSED.)
@@ -193,6 +200,16 @@ class WebSocketServerSide:
             return
         peer._open_link(pending.ws, peer_id, max_message_size)
         hand_over_queued(conn)
+
+    def _new_id(self) -> int:
+        if not self._peer._framing.random_ids:
+            self._next_id += 1
+            return self._next_id - 1
+        in_use = self._peer._links
+        while True:
+            peer_id = 2 + secrets.randbelow(_MAX_ID - 1)
+            if peer_id not in in_use:
+                return peer_id
 
     def _drop(self, pending: _Pending, code: int, reason: str) -> None:
         """Close a pending connection; it is untracked once CLOSED."""

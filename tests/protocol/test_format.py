@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from multiplayer import Vector2
 from multiplayer.protocol import format as formats
 from multiplayer.protocol.format import PacketFormat, format_names, get_format, register_format
+from multiplayer.protocol.godot.format import GodotFormat
 from multiplayer.protocol.messages import Sync
 from multiplayer.protocol.native.codec import Codec, default_codec
 from multiplayer.protocol.native.format import NativeFormat
@@ -24,10 +25,17 @@ def test_native_is_registered() -> None:
     assert built.name == "native" and built.codec is default_codec
 
 
+def test_godot_is_registered() -> None:
+    """ "godot" builds a GodotFormat around the codec it is given."""
+    built: PacketFormat = get_format("godot")(default_codec)
+    assert isinstance(built, GodotFormat)
+    assert built.name == "godot" and built.codec is default_codec
+
+
 def test_unknown_profile_lists_the_known_ones() -> None:
     """An unknown name raises ValueError naming every registered profile."""
-    with pytest.raises(ValueError, match=r"unknown wire profile 'godot'.*'native'"):
-        get_format("godot")
+    with pytest.raises(ValueError, match=r"unknown wire profile 'quake'.*'godot', 'native'"):
+        get_format("quake")
 
 
 def test_register_a_profile(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,7 +46,7 @@ def test_register_a_profile(monkeypatch: pytest.MonkeyPatch) -> None:
         name = "other"
 
     register_format("other", Other)
-    assert format_names() == ["native", "other"]
+    assert format_names() == ["godot", "native", "other"]
     assert isinstance(get_format("other")(Codec()), Other)
     with pytest.raises(ValueError, match="registered already"):
         register_format("native", Other)
@@ -61,7 +69,8 @@ DELTA = st.lists(
     st.tuples(IDS, st.lists(st.tuples(VALUES, st.booleans()), min_size=1, max_size=6)),
     max_size=20,
 )
-FORMATS = pytest.mark.parametrize("name", format_names())
+# (The godot profile joins these once its replication lands, later in issue 13.)
+FORMATS = pytest.mark.parametrize("name", [n for n in format_names() if n != "godot"])
 
 
 def built(

@@ -59,8 +59,8 @@ class Session:
 
     Game = Game
 
-    def __init__(self, clients: int = 2, relay: bool = True) -> None:
-        self.network = MemoryNetwork()
+    def __init__(self, clients: int = 2, relay: bool = True, protocol: str = "native") -> None:
+        self.network = MemoryNetwork(protocol=protocol)
         self.trees: list[SceneTree] = []
         self.games: list[Game] = []
         self.sent: list[list[bytes]] = []
@@ -111,8 +111,15 @@ class Session:
         peer.set_target_peer(to)
         peer.put_packet(msgpack.packb(items))
 
+    def send_raw(self, index: int, data: bytes, to: int = 1) -> None:
+        """Send ``data`` as it is from peer ``index`` with the raw transport."""
+        peer = self.api(index).multiplayer_peer
+        assert peer is not None
+        peer.set_target_peer(to)
+        peer.put_packet(data)
+
 
 @pytest.fixture
 def make_session() -> type[Session]:
-    """``make_session(clients=2, relay=True)``: a connected Session."""
+    """``make_session(clients=2, relay=True, protocol="native")``: a connected Session."""
     return Session

@@ -473,3 +473,143 @@ async def test_own_id_sees_itself_as_sender(net: Net) -> None:
     node = Me()
     tree.root.add_child(node)
     assert await node.rpc_call(1, "me") == 1
+
+
+# The godot profile: Godot's calls (inline paths until confirmed, sorted method ids).
+
+
+def godot_messages(data: list[bytes]) -> list[Any]:
+    from multiplayer.protocol.godot.format import GodotFormat
+    from multiplayer.protocol.native.codec import Codec
+
+    decode = GodotFormat(Codec()).decode
+    return [decode(packet, allow_objects=False) for packet in data]
+
+
+# Game's RPC methods, sorted: b_func 0, both 1, from_authority 2, hello 3,
+# local_authority 4, slow 5.
+HELLO = 3
+
+
+def test_godot_first_call_names_the_path_then_the_id(make_session: Any) -> None:
+    """As Godot's _send_rpc: SIMPLIFY_PATH, then a call carrying the path itself;
+    once the server confirmed, calls carry the 8-bit path id."""
+    from multiplayer.protocol.messages import ConfirmPath, RemoteCall, SimplifyPath
+
+    session = make_session(clients=1, protocol="godot")
+    session.sent[1].clear()
+    session.games[1].rpc_id(1, "hello", 5)
+    session.pump()
+    first = godot_messages(session.sent[1])
+    assert isinstance(first[0], SimplifyPath) and first[0].path == "Game"
+    assert len(first[0].checksum) == 32
+    assert first[1] == RemoteCall(0, HELLO, [5], "Game")
+    assert any(m == ConfirmPath(first[0].path_id, True) for m in godot_messages(session.sent[0]))
+    session.sent[1].clear()
+    session.games[1].rpc_id(1, "hello", 6)
+    session.pump()
+    assert godot_messages(session.sent[1]) == [RemoteCall(first[0].path_id, HELLO, [6])]
+    assert session.sent[1][0][0] == 0x00  # 8-bit ids
+    assert session.games[0].calls == [("hello", 2, 5), ("hello", 2, 6)]
+
+
+def test_godot_broadcast_gives_unconfirmed_peers_the_path(make_session: Any) -> None:
+    """A server broadcast to peers that have not confirmed yet carries the path; the
+    next one, once both confirmed, is one compact packet for both."""
+    from multiplayer.protocol.messages import RemoteCall
+
+    session = make_session(clients=2, protocol="godot")
+    session.sent[0].clear()
+    session.games[0].rpc("hello", "a")
+    session.pump()
+    calls = [m for m in godot_messages(session.sent[0]) if isinstance(m, RemoteCall)]
+    assert [c.path for c in calls] == ["Game", "Game"]
+    session.sent[0].clear()
+    session.games[0].rpc("hello", "b")
+    session.pump()
+    calls = [m for m in godot_messages(session.sent[0]) if isinstance(m, RemoteCall)]
+    assert [(c.path, c.args) for c in calls] == [(None, ["b"]), (None, ["b"])]
+    both = [("hello", 1, "a"), ("hello", 1, "b")]
+    assert session.games[1].calls == session.games[2].calls == both
+
+
+def test_godot_relayed_call_keeps_the_sender(make_session: Any) -> None:
+    session = make_session(clients=2, protocol="godot")
+    session.games[1].rpc_id(3, "hello", "to 3")
+    session.games[1].rpc_id(3, "hello", "again")
+    session.pump()
+    assert session.games[2].calls == [("hello", 2, "to 3"), ("hello", 2, "again")]
+
+
+def test_godot_method_ids_are_sorted_indices(make_session: Any) -> None:
+    from multiplayer.protocol.messages import RemoteCall
+
+    session = make_session(clients=1, protocol="godot")
+    session.games[1].rpc_id(1, "b_func", 1)
+    session.games[1].rpc_id(1, "slow", 2)
+    session.pump()
+    calls = [m for m in godot_messages(session.sent[1]) if isinstance(m, RemoteCall)]
+    assert [c.name_id for c in calls] == [0, 5]
+
+
+def test_godot_checksum_mismatch_is_logged_on_both_sides(
+    make_session: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Godot warns on both sides when the nodes list different RPCs: ids may then
+    name other methods. The peer is not punished: it is a difference, not an attack."""
+    session = make_session(clients=1, protocol="godot")
+    session.games[0].rpc_config("plain", {"rpc_mode": 1})  # only the server has it
+    session.games[1].rpc_id(1, "hello", 1)
+    session.pump()
+    lines = [r.getMessage() for r in caplog.records if "checksum" in r.getMessage()]
+    assert any(line.startswith("refused from peer 2:") for line in lines)
+    assert any(line.startswith("refused from peer 1:") for line in lines)
+
+
+def test_godot_has_no_awaited_calls_or_pings(make_session: Any) -> None:
+    from multiplayer import ProfileError
+
+    session = make_session(clients=1, protocol="godot")
+    api = session.api(1)
+    with pytest.raises(ProfileError, match=r"rpc_call.*'godot'"):
+        asyncio.run(api.rpc_call(1, session.games[1], "hello", [1]))
+    with pytest.raises(ProfileError, match="ping"):
+        asyncio.run(api.ping(1))
+
+
+def test_godot_pings_are_never_sent(make_session: Any) -> None:
+    session = make_session(clients=1, protocol="godot")
+    for i in range(2):
+        session.api(i).ping_interval = 0.001
+    session.sent[0].clear()
+    session.sent[1].clear()
+    session.pump(20)
+    assert session.sent[0] == session.sent[1] == []
+
+
+def test_godot_value_without_a_godot_type_raises_at_the_caller(make_session: Any) -> None:
+    from multiplayer import EncodingError
+
+    session = make_session(clients=1, protocol="godot")
+    with pytest.raises(EncodingError):
+        session.games[1].rpc_id(1, "hello", {1, 2})
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"\xa0\x06\x00\x00\x80\x03" + b"../Game\x00", "not relative"),  # a path out
+        (b"\xa0\x06\x00\x00\x80\x63" + b"Game\x00", "method id 99"),  # no such method
+        (b"\x00\x09\x03\x01\x02\x05", "unknown path id"),  # never announced
+        (b"\xa0\x06\x00\x00\x80\x03" + b"Nope\x00", "no such node"),
+    ],
+)
+def test_godot_hostile_calls_are_refused_and_logged(
+    make_session: Any, caplog: pytest.LogCaptureFixture, data: bytes, why: str
+) -> None:
+    session = make_session(clients=1, protocol="godot")
+    session.send_raw(1, data)
+    session.pump()
+    assert session.games[0].calls == []
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused")]
+    assert len(lines) == 1 and "peer 2" in lines[0] and why in lines[0]

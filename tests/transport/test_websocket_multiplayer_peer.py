@@ -1050,3 +1050,111 @@ async def test_bind_address_must_be_an_ip_or_every_interface(peers: Peers) -> No
     peers.append(server)
     with pytest.raises(ValueError, match="bind_address"):
         await server.create_server(0, "not an address")
+
+
+# The godot profile: Godot 4's own transport bytes (reference.md §1.1-1.2).
+
+
+async def start_godot_server(peers: Peers) -> WebSocketMultiplayerPeer:
+    server = WebSocketMultiplayerPeer(protocol="godot")
+    peers.append(server)
+    await server.create_server(0, "127.0.0.1")
+    return server
+
+
+async def test_godot_server_speaks_first_with_the_bare_id(peers: Peers) -> None:
+    """A plain WebSocket client that says nothing gets 4 bytes, the int32 id in
+    [2, 2^31 - 1]; its binary messages are packets as they are, and so are the
+    server's."""
+    server = await start_godot_server(peers)
+    events = record(server)
+    async with ws_connect(url_of(server), compression=None) as ws:
+        first = await asyncio.wait_for(ws.recv(), 5)
+        assert isinstance(first, bytes) and len(first) == 4
+        peer_id = int.from_bytes(first, "little", signed=True)
+        assert 2 <= peer_id <= 2**31 - 1
+        await poll_until(peers, lambda: ("connected", peer_id) in events)
+        await ws.send(b"\x03hello")
+        got: list[tuple[int, bytes]] = []
+        await poll_until(peers, lambda: bool(got.extend(drain(server)) or got))
+        assert got == [(peer_id, b"\x03hello")]
+        server.set_target_peer(peer_id)
+        server.put_packet(b"\x03one")
+        server.put_packet(b"\x03two")
+        assert await asyncio.wait_for(ws.recv(), 5) == b"\x03one"
+        assert await asyncio.wait_for(ws.recv(), 5) == b"\x03two"
+
+
+async def test_godot_ids_are_random_and_distinct(peers: Peers) -> None:
+    """Ids are not handed out in order (Godot's generate_unique_id), never repeat
+    among the connected, and stay in range."""
+    server = await start_godot_server(peers)
+    clients: Peers = []
+    events = record(server)
+    for _ in range(6):
+        client = WebSocketMultiplayerPeer(protocol="godot")
+        peers.append(client)
+        await client.create_client(url_of(server))
+        clients.append(client)
+    await poll_until(peers, lambda: all(connected(c)() for c in clients))
+    ids = [c.get_unique_id() for c in clients]
+    assert len(set(ids)) == 6
+    assert all(2 <= i <= 2**31 - 1 for i in ids)
+    assert max(ids) > 7  # not 2, 3, 4, ... (all six below 8 by chance: 1 in 10^50)
+    await poll_until(peers, lambda: len(events) == 6)
+    assert sorted(i for _, i in events) == sorted(ids)
+
+
+async def test_godot_client_joins_a_plain_server_that_sends_the_id(peers: Peers) -> None:
+    """Against any server that speaks Godot's bytes: CONNECTING until the 4-byte id,
+    then CONNECTED with it; every later message is one packet from peer 1."""
+    release = asyncio.Event()
+
+    async def handler(ws: ServerConnection) -> None:
+        await release.wait()
+        await ws.send((123456).to_bytes(4, "little"))
+        await ws.send(b"\x03from server")
+        assert await ws.recv() == b"\x03from client"
+        await ws.wait_closed()
+
+    async with ws_serve(handler, "127.0.0.1", 0, compression=None) as plain:
+        port = plain.sockets[0].getsockname()[1]
+        client = WebSocketMultiplayerPeer(protocol="godot")
+        peers.append(client)
+        await client.create_client(f"ws://127.0.0.1:{port}")
+        await asyncio.sleep(0.05)
+        client.poll()
+        assert client.get_connection_status() == ConnectionStatus.CONNECTING
+        release.set()
+        await poll_until(peers, connected(client))
+        assert client.get_unique_id() == 123456
+        got: list[tuple[int, bytes]] = []
+        await poll_until(peers, lambda: bool(got.extend(drain(client)) or got))
+        assert got == [(1, b"\x03from server")]
+        client.set_target_peer(1)
+        client.put_packet(b"\x03from client")
+        client.close()
+        await asyncio.wait_for(client.wait_closed(), 5)
+
+
+@pytest.mark.parametrize("first", [b"\x02\x00\x00", b"\x01\x00\x00\x00", b"\xfe\xff\xff\xff"])
+async def test_godot_client_refuses_a_bad_id(peers: Peers, first: bytes) -> None:
+    """Not 4 bytes, or an id below 2: the connection fails (Godot: "Invalid ID
+    received from server") and the client ends DISCONNECTED, never CONNECTED."""
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send(first)
+        await ws.wait_closed()
+
+    async with ws_serve(handler, "127.0.0.1", 0, compression=None) as plain:
+        port = plain.sockets[0].getsockname()[1]
+        client = WebSocketMultiplayerPeer(protocol="godot")
+        peers.append(client)
+        connected_ids: list[int] = []
+        client.peer_connected.connect(connected_ids.append)
+        await client.create_client(f"ws://127.0.0.1:{port}")
+        await poll_until(
+            peers,
+            lambda: client.get_connection_status() == ConnectionStatus.DISCONNECTED,
+        )
+        assert connected_ids == []

@@ -32,7 +32,7 @@ def test_protocol_given_by_name() -> None:
     assert peer._framing is FRAMINGS["native"]
 
 
-@pytest.mark.parametrize("name", ["godot", "NATIVE", ""])
+@pytest.mark.parametrize("name", ["quake", "NATIVE", "", "Godot"])
 def test_unknown_protocol_raises_value_error_listing_the_names(name: str) -> None:
     """An unknown profile raises ValueError that names it and lists the known ones."""
     with pytest.raises(ValueError) as info:

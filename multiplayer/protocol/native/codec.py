@@ -16,24 +16,32 @@ ints and ``str`` subclasses (``StrEnum``) as str; types registered with
 
 Extension type codes: 0..31 belong to the library, 32..127 to users.
 
-====  ================  ====================================================  ===========
-code  type              data                                                  on the wire
-====  ================  ====================================================  ===========
-0     ``tuple``         the items packed as a msgpack array                   ``(1, 2)``: 6
-1     ``Vector2``       2 little-endian f32s                                  10 (fixext 8)
-2     ``Vector2``       2 little-endian f64s                                  18 (fixext 16)
-3     ``Vector2i``      2 msgpack ints, one after the other                   4..21
-4     ``Vector3``       3 little-endian f32s                                  15 (ext 8)
-5     ``Vector3``       3 little-endian f64s                                  27 (ext 8)
-6     ``Vector3i``      3 msgpack ints, one after the other                   6..30
-7     ``Color``         r, g, b, a as little-endian f32                       18 (fixext 16)
-8     ``Color``         r, g, b, a as little-endian f64                       35 (ext 8)
-9-31  reserved          refused on decode
-====  ================  ====================================================  ===========
+=====  ================  ====================================================  ===========
+code   type              data                                                  on the wire
+=====  ================  ====================================================  ===========
+0      ``tuple``         the items packed as a msgpack array                   ``(1, 2)``: 6
+1      ``Vector2``       2 little-endian f32s                                  10 (fixext 8)
+2      ``Vector2``       2 little-endian f64s                                  18 (fixext 16)
+3      ``Vector2i``      2 msgpack ints, one after the other                   4..21
+4      ``Vector3``       3 little-endian f32s                                  15 (ext 8)
+5      ``Vector3``       3 little-endian f64s                                  27 (ext 8)
+6      ``Vector3i``      3 msgpack ints, one after the other                   6..30
+7      ``Color``         r, g, b, a as little-endian f32                       18 (fixext 16)
+8      ``Color``         r, g, b, a as little-endian f64                       35 (ext 8)
+9      ``Vector4``       4 little-endian f32s                                  18 (fixext 16)
+10     ``Vector4``       4 little-endian f64s                                  35 (ext 8)
+11     ``Vector4i``      4 msgpack ints, one after the other                   6..39
+12     ``Rect2``         x, y, width, height as little-endian f32              18 (fixext 16)
+13     ``Rect2``         x, y, width, height as little-endian f64              35 (ext 8)
+14     ``Rect2i``        x, y, width, height as msgpack ints                   6..39
+15     ``Quaternion``    x, y, z, w as little-endian f32                       18 (fixext 16)
+16     ``Quaternion``    x, y, z, w as little-endian f64                       35 (ext 8)
+17-31  reserved          refused on decode
+=====  ================  ====================================================  ===========
 
 A float type is sent as f32 when every component survives the round trip through f32
 unchanged (a NaN counts as surviving; its payload bits are not kept), else as f64.
-Integer vector components must fit in an int64.
+Integer vector and ``Rect2i`` components must fit in an int64.
 
 Unpacking treats its input as hostile: the buffer, strings, binaries, arrays, maps and
 extension data have size limits, containers (tuples included) may nest at most
@@ -58,11 +66,27 @@ from typing import Any, TypeVar
 import msgpack
 
 from ...exceptions import DecodingError, EncodingError
-from ...values import Color, Vector2, Vector2i, Vector3, Vector3i
+from ...values import (
+    Color,
+    Quaternion,
+    Rect2,
+    Rect2i,
+    Vector2,
+    Vector2i,
+    Vector3,
+    Vector3i,
+    Vector4,
+    Vector4i,
+)
 
 __all__ = [
     "EXT_COLOR_F32",
     "EXT_COLOR_F64",
+    "EXT_QUATERNION_F32",
+    "EXT_QUATERNION_F64",
+    "EXT_RECT2I",
+    "EXT_RECT2_F32",
+    "EXT_RECT2_F64",
     "EXT_TUPLE",
     "EXT_VECTOR2I",
     "EXT_VECTOR2_F32",
@@ -70,6 +94,9 @@ __all__ = [
     "EXT_VECTOR3I",
     "EXT_VECTOR3_F32",
     "EXT_VECTOR3_F64",
+    "EXT_VECTOR4I",
+    "EXT_VECTOR4_F32",
+    "EXT_VECTOR4_F64",
     "USER_CODES",
     "Codec",
     "array_header",
@@ -91,6 +118,14 @@ EXT_VECTOR3_F64 = 5
 EXT_VECTOR3I = 6
 EXT_COLOR_F32 = 7
 EXT_COLOR_F64 = 8
+EXT_VECTOR4_F32 = 9
+EXT_VECTOR4_F64 = 10
+EXT_VECTOR4I = 11
+EXT_RECT2_F32 = 12
+EXT_RECT2_F64 = 13
+EXT_RECT2I = 14
+EXT_QUATERNION_F32 = 15
+EXT_QUATERNION_F64 = 16
 
 USER_CODES = range(32, 128)
 """The extension type codes open to :meth:`Codec.register_type`."""
@@ -106,13 +141,16 @@ _PACKERS_KEPT = 2
 
 _SUPPORTED = (
     "None, bool, int, float, str, bytes, list, tuple, dict, Vector2, Vector2i, Vector3, "
-    "Vector3i, Color, IntEnum and IntFlag members (sent as int), str subclasses (sent as str)"
+    "Vector3i, Vector4, Vector4i, Rect2, Rect2i, Quaternion, Color, IntEnum and IntFlag "
+    "members (sent as int), str subclasses (sent as str)"
 )
 
 # The types that come out of unpackb.
 
 _SCALAR_KEY_TYPES = frozenset({str, int, float, bool, type(None), bytes})
-_VALUE_TYPES = frozenset({Vector2, Vector2i, Vector3, Vector3i, Color})
+_VALUE_TYPES = frozenset(
+    {Vector2, Vector2i, Vector3, Vector3i, Vector4, Vector4i, Rect2, Rect2i, Quaternion, Color}
+)
 _KEY_TYPES = _SCALAR_KEY_TYPES | _VALUE_TYPES | {tuple}
 _CONTAINERS = frozenset({list, dict, tuple})
 _DECODED_TYPES = _KEY_TYPES | _CONTAINERS
@@ -215,6 +253,23 @@ def _encode_value(obj: Any) -> msgpack.ExtType | None:
         return _ints_ext((obj.x, obj.y), EXT_VECTOR2I)
     if cls is Vector3i:
         return _ints_ext((obj.x, obj.y, obj.z), EXT_VECTOR3I)
+    return _encode_rarer_value(obj, cls)
+
+
+def _encode_rarer_value(obj: Any, cls: type) -> msgpack.ExtType | None:
+    """:func:`_encode_value` for the types that games send less often."""
+    if cls is Quaternion:
+        return _floats_ext((obj.x, obj.y, obj.z, obj.w), EXT_QUATERNION_F32)
+    if cls is Rect2:
+        position, size = obj.position, obj.size
+        return _floats_ext((position.x, position.y, size.x, size.y), EXT_RECT2_F32)
+    if cls is Rect2i:
+        position, size = obj.position, obj.size
+        return _ints_ext((position.x, position.y, size.x, size.y), EXT_RECT2I)
+    if cls is Vector4:
+        return _floats_ext((obj.x, obj.y, obj.z, obj.w), EXT_VECTOR4_F32)
+    if cls is Vector4i:
+        return _ints_ext((obj.x, obj.y, obj.z, obj.w), EXT_VECTOR4I)
     return None
 
 
@@ -254,6 +309,14 @@ _VALUE_DECODERS: dict[int, Callable[[bytes], Any]] = {
     EXT_VECTOR3I: _int_decoder(Vector3i, 3),
     EXT_COLOR_F32: _float_decoder(Color, _F32[4]),
     EXT_COLOR_F64: _float_decoder(Color, _F64[4]),
+    EXT_VECTOR4_F32: _float_decoder(Vector4, _F32[4]),
+    EXT_VECTOR4_F64: _float_decoder(Vector4, _F64[4]),
+    EXT_VECTOR4I: _int_decoder(Vector4i, 4),
+    EXT_RECT2_F32: _float_decoder(Rect2, _F32[4]),
+    EXT_RECT2_F64: _float_decoder(Rect2, _F64[4]),
+    EXT_RECT2I: _int_decoder(Rect2i, 4),
+    EXT_QUATERNION_F32: _float_decoder(Quaternion, _F32[4]),
+    EXT_QUATERNION_F64: _float_decoder(Quaternion, _F64[4]),
 }
 
 

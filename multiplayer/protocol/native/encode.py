@@ -101,13 +101,18 @@ _SYS = int(Command.SYS)
 # the same bytes go to every receiver, each with its own ids.
 
 
-def encode_call(path_id: int, name_id: int, packed_args: bytes, argc: int) -> bytes:
+def encode_call(
+    path_id: int, name_id: int, packed_args: bytes, argc: int, path: str | None = None
+) -> bytes:
     """A REMOTE_CALL packet around arguments packed once with ``pack_array_items``.
 
     For ``b_func(5)`` on a cached path and name this is 5 bytes: ``94 00 01 01 05``
     (Godot's confirmed call is 6). Without arguments it is the 3 bytes
-    ``c1 01 01``, as in Godot.
+    ``c1 01 01``, as in Godot. (``path`` is for profiles with ``inline_paths``; here
+    a path id is always defined before its first use.)
     """
+    if path is not None:
+        raise ValueError("the native profile names nodes by path id only")
     if not argc:
         return bytes((BARE_CALL,)) + _small(path_id) + _small(name_id)
     head = array_header(3 + argc)

@@ -73,6 +73,10 @@ class NativeFormat:
 
     name: ClassVar[str] = "native"
     relay_growth: ClassVar[int] = RELAY_ID_ROOM
+    inline_paths: ClassVar[bool] = False
+    sorted_method_ids: ClassVar[bool] = False
+    awaitable_calls: ClassVar[bool] = True
+    clock: ClassVar[bool] = True
     sync_room: ClassVar[int] = _encode.SYNC_ROOM
     encode_call = staticmethod(_encode.encode_call)
     encode_request = staticmethod(_encode.encode_request)

@@ -1,7 +1,7 @@
 """How packets are framed in WebSocket messages: one module per protocol profile.
 
 :mod:`.base` defines the :class:`Framing` interface; each profile's framing is a
-module of its own (:mod:`.native` today) and is registered here by name, which is
+module of its own (:mod:`.native`, :mod:`.godot`) and is registered here by name, which is
 what ``WebSocketMultiplayerPeer(protocol=...)`` looks up. Adding a profile is a new
 module and one entry in :data:`FRAMINGS`; the peer itself does not change.
 """
@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from .base import Framing, Greeting
+from .godot import GodotFraming
 from .native import NativeFraming
 
 __all__ = ["FRAMINGS", "Framing", "Greeting", "framing_for"]
 
 FRAMINGS: Mapping[str, Framing] = MappingProxyType(
-    {framing.name: framing for framing in (NativeFraming(),)}
+    {framing.name: framing for framing in (NativeFraming(), GodotFraming())}
 )
 """Every known framing, by profile name."""
 

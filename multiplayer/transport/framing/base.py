@@ -13,17 +13,9 @@ nothing about sockets (it is sans-I/O, like websockets' ``frames.py``):
 The WebSocket peer calls a framing once per greeting and once per flushed or
 received *message*, never once per packet, so a framing is free to batch.
 
-How Godot's own framing (reference.md §1.2) fits, as a module of its own beside
-``native.py``:
-
-* ``client_greets = False``: the client sends nothing; the server speaks first, as
-  soon as the WebSocket is open (Godot's ``_poll_server`` sends the id on OPEN);
-* ``server_greeting(peer_id, size)`` is ``struct.pack("<i", peer_id)``, the bare
-  4-byte id; ``parse_server_greeting`` accepts exactly 4 bytes and returns
-  ``Greeting(peer_id)`` with no ``max_message_size`` (Godot does not tell it; the
-  peer then assumes its own limit, since Godot's defaults are the same on both sides);
-* ``packet_overhead = 0``; ``encode`` returns the packets themselves (one message per
-  packet, nothing around it) and ``decode(message)`` returns ``[message]``.
+Two framings exist: ``native.py`` (a HELLO both ways, then PACKET and BATCH
+messages) and ``godot.py`` (Godot 4's own: the server sends the bare 4-byte id as soon
+as the WebSocket is open, then one message per packet, nothing around it).
 
 The peer keeps every decision that does not depend on the bytes: the timeouts, the
 id range (a client refuses an id below 2, as Godot does) and the message limits.
@@ -67,6 +59,10 @@ class Framing(abc.ABC):
     packet_overhead: ClassVar[int]
     """Bytes a message holding one packet adds to it: a packet may be at most the
     other side's message limit minus this."""
+
+    random_ids: ClassVar[bool] = False
+    """Whether the server draws client ids at random in [2, 2^31 - 1] (as Godot's
+    ``generate_unique_id`` does) rather than counting them up from 2."""
 
     # The greeting.
 

@@ -19,6 +19,11 @@ from multiplayer.protocol.native import codec as codec_module
 from multiplayer.protocol.native.codec import (
     EXT_COLOR_F32,
     EXT_COLOR_F64,
+    EXT_QUATERNION_F32,
+    EXT_QUATERNION_F64,
+    EXT_RECT2_F32,
+    EXT_RECT2_F64,
+    EXT_RECT2I,
     EXT_TUPLE,
     EXT_VECTOR2_F32,
     EXT_VECTOR2_F64,
@@ -26,6 +31,9 @@ from multiplayer.protocol.native.codec import (
     EXT_VECTOR3_F32,
     EXT_VECTOR3_F64,
     EXT_VECTOR3I,
+    EXT_VECTOR4_F32,
+    EXT_VECTOR4_F64,
+    EXT_VECTOR4I,
     USER_CODES,
     Codec,
     array_header,
@@ -34,7 +42,18 @@ from multiplayer.protocol.native.codec import (
     register_type,
     unpackb,
 )
-from multiplayer.values import Color, Vector2, Vector2i, Vector3, Vector3i
+from multiplayer.values import (
+    Color,
+    Quaternion,
+    Rect2,
+    Rect2i,
+    Vector2,
+    Vector2i,
+    Vector3,
+    Vector3i,
+    Vector4,
+    Vector4i,
+)
 
 # No deadline: a slow CI machine must not turn a correct run into a failure.
 hypothesis_settings = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -77,7 +96,9 @@ def assert_same(a: Any, b: Any) -> None:
         for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True):
             assert_same(ka, kb)
             assert_same(va, vb)
-    elif type(a) in (Vector2, Vector2i, Vector3, Vector3i, Color):
+    elif type(a) in (Rect2, Rect2i):
+        assert_same((a.position, a.size), (b.position, b.size))
+    elif type(a) in (Vector2, Vector2i, Vector3, Vector3i, Vector4, Vector4i, Quaternion, Color):
         assert_same(tuple(a), tuple(b))
     elif type(a) is float:
         assert a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
@@ -177,6 +198,31 @@ def test_plain_values_golden_bytes(value: Any, expected: str) -> None:
             Color(0.1, 0, 0),
             "c7 20 08 9a9999999999b93f 0000000000000000 0000000000000000 000000000000f03f",
         ),
+        # fixext 16, code 9: four f32.
+        (Vector4(1, 2, 3, 4), "d8 09 0000803f 00000040 00004040 00008040"),
+        # ext 8 of 32 bytes, code 10: four f64.
+        (
+            Vector4(0, 0, 0, 0.1),
+            "c7 20 0a 0000000000000000 0000000000000000 0000000000000000 9a9999999999b93f",
+        ),
+        # fixext 4, code 11: four fixints.
+        (Vector4i(1, -1, 2, -2), "d6 0b 01 ff 02 fe"),
+        # fixext 16, code 12: x, y, width, height as f32.
+        (Rect2(1, 2, 3, 4), "d8 0c 0000803f 00000040 00004040 00008040"),
+        # ext 8 of 32 bytes, code 13: the same as f64.
+        (
+            Rect2(0.1, 0, 0, 0),
+            "c7 20 0d 9a9999999999b93f 0000000000000000 0000000000000000 0000000000000000",
+        ),
+        # ext 8 of 5 bytes, code 14: a uint8 and three fixints.
+        (Rect2i(200, 0, 3, -4), "c7 05 0e ccc8 00 03 fc"),
+        # fixext 16, code 15: the identity as four f32.
+        (Quaternion(), "d8 0f 00000000 00000000 00000000 0000803f"),
+        # ext 8 of 32 bytes, code 16: four f64.
+        (
+            Quaternion(0.1, 0, 0, 1),
+            "c7 20 10 9a9999999999b93f 0000000000000000 0000000000000000 000000000000f03f",
+        ),
         # ext 8 of 3 bytes, code 0: the items as an array.
         ((1, 2), "c7 03 00 92 01 02"),
         # fixext 1, code 0: an empty array.
@@ -204,7 +250,15 @@ def test_ext_codes() -> None:
         EXT_VECTOR3I,
         EXT_COLOR_F32,
         EXT_COLOR_F64,
-    ] == list(range(9))
+        EXT_VECTOR4_F32,
+        EXT_VECTOR4_F64,
+        EXT_VECTOR4I,
+        EXT_RECT2_F32,
+        EXT_RECT2_F64,
+        EXT_RECT2I,
+        EXT_QUATERNION_F32,
+        EXT_QUATERNION_F64,
+    ] == list(range(17))
     assert USER_CODES == range(32, 128)
 
 
@@ -227,6 +281,12 @@ def test_compact_sizes() -> None:
         (Vector2(16777217, 0), EXT_VECTOR2_F64),  # 2**24 + 1 needs 25 bits
         (Vector3(0.5, 0.5, 1 / 3), EXT_VECTOR3_F64),
         (Color(1, 1, 1, 0.2), EXT_COLOR_F64),
+        (Vector4(1, 2, 3, 4), EXT_VECTOR4_F32),
+        (Vector4(1, 2, 3, 1e300), EXT_VECTOR4_F64),
+        (Rect2(0.5, -0.25, 1e30, 8), EXT_RECT2_F64),  # 1e30 is not an f32
+        (Rect2(0.5, -0.25, 2**100, 8), EXT_RECT2_F32),
+        (Quaternion(0, 0.5, 0, 0.75), EXT_QUATERNION_F32),
+        (Quaternion(0, 0, 0.7071067811865476, 0.7071067811865476), EXT_QUATERNION_F64),
     ],
 )
 def test_f32_only_when_exact(value: Any, code: int) -> None:
@@ -269,7 +329,14 @@ def test_int_vector_components_match_msgpack(x: int, y: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", [Vector2i(2**63, 0), Vector2i(0, INT64_MIN - 1), Vector3i(0, 0, 2**100)]
+    "value",
+    [
+        Vector2i(2**63, 0),
+        Vector2i(0, INT64_MIN - 1),
+        Vector3i(0, 0, 2**100),
+        Vector4i(0, 0, 0, 2**63),
+        Rect2i(0, 0, INT64_MIN - 1, 0),
+    ],
 )
 def test_int_vector_components_must_fit_int64(value: Any) -> None:
     """An integer vector component outside int64 raises EncodingError."""
@@ -289,6 +356,8 @@ def test_nested_round_trip() -> None:
         2.5: None,
         (1, "two"): b"bytes",
         Vector2i(7, 8): Color(0, 0, 0, 0),
+        Rect2i(1, 2, 3, 4): [Rect2(0.5, 1, 2, 4), Vector4(1, 2, 3, 4), Vector4i(-1, 0, 1, 2)],
+        Quaternion(0, 1, 0, 0): {Vector4i(): Quaternion()},
         False: True,
         None: 0,
     }
@@ -341,6 +410,11 @@ value_types = st.one_of(
     st.builds(Vector3, all_floats, all_floats, all_floats),
     st.builds(Vector3i, int64s, int64s, int64s),
     st.builds(Color, all_floats, all_floats, all_floats, all_floats),
+    st.builds(Vector4, all_floats, all_floats, all_floats, all_floats),
+    st.builds(Vector4i, int64s, int64s, int64s, int64s),
+    st.builds(Rect2, all_floats, all_floats, all_floats, all_floats),
+    st.builds(Rect2i, int64s, int64s, int64s, int64s),
+    st.builds(Quaternion, all_floats, all_floats, all_floats, all_floats),
 )
 scalar_keys = st.one_of(
     st.none(),
@@ -439,7 +513,7 @@ MALFORMED = {
     "reserved format byte": h("c1"),
     "bad UTF-8": h("a2 ff fe"),
     "bad UTF-8 in a key": h("81 a1 ff 00"),
-    "reserved code 9": h("d4 09 00"),
+    "reserved code 17": h("d4 11 00"),
     "reserved code 31": h("d4 1f 00"),
     "unregistered code 32": h("d4 20 00"),
     "unregistered code 127": h("d4 7f 00"),
@@ -466,6 +540,15 @@ MALFORMED = {
     "Vector2i uint64 beyond int64": ext(EXT_VECTOR2I, h("cf 8000000000000000 00")),
     "Vector2i empty": h("c7 00 03"),
     "Vector3i two ints": ext(EXT_VECTOR3I, h("01 02")),
+    "Vector4 f32 too short": ext(EXT_VECTOR4_F32, bytes(12)),
+    "Vector4 f64 too long": ext(EXT_VECTOR4_F64, bytes(33)),
+    "Vector4i three ints": ext(EXT_VECTOR4I, h("01 02 03")),
+    "Rect2 f32 too short": ext(EXT_RECT2_F32, bytes(8)),
+    "Rect2 f64 too short": ext(EXT_RECT2_F64, bytes(16)),
+    "Rect2i five ints": ext(EXT_RECT2I, h("01 02 03 04 05")),
+    "Rect2i float component": ext(EXT_RECT2I, h("00 00 00 ca 3f800000")),
+    "Quaternion f32 too long": ext(EXT_QUATERNION_F32, bytes(17)),
+    "Quaternion f64 too short": ext(EXT_QUATERNION_F64, bytes(24)),
     "tuple of an int": ext(EXT_TUPLE, h("01")),
     "tuple of a map": ext(EXT_TUPLE, h("80")),
     "tuple truncated": ext(EXT_TUPLE, h("92 01")),
@@ -518,7 +601,9 @@ def test_decoding_error_is_a_value_error() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (h("d4 09 00"), "unknown ext type code 9"),
+        (h("d4 11 00"), "unknown ext type code 17"),
+        (ext(EXT_RECT2_F32, bytes(8)), "Rect2 data must be 16 bytes"),
+        (ext(EXT_RECT2I, h("01 02 03")), "truncated integer vector"),
         (h("01 02"), "extra bytes"),
         (h("a2 ff fe"), "UTF-8"),
         (b"\x91" * 33 + b"\x00", "max_depth=32"),

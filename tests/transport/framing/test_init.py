@@ -6,6 +6,7 @@ import pytest
 
 from multiplayer.transport.framing import FRAMINGS, Framing, Greeting, framing_for
 from multiplayer.transport.framing.base import Framing as BaseFraming, Greeting as BaseGreeting
+from multiplayer.transport.framing.godot import GodotFraming
 from multiplayer.transport.framing.native import NativeFraming
 
 
@@ -15,9 +16,10 @@ def test_the_package_reexports_the_interface() -> None:
     assert Greeting is BaseGreeting
 
 
-def test_native_is_registered_under_its_name() -> None:
-    """The registry knows "native", and each entry is filed under its own name."""
+def test_both_profiles_are_registered_under_their_names() -> None:
+    """The registry knows "native" and "godot", each filed under its own name."""
     assert isinstance(FRAMINGS["native"], NativeFraming)
+    assert isinstance(FRAMINGS["godot"], GodotFraming)
     assert all(framing.name == name for name, framing in FRAMINGS.items())
 
 
@@ -26,7 +28,7 @@ def test_framing_for_returns_the_registered_instance() -> None:
     assert framing_for("native") is FRAMINGS["native"]
 
 
-@pytest.mark.parametrize("name", ["godot", "Native", "", "native "])
+@pytest.mark.parametrize("name", ["quake", "Native", "", "native ", "Godot"])
 def test_framing_for_an_unknown_name_lists_the_known_ones(name: str) -> None:
     """An unknown name raises ValueError quoting it and every known name."""
     with pytest.raises(ValueError) as info:

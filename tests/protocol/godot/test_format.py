@@ -1,0 +1,207 @@
+"""Tests for :mod:`multiplayer.protocol.godot.format`: Godot 4's packets, byte for byte.
+
+The hex strings marked "Godot 4.6" are packets the real engine sent (the web export
+in headless Chromium, captured by the godot-oracle harness): a Godot client calling
+``server_hello(42, "hello from godot", Vector2(1.5, -2.25))`` and so on, on a node
+``Main`` whose RPC methods are client_done, client_echo, peer_msg, server_hello.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from multiplayer import Vector2
+from multiplayer.exceptions import DecodingError, EncodingError
+from multiplayer.protocol.godot.format import GodotFormat
+from multiplayer.protocol.messages import (
+    ConfirmPath,
+    Ping,
+    Raw,
+    Relay,
+    RemoteCall,
+    Request,
+    SimplifyName,
+    SimplifyPath,
+    SysAddPeer,
+    SysAuth,
+    SysDelPeer,
+)
+from multiplayer.protocol.native.codec import Codec
+
+FORMAT = GodotFormat(Codec())
+MD5 = hashlib.md5(b"client_doneclient_echopeer_msgserver_hello").hexdigest()
+
+# Godot 4.6, client to server.
+SIMPLIFY = "01" + MD5.encode().hex() + "00 01000000 4d61696e00"
+CALL_BY_PATH = (
+    "20 2d000080 03 03 022a 04000000 10000000 68656c6c6f2066726f6d20676f646f74"
+    " 05000000 0000c03f 000010c0 4d61696e00"
+)
+CALL_BY_ID = (
+    "00 01 03 03 826079feff 04000000 06000000 7365636f6e640000 05000000 cdcccc3d e6b1617f"
+)
+RELAYED_CALL = (
+    "07 03 03000000 20 1b000080 02 01 04000000 0c000000 68656c6c6f20706565722033"
+    " 4d61696e00"
+)
+
+
+def packet(spaced_hex: str) -> bytes:
+    return bytes.fromhex(spaced_hex.replace(" ", ""))
+
+
+def test_md5_of_the_oracle_names_is_the_one_godot_sent() -> None:
+    assert MD5 == "0632f0b807c8e2f2c320858b6654497e"
+
+
+def test_godot_simplify_path_decodes_and_encodes_back() -> None:
+    message = FORMAT.decode(packet(SIMPLIFY), allow_objects=False)
+    assert message == SimplifyPath(1, "Main", MD5)
+    assert FORMAT.encode(message) == packet(SIMPLIFY)
+
+
+def test_godot_call_by_path_decodes_with_its_arguments() -> None:
+    """The first call, before the path was confirmed: node field 0x80000000 | 45,
+    the path after the arguments."""
+    message = FORMAT.decode(packet(CALL_BY_PATH), allow_objects=False)
+    assert message == RemoteCall(0, 3, [42, "hello from godot", Vector2(1.5, -2.25)], "Main")
+
+
+def test_our_call_by_path_is_godots_byte_for_byte() -> None:
+    args = [42, "hello from godot", Vector2(1.5, -2.25)]
+    packed = FORMAT.pack_args(args, allow_objects=False)
+    assert FORMAT.encode_call(0, 3, packed, 3, "Main") == packet(CALL_BY_PATH)
+    assert FORMAT.encode(RemoteCall(0, 3, args, "Main")) == packet(CALL_BY_PATH)
+
+
+def test_godot_call_by_cached_id_round_trips() -> None:
+    """Once confirmed: 8-bit node id 1, method 3, argc 3, int -100000 in 4 bytes,
+    and a Vector2 of f32s (0.1 as the f32 nearest to it)."""
+    message = FORMAT.decode(packet(CALL_BY_ID), allow_objects=False)
+    assert isinstance(message, RemoteCall)
+    assert (message.path_id, message.name_id, message.path) == (1, 3, None)
+    assert message.args[:2] == [-100000, "second"]
+    assert message.args[2] == Vector2(0.10000000149011612, 3.0000000054977558e38)
+    packed = FORMAT.pack_args(message.args, allow_objects=False)
+    assert FORMAT.encode_call(1, 3, packed, 3) == packet(CALL_BY_ID)
+
+
+def test_a_call_without_arguments_is_three_bytes() -> None:
+    """Godot's client_done(): the "no arguments" flag, no argc byte."""
+    assert FORMAT.encode(RemoteCall(1, 0, [])) == packet("80 01 00")
+    assert FORMAT.decode(packet("80 01 00"), allow_objects=False) == RemoteCall(1, 0, [])
+
+
+@pytest.mark.parametrize(
+    ("path_id", "name_id", "head"),
+    [(255, 255, "80 ff ff"), (256, 1, "90 0001 01"), (65536, 1, "a0 00000100 01"),
+     (1, 256, "c0 01 0001"), (70000, 0x8001, "e0 70110100 0180")],
+)
+def test_id_widths_are_the_smallest_that_fit(path_id: int, name_id: int, head: str) -> None:
+    data = FORMAT.encode(RemoteCall(path_id, name_id, []))
+    assert data == packet(head)
+    assert FORMAT.decode(data, allow_objects=False) == RemoteCall(path_id, name_id, [])
+
+
+def test_one_bytes_argument_goes_raw() -> None:
+    """A single PackedByteArray follows the ids as it is (flag 0x80, no header)."""
+    data = FORMAT.encode(RemoteCall(1, 2, [b"\x01\x02\x03"]))
+    assert data == packet("80 01 02 010203")
+    assert FORMAT.decode(data, allow_objects=False) == RemoteCall(1, 2, [b"\x01\x02\x03"])
+
+
+def test_one_empty_bytes_argument_stays_one_argument() -> None:
+    """Raw, it would arrive as no argument at all: it goes as a variant instead."""
+    data = FORMAT.encode(RemoteCall(1, 2, [b""]))
+    assert data == packet("00 01 02 01 1d000000 00000000")
+    assert FORMAT.decode(data, allow_objects=False) == RemoteCall(1, 2, [b""])
+
+
+def test_relayed_call_from_godot_decodes_inner_and_outer() -> None:
+    outer = FORMAT.decode(packet(RELAYED_CALL), allow_objects=False)
+    assert isinstance(outer, Relay) and outer.peer == 3
+    inner = FORMAT.decode(outer.packet, allow_objects=False)
+    assert inner == RemoteCall(0, 2, ["hello peer 3"], "Main")
+    assert FORMAT.encode(outer) == packet(RELAYED_CALL)
+
+
+@pytest.mark.parametrize(
+    ("message", "hex_"),
+    [
+        (ConfirmPath(1, True), "02 01 01000000"),
+        (ConfirmPath(7, False), "02 00 07000000"),
+        (Raw(b"\xde\xad\xbe\xef"), "03 deadbeef"),
+        (SysAuth(b"client-secret"), "07 00" + b"client-secret".hex()),
+        (SysAuth(b""), "07 00"),
+        (SysAddPeer(3), "07 01 03000000"),
+        (SysDelPeer(3), "07 02 03000000"),
+        (Relay(-6, b"\x03x"), "07 03 faffffff 0378"),
+    ],
+)
+def test_small_packets_match_godots_layout(message: object, hex_: str) -> None:
+    assert FORMAT.encode(message) == packet(hex_)  # type: ignore[arg-type]
+    assert FORMAT.decode(packet(hex_), allow_objects=False) == message
+
+
+@pytest.mark.parametrize("message", [Request(1, 1, 1, []), SimplifyName(1, "f"), Ping(1)])
+def test_messages_godot_lacks_cannot_be_encoded(message: object) -> None:
+    with pytest.raises(EncodingError, match="Godot's protocol has no"):
+        FORMAT.encode(message)  # type: ignore[arg-type]
+
+
+def test_awaited_calls_cannot_be_encoded() -> None:
+    with pytest.raises(EncodingError, match="no awaited calls"):
+        FORMAT.encode_request(1, 1, 1, b"\x80", 0)
+
+
+def test_a_value_without_a_godot_type_raises_at_the_sender() -> None:
+    with pytest.raises(EncodingError):
+        FORMAT.pack_args([{1, 2}], allow_objects=False)
+
+
+def test_more_than_255_arguments_raise() -> None:
+    with pytest.raises(EncodingError, match="too many arguments"):
+        FORMAT.pack_args([0] * 256, allow_objects=False)
+
+
+def test_an_empty_raw_packet_cannot_be_encoded() -> None:
+    with pytest.raises(EncodingError, match="empty RAW"):
+        FORMAT.encode(Raw(b""))
+
+
+def test_traits_say_what_godots_protocol_lacks() -> None:
+    assert FORMAT.inline_paths and FORMAT.sorted_method_ids
+    assert not FORMAT.awaitable_calls and not FORMAT.clock
+    assert FORMAT.relay_growth == 0
+
+
+@pytest.mark.parametrize(
+    ("hex_", "match"),
+    [
+        ("", "empty"),
+        ("30 01 00", "node id width"),
+        ("00 01", "shorter than its ids"),
+        ("00 01 00", "argument count"),
+        ("00 01 00 01", "."),  # argc 1, no value
+        ("00 01 00 00 ff", "past its arguments"),
+        ("20 ff000080 00", "offset outside"),
+        ("20 06000080 00 4d61696e", "NUL-terminated"),
+        ("20 06000080 00 ff00", "UTF-8"),
+        ("01 00", "too short"),
+        ("01" + "7a" * 32 + "00 01000000 4d00", "hex digits"),
+        ("02 01 01000000 00", "6 bytes"),
+        ("02 02 01000000", "0 or 1"),
+        ("03", "without bytes"),
+        ("13 0102", "unknown flags"),
+        ("07", "sub-command"),
+        ("07 09 00000000", "unknown SYS"),
+        ("07 01 0300", "too short"),
+        ("07 01 03000000 00", "past the peer id"),
+        ("07 03 03000000", "too short"),
+    ],
+)
+def test_malformed_packets_raise_decoding_error(hex_: str, match: str) -> None:
+    with pytest.raises(DecodingError, match=match):
+        FORMAT.decode(packet(hex_), allow_objects=False)
