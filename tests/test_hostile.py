@@ -4,7 +4,9 @@ A background thread runs a server and a well-behaved client that keeps calling
 ``echo(n)`` and checks that every call is answered, in order. Hypothesis throws
 random bytes and well-formed-but-wrong packets at the server from other
 connections. The server must never raise, and the good client must never miss an
-answer.
+answer. Both wire profiles are attacked: the native one with msgpack packets, the
+godot one with Godot's bytes (truncated variants, lengths past the end, deep
+nesting, unknown commands and types, objects, forged relays, absurd ids).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from multiplayer import (
     WebSocketMultiplayerPeer,
     rpc,
 )
+from multiplayer.protocol.godot.format import GodotFormat
+from multiplayer.protocol.messages import Relay, RemoteCall, SimplifyPath
+from multiplayer.protocol.native.codec import Codec
 from multiplayer.transport.framing.native import Hello
 
 
@@ -68,7 +73,8 @@ class Echo(Node):
 class World:
     """The server and the good client, in their own thread and event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, protocol: str) -> None:
+        self.protocol = protocol
         self.ready = threading.Event()
         self.stop = threading.Event()
         self.port = 0
@@ -87,7 +93,8 @@ class World:
 
     async def _main(self) -> None:
         server_tree, client_tree = SceneTree(), SceneTree()
-        server_peer, client_peer = WebSocketMultiplayerPeer(), WebSocketMultiplayerPeer()
+        server_peer = WebSocketMultiplayerPeer(self.protocol)
+        client_peer = WebSocketMultiplayerPeer(self.protocol)
         await server_peer.create_server(0, "127.0.0.1")
         self.port = server_peer.get_local_port()
         await client_peer.create_client(f"ws://127.0.0.1:{self.port}")
@@ -113,20 +120,22 @@ class World:
             await peer.wait_closed()
 
 
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    w = World()
+@pytest.fixture(scope="module", params=["native", "godot"])
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    w = World(request.param)
     yield w
     w.stop.set()
     w.thread.join(10)
 
 
-def attack(port: int, messages: list[bytes]) -> None:
+def attack(world: World, messages: list[bytes]) -> None:
     """Connect like a client, then send ``messages`` as raw WebSocket messages."""
+    url = f"ws://127.0.0.1:{world.port}"
     try:
-        with connect(f"ws://127.0.0.1:{port}", compression=None, open_timeout=5) as ws:
-            ws.send(Hello(0, 1 << 20).serialize())
-            ws.recv(timeout=5)
+        with connect(url, compression=None, open_timeout=5) as ws:
+            if world.protocol == "native":
+                ws.send(Hello(0, 1 << 20).serialize())
+            ws.recv(timeout=5)  # the id
             for message in messages:
                 ws.send(message)
     except (ConnectionClosed, OSError, TimeoutError):
@@ -192,7 +201,7 @@ wrong_packets = st.one_of(
         st.lists(values, max_size=3),
     ),
 )
-packets = st.one_of(
+native_packets = st.one_of(
     st.binary(max_size=64).map(lambda b: b"\x00" + b),  # random payloads
     st.binary(max_size=64),  # random transport messages
     wrong_packets.map(lambda p: b"\x00" + msgpack.packb(p)),
@@ -201,16 +210,80 @@ packets = st.one_of(
 )
 
 
+# Godot's bytes: one WebSocket message is one packet (protocol/godot/format.py).
+GODOT = GodotFormat(Codec())
+godot_values = st.recursive(
+    st.one_of(scalars, st.builds(lambda x: x, st.sampled_from([(), {}, [None]]))),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=10,
+).filter(lambda v: not (isinstance(v, int) and not -(2**63) <= v < 2**63))
+# Echo's RPCs sorted: answer 0, echo 1, take 2; path strings, some hostile.
+godot_paths = st.sampled_from(["Echo", "Echo/Spawner", "../Echo", ".", "Echo/..", "x" * 2000])
+
+
+def godot_call(name_id: int, args: list[Any], path: str) -> bytes:
+    return GODOT.encode(RemoteCall(0, name_id, args, path))
+
+
+variant_junk = st.one_of(
+    st.binary(max_size=40),
+    st.integers(0, 255).map(lambda t: bytes([t, 0, 0, 0]) + b"\xff" * 8),  # any type id
+    st.integers(1, 300).map(lambda d: b"\x1c\x00\x00\x00\x01\x00\x00\x00" * d),  # nesting
+    st.just(b"\x1c\x00\x00\x00\xff\xff\xff\x7f"),  # an array of 2^31 - 1 items
+    st.just(b"\x04\x00\x00\x00\xff\xff\xff\x7fab"),  # a string past the end
+    st.just(b"\x18\x00\x01\x00" + b"\x01" * 8),  # an object (as an instance id)
+    st.just(b"\x18\x00\x00\x00"),  # a null object
+)
+godot_packets = st.one_of(
+    st.binary(max_size=64),  # anything
+    st.builds(lambda c, rest: bytes([c]) + rest, st.integers(0, 255), st.binary(max_size=40)),
+    # calls: any ids, wrong arguments, by path, truncated
+    st.builds(godot_call, st.integers(0, 300), st.lists(godot_values, max_size=4), godot_paths),
+    st.builds(
+        lambda meta, ids, argc, junk: bytes([meta]) + ids + bytes([argc]) + junk,
+        st.sampled_from([0x00, 0x10, 0x20, 0x40, 0x60, 0x80, 0xA0]),
+        st.binary(min_size=2, max_size=6),
+        st.integers(0, 255),
+        variant_junk,
+    ),
+    st.builds(
+        lambda c, n: c[:n], st.builds(godot_call, st.just(1), st.just([1, "x"]), godot_paths),
+        st.integers(0, 40),
+    ),
+    # path definitions and confirmations for whatever ids
+    st.builds(
+        lambda i, p, md5: GODOT.encode(SimplifyPath(i, p, md5)),
+        st.integers(0, 2**32 - 1),
+        godot_paths,
+        st.sampled_from(["0" * 32, "f" * 32]),
+    ),
+    st.builds(lambda ok, i: bytes([2, ok]) + i, st.integers(0, 3), st.binary(max_size=5)),
+    # relays: to anyone, of anything, nested; peer lists a client may not send
+    st.builds(
+        lambda t, inner: GODOT.encode(Relay(t, inner)),
+        st.integers(-(2**31), 2**31 - 1),
+        st.one_of(st.binary(max_size=30), st.just(b"\x07\x03\x00\x00\x00\x00\x03x")),
+    ),
+    st.builds(lambda s, p: bytes([7, s]) + p, st.integers(0, 6), st.binary(max_size=8)),
+    # replication commands with whatever follows
+    st.builds(lambda c, rest: bytes([c]) + rest, st.sampled_from([4, 5, 6, 0x16]), st.binary()),
+)
+
+
 @settings(
     max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(st.lists(packets, min_size=1, max_size=25))
-def test_hostile_packets_do_not_hurt_a_good_client(world: World, messages: list[bytes]) -> None:
+@given(st.data())
+def test_hostile_packets_do_not_hurt_a_good_client(world: World, data: st.DataObject) -> None:
     """Whatever an attacker sends, the server goes on and answers the good client."""
+    packets = native_packets if world.protocol == "native" else godot_packets
+    messages = data.draw(st.lists(packets, min_size=1, max_size=25))
     before = len(world.good.answers) if world.good else 0
-    attack(world.port, messages)
+    attack(world, messages)
     assert world.error is None
     assert world.thread.is_alive()
     assert world.good is not None

@@ -2,7 +2,7 @@
 that speaks the godot profile: ids, peers, RPCs of every type both ways, call_local,
 the relay, authority, raw bytes, authentication, leaving.
 
-The Godot side is tests/godot/projects/rpc_client: the server drives it with
+The Godot side is tests/godot/projects/rpc_peer: the server drives it with
 ``command`` RPCs, and it prints one ``TEST: ...`` line per thing it sees.
 """
 
@@ -35,10 +35,11 @@ from multiplayer import (
     WebSocketMultiplayerPeer,
     rpc,
 )
+from tools.webgodot import TunnelBridge
 
 pytestmark = pytest.mark.timeout(120)
 
-PROJECT = Path(__file__).parent / "projects" / "rpc_client"
+PROJECT = Path(__file__).parent / "projects" / "rpc_peer"
 
 
 # What the Godot client's sample_values() arrive as (its order).
@@ -273,3 +274,79 @@ async def test_a_godot_client_with_a_wrong_token_is_refused(browser: Any) -> Non
             await server.until(lambda: any(kind == "auth failed" for kind, _ in server.events))
             assert not client_ids(server)
             assert [data for _, data in server.auth] == [b"bad"]
+
+
+# A Godot server (through the harness's tunnel: a browser cannot listen), Python clients.
+
+
+class Client:
+    """A Python client in the godot profile, its tree running as a task."""
+
+    def __init__(self, tree: SceneTree, main: Main, peer: WebSocketMultiplayerPeer) -> None:
+        self.tree, self.main, self.peer = tree, main, peer
+        self.api: SceneMultiplayer = tree.get_multiplayer()
+        self.events: list[tuple[str, int]] = []
+        self.api.peer_connected.connect(lambda i: self.events.append(("connected", i)))
+        self.api.peer_disconnected.connect(lambda i: self.events.append(("disconnected", i)))
+
+    async def until(self, condition: Any, timeout: float = 20) -> None:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def python_client(url: str) -> AsyncIterator[Client]:
+    tree = SceneTree()
+    main = Main()
+    tree.root.add_child(main)
+    peer = WebSocketMultiplayerPeer(protocol="godot")
+    await peer.create_client(url)
+    tree.get_multiplayer().multiplayer_peer = peer
+    task = asyncio.create_task(tree.run(fps=120))
+    client = Client(tree, main, peer)
+    try:
+        await client.until(lambda: ("connected", 1) in client.events)
+        yield client
+    finally:
+        tree.quit()
+        await asyncio.wait_for(task, 5)
+        peer.close()
+
+
+async def test_python_clients_play_with_a_godot_server(browser: Any) -> None:
+    async with (
+        TunnelBridge() as bridge,
+        browser.godot(PROJECT, user_args=[bridge.user_arg, "--server"]) as godot,
+    ):
+        await godot.wait_for("TEST: serving 1")
+        await bridge.wait_tunnel()
+        async with python_client(bridge.client_url) as alice:
+            a_id = alice.api.get_unique_id()
+            await godot.wait_for(f"TEST: peer_connected {a_id}")
+            # Every type, Godot to Python, from the server's greeting.
+            sender, b, i, f, s, values = await alice.main.wait_got("types_to_client")
+            assert (sender, b, i, f, s) == (1, False, 123456789012, 2.75, "from godot")
+            for k, (got, want) in enumerate(zip(values, GODOT_SAMPLES, strict=True)):
+                assert (type(got), got) == (type(want), want), f"sample {k}"
+            # Every type, Python to Godot: the server checks, and announces to all.
+            alice.main.rpc_id(1, "types_to_server", True, -100000, 0.5, "text", python_samples())
+            assert await godot.wait_for(f"TEST: types from {a_id} ") == (
+                f"TEST: types from {a_id} ok"
+            )
+            assert await alice.main.wait_got("announce") == (1, f"types checked for {a_id}")
+
+            async with python_client(bridge.client_url) as bob:
+                b_id = bob.api.get_unique_id()
+                # Godot's server tells each client of the other (SYS ADD_PEER).
+                await alice.until(lambda: ("connected", b_id) in alice.events)
+                await bob.until(lambda: ("connected", a_id) in bob.events)
+                # Client to client through Godot's relay: bob sees alice's id.
+                alice.main.rpc_id(b_id, "peer_msg", "via godot")
+                assert await bob.main.wait_got("peer_msg") == (a_id, "via godot")
+                alice.api.send_bytes(b"raw to godot", 1)
+                await godot.wait_for(f"TEST: peer_packet {a_id} raw to godot")
+            # Bob left: Godot's server tells alice (SYS DEL_PEER).
+            await alice.until(lambda: ("disconnected", b_id) in alice.events)
+    assert godot.errors() == []
+    assert bridge.errors == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from multiplayer import Vector2
 from multiplayer.exceptions import DecodingError, EncodingError
@@ -205,3 +206,33 @@ def test_traits_say_what_godots_protocol_lacks() -> None:
 def test_malformed_packets_raise_decoding_error(hex_: str, match: str) -> None:
     with pytest.raises(DecodingError, match=match):
         FORMAT.decode(packet(hex_), allow_objects=False)
+
+
+# Hostile input: whatever the bytes, decode raises DecodingError or returns a message.
+
+VALID = [packet(h) for h in (SIMPLIFY, CALL_BY_PATH, CALL_BY_ID, RELAYED_CALL, "80 01 00")]
+
+
+def decodes_or_refuses(data: bytes) -> None:
+    try:
+        FORMAT.decode(data, allow_objects=False)
+    except DecodingError:
+        pass
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=80))
+def test_random_bytes_only_raise_decoding_error(data: bytes) -> None:
+    decodes_or_refuses(data)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(VALID), st.data())
+def test_mutated_godot_packets_only_raise_decoding_error(valid: bytes, data: st.DataObject) -> None:
+    """Godot's own packets, cut short, with bytes flipped, or with bytes added."""
+    mutated = bytearray(valid)
+    for _ in range(data.draw(st.integers(1, 4))):
+        where = data.draw(st.integers(0, len(mutated) - 1))
+        mutated[where] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(mutated)))
+    decodes_or_refuses(bytes(mutated[:cut]) + data.draw(st.binary(max_size=8)))

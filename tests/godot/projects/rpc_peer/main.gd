@@ -1,12 +1,17 @@
 extends Node
-## A Godot client of a Python server (tests/godot/test_rpc.py). The server drives it
-## with `command` RPCs; everything it sees is printed as one "TEST: ..." line, which
-## the test reads from the browser console.
+## A Godot peer for tests/godot/test_rpc.py; everything it sees is printed as one
+## "TEST: ..." line, which the test reads from the browser console.
 ##
-## User args: --port=N, --token=TEXT (sent as auth data; none: no auth_callback).
+## As a client of a Python server (--port=N, --token=TEXT: sent as auth data; none:
+## no auth_callback) it is driven by the server's `command` RPCs. As a server of
+## Python clients (--server, through the harness's tunnel) it greets each client with
+## every type, checks what the client sends back, and announces the result to all.
+
+const TunnelPeer = preload("res://webgodot/tunnel_peer.gd")
 
 var port := 0
 var token := ""
+var serving := false
 var mp: SceneMultiplayer
 
 
@@ -20,6 +25,8 @@ func _ready() -> void:
 			port = arg.substr(7).to_int()
 		elif arg.begins_with("--token="):
 			token = arg.substr(8)
+		elif arg == "--server":
+			serving = true
 	mp = multiplayer as SceneMultiplayer
 	if token != "":
 		mp.auth_callback = _on_auth
@@ -31,6 +38,13 @@ func _ready() -> void:
 	mp.peer_connected.connect(func(id): say("peer_connected %d" % id))
 	mp.peer_disconnected.connect(func(id): say("peer_disconnected %d" % id))
 	mp.peer_packet.connect(func(id, data): say("peer_packet %d %s" % [id, data.get_string_from_utf8()]))
+	if serving:
+		var tunnel := TunnelPeer.new()
+		tunnel.open(TunnelPeer.url_from_args())
+		mp.multiplayer_peer = tunnel
+		mp.peer_connected.connect(_greet)
+		say("serving %d" % mp.get_unique_id())
+		return
 	var peer := WebSocketMultiplayerPeer.new()
 	var err := peer.create_client("ws://127.0.0.1:%d" % port)
 	if err != OK:
@@ -87,25 +101,41 @@ func command(step: String, arg: Variant) -> void:
 			say("unknown command " + step)
 
 
+# The server greets a new client with every type (the client checks them).
+func _greet(id: int) -> void:
+	types_to_client.rpc_id(id, false, 123456789012, 2.75, "from godot", sample_values())
+
+
 @rpc("any_peer")
-func types_to_server(_b: bool, _i: int, _f: float, _s: String, _values: Array) -> void:
-	pass
+func types_to_server(b: bool, i: int, f: float, s: String, values: Array) -> void:
+	var wrong := check_types(values)
+	if not (b == true and i == -100000 and f == 0.5 and s == "text"):
+		wrong.append("scalars %s %s %s %s" % [b, i, f, s])
+	var from := mp.get_remote_sender_id()
+	say("types from %d %s" % [from, "ok" if wrong.is_empty() else "WRONG " + "; ".join(wrong)])
+	if serving:
+		announce.rpc("types checked for %d" % from)
 
 
 @rpc("authority")
 func types_to_client(b: bool, i: int, f: float, s: String, values: Array) -> void:
-	var expected := sample_values()
-	var wrong := []
+	var wrong := check_types(values)
 	if not (b == false and i == 123456789012 and f == 2.75 and s == "from python"):
 		wrong.append("scalars %s %s %s %s" % [b, i, f, s])
-	if values.size() != expected.size():
-		wrong.append("size %d" % values.size())
-	else:
-		for k in expected.size():
-			var want: Variant = python_form(expected[k])
-			if typeof(values[k]) != typeof(want) or values[k] != want:
-				wrong.append("%d: got %s %s, want %s %s" % [k, type_string(typeof(values[k])), values[k], type_string(typeof(want)), want])
 	say("types %s" % ("ok" if wrong.is_empty() else "WRONG " + "; ".join(wrong)))
+
+
+# What differs between `values` (as Python sent them) and sample_values().
+static func check_types(values: Array) -> Array:
+	var expected := sample_values()
+	var wrong := []
+	if values.size() != expected.size():
+		return ["size %d" % values.size()]
+	for k in expected.size():
+		var want: Variant = python_form(expected[k])
+		if typeof(values[k]) != typeof(want) or values[k] != want:
+			wrong.append("%d: got %s %s, want %s %s" % [k, type_string(typeof(values[k])), values[k], type_string(typeof(want)), want])
+	return wrong
 
 
 # What a value becomes on its way through Python and back: StringName and NodePath
