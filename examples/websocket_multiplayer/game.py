@@ -47,7 +47,7 @@ class Game(Node):
     def start_when_ready(self) -> None:
         if not self.started and len(self.players) >= self.min_players:
             self.started = True
-            self.log.rpc("The game begins")
+            self._log.rpc("The game begins")
             self.set_turn.rpc(0)
 
     def on_peer_add(self, peer_id: int) -> None:
@@ -88,13 +88,13 @@ class Game(Node):
         if self.finished:
             return
         if not self.started:
-            self.log.rpc_id(sender, "The game has not started yet")
+            self._log.rpc_id(sender, "The game has not started yet")
             return
         if self.players[self.turn] != sender:
-            self.log.rpc(f"Someone is trying to cheat! ({self.names.get(sender, sender)})")
+            self._log.rpc(f"Someone is trying to cheat! ({self.names.get(sender, sender)})")
             return
         if action not in ACTIONS:
-            self.log.rpc(f"Invalid action: {action!r}")
+            self._log.rpc(f"Invalid action: {action!r}")
             return
         self.do_action(action)
         self.next_turn()
@@ -104,9 +104,9 @@ class Game(Node):
         if action == "roll":
             value = random.randint(1, 6)
             self.set_score.rpc(player, self.scores[player] + value)
-            self.log.rpc(f"{self.names[player]} rolled a {value}")
+            self._log.rpc(f"{self.names[player]} rolled a {value}")
         else:
-            self.log.rpc(f"{self.names[player]} passed")
+            self._log.rpc(f"{self.names[player]} passed")
 
     def next_turn(self) -> None:
         self.turns_played += 1
@@ -119,7 +119,7 @@ class Game(Node):
     # What every peer shows.
 
     @rpc("call_local")
-    def log(self, message: str) -> None:
+    def _log(self, message: str) -> None:
         self.say(message)
 
     @rpc("call_local")

@@ -6,8 +6,11 @@
     python examples/websocket_multiplayer/main.py --host --port 8080 --name Alice --players 2
     python examples/websocket_multiplayer/main.py --join ws://localhost:8080 --name Bob
     python examples/websocket_multiplayer/main.py --join ws://localhost:8080 --bot
+    python examples/websocket_multiplayer/main.py --host --protocol godot --bot   # Godot joins
 
-A person plays by typing ``roll`` or ``pass`` when it is their turn. In the all-in-one
+A person plays by typing ``roll`` or ``pass`` when it is their turn. With
+``--protocol godot`` the server speaks Godot 4's own bytes, so a Godot game can join
+it: examples/godot_interop is that game. In the all-in-one
 mode (Godot's combo scene) every player lives in its own branch of one SceneTree,
 with its own SceneMultiplayer: the server at /root/Server, bots at /root/Bot2, …
 """
@@ -155,9 +158,11 @@ async def run_until(tree: SceneTree, done: Callable[[], bool], timeout: float) -
             await asyncio.sleep(1 / 60)
 
 
-async def host(port: int, name: str, rounds: int, bot: bool, players: int) -> None:
+async def host(
+    port: int, name: str, rounds: int, bot: bool, players: int, protocol: str
+) -> None:
     tree = SceneTree()
-    peer = WebSocketMultiplayerPeer()
+    peer = WebSocketMultiplayerPeer(protocol)
     peer.supported_protocols = [PROTOCOL]
     await peer.create_server(port)
     print(f"hosting on port {peer.get_local_port()}", flush=True)
@@ -172,9 +177,9 @@ async def host(port: int, name: str, rounds: int, bot: bool, players: int) -> No
     await peer.wait_closed()
 
 
-async def join(url: str, name: str, bot: bool) -> None:
+async def join(url: str, name: str, bot: bool, protocol: str) -> None:
     tree = SceneTree()
-    peer = WebSocketMultiplayerPeer()
+    peer = WebSocketMultiplayerPeer(protocol)
     peer.supported_protocols = [PROTOCOL]
     await peer.create_client(url)
     api = tree.get_multiplayer()
@@ -208,12 +213,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds before the game ends")
     parser.add_argument("--bot", action="store_true", help="let a bot play for you")
     parser.add_argument("--cheat", action="store_true", help="add a bot that cheats")
+    parser.add_argument(
+        "--protocol",
+        choices=["native", "godot"],
+        default="native",
+        help="the wire profile: this library's own, or Godot 4's (for Godot players)",
+    )
     args = parser.parse_args()
     try:
         if args.host:
-            asyncio.run(host(args.port, args.name, args.rounds, args.bot, args.players))
+            game = (args.port, args.name, args.rounds, args.bot, args.players, args.protocol)
+            asyncio.run(host(*game))
         elif args.join:
-            asyncio.run(join(args.join, args.name, args.bot))
+            asyncio.run(join(args.join, args.name, args.bot, args.protocol))
         else:
             asyncio.run(all_in_one(args.bots, args.rounds, args.cheat))
     except KeyboardInterrupt:

