@@ -104,9 +104,9 @@ def stats_hooks(peers: Callable[[], int], close: Callable[[], Any]) -> None:
     _Hooks.close = close
 
 
-async def serve_ours(relay: bool = True) -> None:
+async def serve_ours(relay: bool = True, protocol: str = "native") -> None:
     tree = SceneTree()
-    peer = WebSocketMultiplayerPeer()
+    peer = WebSocketMultiplayerPeer(protocol)
     await peer.create_server(0, "127.0.0.1")
     api = tree.get_multiplayer()
     api.multiplayer_peer = peer
@@ -244,6 +244,7 @@ if __name__ == "__main__":
     kinds: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] = {
         "ours": lambda _: serve_ours(),
         "ours-norelay": lambda _: serve_ours(relay=False),
+        "ours-godot": lambda _: serve_ours(protocol="godot"),
         "raw": lambda _: serve_raw(),
         "socketio": lambda _: serve_socketio(),
         "sync-always": partial(serve_sync, "always"),

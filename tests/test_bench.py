@@ -23,10 +23,11 @@ def test_benchmarks_smoke(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(out.read_text())
     seen = {(row["benchmark"], row["subject"]) for row in data["rows"]}
-    for subject in ("ours", "raw websockets", "python-socketio"):
+    for subject in ("ours", "ours, godot profile", "raw websockets", "python-socketio"):
         assert ("rpc_rtt p50", subject) in seen
         assert ("rpc_throughput", subject) in seen
     assert ("wire_bytes one int", "Godot 4") in seen
+    assert ("wire_bytes one int", "ours, godot profile") in seen
     for name in ("fanout 10 clients", "fanout 10 clients burst"):
         for row in (name, f"{name} CPU"):
             assert (row, "ours") in seen
