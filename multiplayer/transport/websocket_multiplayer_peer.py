@@ -66,9 +66,11 @@ class WebSocketMultiplayerPeer(WebSocketPeerBase):
     ``await create_client(url)``, and call ``poll()`` every frame.
 
     Args:
-        protocol: The protocol profile to speak, ``"native"`` (the default: this
-            library's own framing, see docs/protocol.md). It is read back from the
-            ``protocol`` property.
+        protocol: The protocol profile to speak: ``"native"`` (the default: this
+            library's own framing, see docs/protocol.md) or ``"godot"`` (Godot 4's
+            own: the server sends the bare 4-byte id, then one message per packet;
+            client ids are random; see docs/godot-interop.md). It is read back from
+            the ``protocol`` property.
 
     Attributes:
         supported_protocols: WebSocket sub-protocols. When set on either side, both
