@@ -30,6 +30,7 @@ from .exceptions import (
 )
 from .protocol.native.codec import Codec, register_type
 from .replication.config import ReplicationMode, SceneReplicationConfig
+from .replication.scenes import register_scene, unregister_scene
 from .replication.spawner import MultiplayerSpawner
 from .replication.synchronizer import MultiplayerSynchronizer
 from .scene.node import Node
@@ -109,8 +110,10 @@ __all__ = [
     "Vector4i",
     "WebSocketMultiplayerPeer",
     "WebSocketPeer",
+    "register_scene",
     "register_type",
     "rpc",
+    "unregister_scene",
 ]
 
 __version__ = "0.1.0"

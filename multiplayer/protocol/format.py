@@ -11,7 +11,8 @@ profile writes exactly that (:mod:`multiplayer.protocol.godot`). The native prof
 keeps Godot's commands and meanings in msgpack arrays (:mod:`multiplayer.protocol.native`)
 and adds what Godot lacks. Where the two differ in meaning, not only in bytes, a
 format says so with its traits (``inline_paths``, ``sorted_method_ids``,
-``awaitable_calls``, ``clock``), which the layers above read.
+``awaitable_calls``, ``clock``, ``sync_net_ids``, ``delta_packets``), which the
+layers above read.
 
 Formats decode bytes from the network: ``decode`` raises
 :exc:`~multiplayer.exceptions.DecodingError` and nothing else, whatever the bytes.
@@ -66,12 +67,16 @@ class PacketFormat(Protocol):
 
     * Same content, same bytes: ``sync_packet(seq, sync_body(A, D))`` is
       ``encode(Sync(seq, always, delta))``, where ``A`` holds
-      ``sync_entry(path_id, pack_state(values))`` for each ``[path_id, values]`` of
-      ``always``, and ``D`` holds ``sync_entry(path_id, pack_delta(indices,
-      packed))`` for each ``[path_id, [index, value, ...]]`` of ``delta`` (``packed``
-      indexed by property, ``pack_value`` output). ``decode`` reads it back as that
-      ``Sync``.
-    * Entries are independent: any entries, in any grouping and order, make a body.
+      ``sync_entry(sync_id, pack_state(values))`` for each ``[sync_id, values]`` of
+      ``always``, and ``D`` holds ``sync_entry(sync_id, pack_delta(indices,
+      packed))`` for each ``[sync_id, [index, value, ...]]`` of ``delta`` (indices
+      ascending, at least one; ``packed`` indexed by property, ``pack_value``
+      output). ``decode``
+      reads it back as that ``Sync`` (with ``seq`` 0 for a delta packet where
+      ``delta_packets``; ``seq`` is then taken modulo 2**16), with no help from the
+      receiver's configuration: a state's values are all it holds.
+    * Entries are independent: any entries, in any grouping and order, make a body
+      (where ``delta_packets``: any entries of one kind).
     * ``pack_value`` is a function of the value: equal values give equal bytes, and
       values the receiver would tell apart give different bytes (replication compares
       them to find what changed).
@@ -117,6 +122,26 @@ class PacketFormat(Protocol):
         """Whether PING and PONG exist (round trips, the server's clock)."""
 
     @property
+    def sync_net_ids(self) -> bool:
+        """Whether synchronizers are named by net ids, not path ids (Godot's): a SPAWN
+        gives one to each synchronizer of the node whose root is the node and whose
+        authority is the sender, carries only their state (``Spawn.sync_ids``), and
+        SYNC names them by it; a synchronizer without one is named by its path id
+        with bit 31 set, and only once the receiver confirmed the path. Otherwise a
+        SPAWN carries every synchronizer's state and SYNC names them by path id."""
+
+    @property
+    def delta_packets(self) -> bool:
+        """Whether ON_CHANGE entries travel in packets of their own, without a sequence
+        number, and ALWAYS ones under a 16-bit time that each synchronizer checks
+        (Godot's ``update_inbound_sync_time``); otherwise one SYNC carries both kinds
+        under a sequence number checked per sender."""
+
+    @property
+    def sync_limit(self) -> int:
+        """The most bytes of a SYNC packet of ALWAYS entries (0: the peer's limit)."""
+
+    @property
     def codec(self) -> Codec:
         """The API's value codec: its limits and registered types."""
 
@@ -141,11 +166,17 @@ class PacketFormat(Protocol):
     # The RPC fast path.
 
     def encode_call(
-        self, path_id: int, name_id: int, packed_args: bytes, argc: int, path: str | None = None
+        self,
+        path_id: int,
+        name_id: int,
+        packed_args: bytes,
+        argc: int,
+        path: str | None = None,
+        wide: bool = False,
     ) -> bytes:
         """A REMOTE_CALL packet around ``pack_args`` output for ``argc`` arguments:
-        naming the node by ``path_id``, or by ``path`` itself (only where
-        ``inline_paths``)."""
+        naming the node by ``path_id``, or by ``path`` itself; ``wide`` writes the id
+        at its widest (both only where ``inline_paths``)."""
 
     def encode_request(
         self, request_id: int, path_id: int, name_id: int, packed_args: bytes, argc: int
@@ -174,15 +205,23 @@ class PacketFormat(Protocol):
 
     def pack_delta(self, indices: Sequence[int], packed: Sequence[bytes]) -> bytes:
         """The state of an ON_CHANGE entry: the properties at ``indices`` (ascending),
-        whose ``pack_value`` output ``packed`` holds, indexed by property."""
+        whose ``pack_value`` output ``packed`` holds, indexed by property.
+
+        Raises:
+            EncodingError: The profile cannot name a property that far (Godot: 64).
+        """
 
     def sync_entry(self, path_id: int, state: bytes) -> bytes:
         """One synchronizer's entry: ``state`` for the synchronizer the sender calls
-        ``path_id``."""
+        ``path_id`` (its sync id: see ``sync_net_ids``)."""
 
     def sync_body(self, always: Sequence[bytes], delta: Sequence[bytes]) -> bytes:
         """The entries of one SYNC packet (ALWAYS, then ON_CHANGE), joined once for
-        every peer that gets them."""
+        every peer that gets them.
+
+        Raises:
+            ValueError: Entries of both kinds, where ``delta_packets``.
+        """
 
     def sync_packet(self, seq: int, body: bytes) -> bytes:
         """A SYNC packet: ``body`` under sequence number ``seq``."""

@@ -13,7 +13,7 @@ before the first call that uses its id: calls never wait for the confirmation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..exceptions import DecodingError
@@ -138,14 +138,22 @@ class Raw:
 
 @dataclass(slots=True)
 class Spawn:
-    """A node spawned by the spawner at ``spawner_path_id`` (Godot's SPAWN)."""
+    """A node spawned by the spawner at ``spawner_path_id`` (Godot's SPAWN).
+
+    In a profile with ``sync_net_ids`` (Godot's), ``sync_ids`` are the net ids the
+    sender gave the synchronizers it sends the state of, and ``states`` holds the
+    values of all their spawn properties in one list: each receiving synchronizer
+    takes as many as it has spawn properties. Otherwise ``sync_ids`` is empty and
+    ``states`` holds one list of values per synchronizer of the node.
+    """
 
     spawner_path_id: int
     net_id: int
     scene: int  # the index of the spawnable scene; -1 for spawn_function
     name: str
     data: Any  # the spawn_function's argument
-    states: list[Any]  # per synchronizer of the node: its spawn properties' values
+    states: list[Any]
+    sync_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -157,11 +165,17 @@ class Despawn:
 
 @dataclass(slots=True)
 class Sync:
-    """Synchronizer state, sequence-numbered per sender and receiver."""
+    """Synchronizer state, sequence-numbered per sender and receiver.
+
+    Entries name a synchronizer by the sender's path id, or, in a profile with
+    ``sync_net_ids`` (Godot's), by the net id its SPAWN gave it, else by its path id
+    with bit 31 set. In a profile with ``delta_packets`` (Godot's) a packet holds
+    entries of one kind, and ``seq`` (0 in a delta) is a 16-bit time.
+    """
 
     seq: int
-    always: list[Any]  # [[path_id, [value, ...]], ...]: every ALWAYS property
-    delta: list[Any]  # [[path_id, [index, value, ...]], ...]: changed ON_CHANGE ones
+    always: list[Any]  # [[sync_id, [value, ...]], ...]: every ALWAYS property
+    delta: list[Any]  # [[sync_id, [index, value, ...]], ...]: changed ON_CHANGE ones
 
 
 @dataclass(slots=True)

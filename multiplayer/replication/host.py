@@ -53,6 +53,9 @@ class ReplicationHost(Protocol):
     def peers_told(self, path_id: int) -> set[int]:
         """The peers that were told ``path_id`` (read only)."""
 
+    def path_confirmed(self, path_id: int, peer_id: int) -> bool:
+        """Whether ``peer_id`` answered our definition of ``path_id`` (CONFIRM_PATH)."""
+
     def path_of(self, sender: int, path_id: int) -> str | None:
         """The path ``sender`` defined as ``path_id``, or None."""
 
@@ -61,6 +64,11 @@ class ReplicationHost(Protocol):
 
     def max_packet_size(self) -> int:
         """The largest packet the multiplayer peer takes."""
+
+    def notice(self, peer_id: int, reason: str) -> None:
+        """Log what ``peer_id`` sent that could not be used but is no fault of it (a
+        race: state for a node freed here meanwhile): logged as refusals are, but
+        never counted against the peer."""
 
 
 def replicator_of(node: Node) -> SceneReplicator:

@@ -9,7 +9,8 @@ It is the coordinator of four parts, each in a module of its own:
 * :mod:`.visibility`: which peers see a synchronizer, asked once per peer and frame;
 
 and :mod:`.baselines`, what each peer has of each synchronizer's state, which the
-spawn side and the visibility changes reset and the sender moves on.
+spawn side and the visibility changes reset and the sender moves on; and
+:mod:`.net_ids`, the ids of nodes and synchronizers both ways.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .baselines import Baselines
+from .net_ids import NetIds
 from .spawning import SpawnReplicator
 from .stats import PeerStats
 from .sync_receiver import SyncReceiver
@@ -46,9 +48,12 @@ class SceneReplicator:
         self.stats: dict[int, PeerStats] = {}
         self._visibility = Visibility()
         self._baselines = Baselines()
-        self._spawns = SpawnReplicator(host, self._visibility, self._baselines)
-        self._sender = SyncSender(host, self._visibility, self._baselines, self._spawns, self.stats)
-        self._receiver = SyncReceiver(host, self.stats)
+        self._net_ids = ids = NetIds()
+        self._spawns = SpawnReplicator(host, self._visibility, self._baselines, ids)
+        self._sender = SyncSender(
+            host, self._visibility, self._baselines, self._spawns, self.stats, ids
+        )
+        self._receiver = SyncReceiver(host, self.stats, ids)
 
     # What spawners and synchronizers register (Godot: object_configuration_add).
 
@@ -65,11 +70,14 @@ class SceneReplicator:
     def add_synchronizer(self, sync: MultiplayerSynchronizer) -> None:
         self._baselines.add(sync)
         self._spawns.synchronizers_changed()
+        self._net_ids.on_added(sync)  # (a received spawn's: its id and spawn state)
 
     def remove_synchronizer(self, sync: MultiplayerSynchronizer) -> None:
         self._baselines.remove(sync)
         self._spawns.synchronizers_changed()
         self._visibility.forget(sync)
+        self._net_ids.remove(sync)
+        self._receiver.forget_synchronizer(sync)
 
     def visibility_changed(self, sync: MultiplayerSynchronizer, for_peer: int) -> None:
         """Spawn or despawn the synchronizer's node for peers that gained or lost it
@@ -104,6 +112,7 @@ class SceneReplicator:
         self._baselines.forget_peer(peer_id)
         self._sender.forget_peer(peer_id)
         self._receiver.forget_peer(peer_id)
+        self._net_ids.forget_peer(peer_id)
         self.stats.pop(peer_id, None)
 
     def clear(self) -> None:
@@ -112,6 +121,7 @@ class SceneReplicator:
         self._baselines.clear()
         self._sender.clear()
         self._receiver.clear()
+        self._net_ids.clear()
         self.stats.clear()
 
     def active(self) -> bool:

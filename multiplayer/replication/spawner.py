@@ -9,7 +9,9 @@ everywhere. Peers that join later receive every node spawned so far, with curren
 values; when the authority leaves, the nodes it spawned are freed on the others.
 
 In Python a "scene" is a :class:`Node` subclass that can be built with no
-arguments, or a zero-argument factory returning a node. Children of a spawnable
+arguments, or a zero-argument factory returning a node; registered under a
+``res://`` path (:func:`~.scenes.register_scene`), it is added by that path, as in
+Godot, so that a Godot peer's spawner and this one list the same scenes. Children of a spawnable
 class are recognised by their exact class; a factory's nodes are recognised when
 made with ``instantiate_scene(index)``.
 """
@@ -24,10 +26,9 @@ from ..exceptions import InvalidState
 from ..scene.node import Node
 from ..signals import Signal
 from .host import replicator_of
+from .scenes import Scene, scene_at, scene_path
 
 __all__ = ["CUSTOM_SPAWN", "MultiplayerSpawner", "Scene"]
-
-Scene = type[Node] | Callable[[], Node]
 
 # The scene index of a node made by spawn(data): built on every peer by the
 # spawn_function (Godot's INVALID_ID, 0xFF in its SPAWN packet).
@@ -55,6 +56,7 @@ class MultiplayerSpawner(Node):
         self.spawn_function: Callable[[Any], Node] | None = None
         self.spawn_limit = 0
         self._scenes: list[Scene] = []
+        self._scene_paths: list[str] = []
         # The nodes this spawner made, and how: (scene index, None) from
         # instantiate_scene, (CUSTOM_SPAWN, data) from spawn(data). Godot keeps the
         # same in its spawner (SpawnInfo) and the replicator reads it from there.
@@ -62,16 +64,34 @@ class MultiplayerSpawner(Node):
 
     # Spawnable scenes.
 
-    def add_spawnable_scene(self, scene: Scene) -> None:
-        """Allow ``scene`` (a Node subclass or a factory); its index is its position."""
-        if not callable(scene):
-            raise TypeError("a spawnable scene is a Node subclass or a zero-argument factory")
+    def add_spawnable_scene(self, scene: Scene | str) -> None:
+        """Allow ``scene``: a ``res://`` path registered with ``register_scene`` (as
+        Godot lists it), a Node subclass or a factory. Its index, which SPAWN carries,
+        is its position.
+
+        Raises:
+            ValueError: No scene is registered under the path (the message lists
+                those that are), or 255 scenes are listed already (Godot's limit).
+            TypeError: ``scene`` is neither a path nor callable.
+        """
+        if isinstance(scene, str):
+            path, scene = scene, scene_at(scene)
+        elif callable(scene):
+            path = scene_path(scene)
+        else:
+            raise TypeError("a spawnable scene is a res:// path, a Node subclass or a factory")
         if len(self._scenes) >= 255:
             raise ValueError("at most 255 spawnable scenes (Godot's limit)")
         self._scenes.append(scene)
+        self._scene_paths.append(path)
 
     def get_spawnable_scene(self, index: int) -> Scene:
         return self._scenes[index]
+
+    def get_spawnable_scene_path(self, index: int) -> str:
+        """The ``res://`` path of spawnable scene ``index`` ("" for a scene added
+        without one and registered under none)."""
+        return self._scene_paths[index]
 
     def get_spawnable_scene_count(self) -> int:
         return len(self._scenes)
@@ -79,6 +99,7 @@ class MultiplayerSpawner(Node):
     def clear_spawnable_scenes(self) -> None:
         """Forget the scenes (nodes already spawned stay, as in Godot)."""
         self._scenes.clear()
+        self._scene_paths.clear()
 
     def instantiate_scene(self, index: int) -> Node:
         """A new node of spawnable scene ``index``, recognised when added."""

@@ -13,7 +13,12 @@ added; the nodes a peer spawned are freed when it leaves.
 The spawn properties of every synchronizer under the node travel, whoever owns the
 synchronizer (Godot sends only the spawner authority's: godotengine/godot#85019).
 Synchronizers under a node that was spawned on its own (a player in a spawned level)
-travel with that node's spawn, not with the enclosing one.
+travel with that node's spawn, not with the enclosing one. In a profile with
+``sync_net_ids`` (Godot's) a SPAWN is Godot's instead: it carries the synchronizers
+whose root is the node and whose authority is the sender, each with a net id, and a
+node gets its own net id when first spawned to a peer (``_make_spawn_packet``); the
+receiver hands the ids and the values out as the synchronizers enter its tree
+(:mod:`.net_ids`), and refuses the spawn, removing the node, if they do not fit.
 
 Everything this module knows about a node (tracked, received, waiting to be ready)
 is kept here, keyed by the node: nodes and spawners carry none of it.
@@ -36,6 +41,7 @@ from .synchronizer import MultiplayerSynchronizer
 if TYPE_CHECKING:
     from .baselines import Baselines
     from .host import ReplicationHost
+    from .net_ids import NetIds
     from .visibility import Visibility
 
 __all__ = ["SpawnReplicator"]
@@ -76,19 +82,22 @@ class SpawnReplicator:
         host: The API, as replication sees it.
         visibility: Decides which peers see a synchronizer (and so a node).
         baselines: Reset for a peer when it gets a node spawned anew.
+        net_ids: The net id counter, and the synchronizers' ids both ways.
     """
 
-    def __init__(self, host: ReplicationHost, visibility: Visibility, baselines: Baselines) -> None:
+    def __init__(
+        self, host: ReplicationHost, visibility: Visibility, baselines: Baselines, net_ids: NetIds
+    ) -> None:
         self._host = host
         self._visibility = visibility
         self._baselines = baselines
+        self._ids = net_ids
         self._watches: dict[MultiplayerSpawner, _Watch | None] = {}  # registered spawners
         # Nodes waiting to be ready before they are tracked, in tree-entry order ->
         # (spawner, scene index); those of them that are ready; RPCs made on them.
         self._queue: dict[Node, tuple[MultiplayerSpawner, int]] = {}
         self._ready: set[Node] = set()
         self._held: dict[Node, list[Callable[[], None]]] = {}
-        self._next_net_id = 0
         self._tracked: dict[Node, _Tracked] = {}  # in spawn order
         self._received: dict[tuple[int, int], Node] = {}  # (sender, net id) -> node
         self._remote: dict[Node, _Received] = {}
@@ -172,9 +181,10 @@ class SpawnReplicator:
         if spawner.spawn_limit and self.spawned_count(spawner) >= spawner.spawn_limit:
             logger.warning("%s: spawn_limit reached, %s not spawned", spawner.name, node.name)
             return
-        self._next_net_id += 1
+        # (Godot numbers a node when it is first spawned to a peer)
+        net_id = 0 if self._host.format.sync_net_ids else self._ids.next_id()
         on_exit = functools.partial(self._untrack, node)
-        self._tracked[node] = _Tracked(spawner, self._next_net_id, on_exit)
+        self._tracked[node] = _Tracked(spawner, net_id, on_exit)
         self._by_spawner.setdefault(spawner, {})[node] = None
         self._node_syncs.clear()
         node.tree_exiting.connect(on_exit, one_shot=True)
@@ -211,17 +221,32 @@ class SpawnReplicator:
         host = self._host
         scene, data = info
         try:
-            states = [
-                sync.get_state(sync.replication_config.spawn_properties())
-                for sync in self.synchronizers_of(node)
-            ]
-            path_id = host.path_id_for(peer_id, tracked.spawner)
-            message = Spawn(path_id, tracked.net_id, scene, node.name, data, states)
+            message = self._spawn_message(tracked, node, scene, data)
+            message.spawner_path_id = host.path_id_for(peer_id, tracked.spawner)
             host.send_command(peer_id, host.format.encode(message))
         except Exception as exc:  # too large, a getter that raised, a spawner gone...
             logger.error("cannot spawn %s on peer %d: %s", node.name, peer_id, exc)
             return False
         return True
+
+    def _spawn_message(self, tracked: _Tracked, node: Node, scene: int, data: Any) -> Spawn:
+        """The SPAWN of ``node``, its spawner's path id left to fill."""
+        if not self._host.format.sync_net_ids:
+            states = [
+                sync.get_state(sync.replication_config.spawn_properties())
+                for sync in self.synchronizers_of(node)
+            ]
+            return Spawn(0, tracked.net_id, scene, node.name, data, states)
+        if not tracked.net_id:
+            tracked.net_id = self._ids.next_id()
+        own_id = self._host.own_id()
+        syncs = [
+            sync
+            for sync in self.synchronizers_of(node)
+            if sync.get_root() is node and sync.get_multiplayer_authority() == own_id
+        ]
+        ids, values = self._ids.spawn_state(syncs)
+        return Spawn(0, tracked.net_id, scene, node.name, data, values, ids)
 
     def on_peer_admitted(self, peer_id: int) -> None:
         """A peer joined: it gets every node spawned so far that it sees, in spawn
@@ -289,9 +314,12 @@ class SpawnReplicator:
             return f"{message.name!r} exists already under the spawn path"
         if spawner.spawn_limit and self.spawned_count(spawner) >= spawner.spawn_limit:
             return f"cannot spawn {message.name!r}: spawn_limit ({spawner.spawn_limit}) reached"
+        with_ids = self._host.format.sync_net_ids
+        if with_ids and (reason := self._ids.check_spawn(sender, message)) is not None:
+            return reason
         try:
             node = self._instantiate(spawner, message)
-            reason = self._set_spawn_states(node, message.states)
+            reason = None if with_ids else self._set_spawn_states(node, message.states)
         except (InvalidState, LookupError, ValueError, TypeError, AttributeError) as exc:
             return f"cannot spawn {message.name!r}: {exc}"
         if reason is not None:
@@ -302,7 +330,12 @@ class SpawnReplicator:
         self._by_spawner.setdefault(spawner, {})[node] = None
         self._node_syncs.clear()
         node.tree_exited.connect(lambda: self._forget_received(node), one_shot=True)
-        parent.add_child(node)
+        if with_ids:
+            reason = self._ids.add_spawned(sender, parent, node, message)
+            if reason is not None:
+                return f"cannot spawn {message.name!r}: {reason}"
+        else:
+            parent.add_child(node)
         spawner.spawned.emit(node)
         return None
 

@@ -29,8 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..exceptions import PacketTooLarge
+from ..exceptions import EncodingError, PacketTooLarge
 from ..values import Color, Vector2, Vector2i, Vector3, Vector3i
+from .net_ids import PATH_ID_FLAG
 from .stats import PeerStats
 from .synchronizer import MultiplayerSynchronizer, VisibilityUpdateMode
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from ..protocol.format import PacketFormat
     from .baselines import Baselines, Outgoing
     from .host import ReplicationHost
+    from .net_ids import NetIds
     from .spawning import SpawnReplicator
     from .visibility import Visibility
 
@@ -69,6 +71,7 @@ class _Part(NamedTuple):
     always: list[_Entry]
     delta: list[_Entry]
     body: bytes
+    step: int  # what it moves the sequence number by (a Godot delta has none: 0)
 
 
 # Entries (kind 0: ALWAYS, 1: ON_CHANGE) for every peer, or for one peer.
@@ -138,6 +141,7 @@ class SyncSender:
         baselines: What each peer has of each synchronizer's state.
         spawns: Which peers have the nodes spawned here.
         stats: Traffic per peer, shared with the receiving side.
+        net_ids: Our synchronizers' net ids (in a profile with ``sync_net_ids``).
     """
 
     def __init__(
@@ -147,8 +151,10 @@ class SyncSender:
         baselines: Baselines,
         spawns: SpawnReplicator,
         stats: dict[int, PeerStats],
+        net_ids: NetIds,
     ) -> None:
         self._host = host
+        self._net_ids = net_ids
         self._visibility = visibility
         self._baselines = baselines
         self._spawns = spawns
@@ -259,38 +265,79 @@ class SyncSender:
 
     def _send_due(self, due: list[_Due], peers: list[int]) -> None:
         """Pack each entry once; send every peer its packets."""
-        host = self._host
-        packet_format = host.format
-        told = host.peers_told  # path id -> peers it was sent to
+        packet_format = self._host.format
+        net_ids = packet_format.sync_net_ids
         shared: _Lists = ([], [])  # entries for every peer
         extra: dict[int, _Lists] = {}  # and the ones only some peers get
         for item in due:
-            audience = peers if item.audience is None else item.audience
+            group = item.audience  # None: every peer
+            audience = peers if group is None else group
             if not audience:
                 continue
-            # (kind 0: always, 1: delta; the state; its check; its peers)
-            found: list[tuple[int, bytes, int | None, list[int] | None]] = []
-            if item.always is not None:
-                found.append((0, item.always, None, item.audience))
-            if item.checked:
-                for group, since in _baselines(item.out, audience, item.audience is None):
-                    state = _changed_state(item.out, since, packet_format)
-                    if state is not None:
-                        found.append((1, state, item.out.checks, group))
+            sync = item.sync
+            sync_id = 0
+            if net_ids:
+                sync_id, ready = self._net_address(sync, audience)
+                if ready is not audience:
+                    if not ready:
+                        continue
+                    audience = group = ready
+            found = self._found(item, audience, group, packet_format)
             if not found:
                 continue
-            sync = item.sync
-            # The path id is the same for all peers; each must have been told it.
-            path_id = host.path_id_for(audience[0], sync)
-            if not told(path_id).issuperset(audience):
-                for peer_id in audience:
-                    if peer_id not in told(path_id):
-                        host.path_id_for(peer_id, sync)
-            for kind, state, checks, group in found:
-                data = packet_format.sync_entry(path_id, state)
-                _place(_Entry(data, sync, len(state), checks), kind, group, shared, extra)
+            if not net_ids:
+                sync_id = self._path_address(sync, audience)
+            for kind, state, checks, peers_of in found:
+                data = packet_format.sync_entry(sync_id, state)
+                _place(_Entry(data, sync, len(state), checks), kind, peers_of, shared, extra)
         if shared[0] or shared[1] or extra:
             self._send_parts(shared, extra, peers, packet_format)
+
+    def _found(
+        self, item: _Due, audience: list[int], group: list[int] | None, packet_format: PacketFormat
+    ) -> list[tuple[int, bytes, int | None, list[int] | None]]:
+        """``item``'s states for ``audience`` (``group`` None: every peer), as (kind 0:
+        always, 1: delta; the state; its check; its peers)."""
+        found: list[tuple[int, bytes, int | None, list[int] | None]] = []
+        if item.always is not None:
+            found.append((0, item.always, None, group))
+        if item.checked:
+            for peers_of, since in _baselines(item.out, audience, group is None):
+                try:
+                    state = _changed_state(item.out, since, packet_format)
+                except EncodingError as exc:  # more ON_CHANGE properties than it names
+                    path = item.sync.get_path()
+                    self._failures.log(("delta", path), f"{path}: {exc}")
+                    break
+                if state is not None:
+                    found.append((1, state, item.out.checks, peers_of))
+        return found
+
+    def _path_address(self, sync: MultiplayerSynchronizer, audience: list[int]) -> int:
+        """``sync``'s path id, the same for all peers; each is told it first."""
+        host = self._host
+        told = host.peers_told  # path id -> peers it was sent to
+        path_id = host.path_id_for(audience[0], sync)
+        if not told(path_id).issuperset(audience):
+            for peer_id in audience:
+                if peer_id not in told(path_id):
+                    host.path_id_for(peer_id, sync)
+        return path_id
+
+    def _net_address(
+        self, sync: MultiplayerSynchronizer, audience: list[int]
+    ) -> tuple[int, list[int]]:
+        """Godot's id for ``sync``, and the peers of ``audience`` that can read it
+        (``audience`` itself if all can): its spawn's net id, for every peer that has
+        its node; else its path id with bit 31 set, for the peers that confirmed the
+        path, the others being told it (``_verify_synchronizer``)."""
+        net_id = self._net_ids.own_id(sync)
+        if net_id:
+            return net_id, audience
+        host = self._host
+        path_id = self._path_address(sync, audience)
+        ready = [peer_id for peer_id in audience if host.path_confirmed(path_id, peer_id)]
+        return path_id | PATH_ID_FLAG, audience if len(ready) == len(audience) else ready
 
     def _send_parts(
         self,
@@ -325,7 +372,7 @@ class SyncSender:
     ) -> bool:
         """Send one SYNC packet, made with the format's ``sync_packet``; False if it
         could not go (logged)."""
-        seq = self._seq_out.get(peer_id, 0) + 1
+        seq = self._seq_out.get(peer_id, 0) + part.step
         self._seq_out[peer_id] = seq
         packet = sync_packet(seq, part.body)
         try:
@@ -416,15 +463,24 @@ def _changed_state(out: Outgoing, since: int, packet_format: PacketFormat) -> by
 
 def _split(entries: _Lists, limit: int, packet_format: PacketFormat) -> list[_Part]:
     """Entries grouped in packets of at most ``limit`` bytes (one entry per packet at
-    worst: a single entry over the limit goes alone, and the send reports it)."""
+    worst: a single entry over the limit goes alone, and the send reports it). Where
+    ``delta_packets``, the kinds go apart, ALWAYS entries within ``sync_limit``."""
     room = packet_format.sync_room
+    apart = packet_format.delta_packets
     parts: list[_Lists] = []
     current: _Lists = ([], [])
     size = room
     for kind in (0, 1):
+        most = limit
+        if apart:
+            if kind == 0 and packet_format.sync_limit:
+                most = min(limit, packet_format.sync_limit)
+            elif current[0]:
+                parts.append(current)
+                current, size = ([], []), room
         for entry in entries[kind]:
             cost = len(entry.data)
-            if size + cost > limit and (current[0] or current[1]):
+            if size + cost > most and (current[0] or current[1]):
                 parts.append(current)
                 current, size = ([], []), room
             current[kind].append(entry)
@@ -433,6 +489,11 @@ def _split(entries: _Lists, limit: int, packet_format: PacketFormat) -> list[_Pa
         parts.append(current)
     body = packet_format.sync_body
     return [
-        _Part(always, delta, body([e.data for e in always], [e.data for e in delta]))
+        _Part(
+            always,
+            delta,
+            body([e.data for e in always], [e.data for e in delta]),
+            1 if always or not apart else 0,
+        )
         for always, delta in parts
     ]

@@ -61,6 +61,9 @@ class SceneReplicationHost:
     def peers_told(self, path_id: int) -> set[int]:
         return self._api._cache.paths.told(path_id)
 
+    def path_confirmed(self, path_id: int, peer_id: int) -> bool:
+        return self._api._cache.paths.is_confirmed(path_id, peer_id) is not None
+
     def path_of(self, sender: int, path_id: int) -> str | None:
         session = self._api._sessions.all.get(sender)
         return None if session is None else session.paths.get(path_id)
@@ -70,6 +73,9 @@ class SceneReplicationHost:
 
     def max_packet_size(self) -> int:
         return self._api._relay.require_peer().get_max_packet_size()
+
+    def notice(self, peer_id: int, reason: str) -> None:
+        self._api._refusals.refuse(peer_id, ("notice",), reason)
 
     # Packets for the replicator.
 

@@ -127,10 +127,13 @@ class RPCInterface:
                 call = self._encode_call(path_id, name_id, packed, len(args))
                 late = self._cache.unconfirmed(path_id, direct) if self._inline_paths else None
                 if late:
-                    # (Godot's profile) those who have not confirmed the id get the path.
+                    # (Godot's profile) those who have not confirmed the id get the
+                    # path, and the others the id in 32 bits (Godot's _send_rpc).
                     inline = self._call_by_path(node, name_id, packed, len(args))
                     relay.write(late, inline, mode, channel)
                     direct = [t for t in direct if t not in late]
+                    argc = len(args)
+                    call = self._format.encode_call(path_id, name_id, packed, argc, wide=True)
                 if direct:
                     relay.write(direct, call, mode, channel)
             return

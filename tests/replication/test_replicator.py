@@ -24,6 +24,9 @@ class Host:
 
     format: PacketFormat = NativeFormat(default_codec)
 
+    def __init__(self) -> None:
+        self.notices: list[tuple[int, str]] = []
+
     def own_id(self) -> int | None:
         return None
 
@@ -36,17 +39,21 @@ class Host:
     def find_node(self, path: str) -> Node | None:
         return None
 
+    def notice(self, peer_id: int, reason: str) -> None:
+        self.notices.append((peer_id, reason))
+
 
 def test_an_idle_replicator_needs_only_its_host() -> None:
     """Built on a ReplicationHost alone, with nothing to replicate: no frame sends,
-    every RPC is visible, and state for unknown synchronizers is refused."""
-    replicator = SceneReplicator(Host())  # type: ignore[arg-type]
+    every RPC is visible, and state for unknown synchronizers is noticed, not refused."""
+    host = Host()
+    replicator = SceneReplicator(host)  # type: ignore[arg-type]
     replicator.on_network_process()
     assert not replicator.active()
     assert replicator.rpc_visible(Node(), 2)
     assert not replicator.hold_rpc(Node(), lambda: None)
-    reason = replicator.on_sync(2, Sync(1, [[1, []]], []), 10)
-    assert reason == "SYNC for None, which is no synchronizer here"
+    assert replicator.on_sync(2, Sync(1, [[1, []]], []), 10) is None
+    assert host.notices == [(2, "SYNC for None, which is no synchronizer here")]
     assert replicator.stats == {2: PeerStats(bytes_received=10, packets_received=1)}
     replicator.on_peer_removed(2)
     assert replicator.stats == {}

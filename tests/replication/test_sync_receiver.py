@@ -19,6 +19,7 @@ from multiplayer.protocol.format import PacketFormat
 from multiplayer.protocol.messages import Sync
 from multiplayer.protocol.native.codec import default_codec
 from multiplayer.protocol.native.format import NativeFormat
+from multiplayer.replication.net_ids import NetIds
 from multiplayer.replication.stats import PeerStats
 from multiplayer.replication.sync_receiver import SyncReceiver
 
@@ -31,6 +32,7 @@ class Host:
     def __init__(self) -> None:
         self.paths: dict[tuple[int, int], str] = {}
         self.nodes: dict[str, Node] = {}
+        self.notices: list[tuple[int, str]] = []
 
     @property
     def format(self) -> PacketFormat:
@@ -41,6 +43,9 @@ class Host:
 
     def find_node(self, path: str) -> Node | None:
         return self.nodes.get(path)
+
+    def notice(self, peer_id: int, reason: str) -> None:
+        self.notices.append((peer_id, reason))
 
 
 class Ship(Node):
@@ -61,13 +66,17 @@ class Ship(Node):
         self.set_multiplayer_authority(2)
 
 
+HOSTS: list[Host] = []  # the last setup()'s host, for its notices
+
+
 def setup() -> tuple[SyncReceiver, Ship, dict[int, PeerStats]]:
     host = Host()
+    HOSTS[:] = [host]
     ship = Ship()
     host.paths[(2, 7)] = PATH
     host.nodes[PATH] = ship.sync
     stats: dict[int, PeerStats] = {}
-    return SyncReceiver(host, stats), ship, stats  # type: ignore[arg-type]
+    return SyncReceiver(host, stats, NetIds()), ship, stats  # type: ignore[arg-type]
 
 
 def test_state_is_applied_and_signalled() -> None:
@@ -113,9 +122,11 @@ def test_malformed_entries_are_refused_one_by_one() -> None:
     reason = receiver.on_sync(2, Sync(1, always, delta), 10)
     assert reason == (
         "a SYNC entry is not [path_id, [values]]; a SYNC entry is not [path_id, [values]]; "
-        "SYNC for None, which is no synchronizer here"
+        f"bad delta indices for {PATH!r}"
     )
     assert (ship.position, ship.hp) == (5, 8)
+    # State for a synchronizer that is not here: logged, not refused (a race).
+    assert HOSTS[0].notices == [(2, "SYNC for None, which is no synchronizer here")]
 
 
 def test_bad_delta_indices_and_values_are_refused() -> None:

@@ -52,3 +52,15 @@ def test_path_ids_both_ways(make_session: Any) -> None:
     assert client.path_of(9, path_id) is None
     assert client.find_node("Game") is session.games[1]
     assert client.find_node("Nowhere") is None
+
+
+def test_path_confirmed_once_the_peer_answered(make_session: Any) -> None:
+    """path_confirmed: false until the receiver's CONFIRM_PATH arrives (Godot's
+    synchronizers named by path wait for it)."""
+    session = make_session(clients=1, protocol="godot")
+    server = host_of(session, 0)
+    path_id = server.path_id_for(2, session.games[0])
+    assert not server.path_confirmed(path_id, 2)
+    session.pump()
+    assert server.path_confirmed(path_id, 2)
+    assert not server.path_confirmed(path_id, 3)

@@ -533,6 +533,36 @@ def test_godot_broadcast_gives_unconfirmed_peers_the_path(make_session: Any) -> 
     assert session.games[1].calls == session.games[2].calls == both
 
 
+def data_offset(calls: list[Any]) -> str:
+    (data,) = [d for d, m in calls if m.path is not None]
+    return (0x80000000 | data.index(b"Game\x00")).to_bytes(4, "little").hex()
+
+
+def test_godot_mixed_broadcast_widens_the_confirmed_peers_id(make_session: Any) -> None:
+    """As Godot's _send_rpc: when some targets have not confirmed the path, those get
+    the path and the others the id in 32 bits (meta 0x20), not the smallest width."""
+    from multiplayer.protocol.messages import RemoteCall
+
+    session = make_session(clients=1, protocol="godot")
+    session.games[0].rpc("hello", "a")
+    session.pump()  # client 2 confirmed the path
+    session._add(session.network.create_client(), True)
+    session.pump()
+    session.sent[0].clear()
+    session.games[0].rpc("hello", "b")
+    session.pump()
+    calls = [
+        (data, message)
+        for data, message in zip(session.sent[0], godot_messages(session.sent[0]), strict=True)
+        if isinstance(message, RemoteCall)
+    ]
+    assert sorted((m.path or "", data[:5].hex()) for data, m in calls) == [
+        ("", "2001000000"),  # meta 0x20: a 32-bit id, the confirmed path id 1
+        ("Game", "20" + data_offset(calls)),  # 0x80000000 | where the path starts
+    ]
+    assert session.games[2].calls[-1] == session.games[1].calls[-1] == ("hello", 1, "b")
+
+
 def test_godot_relayed_call_keeps_the_sender(make_session: Any) -> None:
     session = make_session(clients=2, protocol="godot")
     session.games[1].rpc_id(3, "hello", "to 3")

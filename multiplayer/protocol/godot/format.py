@@ -17,6 +17,21 @@ compressed variant encoding, :mod:`.variant`):
 * SYS ``[7][sub]``: AUTH ``[7][0][data...]`` (empty: "this side completed"),
   ADD_PEER and DEL_PEER ``[7][1|2][i32 peer]``, RELAY ``[7][3][i32 peer][packet]``
   (``SceneMultiplayer::_process_sys``).
+* SPAWN ``[4][u8 scene][u32 spawner path id][u32 net id][u32 N][u32 name length, NUL
+  included][N x u32 synchronizer net id][name][0]``, then for a custom spawn (scene
+  0xFF) ``[u32 size][V]``, then the spawn state: the ``V`` of every spawn property of
+  the N synchronizers, one after the other, with no count
+  (``SceneReplicationInterface::_make_spawn_packet``, ``on_spawn_receive``).
+* DESPAWN ``[5][u32 net id]`` (``_make_despawn_packet``).
+* SYNC ``[6][u16 time]`` then entries ``[u32 synchronizer id][u32 size][V...]`` of
+  ALWAYS values (``_send_sync``); its delta ``[6|0x10]`` then entries ``[u32 id][u64
+  mask of the ON_CHANGE properties that follow][u32 size][V...]`` (``_send_delta``).
+
+A state's values carry no count: Godot's receiver reads as many as its own
+configuration lists. Each compressed variant says its own length, though, so here a
+state is read whole (every value up to its size), and the receiver compares the
+count with its configuration: a state with more bytes than that reads is refused,
+where Godot ignores the rest of an ALWAYS state (``on_sync_receive``).
 
 Godot has no awaited calls, no method-name ids, no FORGET_PATH and no clock: this
 profile says so through its traits (``inline_paths``, ``sorted_method_ids``,
@@ -31,19 +46,23 @@ anything else.
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...exceptions import DecodingError, EncodingError, ProfileError
+from ...exceptions import DecodingError, EncodingError
 from ..commands import Command, SysCommand
 from ..messages import (
     ConfirmPath,
+    Despawn,
     Message,
     Raw,
     Relay,
     RemoteCall,
     SimplifyPath,
+    Spawn,
+    Sync,
     SysAddPeer,
     SysAuth,
     SysDelPeer,
@@ -53,10 +72,18 @@ from .variant import VariantCodec
 if TYPE_CHECKING:
     from ..native.codec import Codec
 
-__all__ = ["MAX_ARGS", "GodotFormat"]
+__all__ = ["MAX_ARGS", "MAX_WATCHED", "SYNC_MTU", "GodotFormat"]
 
 MAX_ARGS = 255
 """Godot's limit on a call's arguments ("Too many arguments (>255).")."""
+
+MAX_WATCHED = 64
+"""The most ON_CHANGE properties of a synchronizer: one bit each in a delta's u64 mask
+(``MultiplayerSynchronizer::get_delta_state``)."""
+
+SYNC_MTU = 1350
+"""The most bytes of a SYNC packet of ALWAYS entries (SceneMultiplayer's default
+``max_sync_packet_size``, ``sync_mtu`` in scene_replication_interface.h)."""
 
 _CMD_MASK = 0x07
 _NODE_WIDTH_SHIFT = 4
@@ -72,6 +99,15 @@ _CONFIRM = struct.Struct("<BBI")
 _MD5_LEN = 32
 _SIMPLIFY_MIN = 1 + _MD5_LEN + 1 + 4 + 1  # command, md5, NUL, id, at least the NUL
 _HEX = frozenset(b"0123456789abcdef")
+_BYTES = (bytes, bytearray, memoryview)
+_DELTA_FLAG = 0x10  # CMD_FLAG_0: a SYNC of ON_CHANGE values
+_SYNC_HEAD = struct.Struct("<BH")  # command, time
+_SYNC_MIN = 11  # Godot refuses a shorter SYNC, delta or not ("Invalid sync packet")
+_ENTRY = struct.Struct("<II")  # synchronizer id, size
+_DELTA_ENTRY = struct.Struct("<IQI")  # synchronizer id, mask, size
+_MASK = struct.Struct("<Q")
+_SPAWN_HEAD = struct.Struct("<BBIIII")  # command, scene, spawner, net id, N, name length
+_CUSTOM_SCENE = 0xFF  # MultiplayerSpawner::INVALID_ID
 
 
 class GodotFormat:
@@ -88,6 +124,9 @@ class GodotFormat:
     sorted_method_ids: ClassVar[bool] = True
     awaitable_calls: ClassVar[bool] = False
     clock: ClassVar[bool] = False
+    sync_net_ids: ClassVar[bool] = True
+    delta_packets: ClassVar[bool] = True
+    sync_limit: ClassVar[int] = SYNC_MTU
 
     def __init__(self, codec: Codec) -> None:
         self.codec = codec
@@ -103,6 +142,9 @@ class GodotFormat:
             SimplifyPath: _simplify_path,
             ConfirmPath: _confirm_path,
             Raw: _raw,
+            Spawn: self._spawn,
+            Despawn: _despawn,
+            Sync: self._sync,
             SysAuth: _sys_auth,
             SysAddPeer: lambda m: _SYS_HEADER.pack(Command.SYS, SysCommand.ADD_PEER, m.peer),
             SysDelPeer: lambda m: _SYS_HEADER.pack(Command.SYS, SysCommand.DEL_PEER, m.peer),
@@ -125,17 +167,25 @@ class GodotFormat:
             return b"\x80"  # Godot's "no arguments": nothing follows
         if len(items) > MAX_ARGS:
             raise EncodingError(f"too many arguments ({len(items)} > {MAX_ARGS}) for Godot")
-        if len(items) == 1 and type(items[0]) is bytes and items[0]:
-            # One PackedByteArray goes raw. (An empty one goes as a variant: raw, it
-            # would arrive as no argument at all.)
-            return b"\x80" + items[0]
+        if len(items) == 1 and type(items[0]) in _BYTES and items[0]:
+            # One PackedByteArray goes raw. (An empty one goes as a variant: raw, as
+            # Godot sends it, it would arrive as no argument at all.)
+            return b"\x80" + bytes(items[0])
         return b"\x00" + bytes((len(items),)) + self.variants.compress_many(items)
 
     def encode_call(
-        self, path_id: int, name_id: int, packed_args: bytes, argc: int, path: str | None = None
+        self,
+        path_id: int,
+        name_id: int,
+        packed_args: bytes,
+        argc: int,
+        path: str | None = None,
+        wide: bool = False,
     ) -> bytes:
         """A REMOTE_CALL around ``pack_args`` output: by ``path_id`` in the smallest
-        width, or, with ``path``, by the path appended after the arguments."""
+        width (32 bits if ``wide``: Godot's choice for the peers that confirmed the
+        path when others of the same call have not), or, with ``path``, by the path
+        appended after the arguments."""
         meta = packed_args[0]
         if name_id > 0xFF:
             meta |= _NAME_WIDTH_FLAG
@@ -147,7 +197,7 @@ class GodotFormat:
             node = _U32.pack(_PATH_FLAG | offset)
             tail = path.encode() + b"\x00"
             return bytes((meta | 2 << _NODE_WIDTH_SHIFT,)) + node + name + packed_args[1:] + tail
-        width = 0 if path_id <= 0xFF else 1 if path_id <= 0xFFFF else 2
+        width = 2 if wide or path_id > 0xFFFF else 0 if path_id <= 0xFF else 1
         node = _NODE_IDS[width].pack(path_id)
         return bytes((meta | width << _NODE_WIDTH_SHIFT,)) + node + name + packed_args[1:]
 
@@ -156,17 +206,173 @@ class GodotFormat:
     ) -> bytes:
         raise EncodingError("Godot's protocol has no awaited calls (rpc_call)")
 
-    # SYNC: Godot's layout needs the receiver's replication config to read a state
-    # (its values carry no count), and keeps deltas in packets of their own. Until
-    # replication speaks it, SYNC and its parts are refused with a clear error.
+    # SYNC in parts. A state is ``[u32 size][V...]`` (ALWAYS) or ``[u64 mask][u32
+    # size][V...]`` (ON_CHANGE), so an entry is the id in front of it, and a body is
+    # the command byte and the entries of one kind (Godot keeps deltas in packets of
+    # their own); ``sync_packet`` puts the time after the command byte of an ALWAYS
+    # body, and sends a delta body as it is.
 
-    sync_room: ClassVar[int] = 0
+    sync_room: ClassVar[int] = _SYNC_HEAD.size
 
-    def _no_sync(self, *args: Any, **kwargs: Any) -> Any:
-        raise ProfileError("replication (MultiplayerSynchronizer)", self.name, "not yet")
+    def pack_value(self, value: Any) -> bytes:
+        return self.variants.compress(value)
 
-    pack_value = pack_state = pack_delta = sync_entry = sync_body = _no_sync
-    sync_packet = state_size = _no_sync
+    def pack_state(self, values: list[Any]) -> bytes:
+        data = self.variants.compress_many(values)
+        return _U32.pack(len(data)) + data
+
+    def pack_delta(self, indices: Sequence[int], packed: Sequence[bytes]) -> bytes:
+        """Raises EncodingError for a property past the 64th (the mask has 64 bits)."""
+        data = b"".join([packed[i] for i in indices])
+        return _MASK.pack(_mask(indices)) + _U32.pack(len(data)) + data
+
+    def sync_entry(self, path_id: int, state: bytes) -> bytes:
+        return _U32.pack(path_id) + state
+
+    def sync_body(self, always: Sequence[bytes], delta: Sequence[bytes]) -> bytes:
+        """Raises ValueError for entries of both kinds: they go in separate packets."""
+        if always and delta:
+            raise ValueError("Godot sends ALWAYS and ON_CHANGE entries in separate packets")
+        if delta:
+            return bytes((Command.SYNC | _DELTA_FLAG,)) + b"".join(delta)
+        return bytes((Command.SYNC,)) + b"".join(always)
+
+    def sync_packet(self, seq: int, body: bytes) -> bytes:
+        """An ALWAYS body under time ``seq`` (its low 16 bits: Godot's ``uint16_t
+        sync_net_time`` wraps); a delta body as it is (deltas carry no time)."""
+        if body[0] & _DELTA_FLAG:
+            return body
+        return _SYNC_HEAD.pack(Command.SYNC, seq & 0xFFFF) + body[1:]
+
+    def state_size(self, values: list[Any], *, delta: bool) -> int:
+        if delta:
+            return _MASK.size + _U32.size + len(self.variants.compress_many(values[1::2]))
+        return _U32.size + len(self.variants.compress_many(values))
+
+    def _sync(self, m: Sync) -> bytes:
+        if m.always and m.delta:
+            raise EncodingError("Godot sends ALWAYS and ON_CHANGE entries in separate packets")
+        try:
+            if m.delta:
+                entries = [self._delta_entry(sync_id, pairs) for sync_id, pairs in m.delta]
+                return self.sync_body([], entries)
+            always = [self.sync_entry(i, self.pack_state(values)) for i, values in m.always]
+            return self.sync_packet(m.seq, self.sync_body(always, []))
+        except (struct.error, TypeError, ValueError) as exc:
+            raise EncodingError(f"cannot encode a Godot SYNC: {exc}") from None
+
+    def _delta_entry(self, sync_id: int, pairs: list[Any]) -> bytes:
+        indices = pairs[::2]
+        _mask(indices)  # (each in range)
+        if any(b <= a for a, b in itertools.pairwise(indices)):
+            raise EncodingError("a Godot delta lists its properties in ascending order")
+        packed = [b""] * MAX_WATCHED
+        for i, value in zip(indices, pairs[1::2], strict=True):
+            packed[i] = self.pack_value(value)
+        return self.sync_entry(sync_id, self.pack_delta(indices, packed))
+
+    # SPAWN.
+
+    def _spawn(self, m: Spawn) -> bytes:
+        custom = m.scene == -1
+        if not (custom or 0 <= m.scene < _CUSTOM_SCENE):
+            raise EncodingError(f"a Godot SPAWN's scene is 0 to 254 or -1, not {m.scene}")
+        if not custom and m.data is not None:
+            raise EncodingError("only a custom spawn (scene -1) carries data in Godot's SPAWN")
+        name = m.name.encode() + b"\x00"
+        try:
+            head = _SPAWN_HEAD.pack(
+                Command.SPAWN,
+                _CUSTOM_SCENE if custom else m.scene,
+                m.spawner_path_id,
+                m.net_id,
+                len(m.sync_ids),
+                len(name),
+            )
+            ids = struct.pack(f"<{len(m.sync_ids)}I", *m.sync_ids)
+        except struct.error as exc:
+            raise EncodingError(f"cannot encode a Godot SPAWN: {exc}") from None
+        arg = b""
+        if custom:
+            value = self.variants.compress(m.data)
+            arg = _U32.pack(len(value)) + value
+        return head + ids + name + arg + self.variants.compress_many(m.states)
+
+    def _decode_spawn(self, data: bytes) -> Spawn:
+        if len(data) <= _SPAWN_HEAD.size:
+            raise DecodingError(f"SPAWN of {len(data)} bytes is too short")
+        _, scene, spawner, net_id, count, name_len = _SPAWN_HEAD.unpack_from(data)
+        offset = _SPAWN_HEAD.size
+        if count * 4 + name_len > len(data) - offset:
+            raise DecodingError(
+                f"SPAWN of {len(data)} bytes for {count} ids and a name of {name_len}"
+            )
+        ids = list(struct.unpack_from(f"<{count}I", data, offset))
+        offset += 4 * count
+        name = _c_string(data[offset : offset + name_len], "SPAWN name")
+        offset += name_len
+        arg = None
+        if scene == _CUSTOM_SCENE:
+            if len(data) - offset < _U32.size:
+                raise DecodingError("custom SPAWN without its argument's size")
+            size = _U32.unpack_from(data, offset)[0]
+            offset += _U32.size
+            if size > len(data) - offset:
+                raise DecodingError(f"custom SPAWN argument of {size} bytes overruns the packet")
+            (arg,) = self._values(data, offset, offset + size, "custom SPAWN argument", 1)
+            offset += size
+        states = self._values(data, offset, len(data), "SPAWN state")
+        return Spawn(
+            spawner, net_id, -1 if scene == _CUSTOM_SCENE else scene, name, arg, states, ids
+        )
+
+    def _decode_sync(self, data: bytes) -> Sync:
+        if len(data) < _SYNC_MIN:
+            raise DecodingError(f"SYNC of {len(data)} bytes is too short")
+        if data[0] & _DELTA_FLAG:
+            return Sync(0, [], self._delta_entries(data))
+        time = _SYNC_HEAD.unpack_from(data)[1]
+        offset, entries = _SYNC_HEAD.size, []
+        while offset < len(data):
+            if len(data) - offset < _ENTRY.size:
+                raise DecodingError("SYNC ends inside an entry's header")
+            sync_id, size = _ENTRY.unpack_from(data, offset)
+            offset += _ENTRY.size
+            end = _entry_end(data, offset, size, "SYNC")
+            entries.append([sync_id, self._values(data, offset, end, "SYNC state")])
+            offset = end
+        return Sync(time, entries, [])
+
+    def _delta_entries(self, data: bytes) -> list[Any]:
+        offset, entries = 1, []
+        while offset < len(data):
+            if len(data) - offset < _DELTA_ENTRY.size:
+                raise DecodingError("delta SYNC ends inside an entry's header")
+            sync_id, mask, size = _DELTA_ENTRY.unpack_from(data, offset)
+            offset += _DELTA_ENTRY.size
+            end = _entry_end(data, offset, size, "delta SYNC")
+            if not mask:
+                raise DecodingError("delta SYNC entry without properties")
+            indices = [i for i in range(MAX_WATCHED) if mask >> i & 1]
+            values = self._values(data, offset, end, "delta SYNC state", len(indices))
+            entries.append(
+                [sync_id, [x for pair in zip(indices, values, strict=True) for x in pair]]
+            )
+            offset = end
+        return entries
+
+    def _values(self, data: bytes, start: int, end: int, what: str, count: int = -1) -> list[Any]:
+        """Every compressed value in ``data[start:end]`` (exactly ``count`` of them, if
+        given): a state is read to its last byte."""
+        chunk = data[start:end]
+        decompress = self.variants.decompress
+        values, offset = [], 0
+        while offset < len(chunk):
+            value, offset = decompress(chunk, offset)
+            values.append(value)
+        if count >= 0 and len(values) != count:
+            raise DecodingError(f"{what} holds {len(values)} values, not {count}")
+        return values
 
     def _remote_call(self, m: RemoteCall) -> bytes:
         packed = self.pack_args(m.args, allow_objects=False)
@@ -197,6 +403,8 @@ class GodotFormat:
         command = data[0] & _CMD_MASK
         if command == Command.REMOTE_CALL:
             return self._decode_call(data)
+        if command == Command.SYNC and data[0] & ~_DELTA_FLAG == Command.SYNC:
+            return self._decode_sync(data)
         if data[0] & ~_CMD_MASK:
             raise DecodingError(f"command byte {data[0]:#04x} has unknown flags")
         if command == Command.SIMPLIFY_PATH:
@@ -207,9 +415,13 @@ class GodotFormat:
             if len(data) < 2:
                 raise DecodingError("RAW packet without bytes")
             return Raw(data[1:])
-        if command == Command.SYS:
-            return _decode_sys(data)
-        raise DecodingError(f"command {Command(command).name} is not supported yet")
+        if command == Command.SPAWN:
+            return self._decode_spawn(data)
+        if command == Command.DESPAWN:
+            if len(data) != 5:
+                raise DecodingError(f"DESPAWN must be 5 bytes, not {len(data)}")
+            return Despawn(_U32.unpack_from(data, 1)[0])
+        return _decode_sys(data)
 
     def _decode_call(self, data: bytes) -> RemoteCall:
         meta = data[0]
@@ -260,6 +472,28 @@ def _simplify_path(m: SimplifyPath) -> bytes:
 
 def _confirm_path(m: ConfirmPath) -> bytes:
     return _CONFIRM.pack(Command.CONFIRM_PATH, m.ok, m.path_id)
+
+
+def _despawn(m: Despawn) -> bytes:
+    try:
+        return bytes((Command.DESPAWN,)) + _U32.pack(m.net_id)
+    except struct.error as exc:
+        raise EncodingError(f"cannot encode a Godot DESPAWN: {exc}") from None
+
+
+def _mask(indices: Sequence[int]) -> int:
+    mask = 0
+    for i in indices:
+        if not 0 <= i < MAX_WATCHED:
+            raise EncodingError(f"Godot replicates at most {MAX_WATCHED} ON_CHANGE properties")
+        mask |= 1 << i
+    return mask
+
+
+def _entry_end(data: bytes, offset: int, size: int, what: str) -> int:
+    if size > len(data) - offset:
+        raise DecodingError(f"{what} entry of {size} bytes overruns the packet")
+    return offset + size
 
 
 def _raw(m: Raw) -> bytes:

@@ -102,14 +102,19 @@ _SYS = int(Command.SYS)
 
 
 def encode_call(
-    path_id: int, name_id: int, packed_args: bytes, argc: int, path: str | None = None
+    path_id: int,
+    name_id: int,
+    packed_args: bytes,
+    argc: int,
+    path: str | None = None,
+    wide: bool = False,
 ) -> bytes:
     """A REMOTE_CALL packet around arguments packed once with ``pack_array_items``.
 
     For ``b_func(5)`` on a cached path and name this is 5 bytes: ``94 00 01 01 05``
     (Godot's confirmed call is 6). Without arguments it is the 3 bytes
-    ``c1 01 01``, as in Godot. (``path`` is for profiles with ``inline_paths``; here
-    a path id is always defined before its first use.)
+    ``c1 01 01``, as in Godot. (``path`` and ``wide`` are for profiles with
+    ``inline_paths``; here a path id is always defined before its first use.)
     """
     if path is not None:
         raise ValueError("the native profile names nodes by path id only")

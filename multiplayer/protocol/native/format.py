@@ -77,6 +77,9 @@ class NativeFormat:
     sorted_method_ids: ClassVar[bool] = False
     awaitable_calls: ClassVar[bool] = True
     clock: ClassVar[bool] = True
+    sync_net_ids: ClassVar[bool] = False
+    delta_packets: ClassVar[bool] = False
+    sync_limit: ClassVar[int] = 0
     sync_room: ClassVar[int] = _encode.SYNC_ROOM
     encode_call = staticmethod(_encode.encode_call)
     encode_request = staticmethod(_encode.encode_request)

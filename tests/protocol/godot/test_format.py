@@ -18,6 +18,7 @@ from multiplayer.exceptions import DecodingError, EncodingError
 from multiplayer.protocol.godot.format import GodotFormat
 from multiplayer.protocol.messages import (
     ConfirmPath,
+    Despawn,
     Ping,
     Raw,
     Relay,
@@ -25,6 +26,8 @@ from multiplayer.protocol.messages import (
     Request,
     SimplifyName,
     SimplifyPath,
+    Spawn,
+    Sync,
     SysAddPeer,
     SysAuth,
     SysDelPeer,
@@ -40,12 +43,9 @@ CALL_BY_PATH = (
     "20 2d000080 03 03 022a 04000000 10000000 68656c6c6f2066726f6d20676f646f74"
     " 05000000 0000c03f 000010c0 4d61696e00"
 )
-CALL_BY_ID = (
-    "00 01 03 03 826079feff 04000000 06000000 7365636f6e640000 05000000 cdcccc3d e6b1617f"
-)
+CALL_BY_ID = "00 01 03 03 826079feff 04000000 06000000 7365636f6e640000 05000000 cdcccc3d e6b1617f"
 RELAYED_CALL = (
-    "07 03 03000000 20 1b000080 02 01 04000000 0c000000 68656c6c6f20706565722033"
-    " 4d61696e00"
+    "07 03 03000000 20 1b000080 02 01 04000000 0c000000 68656c6c6f20706565722033 4d61696e00"
 )
 
 
@@ -97,8 +97,13 @@ def test_a_call_without_arguments_is_three_bytes() -> None:
 
 @pytest.mark.parametrize(
     ("path_id", "name_id", "head"),
-    [(255, 255, "80 ff ff"), (256, 1, "90 0001 01"), (65536, 1, "a0 00000100 01"),
-     (1, 256, "c0 01 0001"), (70000, 0x8001, "e0 70110100 0180")],
+    [
+        (255, 255, "80 ff ff"),
+        (256, 1, "90 0001 01"),
+        (65536, 1, "a0 00000100 01"),
+        (1, 256, "c0 01 0001"),
+        (70000, 0x8001, "e0 70110100 0180"),
+    ],
 )
 def test_id_widths_are_the_smallest_that_fit(path_id: int, name_id: int, head: str) -> None:
     data = FORMAT.encode(RemoteCall(path_id, name_id, []))
@@ -111,6 +116,16 @@ def test_one_bytes_argument_goes_raw() -> None:
     data = FORMAT.encode(RemoteCall(1, 2, [b"\x01\x02\x03"]))
     assert data == packet("80 01 02 010203")
     assert FORMAT.decode(data, allow_objects=False) == RemoteCall(1, 2, [b"\x01\x02\x03"])
+
+
+@pytest.mark.parametrize("value", [bytearray(b"\x01\x02\x03"), memoryview(b"\x01\x02\x03")])
+def test_one_bytearray_or_memoryview_goes_raw_too(value: object) -> None:
+    assert FORMAT.encode(RemoteCall(1, 2, [value])) == packet("80 01 02 010203")
+
+
+def test_a_wide_call_writes_the_id_in_32_bits() -> None:
+    """Godot's choice for confirmed peers of a call that others get by path."""
+    assert FORMAT.encode_call(1, 2, b"\x80", 0, wide=True) == packet("a0 01000000 02")
 
 
 def test_one_empty_bytes_argument_stays_one_argument() -> None:
@@ -236,3 +251,96 @@ def test_mutated_godot_packets_only_raise_decoding_error(valid: bytes, data: st.
         mutated[where] = data.draw(st.integers(0, 255))
     cut = data.draw(st.integers(0, len(mutated)))
     decodes_or_refuses(bytes(mutated[:cut]) + data.draw(st.binary(max_size=8)))
+
+
+# Replication (SceneReplicationInterface, scene_replication_interface.cpp). Hand-computed
+# from Godot's layouts, little-endian; the engine's own bytes for the same player are
+# compared in tests/godot/test_replication.py.
+
+# _make_spawn_packet: SPAWN, scene 0, spawner path id 1, node net id 1, one synchronizer
+# (net id 2), name "Player" (7 with its NUL); its spawn state: position Vector2(3, 4)
+# (VECTOR2 = 5, two float32) and score 5 (a compressed int: 0x02 = INT, 8 bits).
+SPAWN = (
+    "04 00 01000000 01000000 01000000 07000000 02000000 506c6179657200"
+    " 05000000 00004040 00008040 0205"
+)
+# custom spawn (scene 0xFF): the spawn_function's argument, "x" (STRING = 4), its size
+# first; no synchronizer, so no state.
+CUSTOM_SPAWN = "04 ff 03000000 09000000 00000000 02000000 4100 0c000000 04000000 01000000 78000000"
+# _send_sync: time 1, synchronizer 2: its 12 bytes of ALWAYS state (position).
+SYNC = "06 0100 02000000 0c000000 05000000 00004040 00008040"
+# _send_delta: synchronizer 2, ON_CHANGE properties 0 and 2 changed (mask 0b101): 5, True.
+DELTA = "16 02000000 0500000000000000 03000000 0205 81"
+
+
+def test_spawn_is_godots_layout() -> None:
+    message = Spawn(1, 1, 0, "Player", None, [Vector2(3, 4), 5], [2])
+    assert FORMAT.encode(message) == packet(SPAWN)
+    assert FORMAT.decode(packet(SPAWN), allow_objects=False) == message
+
+
+def test_custom_spawn_carries_its_argument() -> None:
+    message = Spawn(3, 9, -1, "A", "x", [], [])
+    assert FORMAT.encode(message) == packet(CUSTOM_SPAWN)
+    assert FORMAT.decode(packet(CUSTOM_SPAWN), allow_objects=False) == message
+
+
+def test_despawn_is_five_bytes() -> None:
+    assert FORMAT.encode(Despawn(258)) == packet("05 02010000")
+    assert FORMAT.decode(packet("05 02010000"), allow_objects=False) == Despawn(258)
+
+
+def test_sync_and_delta_are_godots_layout() -> None:
+    sync = Sync(1, [[2, [Vector2(3, 4)]]], [])
+    assert FORMAT.encode(sync) == packet(SYNC)
+    assert FORMAT.decode(packet(SYNC), allow_objects=False) == sync
+    delta = Sync(0, [], [[2, [0, 5, 2, True]]])
+    assert FORMAT.encode(delta) == packet(DELTA)
+    assert FORMAT.decode(packet(DELTA), allow_objects=False) == delta
+
+
+def test_sync_in_parts_is_the_same_bytes() -> None:
+    state = FORMAT.pack_state([Vector2(3, 4)])
+    body = FORMAT.sync_body([FORMAT.sync_entry(2, state)], [])
+    assert FORMAT.sync_packet(65537, body) == packet(SYNC)  # the time wraps at 16 bits
+    packed = [FORMAT.pack_value(v) for v in (5, "unchanged", True)]
+    body = FORMAT.sync_body([], [FORMAT.sync_entry(2, FORMAT.pack_delta([0, 2], packed))])
+    assert FORMAT.sync_packet(99, body) == packet(DELTA)  # a delta has no time
+
+
+def test_replication_limits_are_godots() -> None:
+    """Deltas go apart, at most 64 ON_CHANGE properties, ALWAYS packets of 1350."""
+    assert FORMAT.sync_net_ids and FORMAT.delta_packets and FORMAT.sync_limit == 1350
+    with pytest.raises(ValueError, match="separate packets"):
+        FORMAT.sync_body([b"a"], [b"d"])
+    with pytest.raises(EncodingError, match="at most 64"):
+        FORMAT.pack_delta([64], [b"\x01"] * 65)
+    with pytest.raises(EncodingError, match="separate packets"):
+        FORMAT.encode(Sync(1, [[2, [1]]], [[2, [0, 1]]]))
+    with pytest.raises(EncodingError, match="scene"):
+        FORMAT.encode(Spawn(1, 1, 255, "A", None, []))
+
+
+@pytest.mark.parametrize(
+    ("hex_", "match"),
+    [
+        ("04 00 01000000 01000000", "too short"),
+        ("04 00 01000000 01000000 ffffffff 02000000 4100", "ids and a name"),
+        ("04 00 01000000 01000000 00000000 03000000 4100", "ids and a name"),
+        ("04 00 01000000 01000000 00000000 02000000 4141", "NUL-terminated"),
+        ("04 00 01000000 01000000 00000000 02000000 4100 05", "."),  # truncated state
+        ("04 ff 01000000 01000000 00000000 02000000 4100 0900", "argument's size"),
+        ("04 ff 01000000 01000000 00000000 02000000 4100 09000000 00", "overruns"),
+        ("05 01000000 00", "5 bytes"),
+        ("06 0100 02000000", "too short"),
+        ("06 0100 02000000 ff000000 000000", "overruns"),
+        ("06 0100 02000000 01000000 01 0000", "inside an entry"),
+        ("06 0100 02000000 01000000 02", "truncated"),  # 0x02, an 8-bit int, wants a byte
+        ("16 02000000 0000000000000000 01000000 01", "without properties"),
+        ("16 02000000 0300000000000000 01000000 01", "not 2"),
+        ("26 0100 02000000 01000000 01", "unknown flags"),
+    ],
+)
+def test_malformed_replication_packets_raise_decoding_error(hex_: str, match: str) -> None:
+    with pytest.raises(DecodingError, match=match):
+        FORMAT.decode(packet(hex_), allow_objects=False)
