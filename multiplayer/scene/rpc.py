@@ -63,15 +63,18 @@ class RPCConfig:
     def from_dict(cls, config: Mapping[str, Any]) -> RPCConfig:
         """Build one from Godot's dictionary form (``rpc_mode``, ``transfer_mode``, …).
 
-        Missing keys take the defaults of Godot's ``_parse_rpc_config``: AUTHORITY,
-        RELIABLE, not call_local, channel 0.
+        ``rpc_mode`` is required: Godot's ``_parse_rpc_config`` skips a config
+        without it (and a Godot peer would then count other methods). Missing other
+        keys take its defaults: RELIABLE, not call_local, channel 0.
 
         Raises:
-            ValueError: An unknown key or a bad value.
+            ValueError: No ``rpc_mode``, an unknown key or a bad value.
         """
         unknown = set(config) - {"rpc_mode", "transfer_mode", "call_local", "channel"}
         if unknown:
             raise ValueError(f"unknown rpc config keys: {sorted(unknown)}")
+        if "rpc_mode" not in config:
+            raise ValueError("an rpc config needs rpc_mode (Godot ignores one without it)")
         channel = int(config.get("channel", 0))
         _check_channel(channel)
         return cls(

@@ -25,7 +25,9 @@ method ids are indices among the node's sorted RPC names (:mod:`.method_ids`), n
 defined ids; a SIMPLIFY_PATH carries the md5 of those names and its CONFIRM_PATH
 says whether they matched; a path id is used only once the receiver confirmed it,
 and calls until then carry the path itself; a receiver lacking the node does not
-answer, and no FORGET_PATH exists (ids are never reused, so a stale one is harmless).
+answer, and no FORGET_PATH exists. A sender never reuses an id, so a stale one is
+never used again; but a receiver's table only grows, so once it is full new paths
+are not confirmed, and calls to them go on by path.
 
 :class:`PathCache` is the part of SceneMultiplayer that runs both sides and looks
 nodes up by wire path (a path relative to ``root_path``).
@@ -283,10 +285,19 @@ class PathCache:
         _check_path(message.path)
         node = self.resolve(message.path)
         if node is None:
+            # (One kind for every path: a peer cannot flood the log with new ones.)
             reason = f"peer announced {message.path!r}, which has no node here"
-            self._refusals.refuse(session.peer_id, ("lacks", message.path), reason)
+            self._refusals.refuse(session.peer_id, ("lacks",), reason)
             return
-        _define(session.paths, message.path_id, message.path, check_wire_path)
+        table = session.paths
+        if len(table) >= table.limit and message.path_id not in table:
+            # Godot's receivers never forget a path id, and its senders give every new
+            # node a new one, so an honest peer of a long session can fill the table.
+            # Unconfirmed, its calls go on naming the node by path, as Godot's do.
+            reason = f"more than {table.limit} path ids: calls by path from now on"
+            self._refusals.refuse(session.peer_id, ("paths full",), reason)
+            return
+        _define(table, message.path_id, message.path, check_wire_path)
         ok = method_ids(node).checksum == message.checksum
         if not ok:
             self._refusals.refuse(session.peer_id, ("checksum", message.path), _mismatch(node))

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 if TYPE_CHECKING:
     from ..scene.node import Node
@@ -27,6 +28,8 @@ NODE_LEVEL = 1 << 15
 """Set on the ids of methods configured with ``Node.rpc_config``."""
 
 _by_class: dict[type, MethodIds] = {}
+# Nodes with node-level configs: the configs their ids were built from, and the ids.
+_by_node: WeakKeyDictionary[Node, tuple[dict[str, Any], MethodIds]] = WeakKeyDictionary()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +58,12 @@ def method_ids(node: Node) -> MethodIds:
     """``node``'s method ids (those of its class, unless it has node-level configs)."""
     node_level = node._node_rpc_config
     if node_level:
-        return MethodIds.build(list(node_level), list(node._rpc_methods))
+        cached = _by_node.get(node)
+        if cached is not None and cached[0] == node_level:
+            return cached[1]
+        ids = MethodIds.build(list(node_level), list(node._rpc_methods))
+        _by_node[node] = (dict(node_level), ids)
+        return ids
     cls = type(node)
     found = _by_class.get(cls)
     if found is None:

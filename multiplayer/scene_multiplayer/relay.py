@@ -23,6 +23,7 @@ never travel inside a relay (one packet could otherwise multiply, or nest deep).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from .session import PeerSession, SessionTable
 
 __all__ = ["Dispatch", "ServerRelay"]
+
+logger = logging.getLogger("multiplayer.scene")
 
 Dispatch = Callable[["PeerSession", Message, int], None]
 """Reads a message of some size as coming from a peer's session (raises Refusal)."""
@@ -208,7 +211,12 @@ class ServerRelay:
             raise Refusal(("relay target",), f"relay to {target} makes no sense")
         forward = self.format.encode(Relay(sender, relay.packet))
         if target > 0:
-            if target not in self._sessions.admitted:  # unknown, or left on the way
+            if target not in self._sessions.admitted:
+                if target in self._sessions.departed:
+                    # Godot too drops it: the target left while the packet was on its
+                    # way, an honest race that is not the sender's fault.
+                    logger.debug("relay from %d to %d, which left: dropped", sender, target)
+                    return
                 raise Refusal(("relay to", target), f"relay to peer {target}: not here")
             self._write_forward(sender, target, forward)
             return

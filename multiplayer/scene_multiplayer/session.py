@@ -85,6 +85,9 @@ class PeerSession:
         cancel(self.tasks)
 
 
+MAX_DEPARTED = 1024
+
+
 class SessionTable:
     """The peers one API knows: authenticating or admitted, and those leaving.
 
@@ -100,6 +103,9 @@ class SessionTable:
         """The admitted peers, in the order they were admitted."""
         self.leaving: dict[int, PeerSession] = {}
         """The peers whose leave this poll reported, until the end of the poll."""
+        self.departed: dict[int, None] = {}
+        """The last ``MAX_DEPARTED`` admitted peers that left, oldest first: packets
+        for them may still be on their way (a relay that crossed their leave)."""
 
     def open(self, peer_id: int, auth: AuthProgress | None = None) -> PeerSession:
         """A new session (or the one ``peer_id`` has already)."""
@@ -118,6 +124,9 @@ class SessionTable:
             del self.all[session.peer_id]
         if self.admitted.get(session.peer_id) is session:
             del self.admitted[session.peer_id]
+            self.departed[session.peer_id] = None
+            if len(self.departed) > MAX_DEPARTED:
+                del self.departed[next(iter(self.departed))]
         session.close()
 
     def authenticating(self) -> list[int]:

@@ -277,10 +277,11 @@ class WebSocketPeerBase(WebSocketSettings):
         staged for ``poll()``.
 
         ``max_message_size`` is what the other side's greeting announced; None (its
-        framing does not say) assumes our own ``inbound_buffer_size``. A client
-        passes the ``own_id`` it was given, reported with its join at ``poll()``.
+        framing does not say) assumes the framing's ``peer_message_size``, or else our
+        own ``inbound_buffer_size``. A client passes the ``own_id`` it was given,
+        reported with its join at ``poll()``.
         """
-        size = self._inbound_buffer_size if max_message_size is None else max_message_size
+        size = max_message_size or self._framing.peer_message_size or self._inbound_buffer_size
         link = Link(ws, peer_id, size)
         if own_id:
             self._assigned_id = own_id

@@ -130,6 +130,8 @@ def test_rpc_config_dictionary() -> None:
     assert node.get_rpc_config("get_path") is None
     with pytest.raises(ValueError, match="unknown rpc config keys"):
         node.rpc_config("get_path", {"mode": 1})
+    with pytest.raises(ValueError, match="needs rpc_mode"):  # Godot would skip it
+        node.rpc_config("get_path", {"call_local": True})
     with pytest.raises(ValueError, match="no method"):
         node.rpc_config("nope", {"rpc_mode": 1})
 

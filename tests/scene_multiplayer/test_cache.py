@@ -53,6 +53,16 @@ def test_retired_ids_are_never_reused() -> None:
     assert cache.local_id("A") == ident + 1
 
 
+def test_a_confirmation_of_a_retired_id_is_a_race_not_a_refusal() -> None:
+    """The node left while its confirmation was on its way: confirm() says None
+    (ignore it), not False (refuse it); an id never given is still refused."""
+    cache = IdCache("path")
+    ident, _ = cache.id_for("A", [2])
+    cache.retire("A")
+    assert cache.confirm(2, ident, True) is None
+    assert cache.confirm(2, ident + 5, True) is False
+
+
 def test_forget_peer_and_clear() -> None:
     """A leaving peer was told nothing; clear() drops everything and restarts at 1."""
     cache = IdCache("path")
@@ -208,3 +218,67 @@ def test_ids_of_nodes_that_leave_are_forgotten(make_session: Any) -> None:
     session.games[0].hello.rpc(2)
     session.pump()
     assert [c[2] for c in session.games[1].calls] == [1, 2]
+
+
+# The godot profile's path cache.
+
+
+def godot_sent(session: Any, index: int) -> list[Any]:
+    from multiplayer.protocol.godot.format import GodotFormat
+    from multiplayer.protocol.native.codec import Codec
+
+    decode = GodotFormat(Codec()).decode
+    return [decode(packet, allow_objects=False) for packet in session.sent[index]]
+
+
+def test_godot_confirmation_after_the_node_left_is_not_refused(
+    make_session: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A call on a node that then leaves: its path's confirmation comes back for an
+    id that is gone. Godot ignores it; so do we, and nobody is refused."""
+    session = make_session(clients=1, protocol="godot")
+    game = session.games[1]
+    game.rpc_id(1, "hello", 1)
+    game.get_parent().remove_child(game)  # before the confirmation arrives
+    session.pump()
+    assert session.games[0].calls == [("hello", 2, 1)]
+    assert "refused" not in caplog.text
+
+
+def test_godot_paths_a_peer_lacks_are_logged_as_one_kind(
+    make_session: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A peer announcing many paths we lack gets one line and counts, not one line
+    per path, and is not answered (Godot sends no CONFIRM_PATH for a missing node)."""
+    from multiplayer.protocol.messages import SimplifyPath
+
+    session = make_session(clients=1, protocol="godot")
+    encode = session.api(1)._relay.format.encode
+    session.sent[0].clear()
+    for i in range(50):
+        session.send_raw(1, encode(SimplifyPath(i + 1, f"Nowhere{i}", "0" * 32)))
+    session.pump()
+    lines = [r.getMessage() for r in caplog.records if "no node here" in r.getMessage()]
+    assert len(lines) == 2 and "(10 times)" in lines[1]
+    assert godot_sent(session, 0) == []
+    assert 2 in session.api(0).get_peers()
+
+
+def test_godot_full_path_table_leaves_calls_by_path(
+    make_session: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Godot never forgets a path id. Once a peer's table is full, a new path is not
+    confirmed, so the peer's calls go on carrying the path, and still arrive."""
+    from multiplayer.protocol.messages import RemoteCall
+
+    session = make_session(clients=1, protocol="godot")
+    session.api(0)._sessions.all[2].paths.limit = 0
+    session.games[1].rpc_id(1, "hello", 1)
+    session.pump()
+    session.sent[1].clear()
+    session.games[1].rpc_id(1, "hello", 2)
+    session.pump()
+    assert session.games[0].calls == [("hello", 2, 1), ("hello", 2, 2)]
+    (call,) = godot_sent(session, 1)
+    assert isinstance(call, RemoteCall) and call.path == "Game"
+    assert caplog.text.count("calls by path from now on") == 1

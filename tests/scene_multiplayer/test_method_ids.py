@@ -66,3 +66,15 @@ def test_names_sort_by_code_point() -> None:
 
 def test_a_node_without_rpcs_has_the_md5_of_nothing() -> None:
     assert method_ids(Node()).checksum == hashlib.md5(b"").hexdigest()
+
+
+def test_node_level_ids_follow_rpc_config_changes() -> None:
+    """Ids are kept per node, and made again when its rpc_config changes."""
+    node = Main()
+    node.rpc_config("not_an_rpc", {"rpc_mode": 1})
+    first = method_ids(node)
+    assert method_ids(node) is first
+    node.rpc_config("not_an_rpc", None)
+    assert "not_an_rpc" not in method_ids(node).ids
+    node.rpc_config("not_an_rpc", {"rpc_mode": 2})
+    assert method_ids(node).ids["not_an_rpc"] == NODE_LEVEL

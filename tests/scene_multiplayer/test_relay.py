@@ -146,6 +146,22 @@ def test_relay_to_self_or_server_is_refused(
     assert session.api(0)._refusals.count(2, ("relay target",)) == 2  # logged once
 
 
+def test_a_relay_to_a_peer_that_just_left_is_dropped_quietly(
+    make_session: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A relay that crossed its target's leave is an honest race (Godot drops it too):
+    no refusal; a relay to a peer that never was is refused."""
+    session = make_session(clients=2)
+    session.network._cut(3, notify_server=True, notify_client=True)
+    session.pump()
+    session.craft(1, [7, 3, 3, msgpack.packb([3, b"late"])])
+    session.pump()
+    assert "refused" not in caplog.text
+    session.craft(1, [7, 3, 99, msgpack.packb([3, b"nobody"])])
+    session.pump()
+    assert "refused from peer 2: relay to peer 99: not here" in caplog.text
+
+
 def test_relay_minus_one_is_not_read_by_the_server(make_session: Any) -> None:
     """send_bytes(-1) from a client reaches the others but not the server (Godot)."""
     session = make_session(clients=2)

@@ -1158,3 +1158,25 @@ async def test_godot_client_refuses_a_bad_id(peers: Peers, first: bytes) -> None
             lambda: client.get_connection_status() == ConnectionStatus.DISCONNECTED,
         )
         assert connected_ids == []
+
+
+async def test_godot_profile_packets_are_kept_to_godots_message_size(peers: Peers) -> None:
+    """A Godot peer takes messages of at most 65535 bytes (its default
+    inbound_buffer_size), and its greeting does not say so: a larger packet raises
+    PacketTooLarge where it is put, in both directions, not a closed connection."""
+    server = await start_godot_server(peers)
+    client = WebSocketMultiplayerPeer(protocol="godot")
+    peers.append(client)
+    await client.create_client(url_of(server))
+    await poll_until(peers, connected(client))
+    assert client.get_max_packet_size() == 65535
+    client.set_target_peer(1)
+    with pytest.raises(PacketTooLarge):
+        client.put_packet(b"\x03" + bytes(65535))
+    client.put_packet(b"\x03" + bytes(65534))
+    got: list[tuple[int, bytes]] = []
+    await poll_until(peers, lambda: bool(got.extend(drain(server)) or got))
+    assert len(got[0][1]) == 65535
+    server.set_target_peer(client.get_unique_id())
+    with pytest.raises(PacketTooLarge):
+        server.put_packet(b"\x03" + bytes(65535))

@@ -263,3 +263,30 @@ async def test_accepting_pauses_after_the_system_refuses(
         assert time.monotonic() < deadline, "the server did not watch again"
         await asyncio.sleep(0.005)
     await join(peers, server)
+
+
+async def test_godot_ids_in_use_are_drawn_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A random id that a connected client has is never given to another: the
+    server draws again (Godot does not check)."""
+    from multiplayer.transport import websocket_server
+
+    draws = iter([5, 5, 5, 7])  # randbelow(n) + 2: ids 7, 7, 7, 9
+    monkeypatch.setattr(websocket_server.secrets, "randbelow", lambda n: next(draws))
+    server = WebSocketMultiplayerPeer(protocol="godot")
+    await server.create_server(0, "127.0.0.1")
+    url = f"ws://127.0.0.1:{server.get_local_port()}"
+    clients = []
+    try:
+        for _ in range(2):
+            client = WebSocketMultiplayerPeer(protocol="godot")
+            await client.create_client(url)
+            clients.append(client)
+            while client.get_connection_status() != ConnectionStatus.CONNECTED:
+                server.poll()
+                client.poll()
+                await asyncio.sleep(0.005)
+        assert [c.get_unique_id() for c in clients] == [7, 9]
+    finally:
+        for peer in (*clients, server):
+            peer.close()
+            await peer.wait_closed()

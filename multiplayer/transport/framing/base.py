@@ -60,6 +60,10 @@ class Framing(abc.ABC):
     """Bytes a message holding one packet adds to it: a packet may be at most the
     other side's message limit minus this."""
 
+    peer_message_size: ClassVar[int | None] = None
+    """The other side's largest message, when its greeting does not say: None
+    assumes it takes what we take (our ``inbound_buffer_size``)."""
+
     random_ids: ClassVar[bool] = False
     """Whether the server draws client ids at random in [2, 2^31 - 1] (as Godot's
     ``generate_unique_id`` does) rather than counting them up from 2."""

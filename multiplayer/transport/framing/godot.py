@@ -24,10 +24,13 @@ from collections.abc import Sequence
 from ...exceptions import ProtocolError
 from .base import Framing, Greeting
 
-__all__ = ["ID_MESSAGE_SIZE", "GodotFraming"]
+__all__ = ["GODOT_INBOUND_BUFFER_SIZE", "ID_MESSAGE_SIZE", "GodotFraming"]
 
 ID_MESSAGE_SIZE = 4
 """The server's greeting is the bare int32 id."""
+
+GODOT_INBOUND_BUFFER_SIZE = 65535
+"""Godot's default ``inbound_buffer_size``: the largest message a Godot peer takes."""
 
 _ID = struct.Struct("<i")
 
@@ -47,10 +50,12 @@ class GodotFraming(Framing):
     client_greets = False  # Godot's server speaks first, as soon as the link is OPEN
     packet_overhead = 0
     random_ids = True
+    # Godot does not tell its limit: assume its default inbound_buffer_size, so that a
+    # larger packet raises PacketTooLarge where it is put, instead of having Godot
+    # close the connection (wslay's max_recv_msg_length).
+    peer_message_size = GODOT_INBOUND_BUFFER_SIZE
 
     def server_greeting(self, peer_id: int, max_message_size: int) -> bytes:
-        # Godot does not tell its message limit: its defaults are the same on both
-        # sides, and each peer keeps to its own.
         return _ID.pack(peer_id)
 
     def parse_server_greeting(self, message: bytes) -> Greeting:

@@ -51,3 +51,9 @@ def test_one_message_per_packet_with_nothing_added() -> None:
 
 def test_ids_are_drawn_at_random() -> None:
     assert FRAMING.random_ids is True
+
+
+def test_a_godot_peer_is_assumed_to_take_godots_default_message_size() -> None:
+    """Godot's inbound_buffer_size is 65535 by default, and its greeting does not
+    say: the peer keeps its packets to that."""
+    assert FRAMING.peer_message_size == 65535

@@ -2,6 +2,7 @@ extends Node
 ## Makes the reference calls of bench/run.py's wire_bytes, so that tests/godot/test_wire.py
 ## can compare Godot's bytes with the godot profile's. A first call announces the path;
 ## the server answers `go` once it confirmed it, and the reference calls follow, by id.
+## `extra` is an RPC by rpc_config, so the path's checksum covers node-level names too.
 
 
 func _ready() -> void:
@@ -9,6 +10,7 @@ func _ready() -> void:
 	for arg in OS.get_cmdline_user_args():
 		if arg.begins_with("--port="):
 			port = arg.substr(7).to_int()
+	rpc_config("extra", {"rpc_mode": MultiplayerAPI.RPC_MODE_ANY_PEER})
 	multiplayer.connected_to_server.connect(func() -> void: one.rpc_id(1, 0))
 	var peer := WebSocketMultiplayerPeer.new()
 	peer.create_client("ws://127.0.0.1:%d" % port)
@@ -22,11 +24,17 @@ func go() -> void:
 	one.rpc_id(1, Vector2(1.5, 2.0))
 	one.rpc_id(1, "abcdefghij")
 	one.rpc_id(1, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+	one.rpc_id(1, PackedByteArray([1, 2, 3]))
+	one.rpc_id(1, 0.1)
 	print("TEST: sent")
 
 
 @rpc("any_peer")
 func none() -> void:
+	pass
+
+
+func extra() -> void:
 	pass
 
 
