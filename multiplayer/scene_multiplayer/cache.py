@@ -287,7 +287,7 @@ class PathCache:
         if node is None:
             # (One kind for every path: a peer cannot flood the log with new ones.)
             reason = f"peer announced {message.path!r}, which has no node here"
-            self._refusals.refuse(session.peer_id, ("lacks",), reason)
+            self._refusals.note(session.peer_id, ("lacks",), reason)
             return
         table = session.paths
         if len(table) >= table.limit and message.path_id not in table:
@@ -295,12 +295,12 @@ class PathCache:
             # node a new one, so an honest peer of a long session can fill the table.
             # Unconfirmed, its calls go on naming the node by path, as Godot's do.
             reason = f"more than {table.limit} path ids: calls by path from now on"
-            self._refusals.refuse(session.peer_id, ("paths full",), reason)
+            self._refusals.note(session.peer_id, ("paths full",), reason)
             return
         _define(table, message.path_id, message.path, check_wire_path)
         ok = method_ids(node).checksum == message.checksum
         if not ok:
-            self._refusals.refuse(session.peer_id, ("checksum", message.path), _mismatch(node))
+            self._refusals.note(session.peer_id, ("checksum", message.path), _mismatch(node))
         confirm = self._relay.format.encode(ConfirmPath(message.path_id, ok))
         self._relay.route(session.peer_id, confirm, _RELIABLE, 0)
 
@@ -322,13 +322,13 @@ class PathCache:
             path = self.paths.text_of(message.path_id)
             node = self.resolve(path) if path is not None else None
             reason = _mismatch(node) if node is not None else f"checksum mismatch on {path!r}"
-            self._refusals.refuse(session.peer_id, ("checksum", path), reason)
+            self._refusals.note(session.peer_id, ("checksum", path), reason)
         elif not message.ok:
             # An honest answer, not a violation: a peer may lack a node we call (it
             # was freed there, or never spawned), and must not be kicked for saying so.
             path = self.paths.text_of(message.path_id)
             reason = f"peer has no node at {path!r}: RPCs to it will fail"
-            self._refusals.refuse(session.peer_id, ("lacks", path), reason)
+            self._refusals.note(session.peer_id, ("lacks", path), reason)
 
     def call_target(
         self, session: PeerSession, path_id: int, name_id: int, path: str | None
@@ -462,9 +462,11 @@ def _check_path(path: str) -> None:
 
 
 def _mismatch(node: Node) -> str:
+    names = ", ".join(method_ids(node).names.values())
     return (
         f"the RPC method names of {node._describe()} differ from the peer's (checksum "
-        "mismatch): method ids may name other methods; give both sides the same RPCs"
+        f"mismatch), so method ids may name other methods: give both sides the same RPCs "
+        f"(here, in id order: {names or 'none'})"
     )
 
 

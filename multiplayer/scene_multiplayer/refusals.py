@@ -54,15 +54,24 @@ class RefusalLog:
 
     def refuse(self, peer_id: int, kind: tuple[object, ...], reason: str) -> None:
         """Record that a packet from ``peer_id`` was refused, and log it if due."""
+        self._log("refused from peer %d: %s", peer_id, kind, reason)
+
+    def note(self, peer_id: int, kind: tuple[object, ...], reason: str) -> None:
+        """Record something a packet from ``peer_id`` showed that is no fault of it (a
+        race, a difference between the two sides), and log it if due, as refusals
+        are: the line says what happened, not that it was refused."""
+        self._log("peer %d: %s", peer_id, ("note", *kind), reason)
+
+    def _log(self, line: str, peer_id: int, kind: tuple[object, ...], reason: str) -> None:
         key = (peer_id, *(_short(part) for part in kind))
         count = self._counts.pop(key, 0) + 1
         self._counts[key] = count  # re-inserted: the most recent kinds are kept
         if len(self._counts) > self._max_kinds:
             del self._counts[next(iter(self._counts))]
         if count == 1:
-            self._logger.warning("refused from peer %d: %s", peer_id, reason)
+            self._logger.warning(line, peer_id, reason)
         elif _is_power_of_ten(count):
-            self._logger.warning("refused from peer %d: %s (%d times)", peer_id, reason, count)
+            self._logger.warning(line + " (%d times)", peer_id, reason, count)
 
     def count(self, peer_id: int, kind: tuple[object, ...]) -> int:
         return self._counts.get((peer_id, *(_short(part) for part in kind)), 0)

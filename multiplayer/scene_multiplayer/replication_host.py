@@ -75,7 +75,7 @@ class SceneReplicationHost:
         return self._api._relay.require_peer().get_max_packet_size()
 
     def notice(self, peer_id: int, reason: str) -> None:
-        self._api._refusals.refuse(peer_id, ("notice",), reason)
+        self._api._refusals.note(peer_id, ("sync",), reason)
 
     # Packets for the replicator.
 

@@ -115,7 +115,12 @@ class WebSocketClientSide:
         if self._done:
             return
         timeout = self._peer.handshake_timeout
-        self._failed(TimeoutError(f"no id from the server within handshake_timeout ({timeout} s)"))
+        hint = ""
+        if not self._peer._framing.client_greets:
+            hint = "; a native server waits for a greeting: both sides need the same protocol"
+        self._failed(
+            TimeoutError(f"no id from the server within handshake_timeout ({timeout} s){hint}")
+        )
         self._end(CLOSE_NORMAL)
 
     def _end(self, code: int) -> None:

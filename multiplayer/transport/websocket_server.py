@@ -175,7 +175,12 @@ class WebSocketServerSide:
         if pending.conn.state is not State.STATE_OPEN:
             return  # the WebSocketPeer's own handshake timer cuts it
         timeout = self._peer.handshake_timeout
-        logger.warning("%s: no greeting within handshake_timeout (%s s)", pending.who, timeout)
+        logger.warning(
+            "%s: no greeting within handshake_timeout (%s s); a client that waits for"
+            " its id first (a Godot client?) needs WebSocketMultiplayerPeer(protocol='godot')",
+            pending.who,
+            timeout,
+        )
         self._drop(pending, CLOSE_POLICY_VIOLATION, "handshake timeout")
 
     def _admit(self, pending: _Pending, max_message_size: int | None) -> None:

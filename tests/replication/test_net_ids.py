@@ -275,14 +275,16 @@ def test_a_spawn_from_a_peer_not_the_spawners_authority_is_refused(
         (Sync(0, [], [[77, [0, 5]]]), "synchronizer id 77, which is no synchronizer"),
         (Sync(30000, [[2, [Vector2(), 3]]], []), "2 values for 1 properties"),
         (Sync(0, [], [[2, [3, 5]]]), "bad delta indices"),
-        (Sync(30000, [[PATH_ID_FLAG | 99, [1]]], []), "SYNC for None"),
+        (Sync(30000, [[PATH_ID_FLAG | 99, [1]]], []), "SYNC for None, which is no synchronizer"),
     ],
 )
 def test_bad_state_is_refused_entry_by_entry(
     message: Sync, reason: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A SYNC or a delta naming an id never given, or with more values than the
-    receiver's configuration reads: one line naming the peer, nothing set."""
+    receiver's configuration reads: one line naming the peer, nothing set. (An id
+    that names no synchronizer is logged without "refused": its node may have been
+    freed here while the state was on its way, which is no fault of the sender.)"""
     net = Net()
     net.launch()
     copy = net.ship(1)
@@ -291,7 +293,8 @@ def test_bad_state_is_refused_entry_by_entry(
     net.send(0, GODOT.encode(message), to=2)
     net.pump()
     lines = [r.getMessage() for r in caplog.records]
-    assert len(lines) == 1 and lines[0].startswith("refused from peer 1: ")
+    prefix = "peer 1: " if "no synchronizer" in reason else "refused from peer 1: "
+    assert len(lines) == 1 and lines[0].startswith(prefix)
     assert reason in lines[0]
     assert (copy.position, copy.hp) == (Vector2(1, 2), 90)
 

@@ -72,7 +72,7 @@ def test_call_to_a_missing_node_is_refused(
     lines = [r.getMessage() for r in caplog.records]
     assert lines == [
         "refused from peer 2: RPC 'hello' on 'Extra': no such node",
-        "refused from peer 1: peer has no node at 'Extra': RPCs to it will fail",
+        "peer 1: peer has no node at 'Extra': RPCs to it will fail",
     ]
 
 
@@ -592,8 +592,10 @@ def test_godot_checksum_mismatch_is_logged_on_both_sides(
     session.games[1].rpc_id(1, "hello", 1)
     session.pump()
     lines = [r.getMessage() for r in caplog.records if "checksum" in r.getMessage()]
-    assert any(line.startswith("refused from peer 2:") for line in lines)
-    assert any(line.startswith("refused from peer 1:") for line in lines)
+    assert len(lines) == 2 and not any("refused" in line for line in lines)
+    server_line = next(line for line in lines if line.startswith("peer 2:"))
+    assert "(here, in id order: plain, b_func, both, from_authority, hello" in server_line
+    assert any(line.startswith("peer 1:") for line in lines)
 
 
 def test_godot_has_no_awaited_calls_or_pings(make_session: Any) -> None:

@@ -1180,3 +1180,27 @@ async def test_godot_profile_packets_are_kept_to_godots_message_size(peers: Peer
     server.set_target_peer(client.get_unique_id())
     with pytest.raises(PacketTooLarge):
         server.put_packet(b"\x03" + bytes(65535))
+
+
+async def test_mixed_profiles_fail_with_a_hint(
+    peers: Peers, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A native client of a godot server, and a godot client of a native server, fail
+    with a message that names the cause: the two sides speak different profiles."""
+    godot_server = await start_godot_server(peers)
+    native_client = await start_client(peers, url_of(godot_server))
+    await poll_until(
+        peers, lambda: native_client.get_connection_status() == ConnectionStatus.DISCONNECTED
+    )
+    assert "protocol='godot'" in str(native_client.connection_error)
+
+    native_server = await start_server(peers, handshake_timeout=0.3)
+    godot_client = WebSocketMultiplayerPeer(protocol="godot")
+    godot_client.handshake_timeout = 0.3
+    peers.append(godot_client)
+    await godot_client.create_client(url_of(native_server))
+    await poll_until(
+        peers, lambda: godot_client.get_connection_status() == ConnectionStatus.DISCONNECTED
+    )
+    assert "both sides need the same protocol" in str(godot_client.connection_error)
+    await poll_until(peers, lambda: "protocol='godot'" in caplog.text)

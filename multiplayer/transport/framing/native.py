@@ -51,6 +51,10 @@ MAX_BATCH_PACKETS = 1024
 """The most packets one BATCH may carry (bounds what one message costs to stage)."""
 
 _HELLO = struct.Struct("<BBII")
+_GODOT_HINT = (
+    " (a Godot server sends a bare 4-byte id: to join one, use"
+    " WebSocketMultiplayerPeer(protocol='godot'))"
+)
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
 _LONG = 0xFFFF
@@ -75,7 +79,10 @@ class Hello:
             ProtocolError: It is not a HELLO, or not of this protocol version.
         """
         if len(data) != _HELLO.size or data[0] != HELLO:
-            raise ProtocolError(f"expected a {_HELLO.size}-byte HELLO, got {_describe(data)}")
+            hint = _GODOT_HINT if len(data) == 4 else ""
+            raise ProtocolError(
+                f"expected a {_HELLO.size}-byte HELLO, got {_describe(data)}{hint}"
+            )
         _, version, peer_id, max_message_size = _HELLO.unpack(data)
         if version != PROTOCOL_VERSION:
             raise ProtocolError(
