@@ -22,6 +22,7 @@ from tools.webgodot import (
     Image,
     TunnelBridge,
     build_pck,
+    class_cache,
     read_pck,
 )
 
@@ -49,6 +50,31 @@ async def test_godot_prints_its_user_args_and_quits_cleanly(browser: Browser) ->
     assert godot.lines[0].startswith("Godot Engine v4.6.stable.official")
     assert godot.lines[-1] == "[webgodot] Godot exited with code 7"
     assert godot.errors() == []
+
+
+async def test_a_class_name_of_another_script_is_found(browser: Browser) -> None:
+    """A project written by hand has no class cache; the harness writes one from its
+    class_name lines, as the editor would, so scripts find each other's classes."""
+    async with browser.godot(PROJECTS / "class_names") as godot:
+        assert await godot.wait_for("TEST: ") == "TEST: coin 5 true"
+        await godot.wait_exit()
+    assert godot.errors() == []
+
+
+def test_the_class_cache_lists_class_names_as_the_editor_does() -> None:
+    cache = class_cache(
+        {
+            "coin.gd": b"class_name Coin extends Node2D\n",
+            "player.gd": b"extends CharacterBody2D\nclass_name Player\n",
+            "plain.gd": b"extends Node\n",
+            "notes.txt": b"class_name Nope\n",
+        }
+    ).decode()
+    assert cache.startswith("list=[{") and cache.count('"class"') == 2
+    assert '"class": &"Coin"' in cache and '"base": &"Node2D"' in cache
+    assert '"class": &"Player"' in cache and '"base": &"CharacterBody2D"' in cache
+    assert '"path": "res://player.gd"' in cache
+    assert class_cache({"plain.gd": b"extends Node\n"}) == b"list=[]\n"
 
 
 async def test_godot_errors_are_collected(browser: Browser) -> None:

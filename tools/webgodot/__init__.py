@@ -18,7 +18,7 @@ from tools.webgodot.engine import (
     find_engine,
     unavailable_reason,
 )
-from tools.webgodot.pck import build_pck, project_files, read_pck
+from tools.webgodot.pck import build_pck, class_cache, project_files, read_pck
 from tools.webgodot.png import Image
 from tools.webgodot.tunnel import TUNNEL_PEER_GD, TUNNEL_PEER_RES, TunnelBridge
 
@@ -33,6 +33,7 @@ __all__ = [
     "Image",
     "TunnelBridge",
     "build_pck",
+    "class_cache",
     "engine_dir",
     "fetch_engine",
     "find_chromium",

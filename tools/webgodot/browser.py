@@ -46,7 +46,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tools.webgodot.engine import ENGINE_FILES, fetch_engine, find_chromium, unavailable_reason
-from tools.webgodot.pck import build_pck, pck_path, project_files
+from tools.webgodot.pck import CLASS_CACHE, build_pck, class_cache, pck_path, project_files
 from tools.webgodot.tunnel import TUNNEL_PEER_GD, TUNNEL_PEER_RES
 
 REAPER = Path(__file__).with_name("_reaper.py")
@@ -384,16 +384,16 @@ def _page(args: Sequence[str], canvas: tuple[int, int]) -> bytes:
     return html.replace("@W@", str(canvas[0])).replace("@H@", str(canvas[1])).encode()
 
 
-# Without this file Godot prints "ERROR: Could not load global script cache." at start, and its
-# exit later trips over an invalid object: an empty cache suits projects without class_name.
-_CLASS_CACHE = ".godot/global_script_class_cache.cfg"
-
-
 def _pck_files(project: Path | None, files: Mapping[str, bytes] | None) -> dict[str, bytes]:
-    merged = {TUNNEL_PEER_RES: TUNNEL_PEER_GD.read_bytes(), _CLASS_CACHE: b"list=[]\n"}
+    merged = {TUNNEL_PEER_RES: TUNNEL_PEER_GD.read_bytes()}
     if project is not None:
         merged.update(project_files(project))
     merged.update({pck_path(name): data for name, data in (files or {}).items()})
+    # The editor writes the class cache; a project written by hand has none, and
+    # without it Godot prints "Could not load global script cache." at start, trips
+    # over an invalid object at exit, and no script finds another's class_name.
+    if CLASS_CACHE not in merged:
+        merged[CLASS_CACHE] = class_cache(merged)
     return merged
 
 

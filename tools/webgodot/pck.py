@@ -20,6 +20,7 @@ written by hand needs no editor import step.
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 from collections.abc import Mapping
 from pathlib import Path
@@ -93,3 +94,37 @@ def read_pck(pck: bytes) -> dict[str, bytes]:
             raise ValueError(f"{name}: md5 mismatch")
         files[name] = data
     return files
+
+
+CLASS_CACHE = ".godot/global_script_class_cache.cfg"
+"""Where the editor lists the project's ``class_name`` scripts; without it Godot prints
+"Could not load global script cache." and no script can name another's class."""
+
+_CLASS_NAME = re.compile(r"^\s*class_name\s+([A-Za-z_]\w*)", re.M)
+_EXTENDS = re.compile(r"^\s*(?:class_name\s+\w+\s+)?extends\s+([A-Za-z_]\w*)", re.M)
+
+
+def class_cache(files: Mapping[str, bytes]) -> bytes:
+    """The ``global_script_class_cache.cfg`` the editor would write for ``files`` (pck
+    paths): one entry per GDScript with a ``class_name``, as Godot 4.6 lists them."""
+    entries = []
+    for name, data in sorted(files.items()):
+        if not name.endswith(".gd"):
+            continue
+        text = data.decode("utf-8", "replace")
+        found = _CLASS_NAME.search(text)
+        if found is None:
+            continue
+        base = _EXTENDS.search(text)
+        entries.append(
+            "{\n"
+            f'"base": &"{base.group(1) if base else "RefCounted"}",\n'
+            f'"class": &"{found.group(1)}",\n'
+            '"icon": "",\n'
+            '"is_abstract": false,\n'
+            '"is_tool": false,\n'
+            '"language": &"GDScript",\n'
+            f'"path": "res://{name}"\n'
+            "}"
+        )
+    return ("list=[" + ", ".join(entries) + "]\n").encode()
