@@ -4,8 +4,11 @@ A :class:`MemoryNetwork` holds one server and any number of clients. They follow
 WebSocket peer's rules exactly: ids 1, then 2, 3, … in connection order, never reused;
 a client's packets go to the server whatever the target; a server routes by target
 (> 0 one peer, 0 everyone, < 0 everyone but one); joins, leaves and packets are seen
-only at ``poll()``, in the order they happened. Delivery is immediate and needs no
-event loop, so tests of the layers above run synchronously::
+only at ``poll()``, in the order they happened. Delivery needs no event loop, so
+tests of the layers above run synchronously. It is immediate, or, with ``latency``,
+takes that many of the receiver's polls, so that tests can open the windows in
+which the two sides disagree (a node freed on one side while the other's packet
+about it is on its way)::
 
     network = MemoryNetwork()
     server = network.create_server()
@@ -14,6 +17,8 @@ event loop, so tests of the layers above run synchronously::
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 from .exceptions import InvalidState, PacketTooLarge
 from .transport.inbox import Packet
@@ -30,11 +35,18 @@ class MemoryNetwork:
         max_packet_size: The largest packet ``put_packet`` accepts.
         protocol: The wire profile every peer of the network says it speaks
             (``"native"`` or ``"godot"``), so that SceneMultiplayer encodes for it.
+        latency: How many of its own ``poll()`` calls a peer makes before it sees a
+            packet or a leave sent to it (0: at the next one). Joins are immediate.
     """
 
-    def __init__(self, max_packet_size: int = (1 << 20) - 1, protocol: str = "native") -> None:
+    def __init__(
+        self, max_packet_size: int = (1 << 20) - 1, protocol: str = "native", latency: int = 0
+    ) -> None:
+        if latency < 0:
+            raise ValueError("latency must be 0 or more polls")
         self.max_packet_size = max_packet_size
         self.protocol = protocol
+        self.latency = latency
         self.server: MemoryMultiplayerPeer | None = None
         self.clients: dict[int, MemoryMultiplayerPeer] = {}
         self._next_id = 2
@@ -100,9 +112,9 @@ class MemoryNetwork:
         if client is None:
             return
         if notify_client:
-            client._inbox.stage_disconnected(TARGET_PEER_SERVER)
+            client._arrive(TARGET_PEER_SERVER)
         if self.server is not None and notify_server:
-            self.server._inbox.stage_disconnected(client_id)
+            self.server._arrive(client_id)
 
 
 class MemoryMultiplayerPeer(QueuedPeer):
@@ -111,6 +123,32 @@ class MemoryMultiplayerPeer(QueuedPeer):
     def __init__(self, network: MemoryNetwork) -> None:
         super().__init__()
         self.network = network
+        self._polls = 0
+        # What is on its way here: (the poll it arrives at, a packet or a leaver's id)
+        self._in_transit: deque[tuple[int, Packet | int]] = deque()
+
+    def poll(self) -> None:
+        self._polls += 1
+        transit = self._in_transit
+        while transit and transit[0][0] <= self._polls:
+            item = transit.popleft()[1]
+            if isinstance(item, Packet):
+                self._inbox.stage_packet(item)
+            else:
+                self._inbox.stage_disconnected(item)
+        super().poll()
+
+    def _arrive(self, item: Packet | int) -> None:
+        """A packet, or the leave of peer ``item``, reaches this peer: at its next
+        poll, or ``latency`` polls later."""
+        latency = self.network.latency
+        if not latency and not self._in_transit:
+            if isinstance(item, Packet):
+                self._inbox.stage_packet(item)
+            else:
+                self._inbox.stage_disconnected(item)
+            return
+        self._in_transit.append((self._polls + 1 + latency, item))
 
     @property
     def protocol(self) -> str:
@@ -132,7 +170,7 @@ class MemoryMultiplayerPeer(QueuedPeer):
         for peer_id in self._live_targets(links):
             receiver = self.network._peer(peer_id)
             if receiver is not None and peer_id in links:
-                receiver._inbox.stage_packet(packet)
+                receiver._arrive(packet)
 
     # The link hooks of QueuedPeer's close/disconnect state machine.
 

@@ -439,3 +439,28 @@ def test_client_cut_by_server_close_cannot_reach_a_new_server() -> None:
 
     assert events.log == []
     assert new_server.get_available_packet_count() == 0
+
+
+def test_latency_delays_packets_and_leaves_by_polls() -> None:
+    """With latency N, what is sent reaches the receiver at its (N + 1)th poll after,
+    packets and leaves in the order they were sent; joins stay immediate."""
+    network = MemoryNetwork(latency=2)
+    server = network.create_server()
+    client = network.create_client()
+    network.poll()
+    assert client.get_unique_id() == 2 and server.get_available_packet_count() == 0
+    client.set_target_peer(1)
+    client.put_packet(b"a")
+    left: list[int] = []
+    server.peer_disconnected.connect(left.append)
+    client.close()
+    for _ in range(2):
+        server.poll()
+        assert server.get_available_packet_count() == 0 and left == []
+    server.poll()
+    assert server.get_packet() == b"a" and left == [2]
+
+
+def test_latency_cannot_be_negative() -> None:
+    with pytest.raises(ValueError, match="latency"):
+        MemoryNetwork(latency=-1)

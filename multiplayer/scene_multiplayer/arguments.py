@@ -4,6 +4,9 @@ The count comes from the function's code (Godot checks it on the call too). The
 types come from the method's annotations, when it has them: arguments that do not
 match are refused before the method runs, with one log line naming the peer, node,
 method and argument. A method without annotations accepts anything, as in Godot.
+The sender runs the same checks before it sends or runs anything (``check_call``),
+so a mistake raises where it is made instead of being refused on every other peer.
+``bool`` is not an ``int`` here (Godot keeps them apart, and so does the wire).
 
 Checkers are built once per function and cached, so a call pays a few isinstance
 calls per argument (see the benchmarks).
@@ -30,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..scene.node import Node
 
-__all__ = ["Signature", "check_count", "function_of", "handler_of", "signature_of"]
+__all__ = ["Signature", "check_call", "function_of", "handler_of", "signature_of"]
 
 Check = Callable[[Any], bool]
 
@@ -96,13 +99,20 @@ def handler_of(node: Node, method: str) -> tuple[Callable[..., Any], Signature]:
     return bound, signature_of(bound)
 
 
-def check_count(node: Node, method: str, args: Sequence[Any]) -> None:
-    """Raise at the call site what the receiver would refuse: a wrong count.
+def check_call(node: Node, method: str, args: Sequence[Any], *, types: bool) -> None:
+    """Raise at the call site what the receiver would refuse: a wrong count, and
+    with ``types`` (``validate_arguments``, on both sides) an argument that does not
+    match its annotation. The sender's method is the receiver's (Godot requires the
+    same RPCs on both sides), so the check is the same one, and a ``call_local``
+    call cannot run here while every other peer refuses it.
 
     Raises:
-        TypeError: The count does not fit the method.
+        TypeError: The call does not fit the method.
     """
-    error = handler_of(node, method)[1].count_error(len(args))
+    signature = handler_of(node, method)[1]
+    error = signature.count_error(len(args))
+    if error is None and types:
+        error = signature.type_error(args)
     if error is not None:
         raise TypeError(f"RPC {method!r}: {error}")
 

@@ -50,7 +50,7 @@ from ..protocol.messages import (
 )
 from ..transport.peer import TransferMode
 from .method_ids import method_ids
-from .refusals import Refusal
+from .refusals import Race, Refusal
 
 if TYPE_CHECKING:
     from ..scene.node import Node
@@ -62,6 +62,9 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_MAX_REMOTE_IDS", "IdCache", "PathCache", "RemoteIds"]
 
 DEFAULT_MAX_REMOTE_IDS = 65536
+MAX_GONE = 1024
+"""How many paths of nodes that left the tree are remembered, to tell a call that
+raced their leaving from a call for a node that never was."""
 
 _NOBODY: list[int] = []  # (returned, never changed)
 
@@ -204,13 +207,41 @@ class PathCache:
         self._refusals = refusals
         self.paths = IdCache("path")
         self.names = IdCache("name")
-        self.tree: SceneTree | None = None
+        self._tree: SceneTree | None = None
         self.root_path = ""
+        # Wire paths of nodes that left the tree lately, oldest first: a call for one
+        # of them is a race (the sender's copy was still there), not a violation.
+        self._gone: dict[str, None] = {}
         # Node lookups both ways, valid while the tree is unchanged (its _version):
         self._nodes: dict[str, Node] = {}  # wire path -> node
         self._wire_paths: dict[Node, str] = {}  # node -> wire path
         self._version = -1
         self._looked_in: SceneTree | None = None
+
+    @property
+    def tree(self) -> SceneTree | None:
+        """The tree whose nodes wire paths name."""
+        return self._tree
+
+    @tree.setter
+    def tree(self, tree: SceneTree | None) -> None:
+        if tree is self._tree:
+            return
+        if self._tree is not None:
+            self._tree.node_removed.disconnect(self._on_node_removed)
+        self._tree = tree
+        self._gone.clear()
+        if tree is not None:
+            tree.node_removed.connect(self._on_node_removed)
+
+    def _on_node_removed(self, node: Node) -> None:
+        root = self.root_path
+        absolute = node.get_path()
+        if root and absolute.startswith(root + "/"):
+            gone = self._gone
+            gone[absolute[len(root) + 1 :]] = None
+            if len(gone) > MAX_GONE:
+                del gone[next(iter(gone))]
 
     # Sending side.
 
@@ -360,6 +391,8 @@ class PathCache:
     def _node_at(self, path: str, method: object) -> Node:
         node = self.resolve(path)
         if node is None:
+            if path in self._gone:  # freed here while the call was on its way
+                raise Race(("gone", path), f"RPC {method!r} on {path!r}, which left the tree")
             raise Refusal(("call", path, method), f"RPC {method!r} on {path!r}: no such node")
         return node
 

@@ -87,11 +87,10 @@ class HandlerRunner:
     def _failed(self, sender: int, what: What, exc: BaseException, reply: Reply | None) -> None:
         if not isinstance(what, str):
             what = what()
-        if reply is None:
-            logger.error("error in %s for peer %d", what, sender, exc_info=exc)
-        else:
-            # The caller gets the type name and message; the traceback stays here.
-            logger.info("%s for peer %d raised %r", what, sender, exc)
+        # Logged with its traceback either way: it is a bug on this side. An awaited
+        # call's caller also gets the type name and message (never the traceback).
+        logger.error("error in %s for peer %d", what, sender, exc_info=exc)
+        if reply is not None:
             reply(Status.ERROR, [type(exc).__name__, str(exc)])
 
     def _start(

@@ -1,32 +1,40 @@
-"""One log line per kind of refused packet, not one per packet.
+"""Every refused packet logged, in a rate-limited form that a peer cannot flood.
 
 Every packet refused because of what a remote peer sent is logged, so nothing is
-dropped unseen; but a peer that repeats itself must not flood the log. The first
-refusal of a kind (peer, reason) is logged; repeats are counted and logged at the
-10th, 100th, 1000th… The table is bounded: the oldest kinds are forgotten first, and
-a peer's kinds go when it leaves. Every refusal also counts as one violation in the
-peer's budget (see :mod:`.limits`).
+dropped unseen. A refusal is logged at once the first time its peer, kind and reason
+come up; repeats within ``interval`` seconds are counted, and the count is logged
+when the interval is over (``flush``, called once a poll): "refused from peer 2:
+... (57 more times in 10 s)". A peer gets at most ``lines_per_interval`` lines an
+interval; past that its refusals are counted together and summed up in one line, so
+varied junk cannot flood the log either. The tables are bounded (the oldest entries
+go first), and a peer's entries go when it leaves. Every refusal also counts as one
+violation in the peer's budget (see :mod:`.limits`), unless it is a :class:`Race`.
 
 Code that reads a packet refuses it by raising :exc:`Refusal`; ``poll()`` catches it
 and logs it against the packet's sender, so a refusal is a value that travels up,
-never a string returned beside a result.
+never a string returned beside a result. What an honest peer can send because of a
+race with this side (a call for a node freed here meanwhile, a relay to a peer that
+just left) raises :exc:`Race`: logged quietly (INFO), never counted.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .scene_multiplayer import SceneMultiplayer
     from .session import SessionTable
 
-__all__ = ["Referee", "Refusal", "RefusalLog"]
+__all__ = ["Race", "Referee", "Refusal", "RefusalLog"]
 
 logger = logging.getLogger("multiplayer.scene")
 
 DEFAULT_MAX_KINDS = 4096
+DEFAULT_INTERVAL = 10.0
+DEFAULT_LINES_PER_INTERVAL = 20
 
 
 class Refusal(Exception):
@@ -44,44 +52,165 @@ class Refusal(Exception):
         self.reason = reason
 
 
-class RefusalLog:
-    """Counts refusals per (peer, kind) and decides which ones to log."""
+class Race(Refusal):
+    """A packet that cannot be used, but that an honest peer may send because of a
+    race with this side: logged quietly, never counted against the peer."""
 
-    def __init__(self, logger: logging.Logger, max_kinds: int = DEFAULT_MAX_KINDS) -> None:
+
+@dataclass(slots=True)
+class _Entry:
+    """One (peer, kind, reason): when it was last logged, and repeats since."""
+
+    logged_at: float
+    repeats: int = 0
+    total: int = 1
+
+
+@dataclass(slots=True)
+class _Lines:
+    """One peer's log lines in the current interval, and what was left unlogged."""
+
+    since: float
+    lines: int = 0
+    unlogged: int = 0
+
+
+class RefusalLog:
+    """Counts refusals per peer, kind and reason, and logs them rate-limited.
+
+    Args:
+        logger: Where the lines go.
+        max_kinds: How many (peer, kind, reason) entries are remembered.
+        interval: Seconds between two lines about the same entry.
+        lines_per_interval: The most lines about one peer per interval.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        max_kinds: int = DEFAULT_MAX_KINDS,
+        interval: float = DEFAULT_INTERVAL,
+        lines_per_interval: int = DEFAULT_LINES_PER_INTERVAL,
+    ) -> None:
         self._logger = logger
         self._max_kinds = max_kinds
-        self._counts: dict[tuple[object, ...], int] = {}
+        self.interval = interval
+        self.lines_per_interval = lines_per_interval
+        self._entries: dict[tuple[object, ...], _Entry] = {}
+        self._peers: dict[int, _Lines] = {}
+        self._totals: dict[tuple[object, ...], int] = {}  # (peer, *kind) -> refusals
+        self._next_flush = 0.0
 
-    def refuse(self, peer_id: int, kind: tuple[object, ...], reason: str) -> None:
+    def refuse(
+        self, peer_id: int, kind: tuple[object, ...], reason: str, now: float | None = None
+    ) -> None:
         """Record that a packet from ``peer_id`` was refused, and log it if due."""
-        self._log("refused from peer %d: %s", peer_id, kind, reason)
+        self._record("refused from peer %d: %s", logging.WARNING, peer_id, kind, reason, now)
 
-    def note(self, peer_id: int, kind: tuple[object, ...], reason: str) -> None:
+    def note(
+        self,
+        peer_id: int,
+        kind: tuple[object, ...],
+        reason: str,
+        level: int = logging.WARNING,
+        now: float | None = None,
+    ) -> None:
         """Record something a packet from ``peer_id`` showed that is no fault of it (a
         race, a difference between the two sides), and log it if due, as refusals
         are: the line says what happened, not that it was refused."""
-        self._log("peer %d: %s", peer_id, ("note", *kind), reason)
-
-    def _log(self, line: str, peer_id: int, kind: tuple[object, ...], reason: str) -> None:
-        key = (peer_id, *(_short(part) for part in kind))
-        count = self._counts.pop(key, 0) + 1
-        self._counts[key] = count  # re-inserted: the most recent kinds are kept
-        if len(self._counts) > self._max_kinds:
-            del self._counts[next(iter(self._counts))]
-        if count == 1:
-            self._logger.warning(line, peer_id, reason)
-        elif _is_power_of_ten(count):
-            self._logger.warning(line + " (%d times)", peer_id, reason, count)
+        self._record("peer %d: %s", level, peer_id, ("note", *kind), reason, now)
 
     def count(self, peer_id: int, kind: tuple[object, ...]) -> int:
-        return self._counts.get((peer_id, *(_short(part) for part in kind)), 0)
+        """How many refusals of ``kind`` from ``peer_id`` were recorded."""
+        return self._totals.get((peer_id, *(_short(part) for part in kind)), 0)
+
+    def flush(self, now: float | None = None) -> None:
+        """Log the counts of the intervals that are over (called once a poll: it looks
+        at its tables at most once a second)."""
+        now = time.monotonic() if now is None else now
+        if now < self._next_flush or not (self._entries or self._peers):
+            return
+        self._next_flush = now + min(1.0, self.interval)
+        for key, entry in list(self._entries.items()):
+            if entry.repeats and now - entry.logged_at >= self.interval:
+                peer_id = key[0]
+                assert isinstance(peer_id, int)
+                line, level, reason = key[-3], key[-2], key[-1]
+                assert isinstance(line, str) and isinstance(level, int)
+                self._logger.log(
+                    level, line + " (%d more times in %.0f s)", peer_id, reason,
+                    entry.repeats, now - entry.logged_at,
+                )
+                entry.logged_at, entry.repeats = now, 0
+        for peer_id, lines in list(self._peers.items()):
+            if now - lines.since >= self.interval:
+                if lines.unlogged:
+                    self._logger.warning(
+                        "peer %d: %d more refusals and notes not logged in the last %.0f s",
+                        peer_id, lines.unlogged, now - lines.since,
+                    )
+                del self._peers[peer_id]
 
     def forget_peer(self, peer_id: int) -> None:
-        for key in [k for k in self._counts if k[0] == peer_id]:
-            del self._counts[key]
+        for table in (self._entries, self._totals):
+            for key in [k for k in table if k[0] == peer_id]:
+                del table[key]
+        self._peers.pop(peer_id, None)
 
     def clear(self) -> None:
-        self._counts.clear()
+        self._entries.clear()
+        self._totals.clear()
+        self._peers.clear()
+
+    def _record(
+        self,
+        line: str,
+        level: int,
+        peer_id: int,
+        kind: tuple[object, ...],
+        reason: str,
+        now: float | None,
+    ) -> None:
+        now = time.monotonic() if now is None else now
+        short = tuple(_short(part) for part in kind)
+        total_key = (peer_id, *short)
+        self._totals[total_key] = self._totals.pop(total_key, 0) + 1  # (most recent last)
+        key = (peer_id, *short, line, level, _short(reason))
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._entries[key] = entry  # re-inserted: the most recent entries are kept
+            entry.total += 1
+            if now - entry.logged_at < self.interval:
+                entry.repeats += 1
+                return
+        if not self._may_log(peer_id, now):
+            if entry is not None:
+                entry.repeats += 1
+            return
+        if entry is None:
+            self._entries[key] = entry = _Entry(now)
+        repeats, entry.logged_at, entry.repeats = entry.repeats, now, 0
+        if repeats:
+            self._logger.log(level, line + " (%d more times before)", peer_id, reason, repeats)
+        else:
+            self._logger.log(level, line, peer_id, reason)
+        self._bound()
+
+    def _may_log(self, peer_id: int, now: float) -> bool:
+        """Whether the peer has a line left in this interval (counting it)."""
+        lines = self._peers.get(peer_id)
+        if lines is None or now - lines.since >= self.interval:
+            lines = self._peers[peer_id] = _Lines(now)
+        if lines.lines >= self.lines_per_interval:
+            lines.unlogged += 1
+            return False
+        lines.lines += 1
+        return True
+
+    def _bound(self) -> None:
+        for table in (self._entries, self._totals):
+            while len(table) > self._max_kinds:
+                del table[next(iter(table))]
 
 
 class Referee:
@@ -96,8 +225,16 @@ class Referee:
         self._sessions = sessions
         self._log = log
 
+    def judge(self, sender: int, refusal: Refusal) -> None:
+        """A packet from ``sender`` was refused: a :class:`Race` is logged quietly and
+        not counted; anything else is ``refuse``d."""
+        if isinstance(refusal, Race):
+            self._log.note(sender, refusal.kind, refusal.reason, level=logging.INFO)
+        else:
+            self.refuse(sender, refusal.kind, refusal.reason)
+
     def refuse(self, sender: int, kind: tuple[object, ...], reason: str) -> None:
-        """Log a refused packet (the first of its kind, then at 10, 100, 1000…), and
+        """Log a refused packet (rate-limited: see :class:`RefusalLog`), and
         disconnect its sender once it has too many violations."""
         self._log.refuse(sender, kind, reason)
         api = self._api
@@ -125,9 +262,3 @@ class Referee:
 def _short(part: object) -> object:
     # A key part may come from the network (a path, a name): keep it small.
     return part[:200] if isinstance(part, str) else part
-
-
-def _is_power_of_ten(n: int) -> bool:
-    while n >= 10 and n % 10 == 0:
-        n //= 10
-    return n == 1

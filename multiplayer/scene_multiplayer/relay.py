@@ -231,7 +231,7 @@ class ServerRelay:
         try:
             self._dispatch(source, message, size)
         except Refusal as refusal:
-            self._referee.refuse(source.peer_id, refusal.kind, refusal.reason)
+            self._referee.judge(source.peer_id, refusal)
 
     def _write_forward(self, sender: int, target: int, packet: bytes) -> None:
         try:
@@ -239,3 +239,7 @@ class ServerRelay:
         except PacketTooLarge as exc:
             reason = f"relayed packet too large to forward: {exc}"
             self._referee.refuse(sender, ("relay size",), reason)
+        except PeerNotFound:
+            # The transport lost the target before its leave was read here: the same
+            # race as a relay to a peer that left, and no fault of the sender.
+            logger.debug("relay from %d to %d, which is gone: dropped", sender, target)

@@ -25,7 +25,7 @@ from ..exceptions import EncodingError, InvalidState, PacketTooLarge, ProfileErr
 from ..protocol.messages import RemoteCall, Request, Response, Status
 from ..scene.rpc import RPCConfig, RPCMode
 from ..transport.peer import TransferMode
-from .arguments import check_count, function_of, handler_of
+from .arguments import check_call, function_of, handler_of
 from .refusals import Refusal
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ class RPCInterface:
         own_id = self._relay.check_send(peer_id, "call RPC", method)
         if peer_id == own_id and not config.call_local:
             raise ValueError(f"RPC {method!r} on yourself is not allowed by selected mode")
-        check_count(node, method, args)
+        check_call(node, method, args, types=self._api.validate_arguments)
         replicator = self._replicator
         if peer_id > 0 and peer_id != own_id and not replicator.active():
             self._send([peer_id], node, method, args, config)  # the usual case, direct
@@ -162,11 +162,11 @@ class RPCInterface:
         if peer_id == own_id:
             if not config.call_local:
                 raise ValueError(f"RPC {method!r} on yourself is not allowed by selected mode")
-            check_count(node, method, args)
+            check_call(node, method, args, types=self._api.validate_arguments)
             return await self._call_here(own_id, node, method, args)
         if peer_id <= 0:
             raise ValueError("rpc_call needs one peer id (> 0): a call has one answer")
-        check_count(node, method, args)
+        check_call(node, method, args, types=self._api.validate_arguments)
         session = self._sessions.admitted[peer_id]
         limit = self._api.rpc_timeout if timeout is None else timeout
         request_id, future = session.calls.open()
@@ -215,7 +215,7 @@ class RPCInterface:
                 session, request.path_id, request.name_id, request.args
             )
         except Refusal as refusal:
-            self._referee.refuse(session.peer_id, refusal.kind, refusal.reason)
+            self._referee.judge(session.peer_id, refusal)
             self._respond(session, request.request_id, Status.REFUSED, refusal.reason)
             return
 

@@ -398,6 +398,7 @@ class SceneMultiplayer(MultiplayerAPI):
         self._drain(peer)
         self._members.remove_leavers()
         self._auth.check_timeouts()
+        self._refusals.flush()
         self._update_status()
         if self._status is ConnectionStatus.CONNECTED:
             self._pinger.ping_neighbours()
@@ -408,7 +409,8 @@ class SceneMultiplayer(MultiplayerAPI):
         # Read once per drain: what stays the same while the packets are read. (A
         # client does not rate-limit the server: the server limits each sender.)
         sessions, relay, on_call = self._sessions.all, self._relay, self._rpc.on_call
-        refuse, decode = self._referee.refuse, relay.format.decode
+        refuse, judge, decode = self._referee.refuse, self._referee.judge, relay.format.decode
+        note = self._refusals.note
         limits_on = relay.is_server and self._sessions.limits.active()
         while peer.get_available_packet_count():
             sender, data, relay.mode, relay.channel = peer._take_packet()
@@ -435,11 +437,11 @@ class SceneMultiplayer(MultiplayerAPI):
                     else:
                         self._dispatch(session, message, len(data))
             except Refusal as refusal:
-                refuse(sender, refusal.kind, refusal.reason)
+                judge(sender, refusal)
             except (PacketTooLarge, PeerNotFound, InvalidState) as exc:
-                # A reply the transport refused (the peer left, a size limit): the
-                # packet that caused it came from the network, so poll() goes on.
-                refuse(sender, ("reply failed",), f"could not answer a packet: {exc}")
+                # A reply the transport refused (a peer left meanwhile, a size limit):
+                # logged, but no fault of the sender, so not counted against it.
+                note(sender, ("reply failed",), f"could not answer its packet: {exc}")
             except Exception:  # a bug of ours: logged with its traceback, poll() goes on
                 logger.exception("internal error on a packet from peer %d", sender)
             if peer is not relay.peer:

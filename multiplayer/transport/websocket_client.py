@@ -18,6 +18,7 @@ import logging
 import ssl
 
 from ..exceptions import ProtocolError
+from .framing.base import Greeting
 from .peer import TARGET_PEER_SERVER
 from .tls import TLSOptions
 from .websocket_base import CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR, WebSocketPeerBase
@@ -96,9 +97,7 @@ class WebSocketClientSide:
             return
         peer = self._peer
         try:
-            if text:
-                raise ProtocolError("the server sent a text message as its greeting")
-            greeting = peer._check_greeting(peer._framing.parse_server_greeting(message))
+            greeting = peer._check_greeting(self._parse_greeting(message, text))
             if greeting.peer_id < 2:
                 raise ProtocolError(f"the server assigned the invalid id {greeting.peer_id}")
         except ProtocolError as exc:
@@ -109,6 +108,34 @@ class WebSocketClientSide:
         self._cancel_timer()
         peer._open_link(self._ws, TARGET_PEER_SERVER, greeting.max_message_size, greeting.peer_id)
         hand_over_queued(conn_of(self._ws))
+
+    def _parse_greeting(self, message: bytes, text: bool) -> Greeting:
+        """The server's first message, read by our framing; if it is not a greeting
+        of our profile, the error says plainly that the server speaks another
+        protocol, and which one it seems to be.
+
+        Raises:
+            ProtocolError: It is not a greeting of this peer's profile.
+        """
+        framing = self._peer._framing
+        if text:
+            raise ProtocolError(
+                f"the server does not speak this library's {framing.name!r} protocol: its"
+                " first message was text (a plain WebSocket server, such as an echo server?)"
+            )
+        if framing.client_greets and message == framing.client_greeting(
+            self._peer.inbound_buffer_size
+        ):
+            raise ProtocolError(
+                f"the server does not speak this library's {framing.name!r} protocol: it"
+                " sent our greeting back (a WebSocket echo server?)"
+            )
+        try:
+            return framing.parse_server_greeting(message)
+        except ProtocolError as exc:
+            raise ProtocolError(
+                f"the server does not speak this library's {framing.name!r} protocol: {exc}"
+            ) from None
 
     def _timed_out(self) -> None:
         self._timer = None

@@ -94,22 +94,31 @@ class WebSocketMultiplayerPeer(WebSocketPeerBase):
     # Starting.
 
     async def create_server(
-        self, port: int, bind_address: str = "*", tls: ssl.SSLContext | None = None
+        self,
+        port: int,
+        bind_address: str = "*",
+        tls: ssl.SSLContext | None = None,
+        max_clients: int = 0,
     ) -> None:
         """Listen on ``port`` (0 picks a free one: see ``get_local_port()``).
 
         The peer becomes CONNECTED with id 1 at once. ``bind_address="*"`` listens on
-        every interface. ``tls`` makes it a ``wss://`` server.
+        every interface. ``tls`` makes it a ``wss://`` server. With ``max_clients``
+        (as ENetMultiplayerPeer's; 0: no limit), a connection that would be one client
+        too many is closed with 1013 "server full", which the client reads as its
+        ``connection_error``.
 
         Raises:
             InvalidState: The peer is already in use.
             OSError: The address cannot be bound (for example, the port is in use).
             ValueError: ``bind_address`` is not ``"*"``, an IP address or a host
-                name that resolves, or ``tls`` is not a server context
-                (``ssl.PROTOCOL_TLS_SERVER``).
+                name that resolves, ``tls`` is not a server context
+                (``ssl.PROTOCOL_TLS_SERVER``), or ``max_clients`` is negative.
         """
+        if max_clients < 0:
+            raise ValueError("max_clients must be 0 (no limit) or more")
         self._check_unused()
-        server = WebSocketServerSide(self)
+        server = WebSocketServerSide(self, max_clients)
         await server.listen(port, bind_address, tls)
         self._side = server
         self._status = ConnectionStatus.CONNECTED

@@ -70,8 +70,9 @@ class WebSocketServerSide:
     closing_code = CLOSE_GOING_AWAY
     """How the server's links close when it closes: the server is going away."""
 
-    def __init__(self, peer: WebSocketPeerBase) -> None:
+    def __init__(self, peer: WebSocketPeerBase, max_clients: int = 0) -> None:
         self._peer = peer
+        self._max_clients = max_clients
         self._tcp: TCPServer | None = None
         self._tls: TLSOptions | None = None
         self._pending: set[_Pending] = set()
@@ -194,6 +195,15 @@ class WebSocketServerSide:
         if peer.refuse_new_connections:
             logger.info("refused a connection from %s: refuse_new_connections", pending.address)
             self._drop(pending, CLOSE_TRY_AGAIN_LATER, "the server refuses new connections")
+            return
+        if self._max_clients and len(peer._links) >= self._max_clients:
+            logger.info(
+                "refused a connection from %s: the server is full (max_clients %d)",
+                pending.address,
+                self._max_clients,
+            )
+            reason = f"server full (max_clients {self._max_clients})"
+            self._drop(pending, CLOSE_TRY_AGAIN_LATER, reason)
             return
         self._forget(pending)
         conn = pending.conn

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -248,8 +249,9 @@ def test_godot_confirmation_after_the_node_left_is_not_refused(
 def test_godot_paths_a_peer_lacks_are_logged_as_one_kind(
     make_session: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A peer announcing many paths we lack gets one line and counts, not one line
-    per path, and is not answered (Godot sends no CONFIRM_PATH for a missing node)."""
+    """A peer announcing many paths we lack gets a bounded number of lines per
+    interval (the rest counted, and summed up), and is not answered (Godot sends no
+    CONFIRM_PATH for a missing node)."""
     from multiplayer.protocol.messages import SimplifyPath
 
     session = make_session(clients=1, protocol="godot")
@@ -259,7 +261,10 @@ def test_godot_paths_a_peer_lacks_are_logged_as_one_kind(
         session.send_raw(1, encode(SimplifyPath(i + 1, f"Nowhere{i}", "0" * 32)))
     session.pump()
     lines = [r.getMessage() for r in caplog.records if "no node here" in r.getMessage()]
-    assert len(lines) == 2 and "(10 times)" in lines[1]
+    log = session.api(0)._refusals
+    assert len(lines) == log.lines_per_interval
+    log.flush(time.monotonic() + log.interval)
+    assert "peer 2: 30 more refusals and notes not logged in the last" in caplog.text
     assert godot_sent(session, 0) == []
     assert 2 in session.api(0).get_peers()
 

@@ -26,8 +26,11 @@ def test_sync_sender_and_result() -> None:
     assert replies == [(Status.OK, 42)]
 
 
-def test_errors_are_replied_or_logged(caplog: pytest.LogCaptureFixture) -> None:
-    """An exception becomes an ERROR reply (for a request) or a log line (for a call)."""
+def test_errors_are_logged_with_their_traceback_and_replied(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An exception is logged at ERROR with its traceback, for a call (rpc) and for a
+    request (rpc_call) alike; a request's caller also gets its type and message."""
     runner = HandlerRunner()
     replies: list[tuple[Status, Any]] = []
 
@@ -37,7 +40,9 @@ def test_errors_are_replied_or_logged(caplog: pytest.LogCaptureFixture) -> None:
     runner.run(2, set(), "f", boom, (), lambda s, v: replies.append((s, v)))
     assert replies == [(Status.ERROR, ["ValueError", "nope"])]
     runner.run(2, set(), "g", boom)
-    assert "error in g for peer 2" in caplog.text
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert [r.getMessage() for r in errors] == ["error in f for peer 2", "error in g for peer 2"]
+    assert all(r.exc_info and r.exc_info[0] is ValueError for r in errors)
     caplog.clear()
 
 

@@ -1,4 +1,4 @@
-"""Refusal and RefusalLog: one line per kind, counts at powers of ten, bounded."""
+"""Refusal, Race and RefusalLog: every refusal logged, rate-limited, bounded."""
 
 from __future__ import annotations
 
@@ -7,22 +7,70 @@ from typing import Any
 
 import pytest
 
-from multiplayer.scene_multiplayer.refusals import Refusal, RefusalLog
+from multiplayer.scene_multiplayer.refusals import Race, Refusal, RefusalLog
 
 
-def test_first_then_powers_of_ten(caplog: pytest.LogCaptureFixture) -> None:
-    """A kind is logged the first time, then at 10, 100, 1000 repeats."""
-    log = RefusalLog(logging.getLogger("multiplayer.test"))
-    for _ in range(1000):
-        log.refuse(2, ("bad",), "bad packet")
+def test_the_first_is_logged_and_repeats_are_counted_per_interval(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The first refusal of a (peer, kind, reason) is logged at once; repeats within
+    the interval are counted and logged as a count when it is over."""
+    log = RefusalLog(logging.getLogger("multiplayer.test"), interval=10)
+    for i in range(1000):
+        log.refuse(2, ("bad",), "bad packet", now=i / 100)  # over 10 s
+    log.flush(now=20)
     lines = [r.getMessage() for r in caplog.records]
     assert lines == [
         "refused from peer 2: bad packet",
-        "refused from peer 2: bad packet (10 times)",
-        "refused from peer 2: bad packet (100 times)",
-        "refused from peer 2: bad packet (1000 times)",
+        "refused from peer 2: bad packet (999 more times in 20 s)",
     ]
     assert log.count(2, ("bad",)) == 1000
+
+
+def test_another_reason_of_the_same_kind_is_logged_too(caplog: pytest.LogCaptureFixture) -> None:
+    """A different bad call to the same method is not hidden behind the first."""
+    log = RefusalLog(logging.getLogger("multiplayer.test"))
+    log.refuse(2, ("args", "f"), "argument 'x' must be int, not str", now=0)
+    log.refuse(2, ("args", "f"), "argument 'y' must be str, not int", now=1)
+    log.refuse(3, ("args", "f"), "argument 'x' must be int, not str", now=2)
+    assert [r.getMessage() for r in caplog.records] == [
+        "refused from peer 2: argument 'x' must be int, not str",
+        "refused from peer 2: argument 'y' must be str, not int",
+        "refused from peer 3: argument 'x' must be int, not str",
+    ]
+
+
+def test_a_peer_cannot_flood_the_log_with_varied_junk(caplog: pytest.LogCaptureFixture) -> None:
+    """At most lines_per_interval lines a peer an interval; the rest are counted and
+    summed up in one line when the interval is over."""
+    log = RefusalLog(logging.getLogger("multiplayer.test"), lines_per_interval=5, interval=10)
+    for i in range(100):
+        log.refuse(2, ("junk",), f"junk #{i}", now=1)
+    log.flush(now=11)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[:5] == [f"refused from peer 2: junk #{i}" for i in range(5)]
+    assert lines[5:] == ["peer 2: 95 more refusals and notes not logged in the last 10 s"]
+
+
+def test_notes_say_what_happened_without_refused(caplog: pytest.LogCaptureFixture) -> None:
+    log = RefusalLog(logging.getLogger("multiplayer.test"))
+    log.note(2, ("race",), "call for a node freed here meanwhile", level=logging.INFO)
+    (record,) = caplog.records
+    assert record.getMessage() == "peer 2: call for a node freed here meanwhile"
+    assert record.levelno == logging.INFO
+
+
+def test_a_race_is_logged_but_never_counted(make_session: Any) -> None:
+    """The referee counts a Refusal as a violation, never a Race."""
+    session = make_session(clients=1)
+    server = session.api(0)
+    server.rate_limits.max_violations = 1
+    for _ in range(5):
+        server._referee.judge(2, Race(("race",), "a race"))
+    assert not server._sessions.all[2].kicked
+    server._referee.judge(2, Refusal(("x",), "bad"))
+    server._referee.judge(2, Refusal(("x",), "bad"))
+    assert server._sessions.all[2].kicked
 
 
 def test_bounded_and_forgotten() -> None:
@@ -86,4 +134,4 @@ def test_a_leaver_over_the_limit_is_not_kicked(
     server.poll()  # (raised PeerNotFound from the kick before the fix)
     session.pump()
     assert server.get_peers() == [3]
-    assert "refused from peer 2: malformed packet: unknown command 250 (10 times)" in caplog.text
+    assert "refused from peer 2: malformed packet: unknown command 250" in caplog.text

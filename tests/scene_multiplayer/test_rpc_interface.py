@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -49,14 +50,17 @@ def test_only_rpc_methods_are_callable(make_session: Any, caplog: pytest.LogCapt
     session = make_session(clients=1)
     client_game = session.games[1]
     client_game.rpc_config("plain", {"rpc_mode": 1})  # only the client thinks it's an RPC
-    for _ in range(50):
+    for _ in range(20):  # (fewer than the 25 refusals that get a peer kicked)
         client_game.rpc_id(1, "plain", 1)
     session.pump()
     assert session.games[0].calls == []
     lines = [r.getMessage() for r in caplog.records if "plain" in r.getMessage()]
-    assert lines[0] == "refused from peer 2: RPC 'plain' on 'Game': not an RPC method"
-    assert len(lines) == 2  # the first, then a count at the 10th: no flood
-    assert "(10 times)" in lines[1]
+    assert lines == ["refused from peer 2: RPC 'plain' on 'Game': not an RPC method"]
+    # the repeats are counted, and the count is logged once the interval is over
+    session.api(0)._refusals.flush(time.monotonic() + 10)
+    lines = [r.getMessage() for r in caplog.records if "plain" in r.getMessage()]
+    assert lines[1].startswith("refused from peer 2: RPC 'plain' on 'Game': not an RPC method")
+    assert "(19 more times in " in lines[1] and len(lines) == 2
 
 
 def test_call_to_a_missing_node_is_refused(
@@ -284,6 +288,52 @@ def test_annotated_arguments_are_checked(
     session.pump()
     assert ("b_func", 2, "five") not in session.games[0].calls
     assert "RPC 'b_func' on 'Game': argument 'x' must be int, not str" in caplog.text
+
+
+class Level(Node):
+    def __init__(self) -> None:
+        super().__init__("Game")
+        self.levels: list[object] = []
+
+    @rpc("any_peer", "call_local")
+    def set_level(self, level: int) -> None:
+        self.levels.append(level)
+
+
+@pytest.mark.parametrize("protocol", ["native", "godot"])
+def test_the_sender_checks_what_the_receiver_checks(make_session: Any, protocol: str) -> None:
+    """set_level.rpc(True) with level: int raises TypeError naming the method, the
+    parameter and the type, before anything is sent or run locally: a bool is not an
+    int, on either side (Godot keeps them apart too)."""
+    session = make_session(clients=1, protocol=protocol)
+    trees = session.trees
+    levels = []
+    for tree in trees:
+        tree.root.remove_child(tree.root.get_node("Game"))
+        levels.append(Level())
+        tree.root.add_child(levels[-1])
+    session.sent[0].clear()
+    with pytest.raises(TypeError, match=r"RPC 'set_level': argument 'level' must be int, not bool"):
+        levels[0].set_level.rpc(True)
+    with pytest.raises(TypeError, match="argument 'level' must be int, not str"):
+        levels[0].rpc_id(2, "set_level", "3")
+    session.pump()
+    assert session.sent[0] == [] and levels[0].levels == [] and levels[1].levels == []
+    levels[0].set_level.rpc(3)
+    session.pump()
+    assert levels[0].levels == levels[1].levels == [3]
+    session.api(0).validate_arguments = False  # then neither side checks types
+    session.api(1).validate_arguments = False
+    levels[0].set_level.rpc(True)
+    session.pump()
+    assert levels[1].levels == [3, True]
+
+
+async def test_rpc_call_checks_types_at_the_sender(make_session: Any) -> None:
+    session = make_session(clients=1)
+    game = session.games[1]
+    with pytest.raises(TypeError, match="RPC 'b_func': argument 'x' must be int, not str"):
+        await game.b_func.rpc_call(1, "five")
 
 
 # Awaited calls (rpc_call).

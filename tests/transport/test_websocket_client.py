@@ -153,6 +153,34 @@ async def test_client_rejects_a_bad_hello(peers: Peers, greeting: bytes | str) -
     assert closed == [1002]
 
 
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ("echo", "it sent our greeting back (a WebSocket echo server?)"),
+        ("text", "its first message was text (a plain WebSocket server"),
+        ("junk", "expected a 10-byte HELLO, got 7 bytes"),
+    ],
+)
+async def test_a_server_of_another_protocol_is_named_as_such(
+    peers: Peers, answer: str, says: str
+) -> None:
+    """A server that does not speak this library's protocol (an echo server, a text
+    server, anything else): the error says so plainly, and what it seems to be."""
+
+    async def server(ws: ServerConnection) -> None:
+        hello = await ws.recv()
+        await ws.send({"echo": hello, "text": "welcome!", "junk": b"garbage"}[answer])
+        await ws.wait_closed()
+
+    async with ws_serve(server, "127.0.0.1", 0) as other:
+        port = other.sockets[0].getsockname()[1]
+        client = await start_client(peers, f"ws://127.0.0.1:{port}")
+        await poll_until(peers, disconnected(client))
+        message = str(client.connection_error)
+        assert message.startswith("the server does not speak this library's 'native' protocol")
+        assert says in message
+
+
 async def test_close_while_connecting_never_joins(peers: Peers) -> None:
     """A client closed during its handshake never shows up on the server."""
     server = await start_server(peers)

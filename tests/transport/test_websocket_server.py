@@ -290,3 +290,50 @@ async def test_godot_ids_in_use_are_drawn_again(monkeypatch: pytest.MonkeyPatch)
         for peer in (*clients, server):
             peer.close()
             await peer.wait_closed()
+
+
+async def test_max_clients_refuses_one_too_many_with_a_clear_reason() -> None:
+    """A full server closes the next connection with 1013 "server full", which the
+    client reads as its connection_error; once a client leaves, a new one gets in."""
+    server = WebSocketMultiplayerPeer()
+    await server.create_server(0, "127.0.0.1", max_clients=2)
+    url = f"ws://127.0.0.1:{server.get_local_port()}"
+    made = [server]
+
+    async def client() -> WebSocketMultiplayerPeer:
+        peer = WebSocketMultiplayerPeer()
+        made.append(peer)
+        await peer.create_client(url)
+        deadline = time.monotonic() + 5
+        while peer.get_connection_status() == ConnectionStatus.CONNECTING:
+            assert time.monotonic() < deadline
+            server.poll()
+            peer.poll()
+            await asyncio.sleep(0.005)
+        return peer
+
+    try:
+        first, second = await client(), await client()
+        assert first.get_connection_status() == second.get_connection_status()
+        assert first.get_connection_status() == ConnectionStatus.CONNECTED
+        third = await client()
+        assert third.get_connection_status() == ConnectionStatus.DISCONNECTED
+        assert "1013 server full (max_clients 2)" in str(third.connection_error)
+        first.close()
+        await first.wait_closed()
+        for _ in range(100):
+            server.poll()
+            if len(server._links) < 2:
+                break
+            await asyncio.sleep(0.01)
+        fourth = await client()
+        assert fourth.get_connection_status() == ConnectionStatus.CONNECTED
+    finally:
+        for peer in made:
+            peer.close()
+            await peer.wait_closed()
+
+
+async def test_max_clients_cannot_be_negative() -> None:
+    with pytest.raises(ValueError, match="max_clients"):
+        await WebSocketMultiplayerPeer().create_server(0, "127.0.0.1", max_clients=-1)
