@@ -162,6 +162,30 @@ def test_a_relay_to_a_peer_that_just_left_is_dropped_quietly(
     assert "refused from peer 2: relay to peer 99: not here" in caplog.text
 
 
+def test_a_relay_to_a_peer_the_transport_lost_is_no_fault_of_the_sender(
+    make_session: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The transport lost peer 3 before its leave was read, so forwarding to it raises
+    PeerNotFound. That once logged "refused from peer 2: could not answer a packet:
+    peer not found: 3", blaming an innocent sender; it is dropped quietly now."""
+    from multiplayer import PeerNotFound
+
+    session = make_session(clients=2)
+    relay = session.api(0)._relay
+    route = relay.route
+
+    def lost_3(target: int, *args: Any) -> None:
+        if target == 3:
+            raise PeerNotFound(3)
+        route(target, *args)
+
+    monkeypatch.setattr(relay, "route", lost_3)
+    session.craft(1, [7, 3, 3, msgpack.packb([3, b"to 3"])])
+    session.craft(1, [7, 3, 0, msgpack.packb([3, b"to all"])])
+    session.pump()
+    assert "refused" not in caplog.text and "could not answer" not in caplog.text
+
+
 def test_relay_minus_one_is_not_read_by_the_server(make_session: Any) -> None:
     """send_bytes(-1) from a client reaches the others but not the server (Godot)."""
     session = make_session(clients=2)
