@@ -352,5 +352,5 @@ def test_relays_that_race_their_senders_abort_cost_the_receiver_nothing(
                 break
             threading.Event().wait(0.01)
         assert len(world.good.answers) > before + 5
-    assert "refused from peer 2" not in caplog.text
+    assert "refused from peer 2:" not in caplog.text  # (a random godot id may start with 2)
     assert world.good.multiplayer.get_peers() == [1]

@@ -241,6 +241,13 @@ def _write_float(value: float, depth: int) -> bytes:
 
 
 def _write_str(value: str, depth: int) -> bytes:
+    # Godot reads a string up to its first NUL, and skips a leading byte order mark
+    # (String::parse_utf8): such a string would arrive cut, so it is refused here.
+    if "\0" in value or value[:1] == "\ufeff":
+        raise EncodingError(
+            "a Godot String cannot hold a NUL character or start with a byte order mark"
+            f" (Godot would read it cut short): {value[:20]!r}"
+        )
     try:
         raw = value.encode()
     except UnicodeEncodeError as exc:

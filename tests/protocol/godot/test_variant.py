@@ -920,3 +920,13 @@ def test_self_containing_values_raise_encoding_error() -> None:
         with pytest.raises(EncodingError, match="max_depth=32"):
             codec.encode(value)
     assert codec.encode([1]) == u32(T.ARRAY, 1, T.INT, 1)  # still sane
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\x00", "\ufeffhello"])
+def test_a_string_godot_would_cut_raises_at_the_sender(text: str) -> None:
+    """Godot reads a String up to its first NUL and skips a leading byte order mark:
+    such a string is refused where it is sent, not silently cut on arrival."""
+    with pytest.raises(EncodingError, match="NUL character or start with a byte order mark"):
+        VariantCodec().encode(text)
+    with pytest.raises(EncodingError):
+        VariantCodec().compress_many([{"key": text}])
