@@ -4,7 +4,9 @@
   :class:`OfflineMultiplayerPeer` (and in-memory peers in :mod:`multiplayer.testing`);
   one WebSocket link with Godot's low-level API: :class:`WebSocketPeer`,
   :class:`TCPServer`, :class:`StreamPeerTCP`, :class:`StreamPeerTLS`, :class:`TLSOptions`.
-- Scene: :class:`Node`, :class:`SceneTree`, the :func:`rpc` decorator.
+- Scene: :class:`Node`, :class:`SceneTree`, the :func:`rpc` decorator, :class:`Timer`,
+  :class:`SceneTreeTimer`, :class:`ProcessMode`, :class:`GroupCallFlags`,
+  :func:`call_deferred`, :func:`is_instance_valid`.
 - High level: :class:`SceneMultiplayer` (RPCs, relay, peer bookkeeping).
 - Values: :class:`Vector2`, :class:`Vector2i`, :class:`Vector3`, :class:`Vector3i`,
   :class:`Vector4`, :class:`Vector4i`, :class:`Rect2`, :class:`Rect2i`,
@@ -33,11 +35,14 @@ from .replication.config import ReplicationMode, SceneReplicationConfig
 from .replication.scenes import register_scene, unregister_scene
 from .replication.spawner import MultiplayerSpawner
 from .replication.synchronizer import MultiplayerSynchronizer
-from .scene.node import Node
+from .scene.groups import GroupCallFlags
+from .scene.node import Node, is_instance_valid
+from .scene.processing import ProcessMode
 from .scene.rpc import RPCConfig, RPCMode, rpc
+from .scene.timers import SceneTreeTimer, Timer, TimerProcessCallback
 from .scene.tree import SceneTree
 from .scene_multiplayer.scene_multiplayer import MultiplayerAPI, SceneMultiplayer
-from .signals import Signal
+from .signals import Signal, call_deferred
 from .transport.peer import (
     TARGET_PEER_BROADCAST,
     TARGET_PEER_SERVER,
@@ -71,6 +76,7 @@ __all__ = [
     "ConnectionStatus",
     "DecodingError",
     "EncodingError",
+    "GroupCallFlags",
     "InvalidState",
     "MultiplayerAPI",
     "MultiplayerError",
@@ -83,6 +89,7 @@ __all__ = [
     "PacketTooLarge",
     "PeerDisconnected",
     "PeerNotFound",
+    "ProcessMode",
     "ProfileError",
     "ProtocolError",
     "Quaternion",
@@ -96,11 +103,14 @@ __all__ = [
     "SceneMultiplayer",
     "SceneReplicationConfig",
     "SceneTree",
+    "SceneTreeTimer",
     "Signal",
     "StreamPeerTCP",
     "StreamPeerTLS",
     "TCPServer",
     "TLSOptions",
+    "Timer",
+    "TimerProcessCallback",
     "TransferMode",
     "Vector2",
     "Vector2i",
@@ -110,6 +120,8 @@ __all__ = [
     "Vector4i",
     "WebSocketMultiplayerPeer",
     "WebSocketPeer",
+    "call_deferred",
+    "is_instance_valid",
     "register_scene",
     "register_type",
     "rpc",

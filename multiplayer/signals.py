@@ -5,6 +5,13 @@ connection order, synchronously, as Godot does. A signal can also be awaited:
 ``args = await peer.peer_connected`` suspends until the next emission and resolves
 with the emitted arguments as a tuple (Godot's ``await signal``).
 
+A callback connected with ``deferred=True`` (Godot's ``CONNECT_DEFERRED``) is not
+called by ``emit`` but queued with :func:`call_deferred`: it runs at the end of the
+current frame of the :class:`~multiplayer.SceneTree`, as Godot's message queue does
+(``core/object/message_queue.cpp``, ``CallQueue::flush``; the tree flushes it in
+``SceneTree::process``). The queue is the process's, like Godot's: any tree's frame
+runs it, and without a tree running nothing flushes it.
+
 An exception raised by a callback is logged with its traceback and does not stop
 the other callbacks, nor the ``poll()`` that emitted the signal: one faulty handler
 must not take a server down (Godot prints the error and carries on likewise).
@@ -27,7 +34,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVarTuple, overload
 
-__all__ = ["Signal"]
+__all__ = ["Signal", "call_deferred", "flush_deferred"]
 
 logger = logging.getLogger("multiplayer")
 
@@ -38,6 +45,38 @@ Ts = TypeVarTuple("Ts")
 class _Connection:
     callback: Callable[..., object]
     one_shot: bool
+    deferred: bool
+
+
+_deferred: list[tuple[Callable[..., object], tuple[Any, ...]]] = []
+
+_FLUSH_ROUNDS = 64
+"""Calls queued by deferred calls run in the same flush, as in Godot, but for so many
+rounds at most: a call that defers itself again waits for the next flush instead of
+hanging the frame."""
+
+
+def call_deferred(callback: Callable[..., object], *args: Any) -> None:
+    """Call ``callback(*args)`` at the end of the current frame (Godot's
+    ``Callable.call_deferred``): after the nodes' ``_process``, once the code that
+    is running now has finished. An exception it raises is logged, like a signal
+    callback's."""
+    _deferred.append((callback, args))
+
+
+def flush_deferred() -> None:
+    """Run the calls queued with :func:`call_deferred`, in order (the tree does it
+    during each frame; a loop of your own without a tree may call it)."""
+    for _ in range(_FLUSH_ROUNDS):
+        if not _deferred:
+            return
+        calls = _deferred[:]
+        del _deferred[:]
+        for callback, args in calls:
+            try:
+                callback(*args)
+            except Exception:
+                logger.exception("error in a deferred call of %r", callback)
 
 
 class Signal(Generic[*Ts]):
@@ -76,15 +115,19 @@ class Signal(Generic[*Ts]):
         instance.__dict__[self._attribute] = own  # later lookups find it directly
         return own
 
-    def connect(self, callback: Callable[[*Ts], object], *, one_shot: bool = False) -> None:
-        """Call ``callback`` on every emission (only the next one if ``one_shot``).
+    def connect(
+        self, callback: Callable[[*Ts], object], *, one_shot: bool = False, deferred: bool = False
+    ) -> None:
+        """Call ``callback`` on every emission (only the next one if ``one_shot``;
+        at the end of the frame rather than during ``emit`` if ``deferred``: Godot's
+        ``CONNECT_ONE_SHOT`` and ``CONNECT_DEFERRED`` flags).
 
         Raises:
             ValueError: The callback is already connected (Godot refuses it too).
         """
         if self.is_connected(callback):
             raise ValueError(f"{callback!r} is already connected to signal {self.name!r}")
-        self._connections.append(_Connection(callback, one_shot))
+        self._connections.append(_Connection(callback, one_shot, deferred))
 
     def disconnect(self, callback: Callable[[*Ts], object]) -> None:
         """Stop calling ``callback``.
@@ -115,6 +158,9 @@ class Signal(Generic[*Ts]):
                         self._connections.remove(connection)
                     except ValueError:  # disconnected by an earlier callback
                         continue
+                if connection.deferred:
+                    _deferred.append((connection.callback, args))
+                    continue
                 try:
                     connection.callback(*args)
                 except Exception:

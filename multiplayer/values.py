@@ -12,6 +12,16 @@ They are immutable and hashable (usable as dict keys, as in Godot), and final. T
 are plain classes with ``__slots__`` rather than named tuples, so that a ``Vector2``
 is never equal to a ``tuple``: the codec keeps the two apart on the wire.
 
+Immutable means a position moves by assigning a new value, never by changing a
+component: ``self.position += velocity * delta``, ``self.position =
+self.position.move_toward(target, speed * delta)``, or ``self.position =
+Vector2(self.position.x + 1, self.position.y)`` where GDScript writes
+``position.x += 1`` (which raises :exc:`AttributeError` here, saying so). The usual
+Godot methods are there under Godot's names: ``length``, ``normalized``,
+``distance_to``, ``direction_to``, ``lerp``, ``move_toward``, ``limit_length``,
+``clamp``, ``snapped``, ``round``, ``angle_to``, ``rotated``, ``project``,
+``slide``, ``reflect``, ``bounce``, …
+
 Differences from Godot, on purpose:
 
 * The float types hold Python floats (64-bit); Godot's hold 32-bit ``real_t``. The
@@ -26,10 +36,14 @@ Differences from Godot, on purpose:
   (``inverse``, ``get_euler``, ``slerp``) raise :exc:`ValueError` for another one;
   Godot prints an error and returns a default value.
 * ``Rect2i.get_center()`` truncates toward zero, as Godot does (it is not ``//``).
+* ``slide``, ``reflect``, ``bounce`` and ``Vector3.rotated`` raise
+  :exc:`ValueError` for a normal (axis) that is not normalized; Godot prints an
+  error and returns a zero vector.
 """
 
 from __future__ import annotations
 
+import builtins
 import math
 import numbers
 from collections.abc import Iterator
@@ -75,13 +89,47 @@ def _is_equal_approx(a: float, b: float) -> bool:
     return abs(a - b) < max(_CMP_EPSILON * abs(a), _CMP_EPSILON)
 
 
+_R = TypeVar("_R", int, float)
+
+
+def _sign(value: float) -> float:
+    """Godot's ``SIGN``: 1, -1, or 0 for zero."""
+    return 1.0 if value > 0 else -1.0 if value < 0 else 0.0
+
+
+def _round(value: float) -> float:
+    """Godot's ``Math::round``: half away from zero (Python's ``round`` goes to even)."""
+    return math.copysign(math.floor(abs(value) + 0.5), value)
+
+
+def _snapped(value: float, step: float) -> float:
+    """Godot's ``Math::snapped``: the nearest multiple of ``step`` (0: unchanged)."""
+    return math.floor(value / step + 0.5) * step if step != 0 else value
+
+
+def _clamp(value: _R, low: _R, high: _R) -> _R:
+    """Godot's ``CLAMP``: ``low`` below it, ``high`` above it."""
+    return low if value < low else high if value > high else value
+
+
+def _check_normal(normal: Vector2 | Vector3, method: str) -> None:
+    if not _is_unit(normal.length_squared()):
+        raise ValueError(f"{method}() needs a normalized normal, not {normal!r}")
+
+
 class _Immutable:
     """Refuses attribute assignment and deletion; the subclasses set slots in ``__init__``."""
 
     __slots__ = ()
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
-        raise AttributeError(f"{type(self).__name__} is immutable")
+        kind = type(self).__name__
+        raise AttributeError(
+            f"{kind} is immutable: make a new one, e.g. `position = position + "
+            f"{kind}(1, 0)` or `{kind}(position.x + 1, position.y)`"
+            if name in ("x", "y", "z", "w")
+            else f"{kind} is immutable"
+        )
 
     def __delattr__(self, name: str) -> NoReturn:
         raise AttributeError(f"{type(self).__name__} is immutable")
@@ -248,6 +296,95 @@ class Vector2(_Immutable):
         """Whether each component is equal to ``to``'s within Godot's tolerance."""
         return _is_equal_approx(self.x, to.x) and _is_equal_approx(self.y, to.y)
 
+    def angle_to(self, to: Vector2) -> float:
+        """The signed angle from this vector to ``to``, in radians."""
+        return math.atan2(self.cross(to), self.dot(to))
+
+    def angle_to_point(self, to: Vector2) -> float:
+        """The angle of the line from this point to ``to``, in radians."""
+        return math.atan2(to.y - self.y, to.x - self.x)
+
+    def move_toward(self, to: Vector2, delta: float) -> Vector2:
+        """This point moved ``delta`` toward ``to``, without overshooting it: the usual
+        way to move at a speed (``pos = pos.move_toward(target, speed * delta)``)."""
+        dx, dy = to.x - self.x, to.y - self.y
+        length = math.hypot(dx, dy)
+        if length <= delta or length < _CMP_EPSILON:
+            return to
+        return Vector2(self.x + dx / length * delta, self.y + dy / length * delta)
+
+    def limit_length(self, length: float = 1.0) -> Vector2:
+        """The vector shortened to ``length`` if it is longer."""
+        current = math.hypot(self.x, self.y)
+        if current > 0 and length < current:
+            return Vector2(self.x / current * length, self.y / current * length)
+        return self
+
+    def clamp(self, min: Vector2, max: Vector2) -> Vector2:
+        """Each component clamped between ``min``'s and ``max``'s."""
+        return Vector2(_clamp(self.x, min.x, max.x), _clamp(self.y, min.y, max.y))
+
+    def min(self, with_: Vector2) -> Vector2:
+        """The smaller of each pair of components."""
+        return Vector2(builtins.min(self.x, with_.x), builtins.min(self.y, with_.y))
+
+    def max(self, with_: Vector2) -> Vector2:
+        """The larger of each pair of components."""
+        return Vector2(builtins.max(self.x, with_.x), builtins.max(self.y, with_.y))
+
+    def snapped(self, step: Vector2) -> Vector2:
+        """Each component rounded to the nearest multiple of ``step``'s."""
+        return Vector2(_snapped(self.x, step.x), _snapped(self.y, step.y))
+
+    def floor(self) -> Vector2:
+        return Vector2(math.floor(self.x), math.floor(self.y))
+
+    def ceil(self) -> Vector2:
+        return Vector2(math.ceil(self.x), math.ceil(self.y))
+
+    def round(self) -> Vector2:
+        """Each component rounded half away from zero, as Godot does."""
+        return Vector2(_round(self.x), _round(self.y))
+
+    def sign(self) -> Vector2:
+        """Each component's sign: 1, -1, or 0."""
+        return Vector2(_sign(self.x), _sign(self.y))
+
+    def orthogonal(self) -> Vector2:
+        """The perpendicular vector, rotated 90 degrees counter-clockwise: ``(y, -x)``."""
+        return Vector2(self.y, -self.x)
+
+    def project(self, b: Vector2) -> Vector2:
+        """This vector projected onto ``b``."""
+        return b * (self.dot(b) / b.length_squared())
+
+    def slide(self, n: Vector2) -> Vector2:
+        """This vector along a plane of normal ``n`` (normalized).
+
+        Raises:
+            ValueError: ``n`` is not normalized (Godot prints an error).
+        """
+        _check_normal(n, "slide")
+        return self - n * self.dot(n)
+
+    def reflect(self, n: Vector2) -> Vector2:
+        """This vector mirrored by the line of normal ``n`` (normalized)."""
+        _check_normal(n, "reflect")
+        return n * (2.0 * self.dot(n)) - self
+
+    def bounce(self, n: Vector2) -> Vector2:
+        """This vector bounced off a plane of normal ``n`` (normalized)."""
+        return -self.reflect(n)
+
+    def is_normalized(self) -> bool:
+        return _is_unit(self.length_squared())
+
+    def is_zero_approx(self) -> bool:
+        return abs(self.x) < _CMP_EPSILON and abs(self.y) < _CMP_EPSILON
+
+    def is_finite(self) -> bool:
+        return math.isfinite(self.x) and math.isfinite(self.y)
+
 
 Vector2.ZERO = Vector2(0.0, 0.0)
 Vector2.ONE = Vector2(1.0, 1.0)
@@ -371,6 +508,31 @@ class Vector2i(_Immutable):
     def length_squared(self) -> int:
         """The squared length, exact."""
         return self.x * self.x + self.y * self.y
+
+    def distance_to(self, to: Vector2i) -> float:
+        """The distance between the two points."""
+        return (to - self).length()
+
+    def distance_squared_to(self, to: Vector2i) -> int:
+        """The squared distance between the two points, exact."""
+        return (to - self).length_squared()
+
+    def clamp(self, min: Vector2i, max: Vector2i) -> Vector2i:
+        """Each component clamped between ``min``'s and ``max``'s."""
+        return Vector2i(*(_clamp(v, lo, hi) for v, lo, hi in zip(self, min, max, strict=True)))
+
+    def min(self, with_: Vector2i) -> Vector2i:
+        return Vector2i(*(builtins.min(a, b) for a, b in zip(self, with_, strict=True)))
+
+    def max(self, with_: Vector2i) -> Vector2i:
+        return Vector2i(*(builtins.max(a, b) for a, b in zip(self, with_, strict=True)))
+
+    def sign(self) -> Vector2i:
+        return Vector2i(*(int(_sign(v)) for v in self))
+
+    def snapped(self, step: Vector2i) -> Vector2i:
+        """Each component rounded to the nearest multiple of ``step``'s."""
+        return Vector2i(*(int(_snapped(v, s)) for v, s in zip(self, step, strict=True)))
 
 
 Vector2i.ZERO = Vector2i(0, 0)
@@ -544,6 +706,86 @@ class Vector3(_Immutable):
             and _is_equal_approx(self.z, to.z)
         )
 
+    def angle_to(self, to: Vector3) -> float:
+        """The unsigned angle between the two vectors, in radians."""
+        return math.atan2(self.cross(to).length(), self.dot(to))
+
+    def move_toward(self, to: Vector3, delta: float) -> Vector3:
+        """This point moved ``delta`` toward ``to``, without overshooting it."""
+        d = to - self
+        length = d.length()
+        if length <= delta or length < _CMP_EPSILON:
+            return to
+        return self + d * (delta / length)
+
+    def limit_length(self, length: float = 1.0) -> Vector3:
+        """The vector shortened to ``length`` if it is longer."""
+        current = self.length()
+        return self * (length / current) if current > 0 and length < current else self
+
+    def clamp(self, min: Vector3, max: Vector3) -> Vector3:
+        """Each component clamped between ``min``'s and ``max``'s."""
+        return Vector3(*(_clamp(v, lo, hi) for v, lo, hi in zip(self, min, max, strict=True)))
+
+    def min(self, with_: Vector3) -> Vector3:
+        return Vector3(*(builtins.min(a, b) for a, b in zip(self, with_, strict=True)))
+
+    def max(self, with_: Vector3) -> Vector3:
+        return Vector3(*(builtins.max(a, b) for a, b in zip(self, with_, strict=True)))
+
+    def snapped(self, step: Vector3) -> Vector3:
+        """Each component rounded to the nearest multiple of ``step``'s."""
+        return Vector3(*(_snapped(v, s) for v, s in zip(self, step, strict=True)))
+
+    def floor(self) -> Vector3:
+        return Vector3(math.floor(self.x), math.floor(self.y), math.floor(self.z))
+
+    def ceil(self) -> Vector3:
+        return Vector3(math.ceil(self.x), math.ceil(self.y), math.ceil(self.z))
+
+    def round(self) -> Vector3:
+        """Each component rounded half away from zero, as Godot does."""
+        return Vector3(_round(self.x), _round(self.y), _round(self.z))
+
+    def sign(self) -> Vector3:
+        return Vector3(_sign(self.x), _sign(self.y), _sign(self.z))
+
+    def rotated(self, axis: Vector3, angle: float) -> Vector3:
+        """This vector rotated ``angle`` radians around ``axis`` (normalized).
+
+        Raises:
+            ValueError: ``axis`` is not normalized (Godot prints an error).
+        """
+        _check_normal(axis, "rotated")
+        return Quaternion.from_axis_angle(axis, angle) * self
+
+    def project(self, b: Vector3) -> Vector3:
+        """This vector projected onto ``b``."""
+        return b * (self.dot(b) / b.length_squared())
+
+    def slide(self, n: Vector3) -> Vector3:
+        """This vector along the plane of normal ``n`` (normalized)."""
+        _check_normal(n, "slide")
+        return self - n * self.dot(n)
+
+    def reflect(self, n: Vector3) -> Vector3:
+        """This vector mirrored by the plane of normal ``n`` (normalized)."""
+        _check_normal(n, "reflect")
+        return n * (2.0 * self.dot(n)) - self
+
+    def bounce(self, n: Vector3) -> Vector3:
+        """This vector bounced off the plane of normal ``n`` (normalized)."""
+        return -self.reflect(n)
+
+    def is_normalized(self) -> bool:
+        return _is_unit(self.length_squared())
+
+    def is_zero_approx(self) -> bool:
+        return all(abs(v) < _CMP_EPSILON for v in self)
+
+    def is_finite(self) -> bool:
+        return all(math.isfinite(v) for v in self)
+
 
 Vector3.ZERO = Vector3(0.0, 0.0, 0.0)
 Vector3.ONE = Vector3(1.0, 1.0, 1.0)
@@ -673,6 +915,31 @@ class Vector3i(_Immutable):
     def length_squared(self) -> int:
         """The squared length, exact."""
         return self.x * self.x + self.y * self.y + self.z * self.z
+
+    def distance_to(self, to: Vector3i) -> float:
+        """The distance between the two points."""
+        return (to - self).length()
+
+    def distance_squared_to(self, to: Vector3i) -> int:
+        """The squared distance between the two points, exact."""
+        return (to - self).length_squared()
+
+    def clamp(self, min: Vector3i, max: Vector3i) -> Vector3i:
+        """Each component clamped between ``min``'s and ``max``'s."""
+        return Vector3i(*(_clamp(v, lo, hi) for v, lo, hi in zip(self, min, max, strict=True)))
+
+    def min(self, with_: Vector3i) -> Vector3i:
+        return Vector3i(*(builtins.min(a, b) for a, b in zip(self, with_, strict=True)))
+
+    def max(self, with_: Vector3i) -> Vector3i:
+        return Vector3i(*(builtins.max(a, b) for a, b in zip(self, with_, strict=True)))
+
+    def sign(self) -> Vector3i:
+        return Vector3i(*(int(_sign(v)) for v in self))
+
+    def snapped(self, step: Vector3i) -> Vector3i:
+        """Each component rounded to the nearest multiple of ``step``'s."""
+        return Vector3i(*(int(_snapped(v, s)) for v, s in zip(self, step, strict=True)))
 
 
 Vector3i.ZERO = Vector3i(0, 0, 0)

@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from multiplayer.signals import Signal
+import multiplayer.signals as signals_module
+from multiplayer.signals import Signal, call_deferred, flush_deferred
 
 
 class Recorder:
@@ -234,3 +235,53 @@ def test_signals_declared_in_a_class_are_per_instance() -> None:
     assert a.player_joined is a.player_joined
     assert a.player_joined.name == "player_joined"
     assert isinstance(Lobby.player_joined, Signal)
+
+
+def test_a_deferred_connection_runs_at_the_flush() -> None:
+    """deferred=True: emit queues the call; flush_deferred runs it with the arguments."""
+    signal: Signal[int] = Signal("test")
+    calls: list[int] = []
+    signal.connect(calls.append, deferred=True)
+    signal.emit(1)
+    assert calls == []
+    flush_deferred()
+    assert calls == [1]
+
+
+def test_call_deferred_runs_in_order_and_chains_within_a_flush() -> None:
+    """Deferred calls run in order; one queued by a deferred call runs in the same flush,
+    but a call that keeps deferring itself cannot hang it."""
+    calls: list[str] = []
+    call_deferred(calls.append, "a")
+    call_deferred(lambda: call_deferred(calls.append, "chained"))
+    call_deferred(calls.append, "b")
+    flush_deferred()
+    assert calls == ["a", "b", "chained"]
+
+    rounds: list[int] = []
+
+    def again() -> None:
+        rounds.append(1)
+        call_deferred(again)
+
+    call_deferred(again)
+    flush_deferred()
+    assert 1 < len(rounds) < 1000
+    flush_deferred()  # (it went on at the next flush)
+    assert len(rounds) > 64
+    signals_module._deferred.clear()
+
+
+def test_an_error_in_a_deferred_call_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """A deferred call's exception is logged with its traceback; the next calls run."""
+    def broken() -> None:
+        raise RuntimeError("deferred")
+
+    calls: list[int] = []
+    call_deferred(broken)
+    call_deferred(calls.append, 2)
+    flush_deferred()
+    assert calls == [2]
+    errors = [r for r in caplog.records if r.exc_info]
+    assert len(errors) == 1 and "deferred call" in errors[0].getMessage()
+    caplog.clear()

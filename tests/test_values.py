@@ -759,3 +759,98 @@ def test_new_types_immutable_pickle_and_copy(value: Any) -> None:
     assert pickle.loads(pickle.dumps(value)) == value
     assert copy.copy(value) == value
     assert copy.deepcopy(value) == value
+
+
+# Everyday Godot methods (issue 14).
+
+
+def test_vector2_move_toward_stops_at_the_target() -> None:
+    """move_toward moves by delta, never past the target."""
+    start, target = Vector2(0, 0), Vector2(10, 0)
+    assert start.move_toward(target, 3) == Vector2(3, 0)
+    assert start.move_toward(target, 30) == target
+    assert target.move_toward(target, 1) == target
+
+
+def test_vector2_length_and_rounding_methods() -> None:
+    """limit_length, clamp, min/max, snapped, floor/ceil/round (half away), sign."""
+    v = Vector2(3, 4)
+    assert v.limit_length(1).is_equal_approx(Vector2(0.6, 0.8))
+    assert v.limit_length(10) is v
+    assert v.clamp(Vector2(0, 0), Vector2(2, 5)) == Vector2(2, 4)
+    assert v.min(Vector2(5, 1)) == Vector2(3, 1) and v.max(Vector2(5, 1)) == Vector2(5, 4)
+    assert Vector2(7, 12).snapped(Vector2(5, 0)) == Vector2(5, 12)
+    assert Vector2(-1.5, 2.5).round() == Vector2(-2, 3)
+    assert Vector2(-1.5, 2.5).floor() == Vector2(-2, 2)
+    assert Vector2(-1.5, 2.5).ceil() == Vector2(-1, 3)
+    assert Vector2(-3, 0).sign() == Vector2(-1, 0)
+
+
+def test_vector2_angles_and_planes() -> None:
+    """angle_to, angle_to_point, orthogonal, project, slide, reflect, bounce."""
+    right, up = Vector2.RIGHT, Vector2(0, 1)
+    assert right.angle_to(up) == pytest.approx(math.pi / 2)
+    assert Vector2(1, 1).angle_to_point(Vector2(2, 2)) == pytest.approx(math.pi / 4)
+    assert Vector2(1, 2).orthogonal() == Vector2(2, -1)
+    assert Vector2(3, 4).project(Vector2(2, 0)) == Vector2(3, 0)
+    v, n = Vector2(1, -1), Vector2(0, 1)
+    assert v.slide(n) == Vector2(1, 0)
+    assert v.bounce(n) == Vector2(1, 1)
+    assert v.reflect(n) == Vector2(-1, -1)
+    with pytest.raises(ValueError, match="normalized"):
+        v.slide(Vector2(0, 2))
+    assert n.is_normalized() and not v.is_normalized()
+    assert Vector2(1e-7, 0).is_zero_approx() and Vector2(1, 2).is_finite()
+    assert not Vector2(math.inf, 0).is_finite()
+
+
+def test_vector3_everyday_methods() -> None:
+    """Vector3: move_toward, limit_length, clamp, snapped, round, rotated, slide, angle_to."""
+    v = Vector3(0, 3, 4)
+    assert Vector3().move_toward(v, 5) == v
+    assert Vector3().move_toward(v, 2.5).is_equal_approx(Vector3(0, 1.5, 2))
+    assert v.limit_length(1).is_equal_approx(Vector3(0, 0.6, 0.8))
+    assert v.clamp(Vector3(1, 0, 0), Vector3(2, 2, 2)) == Vector3(1, 2, 2)
+    assert v.min(Vector3(1, 1, 9)) == Vector3(0, 1, 4) and v.max(Vector3()) == v
+    assert Vector3(7, 2, -0.5).snapped(Vector3(5, 5, 1)) == Vector3(5, 0, 0)
+    assert Vector3(0.5, -0.5, 1.4).round() == Vector3(1, -1, 1)
+    assert Vector3(0.5, -0.5, 1.4).floor() == Vector3(0, -1, 1)
+    assert Vector3(0.5, -0.5, 1.4).ceil() == Vector3(1, -0.0, 2)
+    assert Vector3(-2, 0, 3).sign() == Vector3(-1, 0, 1)
+    turned = Vector3(1, 0, 0).rotated(Vector3(0, 1, 0), math.pi / 2)
+    assert turned.is_equal_approx(Vector3(0, 0, -1))
+    assert Vector3(1, 0, 0).angle_to(Vector3(0, 0, 1)) == pytest.approx(math.pi / 2)
+    n = Vector3(0, 1, 0)
+    assert Vector3(1, -1, 0).slide(n) == Vector3(1, 0, 0)
+    assert Vector3(1, -1, 0).bounce(n) == Vector3(1, 1, 0)
+    assert Vector3(1, 1, 0).project(Vector3(2, 0, 0)) == Vector3(1, 0, 0)
+    assert n.is_normalized() and Vector3(0, 1e-7, 0).is_zero_approx() and n.is_finite()
+    with pytest.raises(ValueError):
+        Vector3(1, 0, 0).rotated(Vector3(0, 2, 0), 1.0)
+
+
+def test_integer_vectors_everyday_methods() -> None:
+    """Vector2i/3i: distance_to, clamp, min/max, sign, snapped stay integers."""
+    a, b = Vector2i(1, 1), Vector2i(4, 5)
+    assert a.distance_to(b) == 5.0 and a.distance_squared_to(b) == 25
+    assert b.clamp(Vector2i(0, 0), Vector2i(3, 3)) == Vector2i(3, 3)
+    assert a.min(b) == a and a.max(b) == b
+    assert Vector2i(-4, 0).sign() == Vector2i(-1, 0)
+    assert Vector2i(7, 13).snapped(Vector2i(5, 10)) == Vector2i(5, 10)
+    c = Vector3i(1, 2, 3)
+    assert c.distance_to(Vector3i(1, 2, 5)) == 2.0 and c.distance_squared_to(c) == 0
+    assert c.clamp(Vector3i(2, 2, 2), Vector3i(2, 2, 2)) == Vector3i(2, 2, 2)
+    assert c.min(Vector3i(0, 5, 0)) == Vector3i(0, 2, 0)
+    assert c.max(Vector3i(0, 5, 0)) == Vector3i(1, 5, 3)
+    assert Vector3i(-1, 0, 9).sign() == Vector3i(-1, 0, 1)
+    assert c.snapped(Vector3i(2, 2, 2)) == Vector3i(2, 2, 4)
+    assert isinstance(c.snapped(Vector3i(2, 2, 2)).x, int)
+
+
+def test_setting_a_component_says_how_to_move_instead() -> None:
+    """Assigning x raises AttributeError with the way to build a new value."""
+    position = Vector2(1, 2)
+    with pytest.raises(AttributeError, match=r"position \+ Vector2\(1, 0\)"):
+        position.x = 3  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="immutable"):
+        position.other = 3  # type: ignore[attr-defined]

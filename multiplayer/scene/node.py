@@ -1,27 +1,38 @@
-"""``Node``: names, paths, the tree's lifecycle, authority and RPC calls.
+"""``Node``: names, the hierarchy, paths, and the tree's lifecycle.
 
 Lifecycle, as in Godot: when a branch enters the tree, ``_enter_tree`` runs top-down
 (parent before children), then ``_ready`` bottom-up (children first, once per node).
-When it leaves, ``_exit_tree`` runs bottom-up. ``queue_free`` removes a node at the
-end of the current frame. Nodes reach the network through ``node.multiplayer`` (the
-API of their branch, looked up at call time), never directly.
+When it leaves, ``_exit_tree`` runs bottom-up. ``free()`` removes a node (and its
+branch) for good at once, ``queue_free()`` at the end of the current frame. Any of
+the hooks may be ``async def``: see :mod:`multiplayer.scene.hooks`.
+
+The other parts of a node live in modules of their own, mixed in: processing and
+pause (:mod:`~multiplayer.scene.processing`), groups
+(:mod:`~multiplayer.scene.groups`), and the network
+(:mod:`~multiplayer.scene.multiplayer_node`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..exceptions import InvalidState
-from ..signals import Signal
-from .rpc import RPCConfig, RPCMethod, collect_rpc_methods
+from ..signals import Signal, call_deferred
+from . import hooks
+from .groups import GroupMember
+from .hierarchy import Hierarchy
+from .multiplayer_node import MultiplayerNode
+from .processing import Processing
+from .rpc import RPCConfig
 
 if TYPE_CHECKING:
-    from ..scene_multiplayer.scene_multiplayer import SceneMultiplayer
     from .tree import SceneTree
 
-__all__ = ["Node", "validate_node_name"]
+__all__ = ["Node", "is_instance_valid", "validate_node_name"]
+
 
 _INVALID_NAME_CHARACTERS = frozenset('./:@%"')
 _auto_names = itertools.count(2)
@@ -41,7 +52,12 @@ def validate_node_name(name: str) -> str:
     return name
 
 
-class Node:
+def is_instance_valid(node: Node | None) -> bool:
+    """Whether ``node`` is a node that was not freed (Godot's ``is_instance_valid``)."""
+    return node is not None and not node._freed
+
+
+class Node(Hierarchy, Processing, GroupMember, MultiplayerNode):
     """A node of the scene tree.
 
     Subclass it and mark methods with ``@rpc`` to call them across the network.
@@ -49,13 +65,16 @@ class Node:
     Signals:
         tree_entered, tree_exiting, tree_exited, ready: lifecycle.
         child_entered_tree(node), child_exiting_tree(node): a direct child came or goes.
+        child_order_changed: a child was added, moved or removed.
     """
 
-    _rpc_methods: ClassVar[dict[str, RPCMethod[Any, Any]]] = {}
+    _async_hooks: ClassVar[frozenset[str]] = frozenset()
+    _hook_tasks: set[asyncio.Task[Any]] | None = None  # see hooks.start
+    _freed = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._rpc_methods = collect_rpc_methods(cls)
+        cls._async_hooks = hooks.async_hooks_of(cls)
 
     def __init__(self, name: str | None = None) -> None:
         self._name = validate_node_name(name) if name is not None else type(self).__name__
@@ -73,24 +92,26 @@ class Node:
         self.ready: Signal[()] = Signal("ready")
         self.child_entered_tree: Signal[Node] = Signal("child_entered_tree")
         self.child_exiting_tree: Signal[Node] = Signal("child_exiting_tree")
+        self.child_order_changed: Signal[()] = Signal("child_order_changed")
 
     def __repr__(self) -> str:
         where = self.get_path() if self._tree is not None else "not in tree"
         return f"<{type(self).__name__} {self._name!r} ({where})>"
 
-    # Lifecycle hooks, for subclasses.
+    # Lifecycle hooks, for subclasses (``_process`` and ``_physics_process`` are
+    # Processing's). Each may be ``async def``: it then runs as a task.
 
-    def _enter_tree(self) -> None:
+    def _enter_tree(self) -> Awaitable[None] | None:
         """Called when the node enters the tree, before its children."""
+        return None
 
-    def _ready(self) -> None:
+    def _ready(self) -> Awaitable[None] | None:
         """Called once, after the node and all its children entered the tree."""
+        return None
 
-    def _exit_tree(self) -> None:
+    def _exit_tree(self) -> Awaitable[None] | None:
         """Called when the node leaves the tree, after its children."""
-
-    def _process(self, delta: float) -> None:
-        """Called every frame, with the seconds since the last one."""
+        return None
 
     # Names and hierarchy.
 
@@ -138,12 +159,18 @@ class Node:
         ``force_readable_name``, otherwise ``@Name@N`` (Godot's two schemes).
 
         Raises:
-            InvalidState: ``node`` already has a parent, or is an ancestor of this node.
+            InvalidState: ``node`` already has a parent, is an ancestor of this node,
+                or was freed; or it has an ``async def`` hook and no asyncio loop
+                runs to run it (see :mod:`multiplayer.scene.hooks`).
         """
         if node._parent is not None:
             raise InvalidState(f"{node!r} already has a parent; remove_child it first")
         if node is self or self._has_ancestor(node):
             raise InvalidState("a node cannot be added under itself")
+        if node._freed:
+            raise InvalidState(f"{node!r} was freed")
+        if self._tree is not None:
+            hooks.check_loop_for(node)
         if node._name in self._children:
             node._name = self._free_name(node._name, force_readable_name)
         self._children[node._name] = node
@@ -152,6 +179,7 @@ class Node:
         if self._tree is not None:
             node._propagate_enter(self._tree)
             node._propagate_ready()
+        self.child_order_changed.emit()
 
     def remove_child(self, node: Node) -> None:
         """Detach ``node`` (and its branch) from this node, leaving the tree if inside.
@@ -167,12 +195,29 @@ class Node:
         node._parent = None
         node._invalidate_paths()
         node._propagate_exited()
+        self.child_order_changed.emit()
+
+    def free(self) -> None:
+        """Remove this node and its branch for good, now (Godot's ``free``).
+
+        The branch leaves the tree, its running ``async`` hooks are cancelled, its
+        deferred calls are dropped, and it cannot be added again
+        (``is_instance_valid`` is False).
+        """
+        if self._freed:
+            return
+        for node in self._walk():
+            hooks.cancel_tasks(node)  # (before leaving: an async _exit_tree still runs)
+        if self._parent is not None:
+            self._parent.remove_child(self)
+        for node in self._walk():
+            node._freed = True
+            node._queued_free = True
 
     def queue_free(self) -> None:
-        """Remove this node at the end of the current frame (at once if not in a tree)."""
+        """Free this node at the end of the current frame (at once if not in a tree)."""
         if self._tree is None:
-            if self._parent is not None:
-                self._parent.remove_child(self)
+            self.free()
             return
         if not self._queued_free:
             self._queued_free = True
@@ -180,6 +225,23 @@ class Node:
 
     def is_queued_for_deletion(self) -> bool:
         return self._queued_free
+
+    def call_deferred(self, method: str, *args: Any) -> None:
+        """Call ``method(*args)`` on this node at the end of the frame, unless the node
+        is freed by then (Godot's ``Object.call_deferred``)."""
+        call_deferred(self._deferred_call, method, args)
+
+    def set_deferred(self, property: str, value: Any) -> None:
+        """Set ``property`` to ``value`` at the end of the frame (Godot's ``set_deferred``)."""
+        call_deferred(self._deferred_set, property, value)
+
+    def _deferred_call(self, method: str, args: tuple[Any, ...]) -> None:
+        if not self._freed:
+            getattr(self, method)(*args)
+
+    def _deferred_set(self, property: str, value: Any) -> None:
+        if not self._freed:
+            setattr(self, property, value)
 
     def _free_name(self, name: str, readable: bool) -> str:
         if readable:
@@ -293,7 +355,9 @@ class Node:
         self._path = None
         tree._node_count += 1
         tree._version += 1
-        self._enter_tree()
+        if self._groups:
+            tree._groups.entered(self)
+        self._call_hook("_enter_tree", self._enter_tree())
         self.tree_entered.emit()
         if self._parent is not None:
             self._parent.child_entered_tree.emit(self)
@@ -309,19 +373,22 @@ class Node:
             child._propagate_ready()
         if not self._ready_done and self._tree is not None:
             self._ready_done = True
-            self._ready()
+            self._notify_ready()
+            self._call_hook("_ready", self._ready())
             self.ready.emit()
 
     def _propagate_exit(self) -> None:
         for child in reversed(list(self._children.values())):
             if child._parent is self and child._tree is not None:  # not removed meanwhile
                 child._propagate_exit()
-        self._exit_tree()
+        self._call_hook("_exit_tree", self._exit_tree())
         self.tree_exiting.emit()
         if self._parent is not None:
             self._parent.child_exiting_tree.emit(self)
         tree = self._tree
         if tree is not None:
+            if self._groups:
+                tree._groups.exited(self)
             tree.node_removed.emit(self)
             tree._node_count -= 1
             tree._version += 1
@@ -333,6 +400,15 @@ class Node:
             child._propagate_exited()
         self.tree_exited.emit()
 
+    def _notify_ready(self) -> None:
+        """The library's own work at ready, before ``_ready`` (Godot's
+        ``NOTIFICATION_READY``): processing starts if the class defines the hooks."""
+        self._start_processing()
+
+    def _call_hook(self, hook: str, result: Awaitable[None] | None) -> None:
+        if result is not None:
+            hooks.start(self, hook, result)
+
     def _walk(self) -> Iterator[Node]:
         """This node and its descendants, depth first, in tree order."""
         stack = [self]
@@ -340,92 +416,3 @@ class Node:
             node = stack.pop()
             yield node
             stack.extend(reversed(node._children.values()))
-
-    # Multiplayer.
-
-    @property
-    def multiplayer(self) -> SceneMultiplayer:
-        """The multiplayer API of this node's branch (``SceneTree.get_multiplayer``)."""
-        tree = self._tree
-        if tree is not None and not tree._branches:
-            return tree._multiplayer  # (the usual case, asked on every RPC)
-        return self.get_tree().get_multiplayer(self.get_path())
-
-    def set_multiplayer_authority(self, peer_id: int, recursive: bool = True) -> None:
-        """Which peer has authority over this node (local state: never sent)."""
-        nodes = self._walk() if recursive else iter((self,))
-        for node in nodes:
-            node._multiplayer_authority = int(peer_id)
-
-    def get_multiplayer_authority(self) -> int:
-        """The peer with authority over this node (default 1, the server)."""
-        return self._multiplayer_authority
-
-    def is_multiplayer_authority(self) -> bool:
-        """Whether this peer is the node's authority.
-
-        Raises:
-            InvalidState: The node is not inside a tree.
-        """
-        return self.multiplayer.get_unique_id() == self._multiplayer_authority
-
-    def rpc(self, method: str, *args: Any) -> None:
-        """Call ``method`` on every peer (here too if it is ``call_local``).
-
-        Raises:
-            InvalidState: Not in a tree, or not connected.
-            ValueError: ``method`` is not an RPC of this node.
-        """
-        self.multiplayer.rpc(0, self, method, args)
-
-    def rpc_id(self, peer_id: int, method: str, *args: Any) -> None:
-        """Call ``method`` on one peer; ``peer_id`` < 0 means every peer but ``-peer_id``.
-
-        Raises:
-            InvalidState: Not in a tree, or not connected.
-            ValueError: ``method`` is not an RPC of this node, or ``peer_id`` is this
-                peer and the method is not ``call_local``.
-            PeerNotFound: ``peer_id`` is not connected (Godot only prints an error).
-        """
-        self.multiplayer.rpc(peer_id, self, method, args)
-
-    async def rpc_call(
-        self, peer_id: int, method: str, *args: Any, timeout: float | None = None
-    ) -> Any:
-        """Call ``method`` on one peer and return its result (awaitable RPC).
-
-        Raises:
-            RemoteError: It raised there; RPCRefused: the peer refused the call;
-            PeerDisconnected: the peer left first; TimeoutError: no answer within
-            ``timeout`` (default: ``multiplayer.rpc_timeout``, 10 s).
-        """
-        return await self.multiplayer.rpc_call(peer_id, self, method, args, timeout)
-
-    def rpc_config(self, method: str, config: RPCConfig | Mapping[str, Any] | None) -> None:
-        """Make ``method`` an RPC of this node only (None: undo).
-
-        ``config`` is an :class:`RPCConfig` or Godot's dictionary form.
-
-        Raises:
-            ValueError: No such method, or a bad config.
-        """
-        if config is None:
-            self._node_rpc_config.pop(method, None)
-            return
-        if not callable(getattr(self, method, None)):
-            raise ValueError(f"{type(self).__name__} has no method {method!r}")
-        if not isinstance(config, RPCConfig):
-            config = RPCConfig.from_dict(config)
-        self._node_rpc_config[method] = config
-
-    def get_node_rpc_config(self) -> dict[str, RPCConfig]:
-        """The configs set with ``rpc_config`` on this node."""
-        return dict(self._node_rpc_config)
-
-    def get_rpc_config(self, method: str) -> RPCConfig | None:
-        """The RPC config of ``method`` (node-level first, then ``@rpc``), or None."""
-        config = self._node_rpc_config.get(method)
-        if config is not None:
-            return config
-        decorated = self._rpc_methods.get(method)
-        return decorated.config if decorated is not None else None

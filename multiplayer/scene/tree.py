@@ -1,6 +1,12 @@
 """``SceneTree``: the tree of nodes, the frame loop, and the multiplayer API of
 each branch. The tree drives its APIs (``poll()`` every frame) but knows no network:
 it asks :class:`~multiplayer.scene.api.MultiplayerAPI` for the default one.
+
+A frame (``process(delta)``) runs in Godot's order (``SceneTree::physics_process``
+and ``SceneTree::process``): first the physics ticks the frame owes (each:
+``physics_frame``, ``_physics_process``, deferred calls, physics timers), then the
+multiplayer polls, ``process_frame``, deferred calls, ``_process``, deferred calls,
+timers, deferred calls, and last the nodes queued with ``queue_free``.
 """
 
 from __future__ import annotations
@@ -10,9 +16,13 @@ import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ..signals import Signal
+from ..signals import Signal, flush_deferred
+from . import os_signals
 from .api import MultiplayerAPI
+from .groups import GroupCallFlags, GroupRegistry
 from .node import Node
+from .processing import FixedStep, frame_nodes
+from .timers import SceneTreeTimer, TimerList
 
 if TYPE_CHECKING:
     from ..scene_multiplayer.scene_multiplayer import SceneMultiplayer
@@ -22,20 +32,33 @@ __all__ = ["SceneTree"]
 
 logger = logging.getLogger("multiplayer.scene")
 
+PEER_CLOSE_TIMEOUT = 2.0
+"""How long ``run()``, ended by a signal, waits for its peers' closing handshakes."""
+
 
 class SceneTree:
     """A tree of nodes, the frame loop, and the multiplayer APIs of its branches.
 
     Signals:
-        node_added(node), node_removed(node), process_frame: every frame, after polling.
+        node_added(node), node_removed(node).
+        process_frame: every frame, after polling, before ``_process``.
+        physics_frame: every physics tick, before ``_physics_process``.
     """
 
     def __init__(self) -> None:
-
         self.node_added: Signal[Node] = Signal("node_added")
         self.node_removed: Signal[Node] = Signal("node_removed")
         self.process_frame: Signal[()] = Signal("process_frame")
+        self.physics_frame: Signal[()] = Signal("physics_frame")
         self.multiplayer_poll = True
+        self.paused = False
+        """Pause the nodes that ``process_mode`` makes pausable (and the timers that
+        do not ``process_always``); multiplayer polling goes on."""
+        self._physics = FixedStep()
+        self._process_delta = 0.0
+        self._groups = GroupRegistry()
+        self._timers = TimerList()
+        self._stop_signal: int | None = None  # the signal that ended run(), if one did
         self._node_count = 0
         self._arrival_error: BaseException | None = None  # from _arrived, raised by run()
         # Bumped whenever a node enters, leaves or is renamed: what caches of node
@@ -51,8 +74,81 @@ class SceneTree:
         self.root._propagate_enter(self)
         self.root._propagate_ready()
 
+    def get_root(self) -> Node:
+        """The root node, ``/root`` (also ``tree.root``)."""
+        return self.root
+
     def get_node_count(self) -> int:
         return self._node_count
+
+    # The physics rate (Godot keeps these on ``Engine``).
+
+    @property
+    def physics_ticks_per_second(self) -> int:
+        """How often ``_physics_process`` runs (default 60)."""
+        return self._physics.ticks_per_second
+
+    @physics_ticks_per_second.setter
+    def physics_ticks_per_second(self, ticks: int) -> None:
+        if ticks <= 0:
+            raise ValueError("physics_ticks_per_second must be positive")
+        self._physics.ticks_per_second = int(ticks)
+
+    @property
+    def max_physics_steps_per_frame(self) -> int:
+        """At most so many physics ticks in one frame (default 8); the rest is dropped."""
+        return self._physics.max_steps_per_frame
+
+    @max_physics_steps_per_frame.setter
+    def max_physics_steps_per_frame(self, steps: int) -> None:
+        self._physics.max_steps_per_frame = max(1, int(steps))
+
+    @property
+    def physics_jitter_fix(self) -> float:
+        """How early, in ticks, a tick may run to smooth frame jitter (default 0.5)."""
+        return self._physics.jitter_fix
+
+    @physics_jitter_fix.setter
+    def physics_jitter_fix(self, fraction: float) -> None:
+        self._physics.jitter_fix = min(max(float(fraction), 0.0), 1.0)
+
+    # Groups.
+
+    def get_nodes_in_group(self, group: str) -> list[Node]:
+        """The nodes of ``group`` inside this tree, in tree order."""
+        return self._groups.nodes(group, self._version)
+
+    def get_first_node_in_group(self, group: str) -> Node | None:
+        nodes = self._groups.nodes(group, self._version)
+        return nodes[0] if nodes else None
+
+    def get_node_count_in_group(self, group: str) -> int:
+        return len(self._groups.nodes(group, self._version))
+
+    def has_group(self, group: str) -> bool:
+        """Whether a node of this tree is in ``group``."""
+        return self._groups.has(group)
+
+    def call_group(self, group: str, method: str, *args: Any) -> None:
+        """Call ``method(*args)`` now on every node of ``group`` that has it, in tree
+        order; an exception is logged and the others still run."""
+        self._groups.call(GroupCallFlags.DEFAULT, group, method, args, self._version)
+
+    def call_group_flags(self, flags: int, group: str, method: str, *args: Any) -> None:
+        """``call_group`` with :class:`GroupCallFlags` (``REVERSE``, ``DEFERRED``, ``UNIQUE``)."""
+        self._groups.call(flags, group, method, args, self._version)
+
+    # Timers.
+
+    def create_timer(
+        self, time_sec: float, process_always: bool = True, process_in_physics: bool = False
+    ) -> SceneTreeTimer:
+        """A one-shot timer whose ``timeout`` fires after ``time_sec`` seconds of frames
+        (``await tree.create_timer(1.0).timeout``). It counts during pause unless
+        ``process_always`` is False; with ``process_in_physics``, at physics ticks."""
+        timer = SceneTreeTimer(time_sec, process_always, process_in_physics)
+        self._timers.add(timer)
+        return timer
 
     def get_multiplayer(self, for_path: str = "") -> SceneMultiplayer:
         """The API for nodes under ``for_path``: the first branch registered whose root
@@ -94,19 +190,52 @@ class SceneTree:
         return [self._multiplayer, *(api for _, api in self._branches)]
 
     def process(self, delta: float) -> None:
-        """Run one frame: poll every multiplayer API, ``_process`` every node, then free
-        the nodes queued with ``queue_free``."""
+        """Run one frame of ``delta`` seconds: the physics ticks it owes, the polls of
+        the multiplayer APIs, ``_process``, timers, deferred calls, and ``queue_free``
+        (the order is in the module docstring)."""
         peers = self._hold_sending()
         try:
+            for _ in range(self._physics.advance(delta)):
+                self._physics_tick()
+            self._process_delta = delta
             if self.multiplayer_poll:
                 self._poll_apis()
-            for node in list(self.root._walk()):
-                if node._tree is self:
-                    node._process(delta)
             self.process_frame.emit()
+            flush_deferred()
+            self._process_nodes(delta, physics=False)
+            flush_deferred()
+            self._timers.advance(delta, physics=False, paused=self.paused)
+            flush_deferred()
             self._flush_free_queue()
         finally:
             self._send_held(peers)
+
+    def _physics_tick(self) -> None:
+        step = self._physics.step
+        self.physics_frame.emit()
+        flush_deferred()
+        self._process_nodes(step, physics=True)
+        flush_deferred()
+        self._timers.advance(step, physics=True, paused=self.paused)
+        flush_deferred()
+        self._flush_free_queue()
+
+    def _process_nodes(self, delta: float, physics: bool) -> None:
+        """The internal then the user's process hooks of the nodes that run now (a
+        node removed, or stopped, by an earlier one this frame is skipped)."""
+        for node in frame_nodes(self.root, self.paused, physics):
+            if node._tree is not self:
+                continue
+            if physics:
+                if node._physics_processing_internal:
+                    node._internal_physics_process(delta)
+                if node._physics_processing:
+                    node._call_hook("_physics_process", node._physics_process(delta))
+            else:
+                if node._processing_internal:
+                    node._internal_process(delta)
+                if node._processing:
+                    node._call_hook("_process", node._process(delta))
 
     def _poll_network(self) -> None:
         """Between frames (``run(event_driven=True)``): take in what arrived and run
@@ -115,6 +244,7 @@ class SceneTree:
         try:
             if self.multiplayer_poll:
                 self._poll_apis(replicate=False)
+            flush_deferred()
             self._flush_free_queue()
         finally:
             self._send_held(peers)
@@ -144,19 +274,65 @@ class SceneTree:
         while self._free_queue:
             queue, self._free_queue = self._free_queue, []
             for node in queue:
-                parent = node._parent
-                if parent is not None and node._tree is self:
-                    parent.remove_child(node)
+                if node._tree is self:
+                    node.free()
 
-    async def run(self, fps: float = 60.0, event_driven: bool = False) -> None:
+    async def run(
+        self, fps: float = 60.0, event_driven: bool = False, handle_signals: bool = True
+    ) -> None:
         """Run frames until ``quit()`` is called, ``fps`` a second.
 
         With ``event_driven``, what arrives from the network is also taken in as soon
         as it comes, between frames: its RPCs run at once, so a round trip does not
         wait for the next frame. ``_process`` still runs ``fps`` times a second.
+
+        On the main thread, SIGINT (Ctrl+C) and SIGTERM end it cleanly (unless
+        ``handle_signals`` is False, or the program set handlers of its own): the
+        frame ends, the multiplayer peers of the tree's APIs are closed (a server
+        closes its links with 1001, "going away") and given a moment to finish the
+        closing handshakes, the previous handlers come back, and ``run()`` returns
+        as after ``quit()``, with no ``KeyboardInterrupt``: a program whose main
+        coroutine ends there exits with status 0. See
+        :mod:`multiplayer.scene.os_signals`.
         """
         if fps <= 0:
             raise ValueError("fps must be positive")
+        self._stop_signal = None
+        watching = handle_signals and os_signals.watch(self, asyncio.get_running_loop())
+        try:
+            await self._frames(fps, event_driven)
+            if self._stop_signal is not None:
+                await self._close_peers()
+        finally:
+            if watching:
+                os_signals.unwatch(self)
+
+    def _stop_by_signal(self, signum: int) -> None:
+        """A stop signal came (run by the loop, soon after the handler)."""
+        if self._running:
+            self._stop_signal = signum
+            logger.info("%s: ending run() and closing the peers", os_signals.name_of(signum))
+            self.quit()
+
+    async def _close_peers(self) -> None:
+        """Close the peers of this tree's APIs and wait, ``PEER_CLOSE_TIMEOUT`` at
+        most, until their connections have ended (so the close frames are out)."""
+        waits = []
+        for api in self._apis():
+            peer = api.multiplayer_peer
+            if peer is None:
+                continue
+            peer.close()
+            wait_closed = getattr(peer, "wait_closed", None)
+            if wait_closed is not None:
+                waits.append(wait_closed())
+        if waits:
+            try:
+                await asyncio.wait_for(asyncio.gather(*waits), PEER_CLOSE_TIMEOUT)
+            except TimeoutError:
+                logger.info("the peers did not finish closing within %s s", PEER_CLOSE_TIMEOUT)
+
+    async def _frames(self, fps: float, event_driven: bool) -> None:
         period = 1.0 / fps
         self._running = True
         self._arrival_error = None

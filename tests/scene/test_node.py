@@ -171,3 +171,56 @@ def test_is_node_ready_once_ready_and_after_re_entering() -> None:
     assert node.is_node_ready()
     tree.root.remove_child(node)
     assert node.is_node_ready()
+
+
+def test_free_removes_the_branch_for_good() -> None:
+    """free(): the branch leaves now, bottom-up; it is invalid and cannot come back."""
+    from multiplayer import is_instance_valid
+
+    tree, log = SceneTree(), []
+    a = branch(log)
+    tree.root.add_child(a)
+    log.clear()
+    a.free()
+    assert log == ["exit C", "exit B", "exit A"]
+    assert not a.is_inside_tree() and tree.root.get_child_count() == 0
+    assert not is_instance_valid(a) and not is_instance_valid(a.get_child(0))
+    assert is_instance_valid(tree.root) and not is_instance_valid(None)
+    a.free()  # (twice: nothing more)
+    with pytest.raises(InvalidState, match="freed"):
+        tree.root.add_child(a)
+
+
+def test_queue_free_outside_a_tree_frees_at_once() -> None:
+    """queue_free of a node outside any tree frees it now (there is no frame to wait for)."""
+    parent, child = Node("P"), Node("C")
+    parent.add_child(child)
+    child.queue_free()
+    assert parent.get_child_count() == 0 and child.is_queued_for_deletion()
+
+
+def test_call_deferred_and_set_deferred_skip_freed_nodes() -> None:
+    """call_deferred / set_deferred run at the frame's end, unless the node was freed."""
+    tree, log = SceneTree(), []
+    kept, freed = Recorder("K", log), Recorder("F", log)
+    tree.root.add_child(kept)
+    tree.root.add_child(freed)
+    log.clear()
+    kept.call_deferred("_ready")
+    kept.set_deferred("name", "Kept")
+    freed.call_deferred("_ready")
+    freed.free()
+    assert kept.name == "K"
+    tree.process(0.0)
+    assert "ready K" in log and "ready F" not in log
+    assert kept.name == "Kept"
+
+
+def test_child_order_changed_on_add_and_remove() -> None:
+    """child_order_changed is emitted when a child is added or removed."""
+    parent, changes = Node("P"), []
+    parent.child_order_changed.connect(lambda: changes.append(parent.get_child_count()))
+    child = Node("C")
+    parent.add_child(child)
+    parent.remove_child(child)
+    assert changes == [1, 0]

@@ -43,17 +43,23 @@ def test_root_is_at_slash_root() -> None:
 
 
 def test_queue_free_at_end_of_frame() -> None:
-    """queue_free removes the node after the frame's _process calls."""
+    """queue_free from a _process removes the node after every _process of the frame."""
+
+    class FreesItsParent(Recorder):
+        def _process(self, delta: float) -> None:
+            super()._process(delta)
+            self.get_parent().queue_free()  # type: ignore[union-attr]
+
     tree, log = SceneTree(), []
-    a = branch(log)
+    a = Recorder("A", log)
+    a.add_child(FreesItsParent("B", log))
+    a.add_child(Recorder("C", log))
     tree.root.add_child(a)
     log.clear()
-    a.queue_free()
-    assert a.is_inside_tree()
     tree.process(0.016)
-    assert log[:3] == ["process A", "process B", "process C"]
-    assert log[3:] == ["exit C", "exit B", "exit A"]
+    assert log == ["process A", "process B", "process C", "exit C", "exit B", "exit A"]
     assert not a.is_inside_tree()
+    assert a.is_queued_for_deletion()
     assert tree.root.get_child_count() == 0
 
 
@@ -154,3 +160,65 @@ def test_default_api_knows_its_tree_without_processing() -> None:
     tree.set_multiplayer(api)
     assert api._tree is tree
     assert tree.get_multiplayer()._tree is tree
+
+
+def test_get_root_and_frame_signals_in_godot_order() -> None:
+    """get_root() is the root; a frame runs physics_frame, then process_frame, then
+    _process (SceneTree::physics_process before SceneTree::process)."""
+    tree, log = SceneTree(), []
+    assert tree.get_root() is tree.root
+    tree.root.add_child(Recorder("A", log))
+    log.clear()
+    tree.physics_frame.connect(lambda: log.append("physics_frame"))
+    tree.process_frame.connect(lambda: log.append("process_frame"))
+    tree.process(1 / 60)
+    assert log == ["physics_frame", "process_frame", "process A"]
+
+
+def test_deferred_calls_run_within_the_frame() -> None:
+    """A call deferred in _process runs after every _process of that frame."""
+    tree, log = SceneTree(), []
+
+    class Defers(Recorder):
+        def _process(self, delta: float) -> None:
+            super()._process(delta)
+            self.call_deferred("note", "deferred")
+
+        def note(self, text: str) -> None:
+            self.log.append(text)
+
+    tree.root.add_child(Defers("A", log))
+    tree.root.add_child(Recorder("B", log))
+    log.clear()
+    tree.process(0.016)
+    assert log == ["process A", "process B", "deferred"]
+
+
+def test_physics_rate_settings() -> None:
+    """The physics rate lives on the tree (Godot's Engine settings), checked."""
+    tree = SceneTree()
+    assert tree.physics_ticks_per_second == 60
+    assert tree.max_physics_steps_per_frame == 8
+    assert tree.physics_jitter_fix == 0.5
+    tree.physics_ticks_per_second = 30
+    tree.max_physics_steps_per_frame = 0
+    tree.physics_jitter_fix = 2
+    assert (tree.physics_ticks_per_second, tree.max_physics_steps_per_frame) == (30, 1)
+    assert tree.physics_jitter_fix == 1.0
+    with pytest.raises(ValueError):
+        tree.physics_ticks_per_second = 0
+
+
+def test_groups_through_the_tree() -> None:
+    """The tree's group queries: nodes in tree order, first, count, has_group."""
+    tree = SceneTree()
+    a, b = Node("A"), Node("B")
+    tree.root.add_child(a)
+    tree.root.add_child(b)
+    b.add_to_group("g")
+    a.add_to_group("g")
+    assert tree.get_nodes_in_group("g") == [a, b]
+    assert tree.get_first_node_in_group("g") is a
+    assert tree.get_node_count_in_group("g") == 2
+    assert tree.has_group("g") and not tree.has_group("h")
+    assert tree.get_first_node_in_group("h") is None
