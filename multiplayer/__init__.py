@@ -1,6 +1,7 @@
 """Godot 4's high-level multiplayer, in Python, over WebSocket.
 
-- Transport: :class:`MultiplayerPeer`, :class:`WebSocketMultiplayerPeer`,
+- Transport: :class:`MultiplayerPeer`, :class:`WebSocketMultiplayerPeer` (and
+  :class:`SyncWebSocketMultiplayerPeer` for plain loops without asyncio),
   :class:`OfflineMultiplayerPeer` (and in-memory peers in :mod:`multiplayer.testing`);
   one WebSocket link with Godot's low-level API: :class:`WebSocketPeer`,
   :class:`TCPServer`, :class:`StreamPeerTCP`, :class:`StreamPeerTLS`, :class:`TLSOptions`.
@@ -51,6 +52,7 @@ from .transport.peer import (
     OfflineMultiplayerPeer,
     TransferMode,
 )
+from .transport.sync_websocket_multiplayer_peer import SyncWebSocketMultiplayerPeer
 from .transport.tcp_server import StreamPeerTCP, TCPServer
 from .transport.tls import StreamPeerTLS, TLSOptions
 from .transport.websocket_multiplayer_peer import WebSocketMultiplayerPeer
@@ -107,6 +109,7 @@ __all__ = [
     "Signal",
     "StreamPeerTCP",
     "StreamPeerTLS",
+    "SyncWebSocketMultiplayerPeer",
     "TCPServer",
     "TLSOptions",
     "Timer",

@@ -4,6 +4,8 @@
 - :class:`WebSocketMultiplayerPeer`, Godot's multiplayer peer over WebSocket, its
   server and client halves, and the framing of packets in messages (one module per
   wire profile in :mod:`multiplayer.transport.framing`);
+  :class:`SyncWebSocketMultiplayerPeer`, the same for plain loops without asyncio,
+  its network on the process's :class:`~.network_thread.NetworkThread`;
 - :class:`WebSocketPeer`, one WebSocket link with Godot's low-level API, and what it
   is built from: :class:`TCPServer`, :class:`StreamPeerTCP`, :class:`StreamPeerTLS`,
   :class:`TLSOptions`.
@@ -21,6 +23,7 @@ from .peer import (
     OfflineMultiplayerPeer,
     TransferMode,
 )
+from .sync_websocket_multiplayer_peer import SyncWebSocketMultiplayerPeer
 from .tcp_server import StreamPeerTCP, TCPServer
 from .tls import StreamPeerTLS, TLSOptions
 from .websocket_multiplayer_peer import WebSocketMultiplayerPeer
@@ -34,6 +37,7 @@ __all__ = [
     "OfflineMultiplayerPeer",
     "StreamPeerTCP",
     "StreamPeerTLS",
+    "SyncWebSocketMultiplayerPeer",
     "TCPServer",
     "TLSOptions",
     "TransferMode",

@@ -13,6 +13,7 @@ import abc
 from collections.abc import Container
 
 from ..exceptions import InvalidState, PeerNotFound
+from ..signals import Signal
 from .inbox import Event, Inbox
 from .peer import (
     TARGET_PEER_SERVER,
@@ -81,22 +82,28 @@ class QueuedPeer(MultiplayerPeer):
         for event, peer_id in self._inbox.poll():
             if self._generation != generation:
                 return  # a callback closed this peer: the rest is moot
-            if peer_id in self._forced:
-                continue  # a callback forgot this peer (disconnect_peer(force=True))
-            if event is Event.CONNECTED:
-                if self._status is ConnectionStatus.CONNECTING:  # a client, told its id
-                    self._unique_id = self._assigned_id
-                    self._status = ConnectionStatus.CONNECTED
-                self._known[peer_id] = None
-                self.peer_connected.emit(peer_id)
-            elif self._unique_id != TARGET_PEER_SERVER:  # a client lost the server
-                was_connected = self._status is ConnectionStatus.CONNECTED
-                self._reset(keep_packets=True)  # what the server sent stays readable
-                if was_connected:
-                    self.peer_disconnected.emit(peer_id)
-            else:
-                self._known.pop(peer_id, None)
-                self.peer_disconnected.emit(peer_id)
+            signal = self._take_in(event, peer_id)
+            if signal is not None:
+                signal.emit(peer_id)
+
+    def _take_in(self, event: Event, peer_id: int) -> Signal[int] | None:
+        """Apply one join or leave that ``poll()`` took from the inbox; return the
+        signal to emit for it, if any. (Split from the emitting so that a peer shared
+        with another thread can apply it under its lock and emit outside it.)"""
+        if peer_id in self._forced:
+            return None  # a callback forgot this peer (disconnect_peer(force=True))
+        if event is Event.CONNECTED:
+            if self._status is ConnectionStatus.CONNECTING:  # a client, told its id
+                self._unique_id = self._assigned_id
+                self._status = ConnectionStatus.CONNECTED
+            self._known[peer_id] = None
+            return self.peer_connected
+        if self._unique_id != TARGET_PEER_SERVER:  # a client lost the server
+            was_connected = self._status is ConnectionStatus.CONNECTED
+            self._reset(keep_packets=True)  # what the server sent stays readable
+            return self.peer_disconnected if was_connected else None
+        self._known.pop(peer_id, None)
+        return self.peer_disconnected
 
     # Leaving: one state machine for every transport.
 

@@ -83,6 +83,7 @@ class WebSocketPeerBase(WebSocketSettings):
         self._decode = self._framing.decode
         self._packet_overhead = self._framing.packet_overhead
         self._links: dict[int, Link] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None  # the links', while in use
         self._tasks: set[asyncio.Task[object]] = set()
         self._flush_pending: list[Link] = []
         self._flush_deferred = 0  # > 0: a frame is running and flushes when it ends
@@ -168,10 +169,15 @@ class WebSocketPeerBase(WebSocketSettings):
                 continue
             if not link.outgoing:
                 if not pending and not self._flush_deferred:
-                    asyncio.get_running_loop().call_soon(self._flush)
+                    self._schedule_flush()
                 pending.append(link)
             link.outgoing.append(data)
             link.outgoing_bytes += size
+
+    def _schedule_flush(self) -> None:
+        """Have the event loop flush, once it is free (the caller is on the loop)."""
+        assert self._loop is not None, "a connected peer has a loop"
+        self._loop.call_soon(self._flush)
 
     def _packet_limit(self, link: Link) -> int:
         return min(link.max_message_size - self._packet_overhead, self._outbound_buffer_size)
@@ -216,30 +222,7 @@ class WebSocketPeerBase(WebSocketSettings):
         )
         self._close_link(link, CLOSE_POLICY_VIOLATION, "outbound buffer overflow", notify=True)
 
-    # Waiting for something to poll.
-
-    async def wait_for_activity(
-        self, timeout: float | None = None, *, until: float | None = None
-    ) -> bool:
-        """Wait until ``poll()`` has something to report; False if the time ran out.
-
-        Lets a frame loop sleep until packets arrive instead of polling at a fixed
-        rate. The limit is ``timeout`` seconds, or the event loop's time ``until``
-        (``loop.time()``): a frame loop waiting many times for the same frame passes
-        the frame's time, and one timer serves every wait.
-
-        Raises:
-            ValueError: Both ``timeout`` and ``until`` were given.
-        """
-        activity = self._activity
-        deadline = activity.deadline(timeout, until)
-        if self._inbox.has_staged():
-            return True
-        waiter = activity.waiter(deadline)
-        try:
-            return await waiter
-        finally:
-            activity.forget(waiter)
+    # Waking a frame loop.
 
     def _on_arrival(self, hook: Callable[[], bool] | None) -> None:
         self._arrival = hook
@@ -414,7 +397,12 @@ class WebSocketPeerBase(WebSocketSettings):
         """
         unsent = link.take_unsent(self._encode) if graceful else []
         self._forget_link(link, notify=notify)
-        link.send_and_close(unsent, code, _close_reason(reason))
+        self._close_socket(link, unsent, code, _close_reason(reason))
+
+    def _close_socket(self, link: Link, unsent: list[bytes], code: int, reason: str) -> None:
+        """Send ``unsent`` and close the socket of a link forgotten already: on the
+        event loop's thread, where a peer shared with another thread defers it."""
+        link.send_and_close(unsent, code, reason)
 
     def _forget_link(self, link: Link, *, notify: bool) -> None:
         if link.state is CLOSED:
@@ -432,6 +420,7 @@ class WebSocketPeerBase(WebSocketSettings):
         super()._reset(keep_packets)
         self._links.clear()
         self._flush_pending.clear()
+        self._loop = None
 
     def _link(self, peer_id: int) -> Link:
         self._check_known(peer_id)
@@ -451,7 +440,7 @@ class WebSocketPeerBase(WebSocketSettings):
         if not task.cancelled() and task.exception() is not None:
             logger.error("internal task failed: %r", task, exc_info=task.exception())
 
-    async def wait_closed(self) -> None:
+    async def _wait_all_closed(self) -> None:
         """Wait until every connection and task of this peer has ended (after ``close()``)."""
         while self._tasks or not self._all_closed.is_set():
             if self._tasks:

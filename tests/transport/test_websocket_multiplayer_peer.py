@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import os
 import socket
 import ssl
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -24,6 +26,7 @@ from multiplayer import (
     InvalidState,
     PacketTooLarge,
     PeerNotFound,
+    SyncWebSocketMultiplayerPeer,
     TransferMode,
     WebSocketMultiplayerPeer,
 )
@@ -1204,3 +1207,113 @@ async def test_mixed_profiles_fail_with_a_hint(
     )
     assert "both sides need the same protocol" in str(godot_client.connection_error)
     await poll_until(peers, lambda: "protocol='godot'" in caplog.text)
+
+
+# Off the peer's event loop: the misuse of issue 14 is a clear error, close() works.
+
+
+def sync_server() -> SyncWebSocketMultiplayerPeer:
+    server = SyncWebSocketMultiplayerPeer()  # (its network needs no loop of the test's)
+    server.create_server(0, "127.0.0.1")
+    return server
+
+
+def wait_for_leave(server: SyncWebSocketMultiplayerPeer) -> None:
+    """Poll ``server`` until a peer leaves (without sleeping more than needed)."""
+    left: list[int] = []
+    server.peer_disconnected.connect(left.append)
+    deadline = time.monotonic() + 5
+    while not left:
+        assert time.monotonic() < deadline, "the client did not leave in time"
+        server.wait_for_activity(0.05)
+        server.poll()
+
+
+def test_a_peer_whose_loop_has_closed_raises_a_clear_error_on_poll() -> None:
+    """asyncio.run(peer.create_client(url)) then a plain loop: poll() does not stay
+    CONNECTING for ever, it raises InvalidState naming the plain-loop peer."""
+    server = sync_server()
+    try:
+        client = WebSocketMultiplayerPeer()
+        asyncio.run(client.create_client(f"ws://127.0.0.1:{server.get_local_port()}"))
+        with pytest.raises(InvalidState, match=r"has closed.*SyncWebSocketMultiplayerPeer"):
+            client.poll()
+        client.close()
+        assert client.get_connection_status() is ConnectionStatus.DISCONNECTED
+        client.poll()  # (closed: nothing to check any more)
+    finally:
+        server.close()
+        assert server.wait_closed(5)
+
+
+def test_sending_and_closing_after_asyncio_run_returned() -> None:
+    """A client connected inside asyncio.run(): afterwards put_packet (an rpc) raises
+    InvalidState, and close() works: the peer is DISCONNECTED and the server sees the
+    client leave at once, not at its keepalive timeout."""
+    server = sync_server()
+    client = WebSocketMultiplayerPeer()
+    try:
+        asyncio.run(join_sync_server(client, server))
+        with pytest.raises(InvalidState, match="put_packet"):
+            client.put_packet(b"x")
+        client.close()
+        assert client.get_connection_status() is ConnectionStatus.DISCONNECTED
+        wait_for_leave(server)
+        with warnings.catch_warnings():  # asyncio's word on the loop closed under them
+            warnings.simplefilter("ignore", ResourceWarning)
+            del client
+            gc.collect()
+    finally:
+        server.close()
+        assert server.wait_closed(5)
+
+
+async def join_sync_server(
+    client: WebSocketMultiplayerPeer, server: SyncWebSocketMultiplayerPeer
+) -> None:
+    await client.create_client(f"ws://127.0.0.1:{server.get_local_port()}")
+    await poll_until([client], lambda: client.get_connection_status() == 2)
+
+
+def test_close_between_two_runs_of_the_loop() -> None:
+    """Outside a loop that is not running, close() works; the closing handshake goes
+    on when the loop runs again."""
+    server = sync_server()
+    loop = asyncio.new_event_loop()
+    client = WebSocketMultiplayerPeer()
+    try:
+        loop.run_until_complete(join_sync_server(client, server))
+        with pytest.raises(InvalidState, match="is not running"):
+            client.poll()
+        client.close()
+        assert client.get_connection_status() is ConnectionStatus.DISCONNECTED
+        loop.run_until_complete(asyncio.wait_for(client.wait_closed(), 5))
+        wait_for_leave(server)
+    finally:
+        loop.close()
+        server.close()
+        assert server.wait_closed(5)
+
+
+def test_close_from_another_thread_than_the_loops_is_refused() -> None:
+    """While the loop runs in another thread, close() from here raises and says how."""
+    server = sync_server()
+    client = WebSocketMultiplayerPeer()
+    errors: list[BaseException] = []
+
+    async def join_then_misuse() -> None:
+        await client.create_client(f"ws://127.0.0.1:{server.get_local_port()}")
+        await poll_until([client], lambda: client.get_connection_status() == 2)
+        try:
+            await asyncio.to_thread(client.close)
+        except InvalidState as exc:
+            errors.append(exc)
+        client.close()
+        await client.wait_closed()
+
+    try:
+        asyncio.run(join_then_misuse())
+        assert "call_soon_threadsafe" in str(errors[0])
+    finally:
+        server.close()
+        assert server.wait_closed(5)
