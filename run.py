@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -30,6 +31,17 @@ def run(*command: str | Path) -> None:
     result = subprocess.run([str(c) for c in command], cwd=ROOT)
     if result.returncode:
         sys.exit(result.returncode)
+
+
+def run_demo(args: list[str]) -> int:
+    """Run the demo; Ctrl-C and SIGTERM are the demo's to handle (it closes its peers
+    and ends quietly), so this waits for it and ends with its status."""
+    demo = subprocess.Popen([str(PYTHON), *DEMO, *args], cwd=ROOT)
+    # Ctrl-C reaches the demo too (one process group); a SIGTERM sent to run.py
+    # alone is passed on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: demo.send_signal(signum))
+    return demo.wait()
 
 
 def ensure_venv(extra: str) -> None:
@@ -59,7 +71,7 @@ def main(argv: list[str]) -> None:
     command = argv[0] if argv else "help"
     if command == "demo":
         ensure_venv("")
-        run(PYTHON, *DEMO, *argv[1:])
+        sys.exit(run_demo(argv[1:]))
     elif command == "test":
         ensure_venv("test")
         run(PYTHON, "-m", "ruff", "check", "multiplayer", "tests", "examples", "tools")

@@ -13,6 +13,9 @@ hear of her.
 from __future__ import annotations
 
 import asyncio
+import signal
+from collections.abc import Coroutine
+from typing import Any
 
 from multiplayer import ConnectionStatus, SceneMultiplayer, WebSocketMultiplayerPeer
 
@@ -56,13 +59,24 @@ def make_client(api: SceneMultiplayer, name: str, token: str) -> None:
 
 
 async def main() -> None:
+    peers: list[WebSocketMultiplayerPeer] = []
+    try:
+        await admit(peers)
+    finally:  # done, or Ctrl-C: the links end with a close frame
+        for peer in peers:
+            peer.close()
+            await peer.wait_closed()
+
+
+async def admit(peers: list[WebSocketMultiplayerPeer]) -> None:
+    """Ann and Eve try; each peer made goes into ``peers``, for main to close."""
     server_peer = WebSocketMultiplayerPeer()
+    peers.append(server_peer)
     await server_peer.create_server(0, "127.0.0.1")
     url = f"ws://127.0.0.1:{server_peer.get_local_port()}"
     server = SceneMultiplayer(server_peer)
     make_server(server)
     clients: dict[str, SceneMultiplayer] = {}
-    peers = [server_peer]
     for name, token in (("Ann", "s3cret-token-of-ann"), ("Eve", "guess")):
         peer = WebSocketMultiplayerPeer()
         await peer.create_client(url)
@@ -82,10 +96,21 @@ async def main() -> None:
                 api.poll()
             await asyncio.sleep(0.01)
     log("server", f"admitted peers: {server.get_peers()}")
-    for peer in peers:
-        peer.close()
-        await peer.wait_closed()
+
+
+async def stoppable(program: Coroutine[Any, Any, None]) -> None:
+    """Run ``program`` until it ends, or until Ctrl-C (SIGINT) or SIGTERM cancels it:
+    then its ``finally`` blocks close the peers, so that the others get a close frame,
+    and the program ends quietly (no traceback, exit status 0)."""
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
+    try:
+        await program
+    except asyncio.CancelledError:
+        print("stopped", flush=True)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(stoppable(main()))

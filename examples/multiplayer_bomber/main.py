@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from game import (  # type: ignore[import-not-found]
     DIRECTIONS,
@@ -86,15 +88,34 @@ async def branch(tree: SceneTree, name: str, peer: WebSocketMultiplayerPeer, lob
 
 
 async def main(bots: int, late: bool, fast: bool, seed: int, show_every: int) -> int:
+    peers: list[WebSocketMultiplayerPeer] = []
+    try:
+        return await play(peers, bots, late, fast, seed, show_every)
+    finally:  # the game is over, or Ctrl-C: every peer closes, so every link ends cleanly
+        for peer in peers:
+            peer.close()
+        for peer in peers:
+            await peer.wait_closed()
+
+
+async def play(
+    peers: list[WebSocketMultiplayerPeer],
+    bots: int,
+    late: bool,
+    fast: bool,
+    seed: int,
+    show_every: int,
+) -> int:
+    """The game; each peer it makes goes into ``peers``, for main to close."""
     rng = random.Random(seed)
     tree = SceneTree()
     server_peer = WebSocketMultiplayerPeer()
+    peers.append(server_peer)
     await server_peer.create_server(0, "127.0.0.1")
     url = f"ws://127.0.0.1:{server_peer.get_local_port()}"
     print(f"server listening on {url}; {bots} bots join", flush=True)
     server = await branch(tree, "Server", server_peer, Lobby("Host", printer("server")))
     lobbies = [server]
-    peers = [server_peer]
     for i in range(bots):
         peer = WebSocketMultiplayerPeer()
         await peer.create_client(url)
@@ -137,11 +158,22 @@ async def main(bots: int, late: bool, fast: bool, seed: int, show_every: int) ->
         result = 0 if same else 1
     ended = sum(lobby.winner is not None for lobby in lobbies)
     print(f"game over on {ended} of {len(lobbies)} peers", flush=True)
-    for peer in peers:
-        peer.close()
-    for peer in peers:
-        await peer.wait_closed()
     return result if ended == len(lobbies) else 1
+
+
+async def stoppable(program: Coroutine[Any, Any, int]) -> int:
+    """Run ``program`` until it ends, or until Ctrl-C (SIGINT) or SIGTERM cancels it:
+    then its ``finally`` blocks close the peers, so that the others get a close frame,
+    and the program ends quietly (no traceback, exit status 0)."""
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
+    try:
+        return await program
+    except asyncio.CancelledError:
+        print("stopped", flush=True)
+        return 0
 
 
 def cli() -> None:
@@ -152,7 +184,8 @@ def cli() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--show-every", type=int, default=20, help="print the grid every N ticks")
     args = parser.parse_args()
-    raise SystemExit(asyncio.run(main(args.bots, args.late, args.fast, args.seed, args.show_every)))
+    game = main(args.bots, args.late, args.fast, args.seed, args.show_every)
+    raise SystemExit(asyncio.run(stoppable(game)))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,9 @@ Run it with ``python examples/transport/demo.py``.
 from __future__ import annotations
 
 import asyncio
+import signal
+from collections.abc import Coroutine
+from typing import Any
 
 from multiplayer import ConnectionStatus, WebSocketMultiplayerPeer
 
@@ -32,6 +35,23 @@ async def main() -> None:
     log("server", f"listening on {url}")
 
     clients = [WebSocketMultiplayerPeer() for _ in range(2)]
+    peers = [server, *clients]
+    try:
+        await exchange(url, server, clients, left)
+    finally:  # done, or Ctrl-C: the links end with a close frame
+        for peer in peers:
+            peer.close()
+        for peer in peers:
+            await peer.wait_closed()
+
+
+async def exchange(
+    url: str,
+    server: WebSocketMultiplayerPeer,
+    clients: list[WebSocketMultiplayerPeer],
+    left: list[int],
+) -> None:
+    """The clients connect, send, and leave; the server forwards and answers."""
     for client in clients:
         await client.create_client(url)
     peers = [server, *clients]
@@ -72,11 +92,22 @@ async def main() -> None:
         client.close()
     while len(left) < len(clients):  # the server sees both leave
         await frame()
-    server.close()
-    for peer in peers:
-        await peer.wait_closed()
     log("demo", f"done: {sum(received.values())} packets delivered, none lost")
 
 
+async def stoppable(program: Coroutine[Any, Any, None]) -> None:
+    """Run ``program`` until it ends, or until Ctrl-C (SIGINT) or SIGTERM cancels it:
+    then its ``finally`` blocks close the peers, so that the others get a close frame,
+    and the program ends quietly (no traceback, exit status 0)."""
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
+    try:
+        await program
+    except asyncio.CancelledError:
+        print("stopped", flush=True)
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(stoppable(main()))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 
 from multiplayer import Node, SceneTree
@@ -45,6 +46,12 @@ class Client(Node):
             self.get_tree().quit()
             return
         print(f"Connecting to {self.websocket_url}...")
+
+    def _enter_tree(self) -> None:
+        # Ctrl-C (SIGINT) and SIGTERM close the socket with 1001 (going away): the
+        # server is told, and _process ends the program once the socket is closed.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, self.socket.close, 1001)
 
     def send_test_packets(self) -> None:
         print("> Sending test packet.")
@@ -117,6 +124,10 @@ async def main(options: argparse.Namespace) -> None:
     tree = SceneTree()
     tree.root.add_child(Client(options))
     await tree.run()
+    client = tree.root.get_node("Client")
+    assert isinstance(client, Client)
+    if client.socket.get_close_code() == -1 and not client.sent:
+        sys.exit(1)  # it never got to talk: the connection failed (it said why)
 
 
 def parse_args() -> argparse.Namespace:
@@ -136,7 +147,4 @@ def parse_args() -> argparse.Namespace:
 
 if __name__ == "__main__":
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    try:
-        asyncio.run(main(parse_args()))
-    except KeyboardInterrupt:
-        pass
+    asyncio.run(main(parse_args()))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 
 from multiplayer import Node, SceneTree
@@ -97,9 +98,15 @@ class Server(Node):
 async def main(options: argparse.Namespace) -> None:
     tree = SceneTree()
     server = Server(options)
+    # Ctrl-C (SIGINT) and SIGTERM end it as --peers does: the peers left get 1001.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, tree.quit)
     tree.root.add_child(server)
     await tree.run()
+    started = server.tcp_server.is_listening()
     tree.root.remove_child(server)  # closes what is left
+    if not started:
+        sys.exit(1)  # (it said why)
 
 
 def parse_args() -> argparse.Namespace:
@@ -117,7 +124,4 @@ def parse_args() -> argparse.Namespace:
 
 if __name__ == "__main__":
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    try:
-        asyncio.run(main(parse_args()))
-    except KeyboardInterrupt:
-        pass
+    asyncio.run(main(parse_args()))

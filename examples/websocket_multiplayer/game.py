@@ -139,8 +139,8 @@ class Game(Node):
         self.scores.pop(peer_id, None)
         if index < self.turn:
             self.turn -= 1  # the same player keeps the turn
-        if self.players and self.multiplayer.is_server():
-            self.set_turn.rpc(self.turn % len(self.players))
+        if self.started and self.players and self.multiplayer.is_server():
+            self.set_turn.rpc(self.turn % len(self.players))  # (before the start: no turns)
 
     @rpc("call_local")
     def update_player_name(self, peer_id: int, name: str) -> None:

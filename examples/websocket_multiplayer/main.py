@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import random
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from game import Game  # type: ignore[import-not-found]
 
@@ -45,6 +48,28 @@ def printer(prefix: str) -> Callable[[str], None]:
 
 def quiet(_: str) -> None:
     pass
+
+
+async def stoppable(program: Coroutine[Any, Any, None]) -> None:
+    """Run ``program`` until it ends, or until Ctrl-C (SIGINT) or SIGTERM cancels it:
+    then its ``finally`` blocks close the peers, so that the others get a close frame,
+    and the program ends quietly (no traceback, exit status 0)."""
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
+    try:
+        await program
+    except asyncio.CancelledError:
+        print("stopped", flush=True)
+
+
+def user_name() -> str:
+    """The default player name, as in Godot's demo: the OS user name."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no user name to be found (a bare container)
+        return "Player"
 
 
 def make_bot(game: Game, say: Callable[[str], None], cheat: bool = False) -> None:
@@ -95,6 +120,17 @@ def make_person(game: Game, say: Callable[[str], None]) -> None:
 async def all_in_one(bots: int, rounds: int, cheat: bool) -> None:
     """The server and the bots, each in its own branch of one tree."""
     tree = SceneTree()
+    try:
+        await play_all_in_one(tree, bots, rounds, cheat)
+    finally:  # the game is over, or Ctrl-C: every peer closes, so every link ends cleanly
+        for branch in tree.root.get_children():
+            api = tree.get_multiplayer(branch.get_path())
+            if api.multiplayer_peer is not None:
+                api.multiplayer_peer.close()
+                await api.multiplayer_peer.wait_closed()
+
+
+async def play_all_in_one(tree: SceneTree, bots: int, rounds: int, cheat: bool) -> None:
     server_peer = WebSocketMultiplayerPeer()
     server_peer.supported_protocols = [PROTOCOL]
     await server_peer.create_server(0, "127.0.0.1")
@@ -132,11 +168,6 @@ async def all_in_one(bots: int, rounds: int, cheat: bool) -> None:
         games.append(cheater)
 
     await run_until(tree, lambda: all(g.finished for g in [server_game, *games]), 60)
-    for branch in tree.root.get_children():
-        api = tree.get_multiplayer(branch.get_path())
-        if api.multiplayer_peer is not None:
-            api.multiplayer_peer.close()
-    await run_until(tree, lambda: True, 1)
 
 
 def add_branch(tree: SceneTree, name: str, peer: WebSocketMultiplayerPeer, game: Game) -> Game:
@@ -172,9 +203,11 @@ async def host(
     tree.root.add_child(game)
     (make_bot if bot else make_person)(game, say)
     game.start()
-    await run_until(tree, lambda: game.finished, 3600)
-    peer.close()
-    await peer.wait_closed()
+    try:
+        await run_until(tree, lambda: game.finished, 3600)
+    finally:  # the game is over, or Ctrl-C: the players get a close frame
+        peer.close()
+        await peer.wait_closed()
 
 
 async def join(url: str, name: str, bot: bool, protocol: str) -> None:
@@ -194,20 +227,29 @@ async def join(url: str, name: str, bot: bool, protocol: str) -> None:
     def over() -> bool:
         return game.finished or peer.get_connection_status() == ConnectionStatus.DISCONNECTED
 
-    await run_until(tree, over, 3600)
-    peer.close()
-    await peer.wait_closed()
+    try:
+        await run_until(tree, over, 3600)
+    finally:  # the game is over, or Ctrl-C: the server gets a close frame
+        peer.close()
+        await peer.wait_closed()
     if not game.finished and peer.connection_error is not None:
         sys.exit(f"could not connect to {url}: {peer.connection_error}")
+
+
+def ws_url(text: str) -> str:
+    """--join's URL, checked before anything starts."""
+    if not text.startswith(("ws://", "wss://")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a ws:// or wss:// URL")
+    return text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--host", action="store_true", help="host a game and play in it")
-    mode.add_argument("--join", metavar="URL", help="join the game at ws://HOST:PORT")
+    mode.add_argument("--join", metavar="URL", type=ws_url, help="join the game at ws://HOST:PORT")
     parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--name", default="Player")
+    parser.add_argument("--name", default=user_name(), help="default: your user name")
     parser.add_argument("--bots", type=int, default=3, help="bots, in the all-in-one mode")
     parser.add_argument("--players", type=int, default=2, help="players the host waits for")
     parser.add_argument("--rounds", type=int, default=3, help="rounds before the game ends")
@@ -223,13 +265,13 @@ def main() -> None:
     try:
         if args.host:
             game = (args.port, args.name, args.rounds, args.bot, args.players, args.protocol)
-            asyncio.run(host(*game))
+            asyncio.run(stoppable(host(*game)))
         elif args.join:
-            asyncio.run(join(args.join, args.name, args.bot, args.protocol))
+            asyncio.run(stoppable(join(args.join, args.name, args.bot, args.protocol)))
         else:
-            asyncio.run(all_in_one(args.bots, args.rounds, args.cheat))
-    except KeyboardInterrupt:
-        print("bye", flush=True)
+            asyncio.run(stoppable(all_in_one(args.bots, args.rounds, args.cheat)))
+    except OSError as exc:  # the port is taken, say
+        sys.exit(f"error: {exc}")
 
 
 if __name__ == "__main__":
