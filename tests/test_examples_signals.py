@@ -216,6 +216,113 @@ async def test_dice_players_are_named_after_their_user_by_default() -> None:
             await example.kill()
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def test_dice_person_hosts_leaves_and_hosts_again() -> None:
+    """As with the Host and Disconnect buttons of Godot's demo: a person hosts and
+    plays, types leave (their player gets a close frame), hosts again on another port
+    for another player, and quits (exit status 0, every link closed cleanly)."""
+    alice, url = await dice_host("--name", "Alice", typed=True)
+    bot1 = await Example.start(DICE, "--join", url, "--bot", "--name", "Bot1")
+    bot2 = None
+    try:
+        await alice.expect("your turn:")  # (the game begins as Bot1 connects)
+        await alice.expect("Bot1 joined")  # (then its name comes)
+        alice.type("roll")
+        await alice.expect("Alice rolled a")
+        alice.type("leave")
+        await alice.expect("type host [PORT]")
+        await bot1.expect("connection closed")
+        code, err = await bot1.finish()
+        assert code == 0, err
+        assert LOST not in err
+
+        port = free_port()
+        assert not url.endswith(f":{port}")
+        alice.type(f"host {port}")
+        await alice.expect(f"hosting on port {port}")
+        bot2 = await Example.start(
+            DICE, "--join", f"ws://127.0.0.1:{port}", "--bot", "--name", "Bot2"
+        )
+        await alice.expect("The game begins")
+        await alice.expect("Bot2 joined")
+        alice.type("quit")
+        await bot2.expect("connection closed")
+        code, err = await bot2.finish()
+        assert code == 0, err
+        assert LOST not in err
+        code, err = await alice.finish()
+        assert code == 0, err
+        assert "Traceback" not in err
+        assert LOST not in err
+    finally:
+        for example in (alice, bot1, bot2):
+            if example is not None:
+                await example.kill()
+
+
+async def test_dice_person_joins_leaves_and_joins_again() -> None:
+    """A person joins and plays, types leave (the host sees them leave) and join again
+    in one go (lines arriving together are both read), plays on, and quits."""
+    host, url = await dice_host("--bot", "--name", "Host", "--rounds", "1000")
+    bob = await Example.start(DICE, "--join", url, "--name", "Bob", typed=True)
+    try:
+        await host.expect("Bob joined")
+        await bob.expect("your turn:")
+        bob.type("pass")
+        await host.expect("Bob passed")
+        bob.type("leave")
+        bob.type(f"join {url}")
+        await host.expect("Bob left")
+        await host.expect("Bob joined")
+        await bob.expect("your turn:")
+        bob.type("roll")
+        await host.expect("Bob rolled a")
+        bob.type("quit")
+        await host.expect("Bob left")
+        code, err = await bob.finish()
+        assert code == 0, err
+        assert "Traceback" not in err
+        assert LOST not in err
+        # (no LOST in the host's log: Bob closed both his links with a close frame)
+        assert_clean_end(*await host.stop(signal.SIGTERM), signal.SIGTERM)
+    finally:
+        await host.kill()
+        await bob.kill()
+
+
+async def test_dice_person_chooses_again_after_the_game_is_over() -> None:
+    """At game over a person is offered to host, join or quit; a busy port is one line,
+    and they choose again; quit ends the program with status 0."""
+    alice, url = await dice_host("--name", "Alice", "--rounds", "1", typed=True)
+    bot = await Example.start(DICE, "--join", url, "--bot", "--name", "Bot")
+    try:
+        await alice.expect("your turn:")
+        alice.type("pass")
+        await alice.expect("Game over:")
+        await alice.expect("type host [PORT]")
+        code, err = await bot.finish()
+        assert code == 0, err
+        with socket.socket() as busy:
+            busy.bind(("", 0))
+            busy.listen()
+            alice.type(f"host {busy.getsockname()[1]}")
+            await alice.expect("Address already in use")
+        await alice.expect("type host [PORT]")
+        alice.type("quit")
+        code, err = await alice.finish()
+        assert code == 0, err
+        assert "Traceback" not in err
+    finally:
+        await alice.kill()
+        await bot.kill()
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [

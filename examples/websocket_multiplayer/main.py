@@ -8,7 +8,10 @@
     python examples/websocket_multiplayer/main.py --join ws://localhost:8080 --bot
     python examples/websocket_multiplayer/main.py --host --protocol godot --bot   # Godot joins
 
-A person plays by typing ``roll`` or ``pass`` when it is their turn. With
+A person plays by typing ``roll`` or ``pass`` when it is their turn. As with the Host,
+Join and Disconnect buttons of Godot's demo, they may ``leave`` the game (or see it
+end), then ``host [PORT]`` or ``join URL`` again in the same run; ``quit`` (or the end
+of input) ends the program. A bot plays one game, and ends with it. With
 ``--protocol godot`` the server speaks Godot 4's own bytes, so a Godot game can join
 it: examples/godot_interop is that game. In the all-in-one
 mode (Godot's combo scene) every player lives in its own branch of one SceneTree,
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import random
 import signal
 import sys
@@ -30,6 +34,7 @@ from game import Game  # type: ignore[import-not-found]
 
 from multiplayer import (
     ConnectionStatus,
+    InvalidState,
     Node,
     SceneMultiplayer,
     SceneTree,
@@ -94,27 +99,10 @@ def make_bot(game: Game, say: Callable[[str], None], cheat: bool = False) -> Non
 
 
 def make_person(game: Game, say: Callable[[str], None]) -> None:
-    """Play from the keyboard: type roll or pass on your turn."""
-    loop = asyncio.get_running_loop()
-
-    def on_line() -> None:
-        line = sys.stdin.readline()
-        if not line:  # end of input: stop reading
-            loop.remove_reader(sys.stdin)
-            return
-        action = line.strip()
-        if action in ("roll", "pass"):
-            game.play(action)
-        elif action:
-            say("type roll or pass")
-
-    try:
-        loop.add_reader(sys.stdin, on_line)
-    except (PermissionError, ValueError, OSError):
+    """Play from the keyboard: the person types roll or pass on their turn."""
+    if not person.play(game, say):
         say("no keyboard here (stdin cannot be read): a bot plays for you")
         make_bot(game, say)
-        return
-    game.on_my_turn = lambda: say("your turn: type roll or pass")
 
 
 async def all_in_one(bots: int, rounds: int, cheat: bool) -> None:
@@ -203,9 +191,9 @@ async def host(
     tree.root.add_child(game)
     (make_bot if bot else make_person)(game, say)
     game.start()
-    try:
-        await run_until(tree, lambda: game.finished, 3600)
-    finally:  # the game is over, or Ctrl-C: the players get a close frame
+    try:  # until the game is over, or the person leaves (closing the peer)
+        await run_until(tree, lambda: game.finished or closed(peer), 3600)
+    finally:  # the game is over, leave, or Ctrl-C: the players get a close frame
         peer.close()
         await peer.wait_closed()
 
@@ -224,16 +212,136 @@ async def join(url: str, name: str, bot: bool, protocol: str) -> None:
     api.connected_to_server.connect(lambda: game.set_player_name.rpc_id(1, name))
     api.server_disconnected.connect(lambda: say("connection closed"))
 
-    def over() -> bool:
-        return game.finished or peer.get_connection_status() == ConnectionStatus.DISCONNECTED
-
-    try:
-        await run_until(tree, over, 3600)
-    finally:  # the game is over, or Ctrl-C: the server gets a close frame
+    try:  # until the game is over, the server leaves, or the person does
+        await run_until(tree, lambda: game.finished or closed(peer), 3600)
+    finally:  # the game is over, leave, or Ctrl-C: the server gets a close frame
         peer.close()
         await peer.wait_closed()
     if not game.finished and peer.connection_error is not None:
-        sys.exit(f"could not connect to {url}: {peer.connection_error}")
+        raise ConnectionError(f"could not connect to {url}: {peer.connection_error}")
+
+
+def closed(peer: WebSocketMultiplayerPeer) -> bool:
+    return peer.get_connection_status() == ConnectionStatus.DISCONNECTED
+
+
+# A person at the keyboard: game after game, as with Godot's Host, Join and Disconnect.
+
+
+async def one_game(command: list[str], args: argparse.Namespace, bot: bool) -> None:
+    """One game, as typed: ``host [PORT]`` or ``join URL``."""
+    match command:
+        case ["host", *port]:
+            where = int(port[0]) if port else args.port
+            await host(where, args.name, args.rounds, bot, args.players, args.protocol)
+        case ["join", url]:
+            await join(url, args.name, bot, args.protocol)
+
+
+async def play_as_person(first: list[str], args: argparse.Namespace) -> None:
+    """Game after game: ``first`` (what the command line asks for), then whatever is
+    typed between games, until quit."""
+    await one_game(first, args, bot=False)  # (if it fails, the program does)
+    while (command := await person.choose()) != ["quit"]:
+        try:
+            await one_game(command, args, bot=False)
+        except (OSError, ValueError) as exc:  # the port is taken, no server there...
+            person.say(f"error: {exc}")
+
+
+PLAYING = "type roll or pass when you have the turn, leave to leave the game, or quit"
+CHOOSING = "type host [PORT] to host a game, join URL to join one, or quit"
+
+
+class Person:
+    """The one at this keyboard, who may play game after game in one run: in a game,
+    they roll or pass on their turn, or leave; between games, they host, join or quit."""
+
+    def __init__(self) -> None:
+        self.keyboard = Keyboard(self.on_line)
+        self.reading = False  # whether stdin is watched (it is from the first game on)
+        self.game: Game | None = None  # the game being played
+        self.say: Callable[[str], None] = print
+        self.choices: asyncio.Queue[list[str]] = asyncio.Queue()  # host, join, quit typed
+
+    def play(self, game: Game, say: Callable[[str], None]) -> bool:
+        """Play ``game`` from the keyboard; False if nothing can be typed here."""
+        self.reading = self.reading or self.keyboard.start()
+        if self.reading:
+            self.game, self.say = game, say
+            game.on_my_turn = lambda: say("your turn: type roll or pass (or leave, or quit)")
+            say(PLAYING)
+        return self.reading
+
+    def on_line(self, line: str | None) -> None:
+        """One typed line (None: the end of input, which quits)."""
+        game = self.game
+        match ["quit"] if line is None else line.split():
+            case []:
+                pass
+            case ["roll" | "pass" as action] if game is not None:
+                try:
+                    game.play(action)
+                except InvalidState:  # not connected yet (or any more)
+                    self.say("not connected: wait, or leave")
+            case ["leave"] if game is not None:
+                self.leave()
+            case ["quit"]:
+                self.leave()
+                self.choices.put_nowait(["quit"])
+            case ["host"] | ["join", _] as words if game is None:
+                self.choices.put_nowait(words)
+            case ["host", port] as words if game is None and port.isdigit():
+                self.choices.put_nowait(words)
+            case _:
+                self.say(PLAYING if game is not None else CHOOSING)
+
+    def leave(self) -> None:
+        """Leave the game, as Godot's Disconnect button does: drop the peer, which
+        closes it. The others get a close frame and see us leave; the game's loop
+        ends, as its peer is closed."""
+        if self.game is not None:
+            self.game.multiplayer.multiplayer_peer = None  # (this closes it)
+        self.game = None
+
+    async def choose(self) -> list[str]:
+        """What to do, now that no game is played: host, join or quit, as typed."""
+        self.game = None
+        if not self.reading:  # nobody can type here: nothing more to do
+            return ["quit"]
+        if self.choices.empty():
+            self.say(CHOOSING)
+        return await self.choices.get()
+
+
+class Keyboard:
+    """The lines typed on stdin, handed to ``on_line`` as they come (the frames go on
+    meanwhile); ``None`` at the end of input. (The same as the chat example's.)"""
+
+    def __init__(self, on_line: Callable[[str | None], None]) -> None:
+        self.on_line = on_line
+        self.unfinished = b""
+
+    def start(self) -> bool:
+        """Watch stdin; False if it cannot be (from /dev/null, say: nobody types)."""
+        try:
+            asyncio.get_running_loop().add_reader(sys.stdin.fileno(), self._read)
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def _read(self) -> None:
+        data = os.read(sys.stdin.fileno(), 4096)  # what is there (a line may come in parts)
+        if not data:  # the end of input (Ctrl-D): stop watching, or this would spin
+            asyncio.get_running_loop().remove_reader(sys.stdin.fileno())
+            self.on_line(None)
+            return
+        *lines, self.unfinished = (self.unfinished + data).split(b"\n")
+        for line in lines:
+            self.on_line(line.decode(errors="replace").strip())
+
+
+person = Person()  # one keyboard, one person: make_person hands them each game
 
 
 def ws_url(text: str) -> str:
@@ -244,7 +352,11 @@ def ws_url(text: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        epilog="A person types roll or pass on their turn, leave to leave a game, "
+        "then host [PORT] or join URL to play again, or quit.",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--host", action="store_true", help="host a game and play in it")
     mode.add_argument("--join", metavar="URL", type=ws_url, help="join the game at ws://HOST:PORT")
@@ -262,15 +374,16 @@ def main() -> None:
         help="the wire profile: this library's own, or Godot 4's (for Godot players)",
     )
     args = parser.parse_args()
+    first = ["host", str(args.port)] if args.host else ["join", args.join]  # as if typed
     try:
-        if args.host:
-            game = (args.port, args.name, args.rounds, args.bot, args.players, args.protocol)
-            asyncio.run(stoppable(host(*game)))
-        elif args.join:
-            asyncio.run(stoppable(join(args.join, args.name, args.bot, args.protocol)))
+        if args.host or args.join:
+            if args.bot:  # one game, and the end
+                asyncio.run(stoppable(one_game(first, args, bot=True)))
+            else:
+                asyncio.run(stoppable(play_as_person(first, args)))
         else:
             asyncio.run(stoppable(all_in_one(args.bots, args.rounds, args.cheat)))
-    except OSError as exc:  # the port is taken, say
+    except OSError as exc:  # the port is taken, the server is not there
         sys.exit(f"error: {exc}")
 
 
