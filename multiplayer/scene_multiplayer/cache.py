@@ -35,6 +35,7 @@ nodes up by wire path (a path relative to ``root_path``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -65,6 +66,10 @@ DEFAULT_MAX_REMOTE_IDS = 65536
 MAX_GONE = 1024
 """How many paths of nodes that left the tree are remembered, to tell a call that
 raced their leaving from a call for a node that never was."""
+RACE_WINDOW = 5.0
+"""Seconds after a node left the tree during which a call for it is a race: more
+than any honest packet takes to arrive, so that a peer cannot call freed nodes
+uncounted for ever."""
 
 _NOBODY: list[int] = []  # (returned, never changed)
 
@@ -209,9 +214,10 @@ class PathCache:
         self.names = IdCache("name")
         self._tree: SceneTree | None = None
         self.root_path = ""
-        # Wire paths of nodes that left the tree lately, oldest first: a call for one
-        # of them is a race (the sender's copy was still there), not a violation.
-        self._gone: dict[str, None] = {}
+        # Wire paths of nodes that left the tree lately, oldest first, with when they
+        # left: a call for one within RACE_WINDOW is a race (the sender's copy was
+        # still there), not a violation.
+        self._gone: dict[str, float] = {}
         # Node lookups both ways, valid while the tree is unchanged (its _version):
         self._nodes: dict[str, Node] = {}  # wire path -> node
         self._wire_paths: dict[Node, str] = {}  # node -> wire path
@@ -239,7 +245,9 @@ class PathCache:
         absolute = node.get_path()
         if root and absolute.startswith(root + "/"):
             gone = self._gone
-            gone[absolute[len(root) + 1 :]] = None
+            path = absolute[len(root) + 1 :]
+            gone.pop(path, None)  # (re-inserted: the order is that of leaving)
+            gone[path] = time.monotonic()
             if len(gone) > MAX_GONE:
                 del gone[next(iter(gone))]
 
@@ -391,7 +399,9 @@ class PathCache:
     def _node_at(self, path: str, method: object) -> Node:
         node = self.resolve(path)
         if node is None:
-            if path in self._gone:  # freed here while the call was on its way
+            left = self._gone.get(path)
+            if left is not None and time.monotonic() - left < RACE_WINDOW:
+                # freed here while the call was on its way
                 raise Race(("gone", path), f"RPC {method!r} on {path!r}, which left the tree")
             raise Refusal(("call", path, method), f"RPC {method!r} on {path!r}: no such node")
         return node

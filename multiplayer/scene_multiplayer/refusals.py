@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .scene_multiplayer import SceneMultiplayer
@@ -35,6 +35,7 @@ logger = logging.getLogger("multiplayer.scene")
 DEFAULT_MAX_KINDS = 4096
 DEFAULT_INTERVAL = 10.0
 DEFAULT_LINES_PER_INTERVAL = 20
+DEFAULT_MAX_LINES_PER_INTERVAL = 200
 
 
 class Refusal(Exception):
@@ -83,6 +84,11 @@ class RefusalLog:
         max_kinds: How many (peer, kind, reason) entries are remembered.
         interval: Seconds between two lines about the same entry.
         lines_per_interval: The most lines about one peer per interval.
+        max_lines_per_interval: The most lines about all peers per interval (a peer
+            that reconnects under a new id gets a new budget, this one stays).
+
+    Nothing counted is dropped unseen: what a budget held back is summed up in one
+    line when its interval ends, when its peer leaves, or at ``clear()``.
     """
 
     def __init__(
@@ -91,13 +97,16 @@ class RefusalLog:
         max_kinds: int = DEFAULT_MAX_KINDS,
         interval: float = DEFAULT_INTERVAL,
         lines_per_interval: int = DEFAULT_LINES_PER_INTERVAL,
+        max_lines_per_interval: int = DEFAULT_MAX_LINES_PER_INTERVAL,
     ) -> None:
         self._logger = logger
         self._max_kinds = max_kinds
         self.interval = interval
         self.lines_per_interval = lines_per_interval
+        self.max_lines_per_interval = max_lines_per_interval
         self._entries: dict[tuple[object, ...], _Entry] = {}
         self._peers: dict[int, _Lines] = {}
+        self._all = _Lines(float("-inf"))  # every peer's lines together
         self._totals: dict[tuple[object, ...], int] = {}  # (peer, *kind) -> refusals
         self._next_flush = 0.0
 
@@ -133,31 +142,39 @@ class RefusalLog:
         self._next_flush = now + min(1.0, self.interval)
         for key, entry in list(self._entries.items()):
             if entry.repeats and now - entry.logged_at >= self.interval:
-                peer_id = key[0]
-                assert isinstance(peer_id, int)
-                line, level, reason = key[-3], key[-2], key[-1]
-                assert isinstance(line, str) and isinstance(level, int)
-                self._logger.log(
-                    level, line + " (%d more times in %.0f s)", peer_id, reason,
-                    entry.repeats, now - entry.logged_at,
-                )
+                peer_id, line, level, reason = _parts(key)
+                since, repeats = entry.logged_at, entry.repeats
                 entry.logged_at, entry.repeats = now, 0
+                if self._may_log(peer_id, now, count=repeats):
+                    self._logger.log(
+                        level, line + " (%d more times in %.0f s)", peer_id, reason,
+                        repeats, now - since,
+                    )
         for peer_id, lines in list(self._peers.items()):
             if now - lines.since >= self.interval:
-                if lines.unlogged:
-                    self._logger.warning(
-                        "peer %d: %d more refusals and notes not logged in the last %.0f s",
-                        peer_id, lines.unlogged, now - lines.since,
-                    )
+                self._end_interval(peer_id, lines, now)
                 del self._peers[peer_id]
+        self._end_global(now)
 
     def forget_peer(self, peer_id: int) -> None:
+        """``peer_id`` left: what was held back about it is summed up, then dropped."""
+        pending = sum(e.repeats for k, e in self._entries.items() if k[0] == peer_id)
+        lines = self._peers.pop(peer_id, None)
+        pending += lines.unlogged if lines is not None else 0
+        if pending:
+            self._logger.warning(
+                "peer %d: %d more refusals and notes not logged before it left", peer_id, pending
+            )
         for table in (self._entries, self._totals):
             for key in [k for k in table if k[0] == peer_id]:
                 del table[key]
-        self._peers.pop(peer_id, None)
 
     def clear(self) -> None:
+        for peer_id in {key[0] for key in self._entries} | set(self._peers):
+            assert isinstance(peer_id, int)
+            self.forget_peer(peer_id)
+        self._end_global(float("inf"))
+        self._all = _Lines(float("-inf"))
         self._entries.clear()
         self._totals.clear()
         self._peers.clear()
@@ -175,6 +192,7 @@ class RefusalLog:
         short = tuple(_short(part) for part in kind)
         total_key = (peer_id, *short)
         self._totals[total_key] = self._totals.pop(total_key, 0) + 1  # (most recent last)
+        _trim(self._totals, self._max_kinds)
         key = (peer_id, *short, line, level, _short(reason))
         entry = self._entries.pop(key, None)
         if entry is not None:
@@ -189,28 +207,74 @@ class RefusalLog:
             return
         if entry is None:
             self._entries[key] = entry = _Entry(now)
+            _trim(self._entries, self._max_kinds)
         repeats, entry.logged_at, entry.repeats = entry.repeats, now, 0
         if repeats:
             self._logger.log(level, line + " (%d more times before)", peer_id, reason, repeats)
         else:
             self._logger.log(level, line, peer_id, reason)
-        self._bound()
 
-    def _may_log(self, peer_id: int, now: float) -> bool:
-        """Whether the peer has a line left in this interval (counting it)."""
+    def _may_log(self, peer_id: int, now: float, count: int = 1) -> bool:
+        """Whether a line about the peer may be logged now (it is then charged to the
+        peer's budget and to everyone's); if not, the ``count`` refusals it stood for
+        are held back, to be summed up when the interval ends."""
         lines = self._peers.get(peer_id)
         if lines is None or now - lines.since >= self.interval:
+            if lines is not None:
+                self._end_interval(peer_id, lines, now)
             lines = self._peers[peer_id] = _Lines(now)
-        if lines.lines >= self.lines_per_interval:
-            lines.unlogged += 1
+        if not self._charge(now) or lines.lines >= self.lines_per_interval:
+            lines.unlogged += count
             return False
         lines.lines += 1
         return True
 
-    def _bound(self) -> None:
-        for table in (self._entries, self._totals):
-            while len(table) > self._max_kinds:
-                del table[next(iter(table))]
+    def _charge(self, now: float) -> bool:
+        """Take one line from everyone's budget; False if it is spent."""
+        everyone = self._all
+        if now - everyone.since >= self.interval:
+            self._end_global(now)
+            everyone = self._all = _Lines(now)
+        if everyone.lines >= self.max_lines_per_interval:
+            return False
+        everyone.lines += 1
+        return True
+
+    def _end_interval(self, peer_id: int, lines: _Lines, now: float) -> None:
+        """A peer's interval is over: sum up what it held back in one line (itself
+        charged to everyone's budget, else counted there)."""
+        if not lines.unlogged:
+            return
+        if self._charge(now):
+            self._logger.warning(
+                "peer %d: %d more refusals and notes not logged in the last %.0f s",
+                peer_id, lines.unlogged, min(now - lines.since, self.interval),
+            )
+        else:
+            self._all.unlogged += lines.unlogged
+        lines.unlogged = 0
+
+    def _end_global(self, now: float) -> None:
+        """Everyone's interval is over: sum up what no budget let through."""
+        if self._all.unlogged:
+            self._logger.warning(
+                "%d more refusals and notes not logged: more than %d lines in %.0f s",
+                self._all.unlogged, self.max_lines_per_interval, self.interval,
+            )
+            self._all.unlogged = 0
+
+
+def _parts(key: tuple[object, ...]) -> tuple[int, str, int, object]:
+    """(peer id, line, level, reason) of an entry's key."""
+    peer_id, line, level, reason = key[0], key[-3], key[-2], key[-1]
+    assert isinstance(peer_id, int) and isinstance(line, str) and isinstance(level, int)
+    return peer_id, line, level, reason
+
+
+def _trim(table: dict[tuple[object, ...], Any], limit: int) -> None:
+    """Drop the oldest entries past ``limit`` (they were re-inserted when used)."""
+    while len(table) > limit:
+        del table[next(iter(table))]
 
 
 class Referee:

@@ -129,3 +129,22 @@ def test_the_race_window_is_bounded(make_session: Any) -> None:
         game.remove_child(child)
     gone = session.api(0)._cache._gone
     assert len(gone) == MAX_GONE and "Game/N0" not in gone and f"Game/N{MAX_GONE + 9}" in gone
+
+
+def test_a_call_for_a_node_freed_long_ago_is_refused(
+    make_session: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race window closes: past RACE_WINDOW seconds after a node left, a call for
+    it is a refusal again, so a peer cannot call freed nodes uncounted for ever."""
+    from multiplayer.scene_multiplayer import cache
+
+    session = make_session(clients=1)
+    client_game = session.games[1]
+    session.games[0].get_parent().remove_child(session.games[0])  # freed on the server
+    client_game.rpc_id(1, "hello", 1)  # on its way
+    session.pump()
+    assert "which left the tree" in caplog.text and "refused" not in caplog.text
+    monkeypatch.setattr(cache, "RACE_WINDOW", 0.0)  # as if the window had passed
+    client_game.rpc_id(1, "hello", 2)
+    session.pump()
+    assert "refused from peer 2: RPC 'hello' on 'Game': no such node" in caplog.text

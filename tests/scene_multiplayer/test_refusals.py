@@ -135,3 +135,63 @@ def test_a_leaver_over_the_limit_is_not_kicked(
     session.pump()
     assert server.get_peers() == [3]
     assert "refused from peer 2: malformed packet: unknown command 250" in caplog.text
+
+
+def test_what_a_budget_held_back_is_summed_up_when_the_interval_rolls_over(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The summary is logged even when the next refusal, not flush(), ends the
+    interval (the reviewer saw it lost inside a long drain)."""
+    log = RefusalLog(logging.getLogger("multiplayer.test"), lines_per_interval=2, interval=10)
+    for i in range(10):
+        log.refuse(2, ("junk",), f"junk #{i}", now=1)
+    log.refuse(2, ("junk",), "junk #late", now=12)  # a new interval, no flush between
+    lines = [r.getMessage() for r in caplog.records]
+    assert "peer 2: 8 more refusals and notes not logged in the last 10 s" in lines
+    assert lines[-1] == "refused from peer 2: junk #late"
+
+
+def test_what_was_held_back_about_a_leaver_is_summed_up(caplog: pytest.LogCaptureFixture) -> None:
+    log = RefusalLog(logging.getLogger("multiplayer.test"), lines_per_interval=2)
+    for i in range(50):
+        log.refuse(2, ("junk",), f"junk #{i % 3}", now=1)
+    log.forget_peer(2)
+    assert caplog.records[-1].getMessage() == (
+        "peer 2: 48 more refusals and notes not logged before it left"
+    )
+    log.refuse(3, ("x",), "x", now=1)
+    log.refuse(3, ("x",), "x", now=2)
+    log.clear()
+    assert caplog.records[-1].getMessage() == (
+        "peer 3: 1 more refusals and notes not logged before it left"
+    )
+
+
+def test_the_tables_stay_bounded_whatever_the_kinds() -> None:
+    """Entries and per-kind counts are bounded as they are inserted, logged or not."""
+    log = RefusalLog(logging.getLogger("multiplayer.test"), max_kinds=100, lines_per_interval=1)
+    for i in range(10_000):
+        log.refuse(2, ("kind", i), f"reason {i}", now=1)
+    assert len(log._totals) <= 100 and len(log._entries) <= 100
+
+
+def test_every_line_counts_against_the_budgets(caplog: pytest.LogCaptureFixture) -> None:
+    """Repeat summaries from flush() are charged to the peer's budget, and every peer's
+    lines to everyone's: many peers (or one that reconnects under new ids) cannot
+    flood the log either."""
+    log = RefusalLog(
+        logging.getLogger("multiplayer.test"),
+        lines_per_interval=3,
+        max_lines_per_interval=10,
+        interval=10,
+    )
+    for peer in range(2, 102):
+        for i in range(5):
+            log.refuse(peer, ("junk",), f"junk #{i}", now=1)
+    for peer in range(2, 102):
+        log.refuse(peer, ("junk",), "junk #0", now=5)
+    log.flush(now=20)
+    log.flush(now=40)
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) <= 10 + 10 + 2  # two intervals' budgets, and the summaries
+    assert messages[-1].endswith("not logged: more than 10 lines in 10 s")
