@@ -9,8 +9,17 @@ A callback connected with ``deferred=True`` (Godot's ``CONNECT_DEFERRED``) is no
 called by ``emit`` but queued with :func:`call_deferred`: it runs at the end of the
 current frame of the :class:`~multiplayer.SceneTree`, as Godot's message queue does
 (``core/object/message_queue.cpp``, ``CallQueue::flush``; the tree flushes it in
-``SceneTree::process``). The queue is the process's, like Godot's: any tree's frame
-runs it, and without a tree running nothing flushes it.
+``SceneTree::process``).
+
+There is a queue per thread, as in Godot 4 (``MessageQueue::get_singleton()``: the
+thread's own ``CallQueue`` if it has one, else the main one): a thread that builds
+a tree or flushes has its own, and a tree's frame runs the calls made on its thread
+only, so a tree run by a plain loop on one thread and another run by asyncio on the
+main thread never run each other's calls. A thread without a queue of its own (a
+worker) queues on the main thread's, which is how a worker hands a result to a game
+on the main thread, as in Godot; ``Node.call_deferred`` from any thread goes to the
+thread that runs the node's tree. The queues are deques, drained call by call: a
+call queued while a flush runs, from any thread, runs in that flush or the next one.
 
 An exception raised by a callback is logged with its traceback and does not stop
 the other callbacks, nor the ``poll()`` that emitted the signal: one faulty handler
@@ -30,6 +39,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVarTuple, overload
@@ -48,7 +59,10 @@ class _Connection:
     deferred: bool
 
 
-_deferred: list[tuple[Callable[..., object], tuple[Any, ...]]] = []
+_CallQueue = deque[tuple[Callable[..., object], tuple[Any, ...]]]  # (Godot: a CallQueue)
+
+_main_queue: _CallQueue = deque()
+_local = threading.local()  # .queue: the thread's own queue, once it has one
 
 _FLUSH_ROUNDS = 64
 """Calls queued by deferred calls run in the same flush, as in Godot, but for so many
@@ -56,27 +70,45 @@ rounds at most: a call that defers itself again waits for the next flush instead
 hanging the frame."""
 
 
+def _thread_queue(own: bool = False) -> _CallQueue:
+    """The queue of the calls deferred on this thread: its own, or (``own`` False, a
+    thread without one) the main thread's. ``own`` gives the thread one for good, as
+    a tree built or run on it does."""
+    queue: _CallQueue | None = getattr(_local, "queue", None)
+    if queue is None:
+        if threading.current_thread() is threading.main_thread():
+            queue = _local.queue = _main_queue
+        elif own:
+            queue = _local.queue = deque()
+        else:
+            return _main_queue
+    return queue
+
+
 def call_deferred(callback: Callable[..., object], *args: Any) -> None:
     """Call ``callback(*args)`` at the end of the current frame (Godot's
     ``Callable.call_deferred``): after the nodes' ``_process``, once the code that
-    is running now has finished. An exception it raises is logged, like a signal
-    callback's."""
-    _deferred.append((callback, args))
+    is running now has finished, on this thread (a worker thread's call runs on the
+    main thread). An exception it raises is logged, like a signal callback's."""
+    _thread_queue().append((callback, args))
 
 
 def flush_deferred() -> None:
-    """Run the calls queued with :func:`call_deferred`, in order (the tree does it
-    during each frame; a loop of your own without a tree may call it)."""
+    """Run the calls queued with :func:`call_deferred` on this thread, in order (the
+    tree does it during each frame; a loop of your own without a tree may call it)."""
+    queue = _thread_queue(own=True)
     for _ in range(_FLUSH_ROUNDS):
-        if not _deferred:
-            return
-        calls = _deferred[:]
-        del _deferred[:]
-        for callback, args in calls:
+        # Only the calls queued before this round: the later ones wait for the next.
+        # Popping them one by one (never copying, then clearing, the queue) loses
+        # none that another thread appends meanwhile.
+        for _ in range(len(queue)):
+            callback, args = queue.popleft()
             try:
                 callback(*args)
             except Exception:
                 logger.exception("error in a deferred call of %r", callback)
+        if not queue:
+            return
 
 
 class Signal(Generic[*Ts]):
@@ -159,7 +191,7 @@ class Signal(Generic[*Ts]):
                     except ValueError:  # disconnected by an earlier callback
                         continue
                 if connection.deferred:
-                    _deferred.append((connection.callback, args))
+                    _thread_queue().append((connection.callback, args))
                     continue
                 try:
                     connection.callback(*args)

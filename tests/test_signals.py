@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 import pytest
 
 import multiplayer.signals as signals_module
+from multiplayer import Node, SceneTree
 from multiplayer.signals import Signal, call_deferred, flush_deferred
+
+
+class Noting(Node):
+    """A node whose ``note`` method a deferred call names."""
+
+    def __init__(self, note: Callable[[str], None]) -> None:
+        super().__init__("Noting")
+        self.note = note
 
 
 class Recorder:
@@ -269,7 +283,7 @@ def test_call_deferred_runs_in_order_and_chains_within_a_flush() -> None:
     assert 1 < len(rounds) < 1000
     flush_deferred()  # (it went on at the next flush)
     assert len(rounds) > 64
-    signals_module._deferred.clear()
+    signals_module._thread_queue().clear()
 
 
 def test_an_error_in_a_deferred_call_is_logged(caplog: pytest.LogCaptureFixture) -> None:
@@ -285,3 +299,122 @@ def test_an_error_in_a_deferred_call_is_logged(caplog: pytest.LogCaptureFixture)
     errors = [r for r in caplog.records if r.exc_info]
     assert len(errors) == 1 and "deferred call" in errors[0].getMessage()
     caplog.clear()
+
+
+class Worker:
+    """A thread that runs the functions handed to it, one at a time, while the test
+    waits (Events only: the test decides every interleaving)."""
+
+    def __init__(self) -> None:
+        self._function: Callable[[], object] | None = None
+        self._asked = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="worker")
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            self._asked.wait()
+            self._asked.clear()
+            if self._function is None:
+                return
+            self._function()
+            self._done.set()
+
+    def run(self, function: Callable[[], object]) -> None:
+        """Run ``function`` on the worker thread, and return once it has."""
+        self._function = function
+        self._done.clear()
+        self._asked.set()
+        assert self._done.wait(10)
+
+    def join(self) -> None:
+        self._function = None
+        self._asked.set()
+        self._thread.join(10)
+
+
+def test_no_deferred_call_is_lost_when_another_thread_queues_during_a_flush() -> None:
+    """A thread without a queue of its own queues on the main thread's; while the main
+    thread flushes, it queues a call at every bytecode instruction of the flush (an
+    opcode tracer hands it the turn): each call runs, once, in order."""
+    queued: list[int] = []
+    ran: list[int] = []
+
+    def queue_one() -> None:
+        queued.append(len(queued))
+        call_deferred(ran.append, queued[-1])
+
+    worker = Worker()
+
+    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
+        if frame.f_code is not flush_deferred.__code__:
+            return None
+        frame.f_trace_opcodes = True
+
+        def each_instruction(frame: FrameType, event: str, arg: Any) -> Any:
+            if event == "opcode" and len(queued) < 300:  # (then let the flush end)
+                worker.run(queue_one)
+            return each_instruction
+
+        return each_instruction
+
+    try:
+        call_deferred(ran.append, -1)
+        previous = sys.gettrace()
+        sys.settrace(tracer)
+        try:
+            flush_deferred()
+        finally:
+            sys.settrace(previous)
+    finally:
+        worker.join()
+    flush_deferred()  # (what came after the flush's last round)
+    assert len(queued) == 300
+    assert ran == [-1, *queued]
+
+
+def test_each_thread_runs_only_its_own_deferred_calls() -> None:
+    """Two trees on two threads: a frame runs the calls deferred on its own thread, never
+    the other's; a tree's node deferred from another thread runs on the tree's."""
+    ran: list[tuple[str, str]] = []  # (call, thread that ran it)
+    here = threading.current_thread().name
+
+    def note(call: str) -> None:
+        ran.append((call, threading.current_thread().name))
+
+    main_tree = SceneTree()
+    main_node = Noting(note)
+    main_tree.root.add_child(main_node)
+    other: dict[str, SceneTree] = {}
+
+    def build() -> None:
+        other["tree"] = SceneTree()
+        call_deferred(note, "queued on the worker")
+        main_node.call_deferred("note", "main's node, from the worker")
+
+    worker = Worker()
+    try:
+        worker.run(build)
+        call_deferred(note, "queued on main")
+        main_tree.process(1 / 60)
+        assert sorted(ran) == [("main's node, from the worker", here), ("queued on main", here)]
+        ran.clear()
+        worker.run(lambda: other["tree"].process(1 / 60))
+        assert ran == [("queued on the worker", "worker")]
+    finally:
+        worker.join()
+
+
+def test_a_worker_thread_hands_calls_to_the_main_thread() -> None:
+    """A thread that runs no tree (and never flushed) queues on the main thread's queue,
+    as in Godot: the main thread's next flush runs the call."""
+    ran: list[str] = []
+    worker = Worker()
+    try:
+        worker.run(lambda: call_deferred(lambda: ran.append(threading.current_thread().name)))
+    finally:
+        worker.join()
+    assert ran == []
+    flush_deferred()
+    assert ran == [threading.main_thread().name]

@@ -15,6 +15,7 @@ from enum import IntFlag
 from typing import TYPE_CHECKING, Any
 
 from ..signals import call_deferred
+from .hierarchy import tree_order
 from .parts import NodePart
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ class GroupRegistry:
             return []
         cached = self._sorted.get(group)
         if cached is None or cached[0] != version:
-            cached = (version, sorted(members, key=_tree_order()))
+            cached = (version, sorted(members, key=tree_order))
             self._sorted[group] = cached
         return list(cached[1])
 
@@ -148,23 +149,3 @@ def _call(node: Node, method: str, args: tuple[Any, ...]) -> None:
             function(*args)
         except Exception:
             logger.exception("error in %r.%s, called on its group", node, method)
-
-
-def _tree_order() -> Callable[[Node], list[int]]:
-    """A sort key: a node's child indices from the root (sibling indices are looked
-    up once per parent)."""
-    indices: dict[Node, dict[str, int]] = {}
-
-    def key(node: Node) -> list[int]:
-        path: list[int] = []
-        while node._parent is not None:
-            parent = node._parent
-            index = indices.get(parent)
-            if index is None:
-                index = indices[parent] = {name: i for i, name in enumerate(parent._children)}
-            path.append(index[node._name])
-            node = parent
-        path.reverse()
-        return path
-
-    return key

@@ -14,7 +14,7 @@ from .parts import NodePart
 if TYPE_CHECKING:
     from .node import Node
 
-__all__ = ["Hierarchy"]
+__all__ = ["Hierarchy", "tree_order"]
 
 N = TypeVar("N", bound="Node")
 
@@ -25,8 +25,31 @@ def _name_matcher(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.DOTALL)
 
 
+def tree_order(node: Node) -> list[int]:
+    """A sort key for the nodes of one tree: the child indices from the root down to
+    ``node``. Each parent keeps its children's indices (as Godot's ``Node`` keeps
+    ``data.index``), so a key costs the node's depth, not its siblings."""
+    path: list[int] = []
+    parent = node._parent
+    while parent is not None:
+        path.append(parent._child_index(node._name))
+        node, parent = parent, parent._parent
+    path.reverse()
+    return path
+
+
 class Hierarchy(NodePart):
     """The hierarchy part of :class:`~multiplayer.Node` (a mixin)."""
+
+    # The children's indices by name, built when asked for; adding a last child or
+    # removing it updates them, other changes of the children drop them.
+    _child_indices: dict[str, int] | None = None
+
+    def _child_index(self, name: str) -> int:
+        indices = self._child_indices
+        if indices is None:
+            indices = self._child_indices = {child: i for i, child in enumerate(self._children)}
+        return indices[name]
 
     def find_child(self, pattern: str, recursive: bool = True) -> Node | None:
         """The first descendant (depth first, in tree order) whose name matches
@@ -87,8 +110,10 @@ class Hierarchy(NodePart):
         order.remove(child)
         order.insert(index, child)
         self._children = {node._name: node for node in order}
+        self._child_indices = None
         if self._tree is not None:
             self._tree._version += 1
+            self._tree._process_lists.reordered()
         self.child_order_changed.emit()
 
     def get_index(self) -> int:
@@ -99,7 +124,7 @@ class Hierarchy(NodePart):
         """
         if self._parent is None:
             raise InvalidState(f"{self!r} has no parent")
-        return list(self._parent._children).index(self._name)
+        return self._parent._child_index(self._name)
 
     def reparent(self, new_parent: Node) -> None:
         """Move this node (and its branch) under ``new_parent``, as its last child.

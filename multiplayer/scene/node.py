@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..exceptions import InvalidState
@@ -135,6 +135,7 @@ class Node(Hierarchy, Processing, GroupMember, MultiplayerNode):
         parent._children = {
             (name if child is self else key): child for key, child in parent._children.items()
         }
+        parent._child_indices = None
         self._name = name
         self._invalidate_paths()
         if self._tree is not None:
@@ -174,6 +175,8 @@ class Node(Hierarchy, Processing, GroupMember, MultiplayerNode):
         if node._name in self._children:
             node._name = self._free_name(node._name, force_readable_name)
         self._children[node._name] = node
+        if self._child_indices is not None:
+            self._child_indices[node._name] = len(self._children) - 1
         node._parent = self
         node._invalidate_paths()
         if self._tree is not None:
@@ -191,6 +194,11 @@ class Node(Hierarchy, Processing, GroupMember, MultiplayerNode):
             raise InvalidState(f"{node!r} is not a child of {self!r}")
         if self._tree is not None:
             node._propagate_exit()
+        indices = self._child_indices
+        if indices is not None and indices.get(node._name) == len(self._children) - 1:
+            del indices[node._name]  # (the last child: the others keep their indices)
+        else:
+            self._child_indices = None
         del self._children[node._name]
         node._parent = None
         node._invalidate_paths()
@@ -228,12 +236,20 @@ class Node(Hierarchy, Processing, GroupMember, MultiplayerNode):
 
     def call_deferred(self, method: str, *args: Any) -> None:
         """Call ``method(*args)`` on this node at the end of the frame, unless the node
-        is freed by then (Godot's ``Object.call_deferred``)."""
-        call_deferred(self._deferred_call, method, args)
+        is freed by then (Godot's ``Object.call_deferred``). From any thread, the call
+        runs on the thread that runs the node's tree (a worker's way to hand it work)."""
+        self._defer(self._deferred_call, (method, args))
 
     def set_deferred(self, property: str, value: Any) -> None:
-        """Set ``property`` to ``value`` at the end of the frame (Godot's ``set_deferred``)."""
-        call_deferred(self._deferred_set, property, value)
+        """Set ``property`` to ``value`` at the end of the frame (Godot's
+        ``set_deferred``), on the thread that runs the node's tree."""
+        self._defer(self._deferred_set, (property, value))
+
+    def _defer(self, callback: Callable[..., object], args: tuple[Any, ...]) -> None:
+        if self._tree is None:
+            call_deferred(callback, *args)
+        else:
+            self._tree._deferred_queue.append((callback, args))
 
     def _deferred_call(self, method: str, args: tuple[Any, ...]) -> None:
         if not self._freed:
@@ -357,6 +373,8 @@ class Node(Hierarchy, Processing, GroupMember, MultiplayerNode):
         tree._version += 1
         if self._groups:
             tree._groups.entered(self)
+        if self._processes():
+            tree._process_lists.update(self)
         self._call_hook("_enter_tree", self._enter_tree())
         self.tree_entered.emit()
         if self._parent is not None:
@@ -394,6 +412,10 @@ class Node(Hierarchy, Processing, GroupMember, MultiplayerNode):
             tree._version += 1
 
     def _propagate_exited(self) -> None:
+        if self._tree is not None and self._processes():
+            # (here rather than at exit: a hook of the leaving branch may still
+            # set_process until the node is out)
+            self._tree._process_lists.remove(self)
         self._tree = None
         self._path = None
         for child in self._children.values():

@@ -17,12 +17,22 @@ A program that wants another status (130 for Ctrl+C is the shell's custom) or
 other behaviour installs its own handler: a handler that is neither the default
 one nor ``asyncio.run``'s (nor ``SIG_IGN``) is left alone, as is every handler
 outside the main thread, where Python allows none.
+
+A frame that never ends (a ``_process`` stuck in a loop or a blocking call) never
+lets the loop run the ``quit()``. So a second SIGINT while a stop is pending (before
+the last tree's ``run()`` has ended) is not taken as another request: it falls
+through to the handler that was there before, and Python's raises
+``KeyboardInterrupt`` at once, inside the stuck frame, with its traceback (so does
+``asyncio.run``'s at a second Ctrl+C; the first was ours). Ctrl+C twice always
+interrupts, as in a program without this module. A second SIGTERM is still only a
+request (a supervisor may send it twice); SIGKILL ends a stuck process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import signal
 import threading
 from types import FrameType
@@ -35,8 +45,11 @@ __all__ = ["STOP_SIGNALS", "name_of", "unwatch", "watch"]
 
 STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
 
+logger = logging.getLogger("multiplayer.scene")
+
 _running: dict[SceneTree, asyncio.AbstractEventLoop] = {}
 _previous: dict[int, Any] = {}  # signal -> the handler replaced while trees run
+_stopping: set[SceneTree] = set()  # asked to stop by a signal, run() not ended yet
 
 
 def name_of(signum: int) -> str:
@@ -76,6 +89,7 @@ def watch(tree: SceneTree, loop: asyncio.AbstractEventLoop) -> bool:
 def unwatch(tree: SceneTree) -> None:
     """``tree.run()`` ended; the last one to end puts the previous handlers back."""
     _running.pop(tree, None)
+    _stopping.discard(tree)
     if _running:
         return
     for signum, handler in _previous.items():
@@ -85,6 +99,25 @@ def unwatch(tree: SceneTree) -> None:
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
-    for tree, loop in list(_running.items()):
-        if not loop.is_closed():
-            loop.call_soon_threadsafe(tree._stop_by_signal, signum)
+    running = [(tree, loop) for tree, loop in _running.items() if not loop.is_closed()]
+    if signum == signal.SIGINT and any(tree in _stopping for tree, _ in running):
+        _fall_through(signum, frame)
+        return
+    # (first: a second signal may run this handler again from within it, anywhere)
+    _stopping.update(tree for tree, _ in running)
+    # (logged here, not by the loop: a stuck frame would keep the loop from it)
+    again = " (Ctrl+C again interrupts it)" if signum == signal.SIGINT else ""
+    logger.info("%s: run() stops after the current frame%s", name_of(signum), again)
+    for tree, loop in running:
+        loop.call_soon_threadsafe(tree._stop_by_signal, signum)
+
+
+def _fall_through(signum: int, frame: FrameType | None) -> None:
+    """What the handler replaced would do: ``KeyboardInterrupt`` for Python's and
+    ``asyncio.run``'s (the latter raises it at a second interrupt, and ours took the
+    first); the default action, ending the process, for ``SIG_DFL``."""
+    if _previous.get(signum) is signal.SIG_DFL:
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+        return
+    raise KeyboardInterrupt

@@ -15,6 +15,14 @@ As in Godot (``scene/main/node.cpp``: ``Node::set_process``, ``Node::_can_proces
 
 Pausing stops nodes and timers only: the tree still polls its multiplayer APIs,
 so RPCs and replication go on (Godot's ``SceneTree::process`` polls regardless).
+
+A frame does not walk the tree. As Godot keeps a process list and a physics process
+list (``SceneTree::ProcessGroup::nodes`` and ``physics_nodes``, which
+``Node::set_process`` and the enter and exit notifications update), the tree keeps
+:class:`ProcessLists`: the nodes that process, in tree order, sorted again only when
+they or their order changed, and filtered by mode again only when a mode, the pause
+or the lists changed. An idle tree of any size costs a frame nothing; a tree where
+nothing physics-processes costs a physics tick nothing.
 """
 
 from __future__ import annotations
@@ -25,12 +33,13 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, ClassVar
 
 from ..exceptions import InvalidState
+from .hierarchy import tree_order
 from .parts import NodePart
 
 if TYPE_CHECKING:
     from .node import Node
 
-__all__ = ["FixedStep", "ProcessMode", "Processing", "frame_nodes"]
+__all__ = ["FixedStep", "ProcessLists", "ProcessMode", "Processing"]
 
 
 class ProcessMode(IntEnum):
@@ -99,11 +108,14 @@ class Processing(NodePart):
     @process_mode.setter
     def process_mode(self, mode: ProcessMode | int) -> None:
         self._process_mode = ProcessMode(mode)
+        if self._tree is not None:
+            self._tree._process_lists.modes_changed()
 
     def set_process(self, enable: bool) -> None:
         """Start or stop the ``_process`` calls (a node defining ``_process`` starts
         when it is ready, before its ``_ready`` runs)."""
         self._processing = bool(enable)
+        self._update_process_lists()
 
     def is_processing(self) -> bool:
         return self._processing
@@ -111,18 +123,21 @@ class Processing(NodePart):
     def set_physics_process(self, enable: bool) -> None:
         """Start or stop the ``_physics_process`` calls."""
         self._physics_processing = bool(enable)
+        self._update_process_lists()
 
     def is_physics_processing(self) -> bool:
         return self._physics_processing
 
     def set_process_internal(self, enable: bool) -> None:
         self._processing_internal = bool(enable)
+        self._update_process_lists()
 
     def is_processing_internal(self) -> bool:
         return self._processing_internal
 
     def set_physics_process_internal(self, enable: bool) -> None:
         self._physics_processing_internal = bool(enable)
+        self._update_process_lists()
 
     def is_physics_processing_internal(self) -> bool:
         return self._physics_processing_internal
@@ -133,10 +148,7 @@ class Processing(NodePart):
         tree = self._tree
         if tree is None:
             return False
-        node: Node | None = self._node()
-        while node is not None and node._process_mode is INHERIT:
-            node = node._parent
-        return _runs(node._process_mode if node is not None else PAUSABLE, tree.paused)
+        return _runs(_resolved_mode(self._node(), {}), tree.paused)
 
     def get_process_delta_time(self) -> float:
         """The ``delta`` of the current (or last) frame; 0 outside a tree."""
@@ -154,29 +166,110 @@ class Processing(NodePart):
             self._processing = True
         if cls._physics_process is not Processing._physics_process:
             self._physics_processing = True
+        self._update_process_lists()
+
+    def _processes(self) -> bool:
+        """Whether this node belongs on a process list of its tree (once inside one)."""
+        return (
+            self._processing
+            or self._physics_processing
+            or self._processing_internal
+            or self._physics_processing_internal
+        )
+
+    def _update_process_lists(self) -> None:
+        if self._tree is not None:
+            self._tree._process_lists.update(self._node())
 
 
-def frame_nodes(root: Node, paused: bool, physics: bool) -> list[Node]:
-    """The nodes under ``root`` (included) to process this frame or tick, in tree
-    order: those processing (internally or not) whose resolved mode runs now.
+class ProcessLists:
+    """The nodes of one tree that process, and those that physics-process (the tree
+    owns one; its nodes keep it up to date as they enter, leave and move, and as
+    their processing or mode changes).
 
-    One walk resolves ``INHERIT`` from the parent as it goes down, so a frame costs
-    one pass over the tree however deep it is.
+    ``nodes(physics, paused)`` gives those that run now, in tree order. It is cached:
+    the members are sorted when they or their order changed, and filtered by their
+    resolved ``process_mode`` when that, the pause or the members changed. A list it
+    returned is never changed afterwards, so a frame may iterate one while its nodes
+    come and go.
     """
-    found: list[Node] = []
-    stack: list[tuple[Node, ProcessMode]] = [(root, PAUSABLE)]
-    while stack:
-        node, inherited = stack.pop()
-        mode = inherited if node._process_mode is INHERIT else node._process_mode
-        if physics:
-            wanted = node._physics_processing or node._physics_processing_internal
+
+    def __init__(self) -> None:
+        # Each pair: [0] the process list, [1] the physics process list.
+        self._members: tuple[dict[Node, None], dict[Node, None]] = ({}, {})  # (ordered sets)
+        self._sorted: list[list[Node] | None] = [None, None]  # the members in tree order
+        self._running: list[tuple[int, bool, list[Node]] | None] = [None, None]
+        self._state = 0  # bumped by every change that may change what runs
+
+    def update(self, node: Node) -> None:
+        """``node``, inside the tree, entered it or changed its processing."""
+        self._set(0, node, node._processing or node._processing_internal)
+        self._set(1, node, node._physics_processing or node._physics_processing_internal)
+
+    def remove(self, node: Node) -> None:
+        """``node`` leaves the tree."""
+        self._set(0, node, False)
+        self._set(1, node, False)
+
+    def reordered(self) -> None:
+        """Children were moved: the members' tree order may have changed."""
+        if self._members[0] or self._members[1]:
+            self._sorted = [None, None]
+            self._state += 1
+
+    def modes_changed(self) -> None:
+        """A ``process_mode`` in the tree changed: which members run may have too."""
+        self._state += 1
+
+    def nodes(self, physics: bool, paused: bool) -> list[Node]:
+        """The members of the (physics) process list that run now, in tree order."""
+        kind = int(physics)
+        members = self._members[kind]
+        if not members:
+            return []
+        cached = self._running[kind]
+        if cached is not None and cached[0] == self._state and cached[1] == paused:
+            return cached[2]
+        order = self._sorted[kind]
+        if order is None:
+            order = self._sorted[kind] = sorted(members, key=tree_order)
+        modes: dict[Node, ProcessMode] = {}
+        running = [node for node in order if _runs(_resolved_mode(node, modes), paused)]
+        self._running[kind] = (self._state, paused, running)
+        return running
+
+    def _set(self, kind: int, node: Node, member: bool) -> None:
+        members = self._members[kind]
+        if member == (node in members):
+            return
+        if member:
+            members[node] = None
         else:
-            wanted = node._processing or node._processing_internal
-        if wanted and _runs(mode, paused):
-            found.append(node)
-        if node._children:
-            stack.extend((child, mode) for child in reversed(node._children.values()))
-    return found
+            del members[node]
+        self._sorted[kind] = None
+        self._state += 1
+
+
+def _resolved_mode(node: Node, modes: dict[Node, ProcessMode]) -> ProcessMode:
+    """What ``INHERIT`` resolves to for ``node``: the nearest explicit mode up the
+    tree, else the root's ``PAUSABLE``. ``modes`` keeps the nodes climbed through,
+    so one filtering pass climbs each ancestor once."""
+    climbed: list[Node] = []
+    current: Node | None = node
+    mode = PAUSABLE
+    while current is not None:
+        known = modes.get(current)
+        if known is not None:
+            mode = known
+            break
+        climbed.append(current)
+        if current._process_mode is not INHERIT:
+            mode = current._process_mode
+            break
+        current = current._parent
+    for seen in climbed:
+        modes[seen] = mode
+    return mode
 
 
 class FixedStep:

@@ -16,12 +16,12 @@ import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ..signals import Signal, flush_deferred
+from ..signals import Signal, _thread_queue, flush_deferred
 from . import os_signals
 from .api import MultiplayerAPI
 from .groups import GroupCallFlags, GroupRegistry
 from .node import Node
-from .processing import FixedStep, frame_nodes
+from .processing import FixedStep, ProcessLists
 from .timers import SceneTreeTimer, TimerList
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ class SceneTree:
         self._physics = FixedStep()
         self._process_delta = 0.0
         self._groups = GroupRegistry()
+        self._process_lists = ProcessLists()
         self._timers = TimerList()
         self._stop_signal: int | None = None  # the signal that ended run(), if one did
         self._node_count = 0
@@ -65,6 +66,9 @@ class SceneTree:
         # lookups check to know they still hold.
         self._version = 0
         self._free_queue: list[Node] = []
+        # The deferred calls of the thread that runs this tree (see multiplayer.signals):
+        # where Node.call_deferred queues, from any thread.
+        self._deferred_queue = _thread_queue(own=True)
         self._running = False
         self.root = Node("root")
         # The tree knows no network: the multiplayer package registers its default.
@@ -164,7 +168,9 @@ class SceneTree:
         """Use ``api`` for the branch at ``root_path`` (or as the default, if empty).
 
         ``None`` removes a branch's API. Several APIs let a server and clients live in
-        one process, each in its own branch (Godot's combo demo).
+        one process, each in its own branch (Godot's combo demo). The API replaced is
+        let go of (Godot's ``object_configuration_remove`` on it): it no longer
+        watches this tree, whose signals then hold nothing of it or of its peer.
 
         Raises:
             ValueError: ``root_path`` is not absolute.
@@ -172,17 +178,22 @@ class SceneTree:
         if not root_path:
             if api is None:
                 raise ValueError("the default multiplayer API cannot be None")
+            replaced = [self._multiplayer]
             self._multiplayer = api
             api._bind(self, "/root")
-            return
-        if not root_path.startswith("/"):
-            raise ValueError(f"root_path must be absolute, not {root_path!r}")
-        root_path = root_path.rstrip("/")
-        self._branches = [(p, a) for p, a in self._branches if p != root_path]
-        if api is not None:
-            api._bind(self, root_path)
-            self._branches.append((root_path, api))
-        self._multiplayer._bind(self, self._multiplayer.root_path)
+        else:
+            if not root_path.startswith("/"):
+                raise ValueError(f"root_path must be absolute, not {root_path!r}")
+            root_path = root_path.rstrip("/")
+            replaced = [a for p, a in self._branches if p == root_path]
+            self._branches = [(p, a) for p, a in self._branches if p != root_path]
+            if api is not None:
+                api._bind(self, root_path)
+                self._branches.append((root_path, api))
+            self._multiplayer._bind(self, self._multiplayer.root_path)
+        for old in replaced:
+            if all(old is not kept for kept in self._apis()):  # (unless it serves another path)
+                old._bind(None, "")
 
     def _apis(self) -> list[SceneMultiplayer]:
         if not self._branches:
@@ -193,6 +204,7 @@ class SceneTree:
         """Run one frame of ``delta`` seconds: the physics ticks it owes, the polls of
         the multiplayer APIs, ``_process``, timers, deferred calls, and ``queue_free``
         (the order is in the module docstring)."""
+        self._deferred_queue = _thread_queue(own=True)  # (the thread that runs frames)
         peers = self._hold_sending()
         try:
             for _ in range(self._physics.advance(delta)):
@@ -223,7 +235,7 @@ class SceneTree:
     def _process_nodes(self, delta: float, physics: bool) -> None:
         """The internal then the user's process hooks of the nodes that run now (a
         node removed, or stopped, by an earlier one this frame is skipped)."""
-        for node in frame_nodes(self.root, self.paused, physics):
+        for node in self._process_lists.nodes(physics, self.paused):
             if node._tree is not self:
                 continue
             if physics:

@@ -14,6 +14,8 @@ from multiplayer import SceneTree, WebSocketMultiplayerPeer
 from multiplayer.scene import os_signals
 
 SERVER = Path(__file__).with_name("os_signals_server.py")
+HUNG = Path(__file__).with_name("os_signals_hung.py")
+LOGGED, AGAIN = "multiplayer.scene: ", " (Ctrl+C again interrupts it)"
 STOP = [signal.SIGINT, signal.SIGTERM]
 
 
@@ -107,6 +109,37 @@ async def test_a_server_process_ends_cleanly_and_its_clients_see_1001(signum: in
         if running is not None:
             await running
         client.close()
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_a_second_sigint_interrupts_a_frame_that_never_ends() -> None:
+    """A real process whose frame hangs: the first SIGINT asks for a stop that cannot
+    come; the second raises KeyboardInterrupt inside the frame, and the process ends
+    as Python ends on Ctrl+C (by SIGINT, with the traceback). A SIGTERM meanwhile is
+    only another request."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(HUNG),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert await asyncio.wait_for(proc.stdout.readline(), 10) == b"hung\n"
+        proc.send_signal(signal.SIGINT)
+        taken = (await asyncio.wait_for(proc.stderr.readline(), 10)).decode()
+        assert taken == f"{LOGGED}SIGINT: run() stops after the current frame{AGAIN}\n"
+        proc.send_signal(signal.SIGTERM)
+        taken = (await asyncio.wait_for(proc.stderr.readline(), 10)).decode()
+        assert taken == f"{LOGGED}SIGTERM: run() stops after the current frame\n"
+        proc.send_signal(signal.SIGINT)
+        err = (await asyncio.wait_for(proc.stderr.read(), 10)).decode()
+        assert await proc.wait() == -signal.SIGINT, err
+        assert err.rstrip().endswith("KeyboardInterrupt"), err
+        assert "in _process" in err  # (raised in the stuck frame)
+    finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from multiplayer import Node, ProcessMode, SceneMultiplayer, SceneTree
 from multiplayer.scene.processing import FixedStep
@@ -179,3 +182,155 @@ def test_process_mode_accepts_ints_and_rejects_others() -> None:
     assert node.process_mode is ProcessMode.ALWAYS
     with pytest.raises(ValueError):
         node.process_mode = 9
+
+
+class Spy(Node):
+    """A node that counts every attribute read on it (its own reads included)."""
+
+    reads = 0
+
+    def __getattribute__(self, name: str) -> Any:
+        Spy.reads += 1
+        return super().__getattribute__(name)
+
+
+class OnlyProcess(Node):
+    def __init__(self) -> None:
+        super().__init__("OnlyProcess")
+        self.frames = 0
+
+    def _process(self, delta: float) -> None:
+        self.frames += 1
+
+
+def test_frames_do_not_walk_the_tree() -> None:
+    """Idle nodes cost a frame nothing: 1,000 of them (in branches and directly under
+    the root) are not read at all, by a frame nor by its physics tick, whether nothing
+    processes or one node does (which alone runs), even after the tree changed."""
+    tree = SceneTree()
+    for b in range(10):
+        branch = Spy(f"B{b}")
+        tree.root.add_child(branch)
+        for i in range(90):
+            branch.add_child(Spy(f"S{i}"))
+    tree.root.add_child(Spy("Last"))
+    tree.paused = True  # (a change of pause, too, is seen without a walk)
+    tree.paused = False
+    Spy.reads = 0
+    for _ in range(5):
+        tree.process(1 / 60)
+    assert Spy.reads == 0
+    processing = OnlyProcess()
+    tree.root.add_child(processing)  # (and the lists change)
+    tree.root.move_child(processing, 3)
+    Spy.reads = 0
+    for _ in range(5):
+        tree.process(1 / 60)
+    assert Spy.reads == 0
+    assert processing.frames == 5
+
+
+class Logged(Node):
+    """Logs each of its hooks: ``p:name``, ``ip:name`` (internal physics), ``name``,
+    ``i:name`` (internal)."""
+
+    def __init__(self, name: str, log: list[str]) -> None:
+        super().__init__(name)
+        self.log = log
+
+    def _process(self, delta: float) -> None:
+        self.log.append(self.name)
+
+    def _physics_process(self, delta: float) -> None:
+        self.log.append("p:" + self.name)
+
+    def _internal_process(self, delta: float) -> None:
+        self.log.append("i:" + self.name)
+
+    def _internal_physics_process(self, delta: float) -> None:
+        self.log.append("ip:" + self.name)
+
+
+def walked(tree: SceneTree, physics: bool) -> list[str]:
+    """What a frame runs, by the definition: a walk of the whole tree in tree order,
+    each node's mode resolved from its parent's on the way down (the frame's code
+    before the process lists, kept as the reference)."""
+    log: list[str] = []
+    stack = [(tree.root, ProcessMode.PAUSABLE)]
+    while stack:
+        node, inherited = stack.pop()
+        mode = inherited if node.process_mode is ProcessMode.INHERIT else node.process_mode
+        runs = mode is ProcessMode.ALWAYS or mode is (
+            ProcessMode.WHEN_PAUSED if tree.paused else ProcessMode.PAUSABLE
+        )
+        assert node.can_process() is runs
+        if runs and physics:
+            log += ["ip:" + node.name] if node.is_physics_processing_internal() else []
+            log += ["p:" + node.name] if node.is_physics_processing() else []
+        elif runs:
+            log += ["i:" + node.name] if node.is_processing_internal() else []
+            log += [node.name] if node.is_processing() else []
+        stack.extend((child, mode) for child in reversed(node.get_children()))
+    return log
+
+
+SWITCHES = [
+    Node.set_process,
+    Node.set_physics_process,
+    Node.set_process_internal,
+    Node.set_physics_process_internal,
+]
+OPERATIONS = ["add", "remove", "add back", "move", "reparent", "rename", "switch", "mode", "pause"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_frames_run_what_a_walk_of_the_tree_would(data: st.DataObject) -> None:
+    """Whatever changes between frames (nodes entering, leaving, coming back, moving,
+    renamed; processing switched; modes; pause), each frame and tick runs the nodes a
+    walk of the whole tree would pick, in tree order, and can_process() agrees."""
+    tree = SceneTree()
+    log: list[str] = []
+    names = iter(f"N{i}" for i in range(1000))
+    inside: list[Node] = [tree.root]
+    outside: list[Node] = []
+
+    def pick(nodes: list[Node]) -> Node:
+        return nodes[data.draw(st.integers(0, len(nodes) - 1))]
+
+    for _ in range(data.draw(st.integers(1, 40))):
+        operation = data.draw(st.sampled_from(OPERATIONS))
+        others = inside[1:]
+        if operation == "add":
+            pick(inside).add_child(Logged(next(names), log))
+        elif operation == "remove" and others:
+            node = pick(others)
+            node.get_parent().remove_child(node)  # type: ignore[union-attr]
+            outside.append(node)
+        elif operation == "add back" and outside:
+            node = outside.pop(data.draw(st.integers(0, len(outside) - 1)))
+            pick(inside).add_child(node)
+        elif operation == "move" and others:
+            node = pick(others)
+            parent = node.get_parent()
+            assert parent is not None
+            parent.move_child(node, data.draw(st.integers(0, parent.get_child_count() - 1)))
+        elif operation == "reparent" and others:
+            node = pick(others)
+            targets = [n for n in inside if n is not node and not node.is_ancestor_of(n)]
+            node.reparent(pick(targets))
+        elif operation == "rename" and others:
+            pick(others).name = next(names)
+        elif operation == "switch" and others + outside:
+            switch = data.draw(st.sampled_from(SWITCHES))
+            switch(pick(others + outside), data.draw(st.booleans()))  # (Logged nodes)
+        elif operation == "mode":
+            pick(inside + outside).process_mode = data.draw(st.sampled_from(ProcessMode))
+        elif operation == "pause":
+            tree.paused = not tree.paused
+        inside = [tree.root, *tree.root.find_children()]
+        if data.draw(st.booleans()):
+            expected = walked(tree, physics=True) + walked(tree, physics=False)
+            log.clear()
+            tree.process(1 / 60)  # (one physics tick, then the frame)
+            assert log == expected

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 
 import pytest
 
-from multiplayer import ConnectionStatus, Node, SceneMultiplayer, SceneTree
+from multiplayer import (
+    ConnectionStatus,
+    Node,
+    OfflineMultiplayerPeer,
+    SceneMultiplayer,
+    SceneTree,
+)
 
 
 class Recorder(Node):
@@ -88,6 +96,38 @@ def test_branch_apis() -> None:
     assert server_branch.multiplayer is tree.get_multiplayer()
     with pytest.raises(ValueError):
         tree.set_multiplayer(api, "relative")
+
+
+def test_a_replaced_api_is_let_go_of() -> None:
+    """Replacing a branch's API, or the default, unbinds the old one: it no longer
+    watches the tree's node_removed, and nothing of the tree keeps it (nor its peer)
+    alive. An API still serving another path stays bound."""
+    tree = SceneTree()
+    tree.root.add_child(Node("Branch"))
+    watching = tree.node_removed.get_connection_count()
+    replaced: list[weakref.ref[SceneMultiplayer]] = []
+    for _ in range(5):
+        api = SceneMultiplayer()
+        api.multiplayer_peer = OfflineMultiplayerPeer()
+        tree.set_multiplayer(api, "/root/Branch")
+        replaced.append(weakref.ref(api))
+    assert tree.node_removed.get_connection_count() == watching + 1
+    del api
+    gc.collect()
+    assert [ref() for ref in replaced[:-1]] == [None] * 4
+    last = replaced[-1]()
+    assert last is not None and last._tree is tree
+    tree.set_multiplayer(None, "/root/Branch")
+    assert last._tree is None and last.root_path == ""
+    assert tree.node_removed.get_connection_count() == watching
+
+    default = tree.get_multiplayer()
+    tree.set_multiplayer(default, "/root/Branch")  # (the default serves a branch too)
+    tree.set_multiplayer(SceneMultiplayer(), "/root/Branch")
+    assert default._tree is tree  # still the default
+    tree.set_multiplayer(SceneMultiplayer())
+    assert default._tree is None
+    assert tree.node_removed.get_connection_count() == watching + 1  # the new default, the branch's
 
 
 def test_process_polls_then_processes() -> None:
