@@ -17,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DICE = "examples/websocket_multiplayer/main.py"
 CHAT = "examples/websocket_chat/chat.py"
+PLAIN = "examples/plain_loop/main.py"
 LOST = "without a close frame"  # what a peer logs when the other side just vanished
 
 
@@ -52,6 +53,14 @@ class Example:
                 self.lines.append(raw.decode().rstrip("\n"))
                 if text in self.lines[-1]:
                     return self.lines[-1]
+
+    def running(self) -> bool:
+        """Whether it has not ended yet (looked at without reaping it)."""
+        try:
+            ended = os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:  # (reaped already)
+            return False
+        return ended is None
 
     def type(self, line: str) -> None:
         assert self.proc.stdin is not None
@@ -95,30 +104,39 @@ def assert_clean_end(code: int, err: str, sig: int) -> None:
 
 
 SIGNALS = [signal.SIGINT, signal.SIGTERM]
-RUNNING = [  # each example, and a line that says it is under way
-    ((DICE, "--rounds", "100000"), "chooses to"),
-    ((DICE, "--host", "--port", "0", "--bot", "--players", "2"), "waiting for 2 players"),
-    ((CHAT, "--host", "--port", "0"), "chat server on port"),
-    ((CHAT,), "joined"),
-    (("examples/multiplayer_bomber/main.py", "--show-every", "1000"), "the game begins"),
-    (("examples/auth/auth.py",), "must authenticate"),
-    (("examples/transport/demo.py",), "listening on"),
-    (("examples/transport/relay_server.py", "0"), "listening on port"),
-    (("examples/websocket_minimal/server.py", "--port", "0"), "Listening on port"),
+STOPPED = "stopped"  # what most examples print when a signal stopped them
+RUNNING = [  # each example, a line that says it is under way, and one that it was stopped
+    ((DICE, "--rounds", "100000"), "chooses to", STOPPED),
+    ((DICE, "--host", "--port", "0", "--bot", "--players", "2"), "waiting for 2 players", STOPPED),
+    ((CHAT, "--host", "--port", "0"), "chat server on port", STOPPED),
+    ((CHAT,), "joined", STOPPED),
+    (("examples/multiplayer_bomber/main.py", "--show-every", "1000"), "the game begins", STOPPED),
+    (("examples/auth/auth.py",), "must authenticate", STOPPED),
+    (("examples/transport/demo.py",), "listening on", STOPPED),
+    (("examples/transport/relay_server.py", "0"), "listening on port", STOPPED),
+    # (it says nothing as it stops, but it never ends by itself either)
+    (("examples/websocket_minimal/server.py", "--port", "0"), "Listening on port", None),
+    ((PLAIN, "--host", "--port", "0", "--players", "2"), "waiting for 2 players", STOPPED),
 ]
 
 
 @pytest.mark.parametrize("sig", SIGNALS, ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize(("args", "ready"), RUNNING, ids=[" ".join(a) for a, _ in RUNNING])
+@pytest.mark.parametrize(
+    ("args", "ready", "stopped"), RUNNING, ids=[" ".join(a) for a, _, _ in RUNNING]
+)
 async def test_each_example_ends_cleanly_on_a_signal(
-    args: tuple[str, ...], ready: str, sig: int
+    args: tuple[str, ...], ready: str, stopped: str | None, sig: int
 ) -> None:
     """Ctrl-C or SIGTERM while it runs: no traceback, exit status 0 (or 130 for Ctrl-C).
-    (The short demos may end by themselves first: then as cleanly.)"""
+    The signal is sent once the example says it is under way, and it must have been
+    handled there: a demo that ended by itself first would test nothing."""
     example = await Example.start(*args)
     try:
         await example.expect(ready)
+        assert example.running(), f"it ended before the signal: {example.lines}"
         assert_clean_end(*await example.stop(sig), sig)
+        if stopped is not None:
+            assert stopped in example.lines, f"it ended by itself: {example.lines}"
     finally:
         await example.kill()
 
@@ -162,6 +180,32 @@ async def test_run_py_demo_ends_cleanly_on_a_signal(sig: int) -> None:
         assert_clean_end(code, err, sig)
     finally:
         await demo.kill()
+
+
+@pytest.mark.parametrize("sig", SIGNALS, ids=["SIGINT", "SIGTERM"])
+async def test_plain_loop_player_stopped_by_a_signal_leaves_with_a_close_frame(sig: int) -> None:
+    """A plain-loop player stopped while it waits for the race closes its peer before
+    it exits: the host sees it leave, with a close frame, and is stopped cleanly in
+    turn."""
+    host = await Example.start(PLAIN, "--host", "--port", "0", "--players", "3")
+    ann = None
+    try:
+        port = (await host.expect("listening on port")).split()[-1]
+        ann = await Example.start(
+            PLAIN, "--join", f"ws://127.0.0.1:{port}", "--bot", "--name", "Ann"
+        )
+        await host.expect("Ann joined")
+        await ann.expect("Ann joined")
+        assert_clean_end(*await ann.stop(sig), sig)
+        assert STOPPED in ann.lines
+        await host.expect("Ann left before the end")
+        code, err = await host.stop(signal.SIGTERM)
+        assert_clean_end(code, err, signal.SIGTERM)  # (nothing "without a close frame")
+        assert host.lines[-1] == STOPPED
+    finally:
+        await host.kill()
+        if ann is not None:
+            await ann.kill()
 
 
 # The dice game.

@@ -3,6 +3,7 @@ of its own, race to the end and stop by themselves."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,30 @@ def test_all_in_one_starts_its_processes_and_ends_by_itself() -> None:
     out = result.stdout.splitlines()
     assert out[-1] == "race over"
     assert sum(line.startswith(" server |") and line.endswith(" wins!") for line in out) == 1
+
+
+def test_all_in_one_passes_a_sigterm_on_and_ends_cleanly() -> None:
+    """SIGTERM to the all-in-one process in the middle of the race: it passes the
+    signal on, its server and bots close their peers, and it says so and exits 0,
+    with nothing on stderr (no traceback, no connection lost without a close frame)."""
+    race = start()
+    try:
+        assert race.stdout is not None
+        for line in race.stdout:
+            if line == " server | go!\n":
+                break
+        else:
+            raise AssertionError(f"the race never began: {race.communicate()[1]}")
+        race.send_signal(signal.SIGTERM)
+        out, err = race.communicate(timeout=30)
+    finally:
+        if race.poll() is None:
+            race.kill()
+            race.communicate()
+    assert race.returncode == 0, err
+    assert err == ""
+    assert out.splitlines()[-1] == "stopped"
+    assert " wins!" not in out  # (the signal came while the race was on)
 
 
 def test_a_taken_port_is_reported_at_once() -> None:

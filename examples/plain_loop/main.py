@@ -12,6 +12,10 @@ next frame (or a pygame clock). SyncWebSocketMultiplayerPeer's ``create_server``
 own, and every signal and RPC runs here, inside ``tree.process()``. A player who
 joins gets a pygame window if pygame is installed and there is a display (click, or
 press space, as fast as you can); otherwise, or with ``--bot``, a bot clicks.
+
+Ctrl-C (SIGINT) and SIGTERM stop a program between two frames: it closes its peer,
+so that the others see it leave with a close frame, and exits with status 130 after
+Ctrl-C (the shell's custom), 0 after SIGTERM.
 """
 
 from __future__ import annotations
@@ -19,16 +23,48 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from types import FrameType
 
 from game import GOAL, Race  # type: ignore[import-not-found]
 
 from multiplayer import Node, SceneTree, SyncWebSocketMultiplayerPeer
 
 FPS = 60
+CLOSE_WAIT = 2.0  # seconds a stopping program waits for its closing handshakes
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Stop:
+    """Whether Ctrl-C (SIGINT) or SIGTERM asked the program to stop.
+
+    The handler only takes note: Python runs it between two bytecodes of the main
+    thread, possibly in the middle of a call of the peer, where closing it could
+    only be queued and waiting for the close would fail. The game loop looks at it
+    every frame, and stops in a good place."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+
+    def watch(self) -> None:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.signal = signum
+
+    def __bool__(self) -> bool:
+        return self.signal is not None
+
+    def exit_status(self) -> int:
+        return 130 if self.signal == signal.SIGINT else 0
+
+
+stop = Stop()
 
 
 def printer(prefix: str) -> Callable[[str], None]:
@@ -39,10 +75,11 @@ def printer(prefix: str) -> Callable[[str], None]:
 
 
 def run_frames(tree: SceneTree, done: Callable[[], bool]) -> None:
-    """The game loop: one frame, then sleep until the next is due."""
+    """The game loop: one frame, then sleep until the next is due; until ``done()``,
+    or a stop signal."""
     period = 1 / FPS
     last = time.monotonic()
-    while not done():
+    while not done() and not stop:
         now = time.monotonic()
         tree.process(now - last)  # polls the network: signals and RPCs run here
         last = now
@@ -66,7 +103,17 @@ def host(port: int, players: int) -> int:
     tree.root.add_child(race)
     race.start_server()
     run_frames(tree, lambda: race.over)
+    return leave(peer)
+
+
+def leave(peer: SyncWebSocketMultiplayerPeer) -> int:
+    """Close the peer and let the close frames go out; the exit status, if a stop
+    signal ended the game, else 0."""
     peer.close()
+    peer.block_until_closed(CLOSE_WAIT)
+    if stop:
+        print("stopped", flush=True)
+        return stop.exit_status()
     return 0
 
 
@@ -107,11 +154,11 @@ def join(url: str, name: str, window: bool) -> int:
     else:
         tree.root.add_child(Bot(race))
         run_frames(tree, lambda: race.over or bool(lost))
-    peer.close()
-    if lost and not race.winner:
+    status = leave(peer)
+    if lost and not race.winner and not stop:
         print(lost[0], file=sys.stderr)
         return 1
-    return 0
+    return status
 
 
 def play_in_window(tree: SceneTree, race: Race, lost: Callable[[], bool]) -> None:
@@ -124,7 +171,7 @@ def play_in_window(tree: SceneTree, race: Race, lost: Callable[[], bool]) -> Non
     font = pygame.font.Font(None, 32)
     clock = pygame.time.Clock()
     running = True
-    while running and not lost():
+    while running and not lost() and not stop:
         delta = clock.tick(FPS) / 1000
         for event in pygame.event.get():
             if event.type == pygame.QUIT or (race.winner and event.type == pygame.KEYDOWN):
@@ -170,6 +217,10 @@ def has_window() -> bool:
 
 def all_in_one(players: int) -> int:
     me = [sys.executable, os.path.abspath(__file__)]
+    # The processes start with the stop signals ignored, until they watch for them
+    # (a signal passed on while one starts up is dropped: the race ends by itself).
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
     server = subprocess.Popen(
         [*me, "--host", "--port", "0", "--players", str(players)],
         stdout=subprocess.PIPE,
@@ -181,10 +232,21 @@ def all_in_one(players: int) -> int:
         subprocess.Popen([*me, "--join", f"ws://127.0.0.1:{port}", "--bot", "--name", f"Bot{n}"])
         for n in range(1, players + 1)
     ]
+
+    def pass_on(signum: int, frame: FrameType | None) -> None:
+        stop.signal = signum  # (Ctrl-C reaches them too, as one process group)
+        for process in (server, *bots):
+            process.send_signal(signum)
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, pass_on)
     with server.stdout:
         for line in server.stdout:  # the server's lines, until it ends
             print(line, end="", flush=True)
     codes = [server.wait(), *(bot.wait() for bot in bots)]
+    if stop:
+        print("stopped", flush=True)
+        return stop.exit_status()
     print("race over" if not any(codes) else f"exit codes: {codes}", flush=True)
     return max(codes)
 
@@ -199,6 +261,8 @@ def main() -> int:
     parser.add_argument("--name", default="", help="--join: your name")
     parser.add_argument("--bot", action="store_true", help="--join: a bot clicks for you")
     options = parser.parse_args()
+    if options.host or options.join:
+        stop.watch()
     if options.host:
         return host(options.port, options.players)
     if options.join:

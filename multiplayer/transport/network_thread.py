@@ -31,6 +31,20 @@ The lock is fair to callers: the network thread takes it back after every
 ``select()``, and with a plain lock a caller woken by its release could lose it to
 the network thread again and again while data keeps coming.
 
+**Signal handlers.** Python runs an OS signal handler in the main thread, between
+two bytecodes, wherever that thread is: possibly in the middle of a call of a sync
+peer, holding the lock (or waiting for it). Two rules follow:
+
+* the lock survives an exception raised there (a ``KeyboardInterrupt``): it is a C
+  ``RLock``, whose taking and giving back are single C calls, and what
+  :meth:`NetworkLock.acquire` does around them in Python undoes itself if it is
+  interrupted;
+* a handler must not wait for the network thread, which waits for the lock its own
+  thread holds: :meth:`NetworkThread.call` and :meth:`NetworkThread.run` raise
+  ``InvalidState`` there rather than hang, and a sync peer queues its closing calls
+  with :meth:`NetworkThread.call_soon` instead (they run as soon as the
+  interrupted call lets go of the lock).
+
 **Cost.** One thread and one event loop per process, whatever the number of peers;
 a call of a sync peer takes the lock (well under a microsecond when the network
 thread is waiting), a frame's packets leave with one wake-up of the network thread
@@ -41,11 +55,13 @@ not spread over cores, only moved off the caller's thread.
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import atexit
 import concurrent.futures
 import logging
 import selectors
+import signal
 import threading
 import weakref
 from collections.abc import Callable, Coroutine, Mapping
@@ -67,51 +83,61 @@ EXIT_TIMEOUT = 2.0
 """Seconds the interpreter's exit waits for the peers' closing handshakes."""
 
 
-class NetworkLock:
+class NetworkLock(_thread.RLock):  # type: ignore[misc]  # (final in typeshed only)
     """The lock of the peers' state: the network thread's between two ``select()``,
     a caller's during a call. Re-entrant for its owner; fair to whoever waits: a
     thread that wants it waits in a turnstile that the owner, to take it back, must
-    pass too."""
+    pass too.
+
+    It is the C ``RLock`` itself (so ``with lock:`` gives it back in one C call, and
+    its owner and depth change with it, atomically) plus the turnstile: an exception
+    that a signal handler raises anywhere in :meth:`acquire` leaves it as it was,
+    never taken and forgotten.
+    """
+
+    if TYPE_CHECKING:  # (the C RLock's own, missing from typeshed)
+
+        def _is_owned(self) -> bool: ...
+
+        def _recursion_count(self) -> int: ...
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._turnstile = threading.Lock()
-        self._owner: int | None = None
-        self._depth = 0
+        super().__init__()
+        # An RLock too: a signal handler run while its thread waits in the turnstile
+        # may take the lock (and give it back) without waiting for itself.
+        self._turnstile = _thread.RLock()
 
-    def acquire(self) -> None:
-        me = threading.get_ident()
-        if self._owner == me:  # (another thread's id or None otherwise: never me)
-            self._depth += 1
-            return
-        with self._turnstile:
-            self._lock.acquire()
-        self._owner, self._depth = me, 1
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        depth = self._recursion_count()  # 0 unless this thread holds it
+        try:
+            if depth:
+                return super().acquire()  # re-entry: no turnstile
+            with self._turnstile:
+                return super().acquire(blocking, timeout)
+        except BaseException:
+            # Raised by a signal handler, possibly just after the lock was taken and
+            # before the caller's ``with`` could own the release: give back what
+            # this call took, or no one ever would.
+            if self._recursion_count() > depth:
+                super().release()
+            raise
 
-    def release(self) -> None:
-        self._depth -= 1
-        if not self._depth:
-            self._owner = None
-            self._lock.release()
+    __enter__ = acquire
 
     def held(self) -> bool:
-        """Whether the calling thread holds the lock."""
-        return self._owner == threading.get_ident()
-
-    def __enter__(self) -> None:
-        self.acquire()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
+        """Whether the calling thread holds the lock, or waits for it in the
+        turnstile (a signal handler run during that wait): either way, the network
+        thread cannot take it until this thread's call goes on."""
+        return self._is_owned() or self._turnstile._is_owned()  # type: ignore[attr-defined]
 
 
 class _LetGoWhileWaiting(selectors.BaseSelector):
     """The loop's selector, which lets the lock go while it waits for the sockets.
 
-    A caller may meanwhile register a socket for writing (a send the socket could
-    not take at once): the kernel's epoll/kqueue allow it during a wait, and the
-    selector's own map is one dict, changed in one step under the GIL; the loop
-    reads it again after taking the lock back.
+    Only the network thread uses it: callers never touch the loop but through
+    ``call_soon_threadsafe``, which writes to the loop's self-pipe (a socket the
+    selector watches already), so no socket is registered or unregistered while
+    it waits.
     """
 
     def __init__(self, lock: NetworkLock) -> None:
@@ -189,7 +215,8 @@ class NetworkThread:
         (its exception is raised here). On the network thread itself, run it now.
 
         Raises:
-            InvalidState: The network thread has stopped (the interpreter is exiting).
+            InvalidState: The network thread has stopped (the interpreter is exiting),
+                or the caller holds the lock (see :meth:`run`).
         """
         if self.on_thread():
             return function(*args, **kwargs)
@@ -199,18 +226,33 @@ class NetworkThread:
 
         return self.run(call())
 
+    def call_soon(self, function: Callable[..., object], *args: object) -> None:
+        """Have the network thread run ``function(*args)`` under the lock, and return
+        at once: for a call that cannot wait, made by a signal handler that
+        interrupted a call of a sync peer (the network thread cannot take the lock
+        before that call goes on). An exception it raises is logged.
+
+        Raises:
+            InvalidState: The network thread has stopped (the interpreter is exiting).
+        """
+        if not self.alive:
+            raise InvalidState(f"cannot queue {_name(function)}(): {_STOPPED}")
+        self.loop.call_soon_threadsafe(_logging_errors, function, *args)
+
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run ``coroutine`` on the network loop and wait for its result.
 
         Raises:
-            InvalidState: The network thread has stopped, or the caller is the
-                network thread (it would wait for itself).
+            InvalidState: The network thread has stopped, or would wait for the
+                caller: it is the caller, or the caller holds the lock (a signal
+                handler that interrupted a call of a sync peer; set a flag there,
+                and wait in the program's loop).
             TimeoutError: ``timeout`` seconds passed first (the coroutine is cancelled).
         """
-        if self.on_thread() or not self.alive:
+        why = self._cannot_wait()
+        if why is not None:
             coroutine.close()
-            what = "is the caller" if self.on_thread() else "has stopped (the interpreter exits)"
-            raise InvalidState(f"cannot wait for the network thread, which {what}")
+            raise InvalidState(f"cannot wait for the network thread: {why}")
         future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
         try:
             return future.result(timeout)
@@ -218,9 +260,27 @@ class NetworkThread:
             future.cancel()
             raise
 
+    def _cannot_wait(self) -> str | None:
+        """Why the caller cannot wait for the network thread, if it cannot."""
+        if self.on_thread():
+            return "it is the caller"
+        if not self.alive:
+            return _STOPPED
+        if self.lock.held():
+            return (
+                "this thread holds its lock (a signal handler that interrupted a call "
+                "of a sync peer?): the network thread would wait for it in turn"
+            )
+        return None
+
     # The thread.
 
     def _run(self) -> None:
+        if hasattr(signal, "pthread_sigmask"):
+            # Process signals go to another thread, then: Python runs their handlers
+            # in the main thread only, and one caught here would wait, unhandled,
+            # until the main thread's blocking call (a lock, a sleep) ended.
+            signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals() - _FAULTS)
         asyncio.set_event_loop(self.loop)
         self.lock.acquire()  # held but while select() waits
         try:
@@ -255,6 +315,25 @@ class NetworkThread:
         for peer in peers:
             peer._close_on_network()
         await asyncio.gather(*(peer._wait_all_closed() for peer in peers))
+
+
+_STOPPED = "it has stopped (the interpreter is exiting)"
+_FAULTS = {  # raised by the CPU in the faulting thread: never blocked
+    getattr(signal, name)
+    for name in ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGSYS")
+    if hasattr(signal, name)
+}
+
+
+def _logging_errors(function: Callable[..., object], *args: object) -> None:
+    try:
+        function(*args)
+    except Exception:
+        logger.exception("%s(), queued for the network thread, failed", _name(function))
+
+
+def _name(function: Callable[..., object]) -> str:
+    return getattr(function, "__qualname__", repr(function))
 
 
 _network: NetworkThread | None = None

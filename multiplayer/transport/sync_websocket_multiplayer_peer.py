@@ -18,8 +18,14 @@ What runs where:
 
 Queues between the threads are the peer's own, with their limits: the packets
 received and not taken (``max_queued_packets``, past which reading from the sender
-pauses), and what was put and not sent (``outbound_buffer_size``). Nothing is
-dropped in between: a frame's packets leave, in order, when it ends.
+pauses, for as long as the caller does not poll), and what was put and not sent
+(``outbound_buffer_size``). Nothing is dropped in between: a frame's packets leave,
+in order, when it ends.
+
+Its two blocking waits are named ``block_until_*``, not ``wait_*``: in this library
+(as in trio) a ``wait_*`` method is a coroutine, and ``SceneTree.run()`` awaits the
+``wait_for_activity`` and ``wait_closed`` of its peers. Under ``run()`` this peer is
+polled once a frame and closed on SIGINT like any other; it has nothing to await.
 """
 
 from __future__ import annotations
@@ -29,7 +35,6 @@ import contextlib
 import ssl
 import threading
 from collections.abc import Callable, Sequence
-from typing import TypeVar
 
 from ..exceptions import InvalidState
 from .activity import ActivityWaiters
@@ -41,11 +46,9 @@ from .websocket_peer import WebSocketPeer
 
 __all__ = ["SyncWebSocketMultiplayerPeer"]
 
-T = TypeVar("T")
-
 
 class _Wakeup(ActivityWaiters):
-    """Wakes a caller blocked in ``wait_for_activity()`` (a thread, not a task)."""
+    """Wakes a caller blocked in ``block_until_activity()`` (a thread, not a task)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -65,6 +68,11 @@ class SyncWebSocketMultiplayerPeer(WebSocketMultiplayerPeerBase):
     of its own (one per process, started with the first peer). Signals fire in the
     caller's thread, inside ``poll()``.
 
+    From an OS signal handler (``signal.signal``), which may interrupt a call of a
+    sync peer halfway, only ``close()``, ``disconnect_peer()`` and ``kick_peer()``
+    may be called, and they may be queued rather than done on return; better, the
+    handler sets a flag that the loop acts on.
+
     Args:
         protocol: The protocol profile to speak: ``"native"`` (the default) or
             ``"godot"`` (see docs/godot-interop.md).
@@ -72,6 +80,8 @@ class SyncWebSocketMultiplayerPeer(WebSocketMultiplayerPeerBase):
     Raises:
         ValueError: ``protocol`` names no known profile (the message lists them).
     """
+
+    _caller_may_stall = True  # the network reads on while the caller is away
 
     def __init__(self, protocol: str = "native") -> None:
         super().__init__(protocol)
@@ -130,6 +140,7 @@ class SyncWebSocketMultiplayerPeer(WebSocketMultiplayerPeerBase):
 
     def poll(self) -> None:
         with self._lock:
+            self._poll_count += 1
             generation = self._generation
             self._forced.clear()
             events = self._inbox.poll()
@@ -165,20 +176,18 @@ class SyncWebSocketMultiplayerPeer(WebSocketMultiplayerPeerBase):
         with self._lock:
             return super()._take_packet()
 
-    def wait_for_activity(self, timeout: float | None = None) -> bool:
+    def block_until_activity(self, timeout: float | None = None) -> bool:
         """Block until ``poll()`` has something to report, at most ``timeout`` seconds;
         False if the time ran out. In a frame loop it replaces the sleep between
         frames, so that what arrives is handled at once.
 
         Raises:
             InvalidState: The caller runs an asyncio event loop, which this would
-                block (asyncio code uses WebSocketMultiplayerPeer).
+                block (asyncio code uses WebSocketMultiplayerPeer), or it is a signal
+                handler that interrupted a call of a sync peer (the network thread
+                could not stage anything before that call goes on).
         """
-        if asyncio._get_running_loop() is not None:
-            raise InvalidState(
-                "SyncWebSocketMultiplayerPeer.wait_for_activity() blocks its thread, "
-                "here an event loop's: in asyncio code use WebSocketMultiplayerPeer"
-            )
+        self._refuse_to_block("block_until_activity()")
         with self._lock:
             if self._inbox.has_staged():
                 return True
@@ -258,8 +267,12 @@ class SyncWebSocketMultiplayerPeer(WebSocketMultiplayerPeerBase):
     def close(self) -> None:
         """Drop every connection at once, with no signal; the peer is DISCONNECTED
         when this returns. The closing handshakes go on in the background (see
-        ``wait_closed()``). It works from any thread, even after the network thread
-        has stopped at exit (then the sockets are only shut down)."""
+        ``block_until_closed()``). It works from any thread, even after the network
+        thread has stopped at exit (then the sockets are only shut down).
+
+        From an OS signal handler that interrupted a call of a sync peer (its thread
+        then holds the lock the network thread needs), it is queued instead, and
+        happens as soon as that call returns."""
         network = self._network
         if network is not None and not network.alive:
             self._abandon()
@@ -269,9 +282,17 @@ class SyncWebSocketMultiplayerPeer(WebSocketMultiplayerPeerBase):
     def _close_on_network(self) -> None:
         super().close()
 
-    def wait_closed(self, timeout: float | None = None) -> bool:
+    def block_until_closed(self, timeout: float | None = None) -> bool:
         """Block until every connection of this peer has ended, after ``close()``
-        (at most ``timeout`` seconds); False if the time ran out first."""
+        (at most ``timeout`` seconds); False if the time ran out first.
+
+        Raises:
+            InvalidState: The caller runs an asyncio event loop, which this would
+                block, or it is a signal handler that interrupted a call of a sync
+                peer (the network thread could not close anything before that call
+                goes on: set a flag there, and close in the loop).
+        """
+        self._refuse_to_block("block_until_closed()")
         network = self._network
         if network is None or not network.alive:
             return True
@@ -281,10 +302,34 @@ class SyncWebSocketMultiplayerPeer(WebSocketMultiplayerPeerBase):
             return False
         return True
 
-    def _on_network(self, function: Callable[..., T], *args: object) -> T:
-        """``function(*args)`` on the network thread (a peer never started has no
-        network: then here)."""
+    def _refuse_to_block(self, action: str) -> None:
+        """Raise rather than block where blocking would hang or stall the program."""
+        if asyncio._get_running_loop() is not None:
+            raise InvalidState(
+                f"SyncWebSocketMultiplayerPeer.{action} blocks its thread, here an "
+                "event loop's: in asyncio code use WebSocketMultiplayerPeer"
+            )
+        network = self._network
+        if network is not None and network.lock.held() and not network.on_thread():
+            raise InvalidState(
+                f"{action} would wait for the network thread, which waits for this "
+                "thread: it holds the peers' lock (a signal handler that interrupted "
+                "a call of a sync peer?); set a flag there, and wait in the loop"
+            )
+
+    def _on_network(self, function: Callable[..., object], *args: object) -> None:
+        """``function(*args)`` on the network thread, waited for (a peer never started
+        has no network: then here).
+
+        Unless this thread holds the lock the network thread needs: Python runs an OS
+        signal handler between two bytecodes of the main thread, possibly inside a
+        call of a sync peer. Waiting there would wait for ever, and doing the work
+        there would change the peer under the call it interrupted: the call is
+        queued, and the network thread runs it once the interrupted call lets go."""
         network = self._network
         if network is None:
-            return function(*args)
-        return network.call(function, *args)
+            function(*args)
+        elif network.lock.held() and not network.on_thread():
+            network.call_soon(function, *args)
+        else:
+            network.call(function, *args)

@@ -76,6 +76,11 @@ class WebSocketPeerBase(WebSocketSettings):
         ValueError: ``protocol`` names no known profile.
     """
 
+    _caller_may_stall = False
+    """Whether the network reads on while the caller does not poll (a sync peer's
+    network thread does; an event loop that stalls reads nothing either): then
+    ``poll()`` counts itself in ``_poll_count``, for ``_hold_reading``."""
+
     def __init__(self, protocol: str = "native") -> None:
         super().__init__(protocol)
         # Bound once: the flush and the reader call these for every message.
@@ -93,6 +98,7 @@ class WebSocketPeerBase(WebSocketSettings):
         self._connections: set[PeerLink] = set()  # not CLOSED yet: see wait_closed
         self._all_closed = asyncio.Event()
         self._all_closed.set()
+        self._poll_count = 0  # poll()s, counted where _caller_may_stall
 
     # MultiplayerPeer API.
 
@@ -344,21 +350,32 @@ class WebSocketPeerBase(WebSocketSettings):
     async def _hold_reading(self, link: Link) -> None:
         """Keep reading from a peer paused while more than ``max_queued_packets`` of
         its packets are untaken: TCP then slows the sender down. A peer still over
-        the limit after ``FLOOD_GRACE`` seconds is disconnected (1008), before its
-        unread pongs could pass for a dead link."""
+        the limit after ``FLOOD_GRACE`` seconds is disconnected (1008): the program
+        takes its packets, yet they keep coming faster.
+
+        Unless the program has stopped taking any: a caller on another thread than
+        the network's (a sync peer's) may stall, for a loading screen or at a
+        breakpoint, and a peer that sent while it did has done nothing wrong. There
+        the grace also waits for the caller to poll twice after it ran out (the
+        first poll takes in what was held, the second comes after the frame that
+        took it): reading stays paused, for as long as the caller is away."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + FLOOD_GRACE
+        polls_then: int | None = None  # the caller's polls as the grace ran out
         try:
             while link.state is not CLOSED:
                 if self._inbox.pending(link.peer_id) <= self._max_queued_packets:
                     break
                 if loop.time() > deadline:
-                    reason = (
-                        f"more than max_queued_packets ({self._max_queued_packets}) packets "
-                        f"received and not taken for {FLOOD_GRACE} s"
-                    )
-                    self._fail_link(link, CLOSE_POLICY_VIOLATION, reason)
-                    return
+                    if polls_then is None:
+                        polls_then = self._poll_count
+                    if not self._caller_may_stall or self._poll_count - polls_then >= 2:
+                        reason = (
+                            f"more than max_queued_packets ({self._max_queued_packets}) "
+                            f"packets received and not taken for {FLOOD_GRACE} s"
+                        )
+                        self._fail_link(link, CLOSE_POLICY_VIOLATION, reason)
+                        return
                 await asyncio.sleep(0.001)
         finally:
             link.holder = None

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from multiplayer import (
     SyncWebSocketMultiplayerPeer,
     rpc,
 )
+from multiplayer.transport import websocket_base
 
 Peers = list[SyncWebSocketMultiplayerPeer]
 
@@ -37,7 +39,7 @@ def peers() -> Iterator[Peers]:
     for peer in made:
         peer.close()
     for peer in made:
-        assert peer.wait_closed(5)
+        assert peer.block_until_closed(5)
 
 
 def poll_until(peers: Peers, condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -50,7 +52,7 @@ def poll_until(peers: Peers, condition: Callable[[], bool], timeout: float = 5.0
         if condition():
             return
         assert time.monotonic() < deadline, "condition not reached in time"
-        peers[0].wait_for_activity(0.01)
+        peers[0].block_until_activity(0.01)
 
 
 def start_server(peers: Peers, **settings: Any) -> SyncWebSocketMultiplayerPeer:
@@ -137,6 +139,51 @@ def test_packets_arrive_all_and_in_order_under_flow_control(peers: Peers) -> Non
     assert got == sent
 
 
+def test_a_stalled_caller_holds_the_sender_back_without_kicking_it(
+    peers: Peers, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the program does not poll (a loading screen, a breakpoint), a peer that
+    sends past max_queued_packets is held back, not kicked as a flooder, however long
+    past the grace period; polling again, the program gets every packet."""
+    monkeypatch.setattr(websocket_base, "FLOOD_GRACE", 0.0)  # (over at once)
+    server = start_server(peers, max_queued_packets=10)
+    client = connect(peers, server)
+    client_id = client.get_unique_id()
+    sent = [bytes([i]) for i in range(100)]
+    for data in sent:
+        client.put_packet(data)
+    client.poll()
+    # The server does not poll: a kick would reach the client within milliseconds.
+    assert client.block_until_activity(0.5) is False
+    with server._lock:
+        assert server._links[client_id].holder is not None  # (held back, all along)
+    got: list[bytes] = []
+
+    def take() -> bool:
+        got.extend(data for _, data in drain(server))
+        return len(got) == len(sent)
+
+    poll_until([server, client], take)
+    assert got == sent
+    assert client.get_connection_status() is ConnectionStatus.CONNECTED
+    assert "max_queued_packets" not in caplog.text
+
+
+def test_a_caller_that_polls_without_taking_still_has_a_flooder_kicked(
+    peers: Peers, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A program that polls but leaves a peer's packets untaken past the grace period
+    has that peer disconnected (1008), as with the asyncio peer."""
+    monkeypatch.setattr(websocket_base, "FLOOD_GRACE", 0.0)
+    server = start_server(peers, max_queued_packets=10)
+    client = connect(peers, server)
+    for i in range(100):
+        client.put_packet(bytes([i]))
+    poll_until([server, client], lambda: client.get_connection_status() == 0)
+    assert "more than max_queued_packets (10)" in caplog.text
+    assert "connection closed (1008" in caplog.text
+
+
 def test_a_handler_may_send_and_close_inside_poll(peers: Peers) -> None:
     """Signals run outside the peer's lock: a handler sends, and another closes the
     peer, without a deadlock; the packet put before close() is delivered."""
@@ -201,7 +248,7 @@ def test_close_and_disconnect_from_the_callers_thread(peers: Peers) -> None:
     poll_until([server, first], lambda: len(left) == 2)
     assert sorted(left) == [2, 3]
     assert first.get_connection_status() is ConnectionStatus.DISCONNECTED
-    assert second.wait_closed(5)
+    assert second.block_until_closed(5)
 
 
 def test_a_failed_connection_is_reported_at_poll(peers: Peers) -> None:
@@ -220,7 +267,7 @@ def test_a_failed_connection_is_reported_at_poll(peers: Peers) -> None:
     deadline = time.monotonic() + 5
     while not failed:
         assert time.monotonic() < deadline
-        client.wait_for_activity(0.05)
+        client.block_until_activity(0.05)
         api.poll()
     assert isinstance(client.connection_error, OSError)
 
@@ -261,31 +308,32 @@ def test_rpcs_through_scene_trees_in_a_plain_loop(peers: Peers) -> None:
             connected.append(True)
             for value in (1, 2, 3):
                 echo.ask.rpc_id(1, value)
-        client.wait_for_activity(0.01)
+        client.block_until_activity(0.01)
     me = threading.get_ident()
     assert echo.answers == [(2, me), (4, me), (6, me)]
 
 
-def test_wait_for_activity_wakes_on_arrival_and_times_out(peers: Peers) -> None:
+def test_block_until_activity_wakes_on_arrival_and_times_out(peers: Peers) -> None:
     """It returns False when nothing comes, True as soon as something does."""
     server = start_server(peers)
     client = connect(peers, server)
     server.poll()
-    assert server.wait_for_activity(0.05) is False
+    assert server.block_until_activity(0.05) is False
     client.put_packet(b"x")
-    assert server.wait_for_activity(5) is True
+    assert server.block_until_activity(5) is True
 
 
-def test_wait_for_activity_refuses_to_block_an_event_loop(peers: Peers) -> None:
-    """Called from asyncio code it raises, naming the asyncio peer, instead of
+def test_the_blocking_waits_refuse_to_block_an_event_loop(peers: Peers) -> None:
+    """Called from asyncio code they raise, naming the asyncio peer, instead of
     blocking the loop."""
     server = start_server(peers)
 
-    async def misuse() -> None:
-        server.wait_for_activity(0.1)
+    async def misuse(wait: Callable[[float], bool]) -> None:
+        wait(0.1)
 
-    with pytest.raises(InvalidState, match="WebSocketMultiplayerPeer"):
-        asyncio.run(misuse())
+    for wait in (server.block_until_activity, server.block_until_closed):
+        with pytest.raises(InvalidState, match="WebSocketMultiplayerPeer"):
+            asyncio.run(misuse(wait))
 
 
 def test_one_network_thread_serves_every_peer(peers: Peers) -> None:
@@ -298,20 +346,138 @@ def test_one_network_thread_serves_every_peer(peers: Peers) -> None:
     assert threads[0].daemon
 
 
-def test_the_asyncio_frame_loop_works_with_it_too(peers: Peers) -> None:
-    """The peer needs no loop of its own, but runs under `await tree.run()` as well."""
+@pytest.mark.parametrize("event_driven", [False, True], ids=["frames", "event_driven"])
+def test_the_asyncio_frame_loop_works_with_it_too(peers: Peers, event_driven: bool) -> None:
+    """The peer needs no loop of its own, but runs under `await tree.run()` as well,
+    event-driven or not: it has no coroutine for the tree to await (its waits block,
+    and are named so), and is polled once a frame."""
     server = start_server(peers)
     client = SyncWebSocketMultiplayerPeer()
     peers.append(client)
     client.create_client(f"ws://127.0.0.1:{server.get_local_port()}")
     tree = SceneTree()
     tree.get_multiplayer().multiplayer_peer = client
-    tree.get_multiplayer().connected_to_server.connect(tree.quit)
     server_tree = SceneTree()
     server_tree.get_multiplayer().multiplayer_peer = server
-    tree.process_frame.connect(lambda: server_tree.process(0.01))
-    asyncio.run(asyncio.wait_for(tree.run(fps=200), 5))
+    frames: list[ConnectionStatus] = []
+
+    def frame() -> None:
+        server_tree.process(0.01)
+        frames.append(client.get_connection_status())
+        if frames.count(ConnectionStatus.CONNECTED) == 3:  # (waited between them)
+            tree.quit()
+
+    tree.process_frame.connect(frame)
+    asyncio.run(asyncio.wait_for(tree.run(fps=200, event_driven=event_driven), 5))
     assert client.get_connection_status() is ConnectionStatus.CONNECTED
+
+
+RUNNING_TREE = """
+import asyncio
+import sys
+from multiplayer import SceneTree, SyncWebSocketMultiplayerPeer
+peer = SyncWebSocketMultiplayerPeer()
+peer.create_client(sys.argv[1])
+tree = SceneTree()
+tree.get_multiplayer().multiplayer_peer = peer
+tree.get_multiplayer().connected_to_server.connect(lambda: print("connected", flush=True))
+asyncio.run(tree.run(event_driven=sys.argv[2] == "event_driven"))
+print("run() returned; status", peer.get_connection_status(), flush=True)
+"""
+
+
+@pytest.mark.parametrize("event_driven", ["frames", "event_driven"])
+def test_sigint_ends_a_tree_run_with_it_cleanly(
+    peers: Peers, caplog: pytest.LogCaptureFixture, event_driven: str
+) -> None:
+    """Ctrl-C during `asyncio.run(tree.run())` with this peer: run() returns, the peer
+    is closed with a close frame (1000), and the program ends with status 0 and
+    nothing on stderr."""
+    server = start_server(peers)
+    left: list[int] = []
+    server.peer_disconnected.connect(left.append)
+    url = f"ws://127.0.0.1:{server.get_local_port()}"
+    code, out, err = interrupt(script(RUNNING_TREE, url, event_driven), "connected")
+    assert (code, out, err) == (0, "run() returned; status 0\n", "")
+    poll_until([server], lambda: len(left) == 1)
+    assert "connection closed (1000" in caplog.text
+
+
+SIGNAL_DURING_POLL = """
+import signal
+import sys
+import threading
+from multiplayer import SyncWebSocketMultiplayerPeer
+peer = SyncWebSocketMultiplayerPeer()
+peer.create_client(sys.argv[1])
+while peer.get_connection_status() != 2:
+    peer.block_until_activity(1)
+    peer.poll()
+interrupted = threading.Event()
+
+def on_sigint(signum, frame):
+    interrupted.set()
+    peer.close()  # (what a plain loop writes; here it runs inside poll())
+
+signal.signal(signal.SIGINT, on_sigint)
+take_in = peer._inbox.poll
+
+def held_poll():  # poll(), stopped where it holds the peers' lock until SIGINT comes
+    assert peer._network.lock.held()
+    print("polling", flush=True)
+    interrupted.wait()
+    return take_in()
+
+peer._inbox.poll = held_poll
+peer.poll()
+print("closed" if peer.block_until_closed(10) else "open", peer.get_connection_status())
+"""
+
+
+def test_a_signal_handler_may_close_the_peer_during_poll(
+    peers: Peers, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGINT in the middle of poll(), whose thread holds the peers' lock, runs a
+    handler that calls close(): it does not wait for the network thread (which waits
+    for that lock), the close happens as poll() lets go, with a close frame."""
+    server = start_server(peers)
+    left: list[int] = []
+    server.peer_disconnected.connect(left.append)
+    url = f"ws://127.0.0.1:{server.get_local_port()}"
+    code, out, err = interrupt(script(SIGNAL_DURING_POLL, url), "polling", timeout=20)
+    assert (code, out, err) == (0, "closed 0\n", "")
+    poll_until([server], lambda: len(left) == 1)
+    assert "connection closed (1000" in caplog.text
+
+
+def interrupt(
+    program: subprocess.Popen[str], ready: str, timeout: float = 30
+) -> tuple[int, str, str]:
+    """Send SIGINT to ``program`` once it has printed the line ``ready``; its exit
+    status, and the rest of its output and its stderr."""
+    assert program.stdout is not None
+    try:
+        line = program.stdout.readline()
+        if line != f"{ready}\n":
+            program.kill()
+            pytest.fail(f"not {ready!r} but {line!r}: {program.communicate()[1]}")
+        program.send_signal(signal.SIGINT)
+        out, err = program.communicate(timeout=timeout)
+    finally:
+        if program.poll() is None:
+            program.kill()
+            program.communicate()
+    return program.returncode, out, err
+
+
+def script(source: str, *args: str) -> subprocess.Popen[str]:
+    """``source``, a program of its own, started with ``args``; its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-W", "error", "-c", textwrap.dedent(source), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 EXITING_CLIENT = """
@@ -320,7 +486,7 @@ from multiplayer import SyncWebSocketMultiplayerPeer
 peer = SyncWebSocketMultiplayerPeer()
 peer.create_client(sys.argv[1])
 while peer.get_connection_status() != 2:
-    peer.wait_for_activity(1)
+    peer.block_until_activity(1)
     peer.poll()
 print("connected", flush=True)
 # exits without close(): the network thread closes the peer at exit

@@ -1225,7 +1225,7 @@ def wait_for_leave(server: SyncWebSocketMultiplayerPeer) -> None:
     deadline = time.monotonic() + 5
     while not left:
         assert time.monotonic() < deadline, "the client did not leave in time"
-        server.wait_for_activity(0.05)
+        server.block_until_activity(0.05)
         server.poll()
 
 
@@ -1243,7 +1243,7 @@ def test_a_peer_whose_loop_has_closed_raises_a_clear_error_on_poll() -> None:
         client.poll()  # (closed: nothing to check any more)
     finally:
         server.close()
-        assert server.wait_closed(5)
+        assert server.block_until_closed(5)
 
 
 def test_sending_and_closing_after_asyncio_run_returned() -> None:
@@ -1265,7 +1265,7 @@ def test_sending_and_closing_after_asyncio_run_returned() -> None:
             gc.collect()
     finally:
         server.close()
-        assert server.wait_closed(5)
+        assert server.block_until_closed(5)
 
 
 async def join_sync_server(
@@ -1292,7 +1292,7 @@ def test_close_between_two_runs_of_the_loop() -> None:
     finally:
         loop.close()
         server.close()
-        assert server.wait_closed(5)
+        assert server.block_until_closed(5)
 
 
 def test_close_from_another_thread_than_the_loops_is_refused() -> None:
@@ -1316,4 +1316,4 @@ def test_close_from_another_thread_than_the_loops_is_refused() -> None:
         assert "call_soon_threadsafe" in str(errors[0])
     finally:
         server.close()
-        assert server.wait_closed(5)
+        assert server.block_until_closed(5)
