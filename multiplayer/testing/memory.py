@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from collections import deque
 
-from .exceptions import InvalidState, PacketTooLarge
-from .transport.inbox import Packet
-from .transport.peer import TARGET_PEER_SERVER, ConnectionStatus, as_packet
-from .transport.queued_peer import QueuedPeer
+from ..exceptions import InvalidState, PacketTooLarge
+from ..transport.inbox import Packet
+from ..transport.peer import TARGET_PEER_SERVER, ConnectionStatus, as_packet
+from ..transport.queued_peer import QueuedPeer
 
 __all__ = ["MemoryMultiplayerPeer", "MemoryNetwork"]
 
