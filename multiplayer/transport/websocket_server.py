@@ -165,6 +165,9 @@ class WebSocketServerSide:
             if text:
                 raise ProtocolError("sent a text message during the handshake")
             greeting = peer._check_greeting(peer._framing.parse_client_greeting(message))
+            if greeting.peer_id != 0:
+                # The server gives ids; a client that claims one is not an honest client.
+                raise ProtocolError(f"the client's greeting claims the id {greeting.peer_id}")
         except ProtocolError as exc:
             logger.warning("%s: bad handshake: %s", pending.who, exc)
             self._drop(pending, CLOSE_PROTOCOL_ERROR, "bad handshake")

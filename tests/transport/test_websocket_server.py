@@ -203,6 +203,23 @@ async def test_hello_with_a_tiny_limit_is_refused(peers: Peers) -> None:
     assert ws.close_code == 1002
 
 
+async def test_hello_claiming_an_id_is_refused(
+    peers: Peers, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server gives ids: a client HELLO that claims one (1, the server's, say) is
+    refused with 1002 and a log line, not silently ignored."""
+    server = await start_server(peers)
+    events = record(server)
+    ws = await ws_connect(url_of(server))
+    await ws.send(Hello(1, 1 << 20).serialize())
+    with pytest.raises(ConnectionClosed):
+        await asyncio.wait_for(ws.recv(), 5)
+    assert ws.close_code == 1002
+    assert "the client's greeting claims the id 1" in caplog.text
+    server.poll()
+    assert events == []
+
+
 async def test_the_server_greets_with_the_id_and_its_message_limit(peers: Peers) -> None:
     """After the client's HELLO, the server's HELLO carries the new id and the server's
     inbound_buffer_size; the client's announced limit bounds what is put for it."""
