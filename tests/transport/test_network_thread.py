@@ -197,7 +197,7 @@ def test_run_times_out_and_cancels(network: NetworkThread) -> None:
 
     async def forever() -> None:
         try:
-            await asyncio.sleep(3600)
+            await asyncio.Event().wait()  # never set: only the timeout ends it
         finally:
             cancelled.set()
 

@@ -6,83 +6,22 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import pytest
 from websockets.asyncio.server import ServerConnection, serve as ws_serve
 
-from multiplayer import ConnectionStatus, WebSocketMultiplayerPeer
 from multiplayer.transport.framing.native import Hello
-
-Peers = list[WebSocketMultiplayerPeer]
-
-
-@pytest.fixture
-async def peers() -> AsyncIterator[Peers]:
-    """Every peer a test makes, closed (and waited for) at the end."""
-    made: Peers = []
-    yield made
-    for peer in made:
-        peer.close()
-    for peer in made:
-        await asyncio.wait_for(peer.wait_closed(), 5)
-
-
-async def poll_until(peers: Peers, condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll every peer until ``condition()`` holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for peer in peers:
-            peer.poll()
-        if condition():
-            return
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.002)
-
-
-async def start_server(peers: Peers, **settings: Any) -> WebSocketMultiplayerPeer:
-    server = WebSocketMultiplayerPeer()
-    for name, value in settings.items():
-        setattr(server, name, value)
-    peers.append(server)
-    await server.create_server(0, "127.0.0.1")
-    return server
-
-
-async def start_client(peers: Peers, url: str, **settings: Any) -> WebSocketMultiplayerPeer:
-    client = WebSocketMultiplayerPeer()
-    for name, value in settings.items():
-        setattr(client, name, value)
-    peers.append(client)
-    await client.create_client(url)
-    return client
-
-
-def url_of(server: WebSocketMultiplayerPeer) -> str:
-    return f"ws://127.0.0.1:{server.get_local_port()}"
-
-
-def connected(peer: WebSocketMultiplayerPeer) -> Callable[[], bool]:
-    return lambda: peer.get_connection_status() == ConnectionStatus.CONNECTED
-
-
-def disconnected(peer: WebSocketMultiplayerPeer) -> Callable[[], bool]:
-    return lambda: peer.get_connection_status() == ConnectionStatus.DISCONNECTED
-
-
-async def join(peers: Peers, server: WebSocketMultiplayerPeer) -> WebSocketMultiplayerPeer:
-    """A client connected to ``server`` and seen by both sides."""
-    client = await start_client(peers, url_of(server))
-    await poll_until(peers, connected(client))
-    return client
-
-
-def record(peer: WebSocketMultiplayerPeer) -> list[tuple[str, int]]:
-    events: list[tuple[str, int]] = []
-    peer.peer_connected.connect(lambda i: events.append(("connected", i)))
-    peer.peer_disconnected.connect(lambda i: events.append(("disconnected", i)))
-    return events
+from tests.transport.peers import (
+    Peers,
+    connected,
+    disconnected,
+    join,
+    poll_until,
+    record,
+    start_client,
+    start_server,
+    url_of,
+)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import socket
 import ssl
 import time
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -32,85 +32,17 @@ from multiplayer import (
 )
 from multiplayer.transport.framing.native import Hello, parse_message
 from multiplayer.transport.websocket_peer import WebSocketPeer
-
-Peers = list[WebSocketMultiplayerPeer]
-
-
-@pytest.fixture
-async def peers() -> AsyncIterator[Peers]:
-    """Every peer a test makes, closed (and waited for) at the end."""
-    made: Peers = []
-    yield made
-    for peer in made:
-        peer.close()
-    for peer in made:
-        await asyncio.wait_for(peer.wait_closed(), 5)
-
-
-async def poll_until(peers: Peers, condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll every peer until ``condition()`` holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for peer in peers:
-            peer.poll()
-        if condition():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.002)
-
-
-def drain(peer: WebSocketMultiplayerPeer) -> list[tuple[int, bytes]]:
-    """Take every queued packet as (sender, data)."""
-    out = []
-    while peer.get_available_packet_count():
-        sender = peer.get_packet_peer()
-        out.append((sender, peer.get_packet()))
-    return out
-
-
-async def start_server(peers: Peers, **settings: Any) -> WebSocketMultiplayerPeer:
-    server = WebSocketMultiplayerPeer()
-    for name, value in settings.items():
-        setattr(server, name, value)
-    peers.append(server)
-    await server.create_server(0, "127.0.0.1")
-    return server
-
-
-async def start_client(
-    peers: Peers, url: str, tls: ssl.SSLContext | None = None, **settings: Any
-) -> WebSocketMultiplayerPeer:
-    client = WebSocketMultiplayerPeer()
-    for name, value in settings.items():
-        setattr(client, name, value)
-    peers.append(client)
-    await client.create_client(url, tls)
-    return client
-
-
-def url_of(server: WebSocketMultiplayerPeer) -> str:
-    return f"ws://127.0.0.1:{server.get_local_port()}"
-
-
-async def join(
-    peers: Peers, server: WebSocketMultiplayerPeer, **settings: Any
-) -> WebSocketMultiplayerPeer:
-    """A client connected to ``server`` and seen by both sides."""
-    client = await start_client(peers, url_of(server), **settings)
-    await poll_until(peers, lambda: client.get_connection_status() == ConnectionStatus.CONNECTED)
-    return client
-
-
-def connected(peer: WebSocketMultiplayerPeer) -> Callable[[], bool]:
-    return lambda: peer.get_connection_status() == ConnectionStatus.CONNECTED
-
-
-def record(peer: WebSocketMultiplayerPeer) -> list[tuple[str, int]]:
-    events: list[tuple[str, int]] = []
-    peer.peer_connected.connect(lambda i: events.append(("connected", i)))
-    peer.peer_disconnected.connect(lambda i: events.append(("disconnected", i)))
-    return events
+from tests.transport.peers import (
+    Peers,
+    connected,
+    drain,
+    join,
+    poll_until,
+    record,
+    start_client,
+    start_server,
+    url_of,
+)
 
 
 async def raw_client(server: WebSocketMultiplayerPeer, **kwargs: Any) -> Any:
