@@ -95,6 +95,9 @@ class World:
         server_tree, client_tree = SceneTree(), SceneTree()
         server_peer = WebSocketMultiplayerPeer(self.protocol)
         client_peer = WebSocketMultiplayerPeer(self.protocol)
+        # The attackers abort their connections: with resuming on, each would be kept
+        # for a resume that never comes. Resume misuse has tests of its own (tests/faults).
+        server_peer.reconnect_grace = 0
         await server_peer.create_server(0, "127.0.0.1")
         self.port = server_peer.get_local_port()
         await client_peer.create_client(f"ws://127.0.0.1:{self.port}")

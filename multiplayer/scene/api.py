@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..exceptions import InvalidState
+from ..signals import Signal
 
 if TYPE_CHECKING:
     from ..transport.peer import MultiplayerPeer
@@ -25,9 +26,31 @@ __all__ = ["MultiplayerAPI"]
 
 class MultiplayerAPI(ABC):
     """Godot's MultiplayerAPI. ``MultiplayerAPI()`` makes the default interface
-    (:class:`~multiplayer.SceneMultiplayer`), as ``create_default_interface()`` does."""
+    (:class:`~multiplayer.SceneMultiplayer`), as ``create_default_interface()`` does.
+
+    Signals (Godot's, and those of resuming sessions):
+        peer_connected(id), peer_disconnected(id): a peer joined or left.
+        connected_to_server(), connection_failed(), server_disconnected(): clients only.
+        peer_dropped(id), peer_resumed(id): the link of a peer was lost and its session
+            waits to resume (the peer stays in ``get_peers()``); it is back, with
+            nothing lost. ``peer_disconnected`` follows only if it does not come
+            back (docs/resume.md).
+        connection_lost(), reconnected(): the same on a client, for its link to the
+            server; ``server_disconnected`` follows only if the client gives up.
+    """
 
     _default: ClassVar[type[MultiplayerAPI] | None] = None
+
+    def __init__(self) -> None:
+        self.peer_connected: Signal[int] = Signal("peer_connected")
+        self.peer_disconnected: Signal[int] = Signal("peer_disconnected")
+        self.connected_to_server: Signal[()] = Signal("connected_to_server")
+        self.connection_failed: Signal[()] = Signal("connection_failed")
+        self.server_disconnected: Signal[()] = Signal("server_disconnected")
+        self.peer_dropped: Signal[int] = Signal("peer_dropped")
+        self.peer_resumed: Signal[int] = Signal("peer_resumed")
+        self.connection_lost: Signal[()] = Signal("connection_lost")
+        self.reconnected: Signal[()] = Signal("reconnected")
 
     def __new__(cls, *args: Any, **kwargs: Any) -> MultiplayerAPI:
         # Calling the abstract class builds the default implementation, as Godot's

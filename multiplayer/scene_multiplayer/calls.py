@@ -4,8 +4,10 @@ Each call gets a request id and a future; the answer (a RESPONSE from that peer:
 the book is the peer's own, so no other can settle it) settles it. When the peer
 leaves, its calls fail with ``PeerDisconnected`` at once, never waiting for their
 timeout. Answers that arrive after their caller stopped waiting (a timeout, a
-cancellation) are recognised and ignored. Godot has no awaited calls
-(godot-proposals #2032).
+cancellation) are recognised and ignored. While the peer is away (its link lost,
+its session waiting to resume: docs/resume.md) the timeouts are paused: the call
+and its answer are kept for the resume, and the time away is not the peer's
+slowness. Godot has no awaited calls (godot-proposals #2032).
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ class PendingCalls:
         peer_id: The peer asked (for the errors its answers become).
     """
 
-    __slots__ = ("_calls", "_next_id", "peer_id")
+    __slots__ = ("_calls", "_next_id", "_paused", "_timeouts", "peer_id")
 
     def __init__(self, peer_id: int) -> None:
         self.peer_id = peer_id
         self._calls: dict[int, asyncio.Future[Any]] = {}
         self._next_id = 1
+        self._timeouts: dict[int, asyncio.Timeout] = {}
+        self._paused: dict[int, float] | None = None  # seconds left, while away
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -47,6 +51,40 @@ class PendingCalls:
     def close(self, request_id: int) -> None:
         """The caller stopped waiting (answered, timed out or cancelled)."""
         self._calls.pop(request_id, None)
+        self._timeouts.pop(request_id, None)
+
+    def watch(self, request_id: int, timeout: asyncio.Timeout) -> None:
+        """``timeout`` bounds the wait of call ``request_id``: it is paused while the
+        peer is away."""
+        self._timeouts[request_id] = timeout
+        if self._paused is not None:
+            self._pause_one(request_id, timeout, asyncio.get_running_loop().time())
+
+    def pause(self) -> None:
+        """The peer is away: no call times out until it is back."""
+        if self._paused is None:
+            self._paused = {}
+            now = asyncio.get_running_loop().time()
+            for request_id, timeout in self._timeouts.items():
+                self._pause_one(request_id, timeout, now)
+
+    def _pause_one(self, request_id: int, timeout: asyncio.Timeout, now: float) -> None:
+        assert self._paused is not None
+        when = timeout.when()
+        if when is not None and not timeout.expired():
+            self._paused[request_id] = max(0.0, when - now)
+            timeout.reschedule(None)
+
+    def unpause(self) -> None:
+        """The peer is back: each call has the time it had left when it went away."""
+        paused, self._paused = self._paused, None
+        if not paused:
+            return
+        now = asyncio.get_running_loop().time()
+        for request_id, left in paused.items():
+            timeout = self._timeouts.get(request_id)
+            if timeout is not None:
+                timeout.reschedule(now + left)
 
     def answer(self, response: Response) -> bool | None:
         """Settle the call ``response`` answers: True; None for a late answer (the call

@@ -67,9 +67,13 @@ class Membership:
         if old is not None:
             old.peer_connected.disconnect(self.on_connected)
             old.peer_disconnected.disconnect(self.on_disconnected)
+            old.peer_dropped.disconnect(self.on_dropped)
+            old.peer_resumed.disconnect(self.on_resumed)
         if new is not None:
             new.peer_connected.connect(self.on_connected)
             new.peer_disconnected.connect(self.on_disconnected)
+            new.peer_dropped.connect(self.on_dropped)
+            new.peer_resumed.connect(self.on_resumed)
 
     def on_connected(self, peer_id: int) -> None:
         if self._api.auth_callback is None:
@@ -85,6 +89,27 @@ class Membership:
             self._sessions.leaving[peer_id] = session
         else:
             self.remove(peer_id)
+
+    def on_dropped(self, peer_id: int) -> None:
+        """The link of a peer is lost and its session waits to resume (docs/resume.md):
+        the peer stays, with its nodes, authority and calls; only the calls' timeouts
+        wait."""
+        session = self._sessions.all.get(peer_id)
+        if session is not None:
+            session.calls.pause()
+        api = self._api
+        if peer_id == TARGET_PEER_SERVER and not self._relay.is_server:
+            api.connection_lost.emit()
+        api.peer_dropped.emit(peer_id)
+
+    def on_resumed(self, peer_id: int) -> None:
+        session = self._sessions.all.get(peer_id)
+        if session is not None:
+            session.calls.unpause()
+        api = self._api
+        if peer_id == TARGET_PEER_SERVER and not self._relay.is_server:
+            api.reconnected.emit()
+        api.peer_resumed.emit(peer_id)
 
     # Admitting and removing.
 

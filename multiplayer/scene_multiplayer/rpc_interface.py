@@ -175,7 +175,8 @@ class RPCInterface:
             packed = self._pack_args(args, allow_objects=self._api.allow_object_decoding)
             request = self._encode_request(request_id, path_id, name_id, packed, len(args))
             self._relay.route(peer_id, request, _RELIABLE, 0)
-            async with asyncio.timeout(limit):
+            async with asyncio.timeout(limit) as bound:
+                session.calls.watch(request_id, bound)
                 return await future
         except TimeoutError:
             raise TimeoutError(

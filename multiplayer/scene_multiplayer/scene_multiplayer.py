@@ -87,20 +87,14 @@ Receiver = Callable[[PeerSession, Any], None]
 class SceneMultiplayer(MultiplayerAPI):
     """The high-level multiplayer API of a scene tree (or of one of its branches).
 
-    Signals:
-        peer_connected(id), peer_disconnected(id): a peer joined or left.
-        connected_to_server(), connection_failed(), server_disconnected(): clients only.
+    Signals: MultiplayerAPI's, and
         peer_packet(id, data): raw bytes from ``send_bytes`` arrived from peer ``id``.
         peer_authenticating(id): a peer connected and must authenticate (auth_callback set).
         peer_authentication_failed(id): it left, or timed out, before both sides completed.
     """
 
     def __init__(self, peer: MultiplayerPeer | None = None) -> None:
-        self.peer_connected: Signal[int] = Signal("peer_connected")
-        self.peer_disconnected: Signal[int] = Signal("peer_disconnected")
-        self.connected_to_server: Signal[()] = Signal("connected_to_server")
-        self.connection_failed: Signal[()] = Signal("connection_failed")
-        self.server_disconnected: Signal[()] = Signal("server_disconnected")
+        super().__init__()
         self.peer_packet: Signal[int, bytes] = Signal("peer_packet")
         self.peer_authenticating: Signal[int] = Signal("peer_authenticating")
         self.peer_authentication_failed: Signal[int] = Signal("peer_authentication_failed")

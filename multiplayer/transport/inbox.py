@@ -34,6 +34,8 @@ class Event(enum.Enum):
 
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
+    DROPPED = "dropped"  # its connection was lost; its session waits to resume
+    RESUMED = "resumed"
 
 
 @dataclass(slots=True)  # not frozen: one is made per packet, on the hot path
@@ -68,6 +70,14 @@ class Inbox:
     def stage_disconnected(self, peer_id: int) -> None:
         """``peer_id`` left (or, on a client, the connection attempt failed)."""
         self._staged.append((Event.DISCONNECTED, peer_id))
+
+    def stage_dropped(self, peer_id: int) -> None:
+        """The connection of ``peer_id`` was lost; its session waits to resume."""
+        self._staged.append((Event.DROPPED, peer_id))
+
+    def stage_resumed(self, peer_id: int) -> None:
+        """The session of ``peer_id`` resumed."""
+        self._staged.append((Event.RESUMED, peer_id))
 
     def pending(self, peer_id: int) -> int:
         """Packets from ``peer_id`` received and not yet taken."""

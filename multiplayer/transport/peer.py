@@ -58,7 +58,12 @@ class MultiplayerPeer(abc.ABC):
 
     Signals:
         peer_connected(id): a peer joined; on a client, ``1`` once connected.
-        peer_disconnected(id): a peer left; on a client, ``1`` when the link drops.
+        peer_disconnected(id): a peer left; on a client, ``1`` when the link drops
+            (with resuming, when the session ends: see docs/resume.md).
+        peer_dropped(id): the connection of a peer was lost and its session waits to
+            be resumed (on a client, ``1``: it is reconnecting). Only transports
+            that resume sessions emit it.
+        peer_resumed(id): that peer is back, with nothing lost.
     """
 
     TARGET_PEER_BROADCAST = TARGET_PEER_BROADCAST
@@ -67,6 +72,8 @@ class MultiplayerPeer(abc.ABC):
     def __init__(self) -> None:
         self.peer_connected: Signal[int] = Signal("peer_connected")
         self.peer_disconnected: Signal[int] = Signal("peer_disconnected")
+        self.peer_dropped: Signal[int] = Signal("peer_dropped")
+        self.peer_resumed: Signal[int] = Signal("peer_resumed")
         self._target_peer = TARGET_PEER_BROADCAST
         self._transfer_mode = TransferMode.RELIABLE
         self._transfer_channel = 0

@@ -98,6 +98,10 @@ class QueuedPeer(MultiplayerPeer):
                 self._status = ConnectionStatus.CONNECTED
             self._known[peer_id] = None
             return self.peer_connected
+        if event is Event.DROPPED:
+            return self.peer_dropped
+        if event is Event.RESUMED:
+            return self.peer_resumed
         if self._unique_id != TARGET_PEER_SERVER:  # a client lost the server
             was_connected = self._status is ConnectionStatus.CONNECTED
             self._reset(keep_packets=True)  # what the server sent stays readable

@@ -31,9 +31,12 @@ from .activity import ActivityWaiters
 from .framing import Greeting
 from .inbox import Packet
 from .peer import TARGET_PEER_SERVER, TransferMode, as_packet
-from .websocket_link import CLOSED, Link
+from .resume import Replay
+from .websocket_flow import FLOOD_GRACE, hold_reading
+from .websocket_link import CLOSED, OPEN, Link
 from .websocket_peer import WebSocketPeer
 from .websocket_peer_link import PeerLink, State
+from .websocket_sessions import Sessions
 from .websocket_settings import MIN_MESSAGE_SIZE, WebSocketSettings
 
 __all__ = [
@@ -42,6 +45,7 @@ __all__ = [
     "CLOSE_NORMAL",
     "CLOSE_POLICY_VIOLATION",
     "CLOSE_PROTOCOL_ERROR",
+    "CLOSE_RESUME_REFUSED",
     "CLOSE_TRY_AGAIN_LATER",
     "CLOSE_UNSUPPORTED_DATA",
     "FLOOD_GRACE",
@@ -51,6 +55,7 @@ __all__ = [
 logger = logging.getLogger("multiplayer.websocket")
 
 _WS_CLOSED = State.STATE_CLOSED
+_RELIABLE = TransferMode.RELIABLE
 
 # Close codes (RFC 6455 §7.4.1 and the IANA registry), as used by this peer.
 CLOSE_NORMAL = 1000
@@ -60,9 +65,8 @@ CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_RESUME_REFUSED = 4001  # (private use, RFC 6455 §7.4.2) docs/resume.md
 
-FLOOD_GRACE = 5.0
-"""Seconds a peer may stay over ``max_queued_packets`` before it is disconnected."""
 MAX_CLOSE_REASON = 123  # bytes: RFC 6455 §5.5, a control frame's 125 less the code
 
 
@@ -99,6 +103,8 @@ class WebSocketPeerBase(WebSocketSettings):
         self._all_closed = asyncio.Event()
         self._all_closed.set()
         self._poll_count = 0  # poll()s, counted where _caller_may_stall
+        self._sessions = Sessions(self)  # (of resumable links)
+        self._away = self._sessions.away  # links lost, whose session waits to resume
 
     # MultiplayerPeer API.
 
@@ -136,26 +142,32 @@ class WebSocketPeerBase(WebSocketSettings):
 
     def put_packet(self, data: bytes) -> None:
         self._check_connected("put_packet")
-        self._queue_for_flush(
-            [self._links[p] for p in self._live_targets(self._links)], as_packet(data)
-        )
+        links = [self._links[p] for p in self._live_targets(self._links)]
+        if self._away and self._transfer_mode is not _RELIABLE:
+            links = [link for link in links if link.state is OPEN]
+        self._queue_for_flush(links, as_packet(data))
 
     def _put_many(
         self, targets: Sequence[int], data: bytes, mode: TransferMode, channel: int
     ) -> None:
         self._check_connected("put_packet")
+        chosen: list[Link] = []
         if self._unique_id != TARGET_PEER_SERVER:  # a client sends everything to the server
             server = self._links.get(TARGET_PEER_SERVER)
-            self._queue_for_flush([server] if server is not None else [], as_packet(data))
-            return
-        known, links = self._known, self._links
-        chosen: list[Link] = []
-        for peer_id in targets:
-            if peer_id not in known:
-                raise PeerNotFound(peer_id)
-            link = links.get(peer_id)
-            if link is not None:  # (else it left: its leave is staged)
-                chosen.append(link)
+            if server is not None:
+                chosen.append(server)
+        else:
+            known, links = self._known, self._links
+            for peer_id in targets:
+                if peer_id not in known:
+                    raise PeerNotFound(peer_id)
+                link = links.get(peer_id)
+                if link is not None:  # (else it left: its leave is staged)
+                    chosen.append(link)
+        if self._away and mode is not _RELIABLE:
+            # An unreliable packet put for a peer that is away is dropped, not kept
+            # for the resume (docs/resume.md): it would be stale by then.
+            chosen = [link for link in chosen if link.state is OPEN]
         self._queue_for_flush(chosen, as_packet(data))
 
     # Sending: put, then one flush per pass of the event loop (or per frame).
@@ -170,7 +182,7 @@ class WebSocketPeerBase(WebSocketSettings):
                 raise PacketTooLarge(size, min(self._packet_limit(link) for link in targets))
         pending = self._flush_pending
         for link in targets:
-            if link.conn.backed_up and link.unsent_bytes() + size > limit:
+            if link.conn.backed_up and link.state is OPEN and link.unsent_bytes() + size > limit:
                 self._drop_slow_reader(link)
                 continue
             if not link.outgoing:
@@ -206,8 +218,12 @@ class WebSocketPeerBase(WebSocketSettings):
                     shared, shared_messages = outgoing[0], messages
             outgoing.clear()
             link.outgoing_bytes = 0
-            link.write(messages)
-            if link.conn.backed_up and link.conn.backlog() > limit:
+            replay = link.replay
+            if replay is not None and not replay.record(messages):
+                self._sessions.overflow(link)
+                continue
+            link.write(messages)  # (while AWAY, nothing: the replay buffer has them)
+            if link.conn.backed_up and link.state is OPEN and link.conn.backlog() > limit:
                 self._drop_slow_reader(link)
 
     def _defer_flush(self) -> None:
@@ -260,7 +276,12 @@ class WebSocketPeerBase(WebSocketSettings):
             self._all_closed.set()
 
     def _open_link(
-        self, ws: WebSocketPeer, peer_id: int, max_message_size: int | None, own_id: int = 0
+        self,
+        ws: WebSocketPeer,
+        peer_id: int,
+        max_message_size: int | None,
+        own_id: int = 0,
+        token: bytes = b"",
     ) -> Link:
         """Make ``ws`` the link to ``peer_id``: from now on its messages are
         staged for ``poll()``.
@@ -268,19 +289,31 @@ class WebSocketPeerBase(WebSocketSettings):
         ``max_message_size`` is what the other side's greeting announced; None (its
         framing does not say) assumes the framing's ``peer_message_size``, or else our
         own ``inbound_buffer_size``. A client passes the ``own_id`` it was given,
-        reported with its join at ``poll()``.
+        reported with its join at ``poll()``. With a resume ``token``, the session
+        can be resumed: its data messages are counted and kept until acknowledged.
         """
-        size = max_message_size or self._framing.peer_message_size or self._inbound_buffer_size
-        link = Link(ws, peer_id, size)
+        size = self._message_size(max_message_size)
+        replay = Replay(token, self._resume_buffer_size) if token else None
+        link = Link(ws, peer_id, size, replay)
         if own_id:
             self._assigned_id = own_id
         self._links[peer_id] = link
         self._inbox.stage_connected(peer_id)
         conn = link.conn
-        conn.sink = partial(self._receive, link)
+        conn.sink = partial(self._sessions.receive if replay else self._receive, link)
         conn.on_arrival = partial(self._after_first_read, link)
         self._activity.wake()
         return link
+
+    def _message_size(self, announced: int | None) -> int:
+        return announced or self._framing.peer_message_size or self._inbound_buffer_size
+
+    # Resuming (see .websocket_sessions).
+
+    def _link_lost(self, link: Link) -> bool:
+        """The connection of ``link`` was lost (:meth:`Link.lost`): whether its session
+        waits to be resumed (the server and client sides say; by default, no)."""
+        return False
 
     def _after_first_read(self, link: Link) -> None:
         """The read that completed a greeting: the join is left to the frame loop's
@@ -320,9 +353,10 @@ class WebSocketPeerBase(WebSocketSettings):
         if conn.state is _WS_CLOSED:
             self._untrack(conn)
             conn.sink = conn.on_arrival = None
-            if link.state is not CLOSED:
-                link.log_close(self._inbound_buffer_size)
-                self._forget_link(link, notify=True)
+            if link.state is OPEN and link.conn is conn:
+                if link.replay is None or not link.lost() or not self._link_lost(link):
+                    link.log_close(self._inbound_buffer_size)
+                    self._forget_link(link, notify=True)
         self._after_data()
 
     def _receive(self, link: Link, message: bytes, text: bool) -> None:
@@ -345,43 +379,7 @@ class WebSocketPeerBase(WebSocketSettings):
             stage(Packet(peer_id, data))
         if link.holder is None and self._inbox.pending(peer_id) > self._max_queued_packets:
             link.conn.hold_reading()
-            link.holder = self._spawn(self._hold_reading(link))
-
-    async def _hold_reading(self, link: Link) -> None:
-        """Keep reading from a peer paused while more than ``max_queued_packets`` of
-        its packets are untaken: TCP then slows the sender down. A peer still over
-        the limit after ``FLOOD_GRACE`` seconds is disconnected (1008): the program
-        takes its packets, yet they keep coming faster.
-
-        Unless the program has stopped taking any: a caller on another thread than
-        the network's (a sync peer's) may stall, for a loading screen or at a
-        breakpoint, and a peer that sent while it did has done nothing wrong. There
-        the grace also waits for the caller to poll twice after it ran out (the
-        first poll takes in what was held, the second comes after the frame that
-        took it): reading stays paused, for as long as the caller is away."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + FLOOD_GRACE
-        polls_then: int | None = None  # the caller's polls as the grace ran out
-        try:
-            while link.state is not CLOSED:
-                if self._inbox.pending(link.peer_id) <= self._max_queued_packets:
-                    break
-                if loop.time() > deadline:
-                    if polls_then is None:
-                        polls_then = self._poll_count
-                    if not self._caller_may_stall or self._poll_count - polls_then >= 2:
-                        reason = (
-                            f"more than max_queued_packets ({self._max_queued_packets}) "
-                            f"packets received and not taken for {FLOOD_GRACE} s"
-                        )
-                        self._fail_link(link, CLOSE_POLICY_VIOLATION, reason)
-                        return
-                await asyncio.sleep(0.001)
-        finally:
-            link.holder = None
-            # Read again, even from a link being closed: its close frame must be
-            # read for the close to complete.
-            link.conn.release_reading()
+            link.holder = self._spawn(hold_reading(self, link))
 
     # Closing links.
 
@@ -425,6 +423,7 @@ class WebSocketPeerBase(WebSocketSettings):
         if link.state is CLOSED:
             return
         link.end()
+        self._sessions.forget(link)
         if self._links.get(link.peer_id) is link:
             del self._links[link.peer_id]
         if notify:
@@ -437,6 +436,7 @@ class WebSocketPeerBase(WebSocketSettings):
         super()._reset(keep_packets)
         self._links.clear()
         self._flush_pending.clear()
+        self._sessions.clear()
         self._loop = None
 
     def _link(self, peer_id: int) -> Link:

@@ -8,7 +8,9 @@ which covers everything from ``create_client`` to the id (reference.md §1.2, §
 modules/websocket/websocket_multiplayer_peer.cpp). This half does the same, driven
 by the WebSocketPeer's event-loop callbacks: greet when it opens (if the peer's
 framing says so), read the id, then hand the WebSocketPeer to the peer as the link
-to the server (peer 1).
+to the server (peer 1). If the server offered to resume the session and the link
+is lost without a close frame, a :class:`~.websocket_reconnect.Reconnection` tries
+to bring it back.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from .framing.base import Greeting
 from .peer import TARGET_PEER_SERVER
 from .tls import TLSOptions
 from .websocket_base import CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR, WebSocketPeerBase
-from .websocket_link import conn_of, hand_over_queued
+from .websocket_link import Link, conn_of, hand_over_queued
 from .websocket_peer_link import State
+from .websocket_reconnect import Reconnection
 
 __all__ = ["WebSocketClientSide"]
 
@@ -47,6 +50,8 @@ class WebSocketClientSide:
         self._greeted = False  # the client's greeting is out
         self._done = False  # linked, failed or abandoned
         self._timer: asyncio.TimerHandle | None = None
+        self._grace = 0.0  # how long to try to resume a lost session (0: never)
+        self.reconnection: Reconnection | None = None  # the last one
 
     def start(self) -> None:
         """Start connecting; returns at once.
@@ -106,8 +111,30 @@ class WebSocketClientSide:
             return
         self._done = True
         self._cancel_timer()
-        peer._open_link(self._ws, TARGET_PEER_SERVER, greeting.max_message_size, greeting.peer_id)
+        resumption = greeting.resumption
+        token = b""
+        if resumption is not None and peer.reconnect_grace:
+            token = resumption.token
+            self._grace = min(resumption.grace, peer.reconnect_grace)
+        peer._open_link(
+            self._ws, TARGET_PEER_SERVER, greeting.max_message_size, greeting.peer_id, token
+        )
         hand_over_queued(conn_of(self._ws))
+
+    def hold(self, link: Link) -> bool:
+        """The link to the server was lost: try to resume the session, if it can be."""
+        if not self._grace:
+            return False
+        logger.warning(
+            "connection to %s lost (%s); trying to resume the session for up to %s s",
+            self._url,
+            link.loss(),
+            self._grace,
+        )
+        self._peer._sessions.hold(link)
+        self.reconnection = Reconnection(self._peer, link, self._url, self._tls, self._grace)
+        link.waiting = self._peer._spawn(self.reconnection.run())
+        return True
 
     def _parse_greeting(self, message: bytes, text: bool) -> Greeting:
         """The server's first message, read by our framing; if it is not a greeting

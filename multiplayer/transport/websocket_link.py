@@ -20,10 +20,19 @@ import enum
 import logging
 from collections.abc import Callable, Sequence
 
+from .resume import Replay
 from .websocket_peer import WebSocketPeer
 from .websocket_peer_link import PeerLink
 
-__all__ = ["CLOSED", "OPEN", "Link", "LinkState", "conn_of", "hand_over_queued"]
+__all__ = [
+    "AWAY",
+    "CLOSED",
+    "OPEN",
+    "Link",
+    "LinkState",
+    "conn_of",
+    "hand_over_queued",
+]
 
 logger = logging.getLogger("multiplayer.websocket")
 
@@ -40,12 +49,17 @@ class LinkState(enum.Enum):
     OPEN = "open"
     """A flush writes to the socket at once; what the network has not taken waits
     in the socket's buffer and counts against ``outbound_buffer_size``."""
+    AWAY = "away"
+    """The connection was lost and the session waits to be resumed (see
+    :mod:`.resume`): a flush only adds to the replay buffer, and the peer is still
+    known."""
     CLOSED = "closed"
     """Forgotten by the peer: nothing more is sent or staged (the socket may still be
     completing its closing handshake)."""
 
 
 OPEN = LinkState.OPEN
+AWAY = LinkState.AWAY
 CLOSED = LinkState.CLOSED
 
 
@@ -75,21 +89,61 @@ class Link:
         "outgoing",
         "outgoing_bytes",
         "peer_id",
+        "replay",
         "state",
+        "waiting",
         "ws",
     )
 
-    def __init__(self, ws: WebSocketPeer, peer_id: int, max_message_size: int) -> None:
-        self.ws = ws  # what get_peer(peer_id) returns
-        self.conn = conn_of(ws)
-        self.conn.name = f"peer {peer_id}"  # for the lines it logs itself
-        self.conn.quiet = True  # the multiplayer peer logs its end (log_close)
+    def __init__(
+        self,
+        ws: WebSocketPeer,
+        peer_id: int,
+        max_message_size: int,
+        replay: Replay | None = None,
+    ) -> None:
         self.peer_id = peer_id
         self.max_message_size = max_message_size  # the other side's inbound limit
+        self.ws = ws  # what get_peer(peer_id) returns
+        self.conn = self._adopt(ws)
         self.state = OPEN
         self.outgoing: list[bytes] = []  # packets put since the last flush
         self.outgoing_bytes = 0
         self.holder: asyncio.Task[object] | None = None  # runs while reading is held
+        self.replay = replay  # the session's account, if it can be resumed
+        # While AWAY: the grace timer (server) or the reconnection task (client).
+        self.waiting: asyncio.TimerHandle | asyncio.Task[object] | None = None
+
+    def _adopt(self, ws: WebSocketPeer) -> PeerLink:
+        conn = conn_of(ws)
+        conn.name = f"peer {self.peer_id}"  # for the lines it logs itself
+        conn.quiet = True  # the multiplayer peer logs its end (log_close)
+        return conn
+
+    def lost(self) -> bool:
+        """Whether the connection ended without either side meaning it to: no close
+        frame came, and this side sent none for a fault of the peer's (a cut, a
+        reset, a keepalive timeout). Only such a link may be resumed."""
+        conn = self.conn
+        return conn.protocol.close_rcvd is None and conn.failure is None
+
+    def go_away(self) -> None:
+        """The connection is lost; the session waits to be resumed."""
+        self.state = AWAY
+
+    def come_back(self, ws: WebSocketPeer, max_message_size: int) -> PeerLink:
+        """The session resumed on ``ws``: it is the link's connection from now on."""
+        self.stop_waiting()
+        self.ws = ws
+        self.conn = self._adopt(ws)
+        self.max_message_size = max_message_size
+        self.state = OPEN
+        return self.conn
+
+    def stop_waiting(self) -> None:
+        waiting, self.waiting = self.waiting, None
+        if waiting is not None:
+            waiting.cancel()
 
     @property
     def reading_held(self) -> bool:
@@ -111,7 +165,7 @@ class Link:
     def take_unsent(self, encode: Callable[[Sequence[bytes], int], list[bytes]]) -> list[bytes]:
         """What was put and not flushed yet, encoded: what a graceful close sends
         before its close frame (what was flushed is in the socket's buffer already)."""
-        if self.state is CLOSED or not self.outgoing:
+        if self.state is not OPEN or not self.outgoing:
             return []
         return encode(self.outgoing, self.max_message_size)
 
@@ -120,6 +174,7 @@ class Link:
         self.state = CLOSED
         self.outgoing.clear()
         self.outgoing_bytes = 0
+        self.stop_waiting()
 
     def send_and_close(self, messages: list[bytes], code: int, reason: str) -> None:
         """Send ``messages``, then the close frame. A peer that does not answer
@@ -128,6 +183,13 @@ class Link:
         if messages:
             conn.write_binary(messages)
         conn.close(code, reason)
+
+    def loss(self) -> str:
+        """How a lost connection (:meth:`lost`) ended, for a log line."""
+        if isinstance(self.conn.error, TimeoutError):
+            timeout = self.conn.settings.heartbeat_timeout
+            return f"no answer to keepalive pings within {timeout} s"
+        return "connection lost without a close frame"
 
     def log_close(self, inbound_buffer_size: int) -> None:
         """Say why the connection ended, when this side did not end it itself."""

@@ -35,9 +35,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import ssl
 import urllib.parse
+
+from websockets.protocol import State as ProtocolState
 
 from ..exceptions import InvalidState
 from .peer import TARGET_PEER_SERVER, ConnectionStatus
@@ -47,11 +50,14 @@ from .websocket_base import (
     CLOSE_NORMAL,
     CLOSE_POLICY_VIOLATION,
     CLOSE_PROTOCOL_ERROR,
+    CLOSE_RESUME_REFUSED,
     CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNSUPPORTED_DATA,
     WebSocketPeerBase,
 )
 from .websocket_client import WebSocketClientSide
+from .websocket_link import Link
+from .websocket_peer_link import PeerLink
 from .websocket_server import WebSocketServerSide
 
 __all__ = [
@@ -60,6 +66,7 @@ __all__ = [
     "CLOSE_NORMAL",
     "CLOSE_POLICY_VIOLATION",
     "CLOSE_PROTOCOL_ERROR",
+    "CLOSE_RESUME_REFUSED",
     "CLOSE_TRY_AGAIN_LATER",
     "CLOSE_UNSUPPORTED_DATA",
     "WebSocketMultiplayerPeer",
@@ -124,6 +131,10 @@ class WebSocketMultiplayerPeerBase(WebSocketPeerBase):
         if self._status is not ConnectionStatus.DISCONNECTED:
             raise InvalidState("this peer is already in use; close() it first")
 
+    def _link_lost(self, link: Link) -> bool:
+        side = self._side
+        return side is not None and side.hold(link)
+
     def get_local_port(self) -> int:
         """The port a server listens on.
 
@@ -150,11 +161,15 @@ class WebSocketMultiplayerPeerBase(WebSocketPeerBase):
         keepalive timeout, and the peer forgets them. (asyncio still warns of their
         transports as unclosed, when they are collected: so they were, when the loop
         closed under them.)"""
+        code = self._side.closing_code if self._side is not None else CLOSE_NORMAL
         for conn in self._connections:
             transport = conn.transport
             sock = transport.get_extra_info("socket") if transport is not None else None
             if sock is not None:
+                assert transport is not None
                 with contextlib.suppress(OSError):  # (already reset by the other side)
+                    if not conn.secure and not transport.get_write_buffer_size():
+                        _send_close_frame(conn, sock, code)
                     sock.shutdown(socket.SHUT_RDWR)
         self._connections.clear()
         self._all_closed.set()
@@ -314,6 +329,18 @@ class WebSocketMultiplayerPeer(WebSocketMultiplayerPeerBase):
     async def wait_closed(self) -> None:
         """Wait until every connection and task of this peer has ended (after ``close()``)."""
         await self._wait_all_closed()
+
+
+def _send_close_frame(conn: PeerLink, sock: socket.socket, code: int) -> None:
+    """Write a close frame straight to the socket of a connection whose loop has
+    closed, so that the other side sees a clean close, not a lost connection that
+    it would keep for a resume. (Only with nothing buffered ahead of it, and not
+    over TLS, whose records the loop wrote; the socket is non-blocking and a close
+    frame is a few bytes.)"""
+    protocol = conn.protocol
+    if protocol.state is ProtocolState.OPEN:
+        protocol.send_close(code, "")
+        os.write(sock.fileno(), b"".join(protocol.data_to_send()))
 
 
 def _off_the_loop(action: str, loop: asyncio.AbstractEventLoop) -> str:

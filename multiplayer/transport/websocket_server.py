@@ -12,6 +12,13 @@ server runs, so a late packet never reaches a newcomer that took an old id. In
 the godot profile they are drawn at random in [2, 2^31 - 1] as Godot draws them
 (``generate_unique_id``), so a client cannot guess another's; unlike Godot, an id
 in use is never drawn again.
+
+In a resumable profile (:mod:`.resume`), each new client gets a resume token with
+its id. A link lost without a close frame is held for ``reconnect_grace`` seconds,
+and a connection whose greeting presents the id and its token takes its place:
+the old socket, if it still looks open, is cut. Every refusal looks the same to the
+client (4001, so that nothing tells which ids exist), and is logged here with its
+real reason; too many from one address are refused unread for a while.
 """
 
 from __future__ import annotations
@@ -22,16 +29,19 @@ import secrets
 import ssl
 
 from ..exceptions import InvalidState, ProtocolError
+from .framing.base import Greeting, Resumption
+from .resume import RESUME_WINDOW, ResumeGate, new_token, same_token
 from .tcp_server import StreamPeerTCP, TCPServer
 from .tls import StreamPeerTLS, TLSOptions
 from .websocket_base import (
     CLOSE_GOING_AWAY,
     CLOSE_POLICY_VIOLATION,
     CLOSE_PROTOCOL_ERROR,
+    CLOSE_RESUME_REFUSED,
     CLOSE_TRY_AGAIN_LATER,
     WebSocketPeerBase,
 )
-from .websocket_link import conn_of, hand_over_queued
+from .websocket_link import OPEN, Link, conn_of, hand_over_queued
 from .websocket_peer import WebSocketPeer
 from .websocket_peer_link import PeerLink, State
 
@@ -51,12 +61,13 @@ _MAX_ID = 2**31 - 1
 class _Pending:
     """A connection in its handshake (Godot's ``pending_peers``)."""
 
-    __slots__ = ("address", "conn", "timer", "ws")
+    __slots__ = ("address", "conn", "host", "timer", "ws")
 
-    def __init__(self, ws: WebSocketPeer, address: str) -> None:
+    def __init__(self, ws: WebSocketPeer, stream: StreamPeerTCP) -> None:
         self.ws = ws
         self.conn: PeerLink = conn_of(ws)
-        self.address = address  # for log lines
+        self.host = stream.get_connected_host()  # (what limits resume attempts)
+        self.address = _address(stream)  # for log lines
         self.timer: asyncio.TimerHandle | None = None
 
     @property
@@ -78,6 +89,7 @@ class WebSocketServerSide:
         self._pending: set[_Pending] = set()
         self._closed = False
         self._next_id = 2
+        self._resume_gate = ResumeGate()
 
     async def listen(self, port: int, bind_address: str, tls: ssl.SSLContext | None) -> None:
         """Listen; connections are taken from then on.
@@ -139,7 +151,7 @@ class WebSocketServerSide:
             ws.accept_stream(tls)
         else:
             ws.accept_stream(stream)
-        pending = _Pending(ws, _address(stream))
+        pending = _Pending(ws, stream)
         conn = pending.conn
         peer._track(conn)
         self._pending.add(pending)
@@ -165,14 +177,18 @@ class WebSocketServerSide:
             if text:
                 raise ProtocolError("sent a text message during the handshake")
             greeting = peer._check_greeting(peer._framing.parse_client_greeting(message))
-            if greeting.peer_id != 0:
-                # The server gives ids; a client that claims one is not an honest client.
+            if greeting.peer_id != 0 and greeting.resumption is None:
+                # The server gives ids; a client that claims one without a token to
+                # resume with is not an honest client.
                 raise ProtocolError(f"the client's greeting claims the id {greeting.peer_id}")
         except ProtocolError as exc:
             logger.warning("%s: bad handshake: %s", pending.who, exc)
             self._drop(pending, CLOSE_PROTOCOL_ERROR, "bad handshake")
             return
-        self._admit(pending, greeting.max_message_size)
+        if greeting.resumption is not None:
+            self._resume(pending, greeting, greeting.resumption)
+        else:
+            self._admit(pending, greeting.max_message_size)
 
     def _timed_out(self, pending: _Pending) -> None:
         pending.timer = None
@@ -211,13 +227,96 @@ class WebSocketServerSide:
         self._forget(pending)
         conn = pending.conn
         peer_id = self._new_id()
-        greeting = peer._framing.server_greeting(peer_id, peer.inbound_buffer_size)
+        grace = peer.reconnect_grace
+        token = new_token() if grace else b""
+        resumption = Resumption(token, 0, grace) if grace else None
+        greeting = peer._framing.server_greeting(peer_id, peer.inbound_buffer_size, resumption)
         if not conn.write_binary([greeting]):
             # It is closing: nothing to admit. (_progressed untracks it once CLOSED.)
             self._pending.add(pending)
             return
-        peer._open_link(pending.ws, peer_id, max_message_size)
+        peer._open_link(pending.ws, peer_id, max_message_size, token=token)
         hand_over_queued(conn)
+
+    # Resuming.
+
+    def hold(self, link: Link) -> bool:
+        """The connection of ``link`` was lost: keep its session for
+        ``reconnect_grace`` seconds, unless the server is closing."""
+        peer = self._peer
+        grace = peer.reconnect_grace
+        if self._closed or not grace:
+            return False
+        logger.info(
+            "peer %d: %s; keeping its session for %s s (reconnect_grace)",
+            link.peer_id,
+            link.loss(),
+            grace,
+        )
+        peer._sessions.hold(link)
+        reason = f"it did not come back within reconnect_grace ({grace} s)"
+        loop = asyncio.get_running_loop()
+        link.waiting = loop.call_later(grace, peer._sessions.give_up, link, reason)
+        return True
+
+    def _resume(self, pending: _Pending, greeting: Greeting, resumption: Resumption) -> None:
+        """A client presents a token to resume the session of ``greeting.peer_id``."""
+        peer = self._peer
+        if self._closed:
+            self._drop(pending, CLOSE_GOING_AWAY, "the server is closing")
+            return
+        now = asyncio.get_running_loop().time()
+        gate = self._resume_gate
+        if not gate.allows(pending.host, now):
+            self._drop(pending, CLOSE_TRY_AGAIN_LATER, "too many resume attempts")
+            return
+        peer_id = greeting.peer_id
+        link = peer._links.get(peer_id)
+        replay = link.replay if link is not None else None
+        try:
+            if link is None or replay is None:
+                raise ProtocolError("no such session: it ended, or never was")
+            if not same_token(resumption.token, replay.token):
+                raise ProtocolError("wrong token")
+            again = replay.replay(resumption.received)
+        except ProtocolError as exc:
+            gate.refused(pending.host, now)
+            self._refuse_resume(pending, peer_id, str(exc), gate.allows(pending.host, now))
+            return
+        assert link is not None and replay is not None
+        self._forget(pending)
+        if link.state is OPEN:
+            # This side has not noticed yet that the old connection is gone (or it
+            # is a stale half-open one): the new one replaces it.
+            logger.info(
+                "peer %d: its session resumes on a new connection from %s; cutting the old one",
+                peer_id,
+                pending.address,
+            )
+            peer._sessions.supersede(link)
+        token = new_token()
+        answer = Resumption(token, replay.received, peer.reconnect_grace)
+        hello = peer._framing.server_greeting(peer_id, peer.inbound_buffer_size, answer)
+        logger.info("peer %d: resumed from %s", peer_id, pending.address)
+        peer._sessions.resume(link, pending.ws, greeting.max_message_size, [hello, *again], token)
+        hand_over_queued(pending.conn)
+
+    def _refuse_resume(self, pending: _Pending, peer_id: int, why: str, log_on: bool) -> None:
+        """Refuse a resume. The client is told no more than that (4001); the log says
+        why, and when the address runs out of attempts, that it did."""
+        if log_on:
+            logger.warning("%s: refused to resume peer %d: %s", pending.who, peer_id, why)
+        else:
+            logger.warning(
+                "%s: refused to resume peer %d: %s; too many refused attempts from %s:"
+                " its next ones are refused unread for up to %s s",
+                pending.who,
+                peer_id,
+                why,
+                pending.host,
+                RESUME_WINDOW,
+            )
+        self._drop(pending, CLOSE_RESUME_REFUSED, "resume refused")
 
     def _new_id(self) -> int:
         if not self._peer._framing.random_ids:

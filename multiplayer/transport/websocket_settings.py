@@ -22,6 +22,8 @@ __all__ = [
     "DEFAULT_INBOUND_BUFFER_SIZE",
     "DEFAULT_MAX_QUEUED_PACKETS",
     "DEFAULT_OUTBOUND_BUFFER_SIZE",
+    "DEFAULT_RECONNECT_GRACE",
+    "DEFAULT_RESUME_BUFFER_SIZE",
     "MIN_MESSAGE_SIZE",
     "WebSocketSettings",
 ]
@@ -29,6 +31,8 @@ __all__ = [
 DEFAULT_INBOUND_BUFFER_SIZE = 1 << 20
 DEFAULT_OUTBOUND_BUFFER_SIZE = 4 << 20
 DEFAULT_MAX_QUEUED_PACKETS = 4096
+DEFAULT_RECONNECT_GRACE = 30.0
+DEFAULT_RESUME_BUFFER_SIZE = 4 << 20
 MIN_MESSAGE_SIZE = 64
 """The smallest message limit a side may announce: room for real packets."""
 
@@ -61,6 +65,8 @@ class WebSocketSettings(QueuedPeer):
         self._max_queued_packets = DEFAULT_MAX_QUEUED_PACKETS
         self._heartbeat_interval: float | None = 20.0
         self._heartbeat_timeout: float | None = 20.0
+        self._reconnect_grace = DEFAULT_RECONNECT_GRACE if self._framing.resumable else 0.0
+        self._resume_buffer_size = DEFAULT_RESUME_BUFFER_SIZE
 
     @property
     def protocol(self) -> str:
@@ -130,6 +136,45 @@ class WebSocketSettings(QueuedPeer):
     def heartbeat_timeout(self, seconds: float | None) -> None:
         self._check_settable("heartbeat_timeout")
         self._heartbeat_timeout = _optional_seconds("heartbeat_timeout", seconds)
+
+    @property
+    def reconnect_grace(self) -> float:
+        """Seconds a session whose connection was lost is kept for its client to
+        resume (docs/resume.md). Default 30 in the native profile; 0 turns resuming
+        off, and is the only value in the godot profile (Godot's protocol cannot
+        resume). A server keeps a dropped peer this long; a client tries to come
+        back for at most this long, and for no longer than its server's grace.
+
+        Raises:
+            ValueError: (setting) A negative value, or a positive one in a profile
+                that cannot resume.
+            InvalidState: (setting) The peer is in use.
+        """
+        return self._reconnect_grace
+
+    @reconnect_grace.setter
+    def reconnect_grace(self, seconds: float) -> None:
+        self._check_settable("reconnect_grace")
+        if seconds < 0:
+            raise ValueError(f"reconnect_grace must be 0 (off) or more, not {seconds}")
+        if seconds and not self._framing.resumable:
+            raise ValueError(
+                f"the {self._framing.name!r} protocol cannot resume a session"
+                " (Godot's protocol has no resume): reconnect_grace must stay 0"
+            )
+        self._reconnect_grace = float(seconds)
+
+    @property
+    def resume_buffer_size(self) -> int:
+        """Bytes sent to a peer and not yet acknowledged that are kept to be sent
+        again on a resume (default 4 MiB): while a peer is away, what is put for it
+        waits here, and a session whose buffer overflows ends (docs/resume.md)."""
+        return self._resume_buffer_size
+
+    @resume_buffer_size.setter
+    def resume_buffer_size(self, size: int) -> None:
+        self._check_settable("resume_buffer_size")
+        self._resume_buffer_size = _at_least("resume_buffer_size", size, MIN_MESSAGE_SIZE)
 
     def _link_settings(self) -> LinkSettings:
         """The settings of each connection's WebSocketPeer (Godot's ``_create_peer``

@@ -19,8 +19,11 @@ Peers = tuple[WebSocketMultiplayerPeer, WebSocketMultiplayerPeer, FaultProxy]
 
 @pytest.fixture
 async def linked() -> AsyncIterator[Peers]:
-    """A server, a client connected to it through a FaultProxy, both CONNECTED."""
+    """A server, a client connected to it through a FaultProxy, both CONNECTED, with
+    resuming off: each fault shows as the transport sees it (the resume has tests of
+    its own, tests/transport/test_websocket_reconnect.py and tests/faults/)."""
     server = WebSocketMultiplayerPeer()
+    server.reconnect_grace = 0
     await server.create_server(0, "127.0.0.1")
     async with FaultProxy(server.get_local_port()) as proxy:
         client = WebSocketMultiplayerPeer()

@@ -26,7 +26,7 @@ from multiplayer import (
     SyncWebSocketMultiplayerPeer,
     rpc,
 )
-from multiplayer.transport import websocket_base
+from multiplayer.transport import websocket_flow
 
 Peers = list[SyncWebSocketMultiplayerPeer]
 
@@ -145,7 +145,7 @@ def test_a_stalled_caller_holds_the_sender_back_without_kicking_it(
     """While the program does not poll (a loading screen, a breakpoint), a peer that
     sends past max_queued_packets is held back, not kicked as a flooder, however long
     past the grace period; polling again, the program gets every packet."""
-    monkeypatch.setattr(websocket_base, "FLOOD_GRACE", 0.0)  # (over at once)
+    monkeypatch.setattr(websocket_flow, "FLOOD_GRACE", 0.0)  # (over at once)
     server = start_server(peers, max_queued_packets=10)
     client = connect(peers, server)
     client_id = client.get_unique_id()
@@ -174,7 +174,7 @@ def test_a_caller_that_polls_without_taking_still_has_a_flooder_kicked(
 ) -> None:
     """A program that polls but leaves a peer's packets untaken past the grace period
     has that peer disconnected (1008), as with the asyncio peer."""
-    monkeypatch.setattr(websocket_base, "FLOOD_GRACE", 0.0)
+    monkeypatch.setattr(websocket_flow, "FLOOD_GRACE", 0.0)
     server = start_server(peers, max_queued_packets=10)
     client = connect(peers, server)
     for i in range(100):

@@ -594,9 +594,14 @@ async def test_slow_reader_is_disconnected(peers: Peers, caplog: pytest.LogCaptu
 async def test_keepalive_timeout_reports_a_dead_client(
     peers: Peers, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A client that answers no ping is reported disconnected within the keepalive timeout."""
+    """A client that answers no ping is reported disconnected within the keepalive
+    timeout (with resuming off: else it is only dropped, see test_websocket_server)."""
     server = await start_server(
-        peers, heartbeat_interval=0.1, heartbeat_timeout=0.2, handshake_timeout=0.3
+        peers,
+        heartbeat_interval=0.1,
+        heartbeat_timeout=0.2,
+        handshake_timeout=0.3,
+        reconnect_grace=0,
     )
     events = record(server)
     _, writer = await raw_tcp_handshake(server.get_local_port())
@@ -611,8 +616,9 @@ async def test_keepalive_timeout_reports_a_dead_client(
 async def test_connection_lost_without_close_frame(
     peers: Peers, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A socket that dies without a close frame is reported disconnected."""
-    server = await start_server(peers)
+    """A socket that dies without a close frame is reported disconnected (with
+    resuming off: else it is only dropped, see test_websocket_server)."""
+    server = await start_server(peers, reconnect_grace=0)
     events = record(server)
     _, writer = await raw_tcp_handshake(server.get_local_port())
     await poll_until(peers, lambda: events == [("connected", 2)])
@@ -626,9 +632,9 @@ async def test_max_queued_packets_pushes_back_then_disconnects(
 ) -> None:
     """Past max_queued_packets untaken packets, reading pauses; a peer still over it
     after the grace period is dropped (1008), logged."""
-    from multiplayer.transport import websocket_base
+    from multiplayer.transport import websocket_flow
 
-    monkeypatch.setattr(websocket_base, "FLOOD_GRACE", 0.2)
+    monkeypatch.setattr(websocket_flow, "FLOOD_GRACE", 0.2)
     server = await start_server(peers, max_queued_packets=10)
     events = record(server)
     ws, peer_id = await raw_client(server)

@@ -162,12 +162,20 @@ async def test_hello_claiming_an_id_is_refused(
 
 async def test_the_server_greets_with_the_id_and_its_message_limit(peers: Peers) -> None:
     """After the client's HELLO, the server's HELLO carries the new id and the server's
-    inbound_buffer_size; the client's announced limit bounds what is put for it."""
-    server = await start_server(peers, inbound_buffer_size=5000)
+    inbound_buffer_size, and its reconnect_grace with a fresh 16-byte resume token;
+    the client's announced limit bounds what is put for it."""
+    server = await start_server(peers, inbound_buffer_size=5000, reconnect_grace=2.5)
     events = record(server)
     ws = await ws_connect(url_of(server))
     await ws.send(Hello(0, 1000).serialize())
-    assert Hello.parse(await asyncio.wait_for(ws.recv(), 5)) == Hello(2, 5000)
+    hello = Hello.parse(await asyncio.wait_for(ws.recv(), 5))
+    assert (hello.peer_id, hello.max_message_size, hello.grace_ms, hello.received) == (
+        2,
+        5000,
+        2500,
+        0,
+    )
+    assert len(hello.token) == 16
     await poll_until(peers, lambda: events == [("connected", 2)])
     assert server.get_max_packet_size() == 999  # 1000 less the PACKET kind byte
     await ws.close()

@@ -5,7 +5,8 @@ nothing about sockets (it is sans-I/O, like websockets' ``frames.py``):
 
 * the **greeting**: what the two sides exchange once the WebSocket is open, so that
   the client learns its peer id (and, if the framing says so, each side learns the
-  other's largest message);
+  other's largest message, and the client gets a token to resume its session
+  with: see :mod:`multiplayer.transport.resume`);
 * how the packets put for one peer in one flush are **encoded** into WebSocket
   messages;
 * how one received message is **decoded** back into packets.
@@ -28,7 +29,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-__all__ = ["Framing", "Greeting"]
+__all__ = ["Framing", "Greeting", "Resumption"]
+
+
+@dataclass(frozen=True, slots=True)
+class Resumption:
+    """The part of a greeting about resuming a session (only in resumable framings)."""
+
+    token: bytes
+    """The server's: the token the client resumes with. The client's: the token it
+    presents."""
+    received: int = 0
+    """Data messages the sender has received from the other side in this session
+    (0 in a new session): the other side replays what came after."""
+    grace: float = 0.0
+    """The server's ``reconnect_grace``: how long it keeps a session whose link was
+    lost (0 in a client's greeting)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +52,13 @@ class Greeting:
     """What a greeting told the side that received it."""
 
     peer_id: int
-    """The id the server assigned to the client; 0 in a client's greeting."""
+    """The id the server assigned to the client; 0 in a client's greeting, or the id
+    of the session it resumes."""
     max_message_size: int | None = None
     """The sender's largest accepted message, or None if the framing does not say."""
+    resumption: Resumption | None = None
+    """The server's: the session can be resumed (None: it cannot). The client's:
+    it resumes the session of ``peer_id`` (None: a new session)."""
 
 
 class Framing(abc.ABC):
@@ -64,14 +84,25 @@ class Framing(abc.ABC):
     """The other side's largest message, when its greeting does not say: None
     assumes it takes what we take (our ``inbound_buffer_size``)."""
 
+    resumable: ClassVar[bool] = False
+    """Whether a client whose link is lost can resume its session: greetings carry
+    a :class:`Resumption`, and data messages are counted and acknowledged
+    (:meth:`ack`, :meth:`parse_ack`) so that none is lost or repeated."""
+
+    ack_kind: ClassVar[int] = -1
+    """The first byte of an acknowledgement (only if ``resumable``)."""
+
     random_ids: ClassVar[bool] = False
     """Whether the server draws client ids at random in [2, 2^31 - 1] (as Godot's
     ``generate_unique_id`` does) rather than counting them up from 2."""
 
     # The greeting.
 
-    def client_greeting(self, max_message_size: int) -> bytes:
-        """The client's first message (only if ``client_greets``)."""
+    def client_greeting(
+        self, max_message_size: int, peer_id: int = 0, resumption: Resumption | None = None
+    ) -> bytes:
+        """The client's first message (only if ``client_greets``); with ``peer_id``
+        and ``resumption`` (only if ``resumable``), it asks to resume that session."""
         raise NotImplementedError(f"the {self.name} framing has no client greeting")
 
     def parse_client_greeting(self, message: bytes) -> Greeting:
@@ -83,8 +114,11 @@ class Framing(abc.ABC):
         raise NotImplementedError(f"the {self.name} framing has no client greeting")
 
     @abc.abstractmethod
-    def server_greeting(self, peer_id: int, max_message_size: int) -> bytes:
-        """The server's first message, which gives the client ``peer_id``."""
+    def server_greeting(
+        self, peer_id: int, max_message_size: int, resumption: Resumption | None = None
+    ) -> bytes:
+        """The server's first message, which gives the client ``peer_id`` (and, with
+        ``resumption``, only if ``resumable``, the token to resume with)."""
 
     @abc.abstractmethod
     def parse_server_greeting(self, message: bytes) -> Greeting:
@@ -101,6 +135,20 @@ class Framing(abc.ABC):
         """Put the packets flushed for one peer into messages of at most
         ``max_message_size`` bytes (each packet fits alone: ``put_packet`` checks
         ``len(packet) + packet_overhead <= max_message_size``)."""
+
+    # Acknowledgements (only if ``resumable``).
+
+    def ack(self, received: int) -> bytes:
+        """The message that acknowledges ``received`` data messages in all."""
+        raise NotImplementedError(f"the {self.name} framing does not resume sessions")
+
+    def parse_ack(self, message: bytes) -> int:
+        """The count an acknowledgement (a message starting with ``ack_kind``) carries.
+
+        Raises:
+            ProtocolError: It is malformed.
+        """
+        raise NotImplementedError(f"the {self.name} framing does not resume sessions")
 
     @abc.abstractmethod
     def decode(self, message: bytes) -> list[bytes]:

@@ -22,7 +22,7 @@ import struct
 from collections.abc import Sequence
 
 from ...exceptions import ProtocolError
-from .base import Framing, Greeting
+from .base import Framing, Greeting, Resumption
 
 __all__ = ["GODOT_INBOUND_BUFFER_SIZE", "ID_MESSAGE_SIZE", "GodotFraming"]
 
@@ -55,8 +55,10 @@ class GodotFraming(Framing):
     # close the connection (wslay's max_recv_msg_length).
     peer_message_size = GODOT_INBOUND_BUFFER_SIZE
 
-    def server_greeting(self, peer_id: int, max_message_size: int) -> bytes:
-        return _ID.pack(peer_id)
+    def server_greeting(
+        self, peer_id: int, max_message_size: int, resumption: Resumption | None = None
+    ) -> bytes:
+        return _ID.pack(peer_id)  # (not resumable: Godot's protocol has no resume)
 
     def parse_server_greeting(self, message: bytes) -> Greeting:
         if len(message) != ID_MESSAGE_SIZE:

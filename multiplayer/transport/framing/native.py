@@ -2,10 +2,17 @@
 
 Every WebSocket message is binary and starts with a kind byte (docs/protocol.md):
 
-* ``HELLO``  ``[0x02][u8 version][u32 id][u32 max_message_size]``: the first message
-  each side sends. The server's carries the client's new id; the client's carries 0.
-  ``max_message_size`` is the sender's ``inbound_buffer_size``: the other side never
-  sends it a longer message.
+* ``HELLO``  ``[0x02][u8 version][u32 id][u32 max_message_size][u32 grace_ms]
+  [u64 received][u8 token length][token]``: the first message each side sends. The
+  server's carries the client's new id; the client's carries 0, or the id of the
+  session it resumes. ``max_message_size`` is the sender's ``inbound_buffer_size``:
+  the other side never sends it a longer message. The rest is for resuming
+  (:mod:`multiplayer.transport.resume`): the server's ``reconnect_grace`` in
+  milliseconds, the data messages the sender has received in the session, and the
+  resume token (16 bytes, or none: no resume).
+* ``ACK``    ``[0x03][u64 received]``: the data messages (PACKET and BATCH) received
+  so far in the session, so that the other side can drop them from its replay
+  buffer. Only sent in a resumable session.
 * ``PACKET`` ``[0x00][payload]``: one packet.
 * ``BATCH``  ``[0x01]`` then, per packet, a length and the payload: several packets
   put in the same tick for the same peer, coalesced into one message. The length is a
@@ -25,9 +32,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ...exceptions import ProtocolError
-from .base import Framing, Greeting
+from .base import Framing, Greeting, Resumption
 
 __all__ = [
+    "ACK",
     "BATCH",
     "HELLO",
     "MAX_BATCH_PACKETS",
@@ -40,17 +48,20 @@ __all__ = [
     "parse_message",
 ]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: HELLO carries what resuming needs; ACK
 PACKET = 0x00
 BATCH = 0x01
 HELLO = 0x02
+ACK = 0x03
+TOKEN_SIZE = 16
 
 PACKET_OVERHEAD = 1
 """Bytes a ``PACKET`` message adds to its payload."""
 MAX_BATCH_PACKETS = 1024
 """The most packets one BATCH may carry (bounds what one message costs to stage)."""
 
-_HELLO = struct.Struct("<BBII")
+_HELLO = struct.Struct("<BBIIIQB")
+_ACK = struct.Struct("<BQ")
 _GODOT_HINT = (
     " (a Godot server sends a bare 4-byte id: to join one, use"
     " WebSocketMultiplayerPeer(protocol='godot'))"
@@ -66,10 +77,22 @@ class Hello:
 
     peer_id: int
     max_message_size: int
+    grace_ms: int = 0
+    received: int = 0
+    token: bytes = b""
     version: int = PROTOCOL_VERSION
 
     def serialize(self) -> bytes:
-        return _HELLO.pack(HELLO, self.version, self.peer_id, self.max_message_size)
+        head = _HELLO.pack(
+            HELLO,
+            self.version,
+            self.peer_id,
+            self.max_message_size,
+            self.grace_ms,
+            self.received,
+            len(self.token),
+        )
+        return head + self.token
 
     @classmethod
     def parse(cls, data: bytes) -> Hello:
@@ -78,17 +101,54 @@ class Hello:
         Raises:
             ProtocolError: It is not a HELLO, or not of this protocol version.
         """
-        if len(data) != _HELLO.size or data[0] != HELLO:
+        if data[:1] != bytes((HELLO,)) or len(data) < 2:
             hint = _GODOT_HINT if len(data) == 4 else ""
+            raise ProtocolError(f"expected a HELLO, got {_describe(data)}{hint}")
+        if data[1] != PROTOCOL_VERSION:
             raise ProtocolError(
-                f"expected a {_HELLO.size}-byte HELLO, got {_describe(data)}{hint}"
+                f"protocol version {data[1]} is not supported (this side speaks {PROTOCOL_VERSION})"
             )
-        _, version, peer_id, max_message_size = _HELLO.unpack(data)
-        if version != PROTOCOL_VERSION:
-            raise ProtocolError(
-                f"protocol version {version} is not supported (this side speaks {PROTOCOL_VERSION})"
-            )
-        return cls(peer_id, max_message_size, version)
+        if len(data) not in (_HELLO.size, _HELLO.size + TOKEN_SIZE):
+            raise ProtocolError(f"a HELLO of the wrong length: {_describe(data)}")
+        _, version, peer_id, size, grace_ms, received, token_size = _HELLO.unpack_from(data)
+        token = data[_HELLO.size :]
+        if token_size != len(token):
+            raise ProtocolError(f"a HELLO whose token length is wrong: {_describe(data)}")
+        return cls(peer_id, size, grace_ms, received, token, version)
+
+    def greeting(self) -> Greeting:
+        """What this HELLO says, as the peer reads a greeting."""
+        resumption = None
+        if self.token:
+            resumption = Resumption(self.token, self.received, self.grace_ms / 1000)
+        return Greeting(self.peer_id, self.max_message_size, resumption)
+
+    @classmethod
+    def of(cls, peer_id: int, max_message_size: int, resumption: Resumption | None) -> Hello:
+        """The HELLO that says this."""
+        if resumption is None:
+            return cls(peer_id, max_message_size)
+        if len(resumption.token) != TOKEN_SIZE:
+            raise ValueError(f"a resume token is {TOKEN_SIZE} bytes")
+        grace_ms = min(round(resumption.grace * 1000), 0xFFFFFFFF)
+        return cls(peer_id, max_message_size, grace_ms, resumption.received, resumption.token)
+
+
+def serialize_ack(received: int) -> bytes:
+    """An ACK of ``received`` data messages."""
+    return _ACK.pack(ACK, received)
+
+
+def parse_ack(message: bytes) -> int:
+    """The count an ACK carries.
+
+    Raises:
+        ProtocolError: It is not a well-formed ACK.
+    """
+    if len(message) != _ACK.size or message[0] != ACK:
+        raise ProtocolError(f"a malformed ACK: {_describe(message)}")
+    count: int = _ACK.unpack(message)[1]
+    return count
 
 
 def _describe(data: bytes) -> str:
@@ -181,19 +241,27 @@ class NativeFraming(Framing):
     name = "native"
     client_greets = True  # the server learns the client's message limit before its id
     packet_overhead = PACKET_OVERHEAD
+    resumable = True
+    ack_kind = ACK
 
-    def client_greeting(self, max_message_size: int) -> bytes:
-        return Hello(0, max_message_size).serialize()
+    def client_greeting(
+        self, max_message_size: int, peer_id: int = 0, resumption: Resumption | None = None
+    ) -> bytes:
+        return Hello.of(peer_id, max_message_size, resumption).serialize()
 
     def parse_client_greeting(self, message: bytes) -> Greeting:
-        hello = Hello.parse(message)
-        return Greeting(hello.peer_id, hello.max_message_size)
+        return Hello.parse(message).greeting()
 
-    def server_greeting(self, peer_id: int, max_message_size: int) -> bytes:
-        return Hello(peer_id, max_message_size).serialize()
+    def server_greeting(
+        self, peer_id: int, max_message_size: int, resumption: Resumption | None = None
+    ) -> bytes:
+        return Hello.of(peer_id, max_message_size, resumption).serialize()
 
     def parse_server_greeting(self, message: bytes) -> Greeting:
         return self.parse_client_greeting(message)  # the same HELLO, with an id
+
+    ack = staticmethod(serialize_ack)
+    parse_ack = staticmethod(parse_ack)
 
     # Plain functions, not methods: ``framing.encode`` is then the function itself,
     # with no bound-method call in between on the hot path.

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from multiplayer.exceptions import ProtocolError
-from multiplayer.transport.framing.base import Greeting
+from multiplayer.transport.framing.base import Greeting, Resumption
 from multiplayer.transport.framing.native import (
+    ACK,
     BATCH,
     HELLO,
     PACKET,
@@ -16,7 +17,9 @@ from multiplayer.transport.framing.native import (
     Hello,
     NativeFraming,
     encode_packets,
+    parse_ack,
     parse_message,
+    serialize_ack,
 )
 
 # No deadline: a slow CI machine must not turn a correct run into a failure.
@@ -25,30 +28,44 @@ hypothesis_settings = settings(deadline=None)
 
 def test_message_kind_constants() -> None:
     """The kind bytes and the PACKET overhead match the documented layout."""
-    assert (PACKET, BATCH, HELLO) == (0x00, 0x01, 0x02)
+    assert (PACKET, BATCH, HELLO, ACK) == (0x00, 0x01, 0x02, 0x03)
     assert PACKET_OVERHEAD == 1
-    assert PROTOCOL_VERSION == 1
+    assert PROTOCOL_VERSION == 2
 
 
 # Hello.
+
+TOKEN = bytes(range(16))
 
 
 @pytest.mark.parametrize(
     ("hello", "expected"),
     [
-        # [02][version 01][id 3 LE][max 0x00100000 LE]
-        (Hello(3, 1048576), "02 01 03000000 00001000"),
-        (Hello(0, 65536), "02 01 00000000 00000100"),
-        (Hello(0x01020304, 0xAABBCCDD), "02 01 04030201 DDCCBBAA"),
-        (Hello(2, 64, version=7), "02 07 02000000 40000000"),
+        # [02][version 02][id 3 LE][max 0x00100000 LE][grace 0][received 0][no token]
+        (Hello(3, 1048576), "02 02 03000000 00001000 00000000 0000000000000000 00"),
+        (Hello(0, 65536), "02 02 00000000 00000100 00000000 0000000000000000 00"),
+        (
+            Hello(0x01020304, 0xAABBCCDD, 30000, 0x0102030405060708, TOKEN),
+            "02 02 04030201 DDCCBBAA 30750000 0807060504030201 10" + TOKEN.hex(),
+        ),
+        (Hello(2, 64, version=7), "02 07 02000000 40000000 00000000 0000000000000000 00"),
     ],
 )
 def test_hello_serialize_golden_bytes(hello: Hello, expected: str) -> None:
-    """Hello.serialize() produces [0x02][u8 version][u32 id LE][u32 max LE]."""
+    """Hello.serialize() produces [0x02][u8 version][u32 id][u32 max][u32 grace_ms]
+    [u64 received][u8 token length][token], little-endian."""
     assert hello.serialize() == bytes.fromhex(expected)
 
 
-@pytest.mark.parametrize("hello", [Hello(0, 64), Hello(2, 1 << 20), Hello(2**32 - 1, 2**32 - 1)])
+@pytest.mark.parametrize(
+    "hello",
+    [
+        Hello(0, 64),
+        Hello(2, 1 << 20),
+        Hello(2**32 - 1, 2**32 - 1, 2**32 - 1, 2**64 - 1, TOKEN),
+        Hello(5, 1024, 0, 17, TOKEN),
+    ],
+)
 def test_hello_parse_round_trip(hello: Hello) -> None:
     """Hello.parse(hello.serialize()) gives back an equal Hello."""
     parsed = Hello.parse(hello.serialize())
@@ -57,39 +74,90 @@ def test_hello_parse_round_trip(hello: Hello) -> None:
 
 
 def test_hello_parse_golden_bytes() -> None:
-    """Hello.parse() reads the id and the size little-endian."""
-    assert Hello.parse(bytes.fromhex("0201 05000000 00040000")) == Hello(5, 1024)
+    """Hello.parse() reads the fields little-endian."""
+    data = bytes.fromhex("0202 05000000 00040000 e8030000 0900000000000000 10") + TOKEN
+    assert Hello.parse(data) == Hello(5, 1024, 1000, 9, TOKEN)
 
 
 @pytest.mark.parametrize(
     "data",
     [
         b"",
-        bytes.fromhex("0201 03000000 000010"),  # one byte short
-        bytes.fromhex("0201 03000000 00001000 00"),  # one byte long
+        b"\x02",
+        bytes.fromhex("0202 03000000 00001000 00000000 0000000000000000"),  # one byte short
+        bytes.fromhex("0202 03000000 00001000 00000000 0000000000000000 0000"),  # one long
+        bytes.fromhex("0202 03000000 00001000 00000000 0000000000000000 10") + TOKEN[:15],
+        bytes.fromhex("0202 03000000 00001000 00000000 0000000000000000 0f") + TOKEN,
+        bytes.fromhex("0202 03000000 00001000 00000000 0000000000000000 00") + TOKEN,
         bytes.fromhex("00"),
     ],
 )
 def test_hello_parse_rejects_wrong_length(data: bytes) -> None:
-    """A HELLO that is not exactly 10 bytes long raises ProtocolError."""
+    """A HELLO that is not 23 bytes, or 23 and a 16-byte token whose length byte says
+    so, raises ProtocolError."""
     with pytest.raises(ProtocolError):
         Hello.parse(data)
 
 
-@pytest.mark.parametrize("kind", [PACKET, BATCH, 0x03, 0xFF])
+@pytest.mark.parametrize("kind", [PACKET, BATCH, ACK, 0xFF])
 def test_hello_parse_rejects_wrong_kind(kind: int) -> None:
-    """A 10-byte message whose kind byte is not HELLO raises ProtocolError."""
+    """A message whose kind byte is not HELLO raises ProtocolError."""
     data = bytes([kind]) + Hello(3, 1024).serialize()[1:]
     with pytest.raises(ProtocolError):
         Hello.parse(data)
 
 
-@pytest.mark.parametrize("version", [0, 2, 255])
+@pytest.mark.parametrize("version", [0, 1, 3, 255])
 def test_hello_parse_rejects_wrong_version(version: int) -> None:
-    """A HELLO of another protocol version raises ProtocolError naming the version."""
+    """A HELLO of another protocol version (version 1 had no resume) raises
+    ProtocolError naming the version."""
     data = Hello(3, 1024, version=version).serialize()
     with pytest.raises(ProtocolError, match=f"version {version}"):
         Hello.parse(data)
+
+
+def test_a_version_1_hello_is_refused_by_its_version() -> None:
+    """A 10-byte HELLO of version 1 (an older peer) is refused for its version, not
+    for its length: the message says what is wrong."""
+    with pytest.raises(ProtocolError, match="version 1 is not supported"):
+        Hello.parse(bytes.fromhex("0201 03000000 00001000"))
+
+
+def test_hello_of_a_resumption_rounds_the_grace_to_milliseconds() -> None:
+    """Hello.of() puts the grace in milliseconds; greeting() reads it back in seconds."""
+    hello = Hello.of(4, 4096, Resumption(TOKEN, 12, 2.5))
+    assert (hello.grace_ms, hello.received, hello.token) == (2500, 12, TOKEN)
+    assert hello.greeting() == Greeting(4, 4096, Resumption(TOKEN, 12, 2.5))
+    assert Hello.of(4, 4096, None).greeting() == Greeting(4, 4096)
+
+
+def test_hello_of_refuses_a_token_of_the_wrong_size() -> None:
+    with pytest.raises(ValueError, match="16 bytes"):
+        Hello.of(4, 4096, Resumption(b"short"))
+
+
+# ACK.
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"), [(0, "03 0000000000000000"), (258, "03 0201000000000000")]
+)
+def test_ack_golden_bytes(count: int, expected: str) -> None:
+    """An ACK is [0x03][u64 received LE]."""
+    assert serialize_ack(count) == bytes.fromhex(expected)
+    assert parse_ack(bytes.fromhex(expected)) == count
+
+
+@pytest.mark.parametrize("data", [b"\x03", bytes.fromhex("03 00000000000000"), b"\x00" * 9])
+def test_parse_ack_rejects_a_malformed_ack(data: bytes) -> None:
+    with pytest.raises(ProtocolError, match="malformed ACK"):
+        parse_ack(data)
+
+
+def test_an_ack_is_not_a_data_message() -> None:
+    """parse_message() does not take an ACK for packets: the peer reads it apart."""
+    with pytest.raises(ProtocolError, match="unexpected message kind 0x03"):
+        parse_message(serialize_ack(1))
 
 
 # encode_packets.
@@ -276,17 +344,28 @@ def test_native_framing_identity() -> None:
 
 
 def test_native_framing_greetings_golden_bytes() -> None:
-    """Both greetings are HELLOs: the client's with id 0, the server's with the new id."""
+    """Both greetings are HELLOs: the client's with id 0, the server's with the new id
+    and, when it offers to resume, the grace and the token."""
     framing = NativeFraming()
+    assert framing.resumable and framing.ack_kind == ACK
     client = framing.client_greeting(1 << 20)
-    server = framing.server_greeting(3, 65536)
-    assert client == bytes.fromhex("0201 00000000 00001000")
-    assert server == bytes.fromhex("0201 03000000 00000100")
+    server = framing.server_greeting(3, 65536, Resumption(TOKEN, 0, 30.0))
+    assert client == bytes.fromhex("0202 00000000 00001000 00000000 0000000000000000 00")
+    assert server == bytes.fromhex("0202 03000000 00000100 30750000 0000000000000000 10") + TOKEN
     assert framing.parse_client_greeting(client) == Greeting(0, 1 << 20)
-    assert framing.parse_server_greeting(server) == Greeting(3, 65536)
+    assert framing.parse_server_greeting(server) == Greeting(3, 65536, Resumption(TOKEN, 0, 30.0))
 
 
-@pytest.mark.parametrize("data", [b"", b"\x00packet", bytes.fromhex("0202 03000000 00000100")])
+def test_native_framing_resume_greeting() -> None:
+    """A client that resumes greets with its id, its count and the token."""
+    framing = NativeFraming()
+    client = framing.client_greeting(4096, 7, Resumption(TOKEN, 41))
+    assert framing.parse_client_greeting(client) == Greeting(7, 4096, Resumption(TOKEN, 41))
+    assert framing.ack(41) == serialize_ack(41)
+    assert framing.parse_ack(serialize_ack(41)) == 41
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00packet", bytes.fromhex("0201 03000000 00000100")])
 def test_native_framing_rejects_a_bad_greeting(data: bytes) -> None:
     """A greeting that is not a HELLO of this version raises ProtocolError, both ways."""
     framing = NativeFraming()

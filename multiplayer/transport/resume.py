@@ -1,0 +1,212 @@
+"""Resuming a session whose link was lost: the part that knows nothing of sockets.
+
+A phone that changes networks, a Wi-Fi that drops for two seconds: the TCP
+connection dies, but the player has not left. In a resumable profile (the native
+one; Godot's protocol has no resume) the server keeps such a peer for
+``reconnect_grace`` seconds, and the client comes back on a new connection,
+presenting the token the server gave it, and keeps its id and everything the
+program built on it (docs/resume.md).
+
+What makes the resume lossless is a count, not a number on each message. TCP
+delivers the messages of one connection whole and in order, and a cut loses a
+tail of them; so each side counts the data messages it has sent and received in
+the session (nothing travels with them), the receiver acknowledges its count now
+and then (an ACK message), and the sender keeps what is not acknowledged yet in a
+:class:`Replay` buffer. On a resume each side tells the other its count, and each
+replays what the other has not received: every data message arrives exactly once,
+in order. The buffer is bounded (``resume_buffer_size``): a peer that stays away
+while more than that is put for it loses its session, with a reason, never a gap.
+
+The token is 16 random bytes, bound to the peer id it was given with, compared in
+constant time, and replaced at every resume (so a token seen on the wire is good
+for one resume at most). :class:`ResumeGate` bounds how many refused attempts an
+address may make, so that tokens cannot be guessed at speed.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections import deque
+from collections.abc import Sequence
+
+from ..exceptions import ProtocolError
+
+__all__ = [
+    "ACK_EVERY_BYTES",
+    "ACK_EVERY_MESSAGES",
+    "ACK_INTERVAL",
+    "RESUME_FAILURES",
+    "RESUME_WINDOW",
+    "TOKEN_SIZE",
+    "Replay",
+    "ResumeGate",
+    "new_token",
+    "same_token",
+]
+
+TOKEN_SIZE = 16
+"""Bytes of a resume token: 128 random bits."""
+
+ACK_EVERY_MESSAGES = 64
+"""A receiver acknowledges at once after this many unacknowledged data messages..."""
+ACK_EVERY_BYTES = 64 * 1024
+"""...or this many bytes of them..."""
+ACK_INTERVAL = 0.25
+"""...and otherwise within this many seconds: what the sender's buffer holds while
+the link is up is about one such interval of traffic."""
+
+RESUME_FAILURES = 10
+"""Refused resume attempts an address may make per :data:`RESUME_WINDOW`; past that,
+its attempts are refused unread until the window ends."""
+RESUME_WINDOW = 10.0
+"""Seconds over which :data:`RESUME_FAILURES` are counted."""
+
+
+def new_token() -> bytes:
+    """A fresh resume token."""
+    return secrets.token_bytes(TOKEN_SIZE)
+
+
+def same_token(presented: bytes, expected: bytes) -> bool:
+    """Whether a presented token is the expected one, in time that does not depend
+    on where they differ (``hmac.compare_digest``)."""
+    return hmac.compare_digest(presented, expected)
+
+
+class Replay:
+    """One side's account of a resumable session: the counts, the token, and the
+    data messages sent and not acknowledged yet.
+
+    Args:
+        token: The session's resume token (both sides keep it).
+        limit: The most bytes the buffer may hold (``resume_buffer_size``).
+    """
+
+    __slots__ = (
+        "_acked",
+        "_buffer",
+        "_first",
+        "_unacked_bytes",
+        "buffered",
+        "limit",
+        "received",
+        "sent",
+        "token",
+    )
+
+    def __init__(self, token: bytes, limit: int) -> None:
+        self.token = token
+        self.limit = limit
+        self.sent = 0
+        """Data messages sent in the session (written, or buffered while away)."""
+        self.received = 0
+        """Data messages received in the session."""
+        self.buffered = 0
+        """Bytes in the buffer."""
+        self._buffer: deque[bytes] = deque()
+        self._first = 0  # the count of the buffer's first message: what was acknowledged
+        self._acked = 0  # what we last acknowledged to the other side
+        self._unacked_bytes = 0
+
+    # Sending.
+
+    def record(self, messages: Sequence[bytes]) -> bool:
+        """Keep ``messages``, which are being sent, until they are acknowledged;
+        False if the buffer now holds more than its limit (the session cannot
+        promise them any more: the caller ends it)."""
+        self._buffer.extend(messages)
+        self.sent += len(messages)
+        self.buffered += sum(map(len, messages))
+        return self.buffered <= self.limit
+
+    def acknowledged(self, count: int) -> None:
+        """The other side has received ``count`` data messages in all: forget those.
+
+        Raises:
+            ProtocolError: ``count`` goes back, or past what was sent.
+        """
+        if not self._first <= count <= self.sent:
+            raise ProtocolError(
+                f"acknowledged {count} messages, but {self._first} were acknowledged"
+                f" already and {self.sent} sent"
+            )
+        buffer = self._buffer
+        while self._first < count:
+            self.buffered -= len(buffer.popleft())
+            self._first += 1
+
+    def replay(self, count: int) -> list[bytes]:
+        """What to send again to the other side, which says it has received
+        ``count`` data messages: everything after them, in order.
+
+        Raises:
+            ProtocolError: ``count`` is not possible (it goes back past what it
+                acknowledged, or past what was sent).
+        """
+        self.acknowledged(count)
+        return list(self._buffer)
+
+    # Receiving.
+
+    def arrived(self, size: int) -> bool:
+        """A data message of ``size`` bytes arrived; whether to acknowledge at once."""
+        self.received += 1
+        self._unacked_bytes += size
+        return (
+            self.received - self._acked >= ACK_EVERY_MESSAGES
+            or self._unacked_bytes >= ACK_EVERY_BYTES
+        )
+
+    def ack_due(self) -> bool:
+        """Whether something arrived since the last acknowledgement."""
+        return self.received != self._acked
+
+    def take_ack(self) -> int:
+        """The count to acknowledge now (it is noted as acknowledged)."""
+        self._acked = self.received
+        self._unacked_bytes = 0
+        return self.received
+
+    def resumed(self, token: bytes) -> None:
+        """The session resumed with a new token; the greeting that said so told the
+        other side our count, as an acknowledgement does."""
+        self.token = token
+        self.take_ack()
+
+
+class ResumeGate:
+    """Counts refused resume attempts per address, so that a flood of guesses is
+    cut short: past :data:`RESUME_FAILURES` in :data:`RESUME_WINDOW` seconds, an
+    address's attempts are refused without looking at them. Times are passed in
+    (the event loop's clock), as everything here is sans-I/O.
+
+    Args:
+        max_addresses: The most addresses tracked at once; past it the oldest
+            window is forgotten (memory stays bounded under a spread-out flood).
+    """
+
+    def __init__(self, max_addresses: int = 10_000) -> None:
+        self._windows: dict[str, tuple[float, int]] = {}
+        self._max_addresses = max_addresses
+
+    def allows(self, address: str, now: float) -> bool:
+        """Whether ``address`` may try to resume now."""
+        window = self._windows.get(address)
+        if window is None:
+            return True
+        start, failures = window
+        if now - start >= RESUME_WINDOW:
+            del self._windows[address]
+            return True
+        return failures < RESUME_FAILURES
+
+    def refused(self, address: str, now: float) -> None:
+        """An attempt from ``address`` was refused."""
+        start, failures = self._windows.get(address, (now, 0))
+        if now - start >= RESUME_WINDOW:
+            start, failures = now, 0
+        self._windows.pop(address, None)  # re-inserted last: dicts keep insertion order
+        self._windows[address] = (start, failures + 1)
+        if len(self._windows) > self._max_addresses:
+            del self._windows[next(iter(self._windows))]

@@ -1,0 +1,222 @@
+"""How a client whose connection was lost comes back and resumes its session.
+
+The client half (:mod:`.websocket_client`) starts a :class:`Reconnection` when the
+link to the server is lost without a close frame, in a resumable session
+(:mod:`.resume`). It tries again and again, each attempt a new WebSocket to the
+same URL whose greeting presents the peer id, the token and the count of data
+messages received, until the server answers with its own count and a new token,
+the server refuses (4001: the session is gone), or the grace runs out. The waits
+between attempts grow exponentially, with jitter, up to :data:`BACKOFF_CAP`: when
+a server's network blinks, its thousand clients do not all knock at once.
+
+While it runs, the link is AWAY: the program goes on putting packets, which wait
+in the replay buffer, and ``poll()`` reported ``peer_dropped(1)``; a resume reports
+``peer_resumed(1)``, and giving up ``peer_disconnected(1)``, with the reason in
+``connection_error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import TYPE_CHECKING
+
+from ..exceptions import ProtocolError
+from .framing.base import Greeting, Resumption
+from .tls import TLSOptions
+from .websocket_base import (
+    CLOSE_GOING_AWAY,
+    CLOSE_NORMAL,
+    CLOSE_RESUME_REFUSED,
+    WebSocketPeerBase,
+)
+from .websocket_link import AWAY, Link, conn_of
+from .websocket_peer import WebSocketPeer
+from .websocket_peer_link import State
+
+if TYPE_CHECKING:
+    from .websocket_peer_link import PeerLink
+
+__all__ = ["BACKOFF_CAP", "FIRST_BACKOFF", "Reconnection", "ResumeRefused"]
+
+logger = logging.getLogger("multiplayer.websocket")
+
+FIRST_BACKOFF = 0.1
+"""Seconds before the first attempt (at most: it is jittered) and the first wait
+between two; each wait doubles, up to :data:`BACKOFF_CAP`."""
+BACKOFF_CAP = 2.0
+"""The longest wait between two attempts."""
+
+
+class ResumeRefused(ConnectionError):
+    """The server will not resume the session: it ended (the grace ran out, or the
+    server forgot it), the token was not the right one (4001), or the server is
+    going away (1001)."""
+
+
+class Reconnection:
+    """The attempts to resume the session of ``link``, for up to ``grace`` seconds.
+
+    Args:
+        peer: The client peer.
+        link: Its link to the server, AWAY.
+        url: The server's URL.
+        tls: The TLS options of the first connection.
+        grace: How long to keep trying (the server's ``reconnect_grace``, or the
+            client's own if shorter).
+    """
+
+    def __init__(
+        self,
+        peer: WebSocketPeerBase,
+        link: Link,
+        url: str,
+        tls: TLSOptions | None,
+        grace: float,
+    ) -> None:
+        self._peer = peer
+        self._link = link
+        self._url = url
+        self._tls = tls
+        self._grace = grace
+        self.attempts = 0
+
+    async def run(self) -> None:
+        """Try until the session resumes, or give it up."""
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self._grace
+        backoff = FIRST_BACKOFF
+        wait = random.uniform(0, backoff)
+        failure: BaseException | None = None
+        while self._link.state is AWAY:
+            if loop.time() + wait >= give_up_at:
+                break
+            await asyncio.sleep(wait)
+            self.attempts += 1
+            try:
+                await self._attempt(give_up_at - loop.time())
+                return
+            except ResumeRefused as exc:
+                self._give_up(exc, str(exc))
+                return
+            except (OSError, TimeoutError, ProtocolError) as exc:
+                failure = exc
+            backoff = min(backoff * 2, BACKOFF_CAP)
+            wait = backoff / 2 + random.uniform(0, backoff / 2)
+        detail = f"; last attempt: {failure}" if failure is not None else ""
+        reason = f"could not reconnect within {self._grace} s ({self.attempts} attempts{detail})"
+        self._give_up(TimeoutError(reason), reason)
+
+    def _give_up(self, exc: BaseException, reason: str) -> None:
+        self._peer._connection_error = exc
+        self._link.waiting = None  # (this task: nothing to cancel)
+        self._peer._sessions.give_up(self._link, reason)
+
+    async def _attempt(self, time_left: float) -> None:
+        """One connection that resumes the session, or raises why it did not.
+
+        Raises:
+            ResumeRefused: The server closed it with 4001.
+            OSError, TimeoutError, ProtocolError: It failed otherwise.
+        """
+        peer = self._peer
+        ws = peer._new_ws()
+        ws.connect_to_url(self._url, self._tls)
+        conn = conn_of(ws)
+        conn.quiet = True  # (a failed attempt is part of the reconnection's story)
+        peer._track(conn)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        attempt = _Attempt(peer, self._link, ws, done)
+        conn.sink = attempt.greeted
+        conn.on_arrival = attempt.progressed
+        try:
+            await asyncio.wait_for(done, min(peer.handshake_timeout, max(time_left, 0.001)))
+        except BaseException:
+            attempt.abandon()
+            raise
+
+
+class _Attempt:
+    """The callbacks of one attempt's connection, until it resumes or fails."""
+
+    def __init__(
+        self,
+        peer: WebSocketPeerBase,
+        link: Link,
+        ws: WebSocketPeer,
+        done: asyncio.Future[None],
+    ) -> None:
+        self._peer = peer
+        self._link = link
+        self._ws = ws
+        self._conn: PeerLink = conn_of(ws)
+        self._done = done
+        self._greeted = False
+
+    def progressed(self) -> None:
+        conn = self._conn
+        if conn.state is State.STATE_OPEN and not self._greeted:
+            self._greeted = True
+            replay = self._link.replay
+            assert replay is not None
+            peer = self._peer
+            greeting = peer._framing.client_greeting(
+                peer.inbound_buffer_size,
+                peer._unique_id or peer._assigned_id,
+                Resumption(replay.token, replay.received),
+            )
+            conn.write_binary([greeting])
+        elif conn.state is State.STATE_CLOSED:
+            self._peer._untrack(conn)
+            if not self._done.done():
+                self._done.set_exception(self._why_closed())
+
+    def greeted(self, message: bytes, text: bool) -> None:
+        """The server's answer: its count and a new token."""
+        if self._done.done():
+            return
+        peer, link = self._peer, self._link
+        replay = link.replay
+        assert replay is not None
+        try:
+            if text:
+                raise ProtocolError("the server answered a resume with a text message")
+            greeting: Greeting = peer._check_greeting(peer._framing.parse_server_greeting(message))
+            answer = greeting.resumption
+            own_id = peer._unique_id or peer._assigned_id
+            if answer is None or greeting.peer_id != own_id:
+                raise ProtocolError(f"the server answered the resume of peer {own_id} wrongly")
+            again = replay.replay(answer.received)
+        except ProtocolError as exc:
+            self._done.set_exception(exc)
+            return
+        self._conn.on_arrival = None  # (the peer's own, from here)
+        peer._sessions.resume(link, self._ws, greeting.max_message_size, again, answer.token)
+        logger.info("connection to the server resumed as peer %d", greeting.peer_id)
+        self._done.set_result(None)
+
+    def abandon(self) -> None:
+        """The attempt failed or was given up: close its connection."""
+        conn = self._conn
+        if self._link.conn is conn:
+            return  # it resumed after all (the wait was cancelled as it did)
+        conn.sink = None
+        if conn.state is State.STATE_OPEN:
+            conn.close(CLOSE_NORMAL, "")
+        elif conn.state is not State.STATE_CLOSED:
+            conn.cut()
+
+    def _why_closed(self) -> Exception:
+        conn = self._conn
+        rcvd = conn.protocol.close_rcvd
+        if rcvd is not None and int(rcvd.code) in (CLOSE_RESUME_REFUSED, CLOSE_GOING_AWAY):
+            reason = f"the server refused to resume the session: {int(rcvd.code)} {rcvd.reason}"
+            return ResumeRefused(reason.rstrip())
+        if rcvd is not None:
+            reason = f"the server closed the connection: {int(rcvd.code)} {rcvd.reason}"
+            return ConnectionError(reason.rstrip())
+        error = conn.error
+        if isinstance(error, Exception):
+            return error
+        return ConnectionResetError("the connection closed during the handshake")

@@ -1,0 +1,173 @@
+"""``Sessions``: the resumable sessions of a WebSocket peer's links.
+
+:mod:`.resume` keeps the account of one session (counts, token, replay buffer)
+and knows nothing of connections; this module applies it to the peer's links, on
+the event loop: it counts and acknowledges what each resumable link receives,
+holds a link whose connection was lost (AWAY: ``peer_dropped``), swaps in the new
+connection of a resume (``peer_resumed``) after sending what the other side
+missed, and ends a session that cannot go on (``peer_disconnected``). When to hold
+and when to give up is the sides' to decide: the server's grace timer
+(:mod:`.websocket_server`), the client's reconnection (:mod:`.websocket_reconnect`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+from typing import TYPE_CHECKING
+
+from ..exceptions import ProtocolError
+from .resume import ACK_INTERVAL
+from .websocket_link import AWAY, OPEN, Link
+from .websocket_peer import WebSocketPeer
+from .websocket_peer_link import PeerLink, State
+
+if TYPE_CHECKING:
+    from .websocket_base import WebSocketPeerBase
+
+__all__ = ["Sessions"]
+
+logger = logging.getLogger("multiplayer.websocket")
+
+_CLOSE_PROTOCOL_ERROR = 1002
+_CLOSE_POLICY_VIOLATION = 1008
+
+
+class Sessions:
+    """The resumable sessions of ``peer``'s links."""
+
+    def __init__(self, peer: WebSocketPeerBase) -> None:
+        self._peer = peer
+        self.away: set[Link] = set()
+        """Links whose connection was lost and whose session waits to resume."""
+        self._ack_due: set[Link] = set()  # to acknowledge at the next sweep
+        self._ack_timer: asyncio.TimerHandle | None = None
+        self._ack_kind = peer._framing.ack_kind
+
+    # Receiving.
+
+    def receive(self, link: Link, message: bytes, text: bool) -> None:
+        """The sink of a resumable link: data messages are counted (and acknowledged
+        now and then) and go on to the peer; an acknowledgement trims the replay
+        buffer."""
+        if link.state is not OPEN:
+            return
+        replay = link.replay
+        assert replay is not None
+        peer = self._peer
+        if message and message[0] == self._ack_kind and not text:
+            try:
+                replay.acknowledged(peer._framing.parse_ack(message))
+            except ProtocolError as exc:
+                peer._fail_link(link, _CLOSE_PROTOCOL_ERROR, str(exc))
+            return
+        if replay.arrived(len(message)):
+            self._ack_due.discard(link)
+            link.conn.write_binary([peer._framing.ack(replay.take_ack())])
+        elif link not in self._ack_due:
+            self._ack_due.add(link)
+            if self._ack_timer is None:
+                loop = asyncio.get_running_loop()
+                self._ack_timer = loop.call_later(ACK_INTERVAL, self._send_acks)
+        peer._receive(link, message, text)
+
+    def _send_acks(self) -> None:
+        """Acknowledge what arrived on each link since its last acknowledgement."""
+        self._ack_timer = None
+        due, self._ack_due = self._ack_due, set()
+        ack = self._peer._framing.ack
+        for link in due:
+            replay = link.replay
+            if link.state is OPEN and replay is not None and replay.ack_due():
+                link.conn.write_binary([ack(replay.take_ack())])
+
+    # Losing and resuming.
+
+    def hold(self, link: Link) -> None:
+        """Keep the session of ``link``, whose connection was lost, until it resumes
+        or the side gives up on it (:meth:`give_up`); ``poll()`` reports
+        ``peer_dropped``."""
+        link.go_away()
+        self.away.add(link)
+        self._ack_due.discard(link)
+        peer = self._peer
+        peer._inbox.stage_dropped(link.peer_id)
+        peer._activity.wake()
+
+    def resume(
+        self, link: Link, ws: WebSocketPeer, size: int | None, first: list[bytes], token: bytes
+    ) -> None:
+        """Resume the session of ``link`` on ``ws``, whose greeting is done, with the
+        new ``token``: ``first`` is sent before anything new (the server's greeting,
+        and what the other side has not received: ``Replay.replay``). ``poll()``
+        reports ``peer_resumed``."""
+        replay = link.replay
+        assert replay is not None, "only a resumable link resumes"
+        peer = self._peer
+        replay.resumed(token)
+        self.away.discard(link)
+        conn = link.come_back(ws, peer._message_size(size))
+        conn.sink = partial(self.receive, link)
+        conn.on_arrival = partial(peer._after_read, link)
+        if first:
+            conn.write_binary(first)
+        peer._inbox.stage_resumed(link.peer_id)
+        peer._activity.wake()
+
+    def supersede(self, link: Link) -> None:
+        """A new connection resumes the session of ``link``, whose connection still
+        looked open: that one is cut, and the session is away until the resume
+        (so ``poll()`` reports the drop, then the resume)."""
+        old = link.conn
+        old.sink = None
+        old.on_arrival = partial(self._retire, old)
+        self.hold(link)
+        old.cut()
+
+    def _retire(self, conn: PeerLink) -> None:
+        if conn.state is State.STATE_CLOSED:
+            conn.on_arrival = None
+            self._peer._untrack(conn)
+
+    def give_up(self, link: Link, reason: str) -> None:
+        """End the session of ``link``, which is away: ``poll()`` reports it left."""
+        if link.state is not AWAY:
+            return
+        peer = self._peer
+        if peer.is_server():
+            logger.warning("peer %d: %s; its session ends", link.peer_id, reason)
+        else:
+            logger.warning("the session with the server ends: %s", reason)
+        peer._forget_link(link, notify=True)
+
+    def overflow(self, link: Link) -> None:
+        """More than ``resume_buffer_size`` bytes sent to ``link`` are unacknowledged:
+        the session could no longer be resumed without a gap, so it ends."""
+        peer = self._peer
+        limit = peer.resume_buffer_size
+        if link.state is AWAY:
+            logger.warning(
+                "peer %d: more than resume_buffer_size (%d bytes) was put for it while it"
+                " was away; its session ends",
+                link.peer_id,
+                limit,
+            )
+            peer._forget_link(link, notify=True)
+            return
+        reason = f"more than resume_buffer_size ({limit} bytes) sent and not acknowledged"
+        peer._fail_link(link, _CLOSE_POLICY_VIOLATION, reason)
+
+    # Bookkeeping.
+
+    def forget(self, link: Link) -> None:
+        """``link`` is closed: nothing more to do for it."""
+        self.away.discard(link)
+        self._ack_due.discard(link)
+
+    def clear(self) -> None:
+        self.away.clear()
+        self._ack_due.clear()
+        if self._ack_timer is not None:
+            self._ack_timer.cancel()
+            self._ack_timer = None

@@ -1,0 +1,220 @@
+"""Resuming a session over real sockets, through a FaultProxy: the link breaks the
+ways real networks break it, and every reliable packet sent either way arrives
+exactly once, in order; the peer keeps its id; the signals say what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from multiplayer import ConnectionStatus
+from multiplayer.transport.peer import TransferMode
+from tests.faults.pair import Pair, start_pair
+
+CONNECTED = ConnectionStatus.CONNECTED
+
+
+async def burst(pair: Pair, count: int, per_pass: int = 25) -> None:
+    """Both sides put ``count`` numbered packets, ``per_pass`` per pass of the loop."""
+    server, client = pair.ends
+    while server.sent < count or client.sent < count:
+        server.send(min(per_pass, count - server.sent))
+        client.send(min(per_pass, count - client.sent))
+        server.poll()
+        client.poll()
+        await asyncio.sleep(0)
+
+
+def all_arrived(pair: Pair, count: int) -> bool:
+    server, client = pair.ends
+    return len(server.got) >= count and len(client.got) >= count
+
+
+async def test_a_cut_during_a_burst_both_ways_loses_nothing(pair: Pair) -> None:
+    server, client = pair.ends
+    peer_id = client.peer.get_unique_id()
+    sending = asyncio.create_task(burst(pair, 3000))
+    await pair.until(lambda: len(server.got) > 500 and len(client.got) > 500)
+    pair.proxy.cut()
+    await sending
+    await pair.until(lambda: all_arrived(pair, 3000))
+    server.check(client)
+    client.check(server)
+    assert server.events == [("connected", peer_id), ("dropped", peer_id), ("resumed", peer_id)]
+    assert client.events == [("connected", 1), ("dropped", 1), ("resumed", 1)]
+    assert client.peer.get_unique_id() == peer_id
+    assert client.peer.get_connection_status() is CONNECTED
+
+
+async def test_several_cuts_in_a_row_lose_nothing(pair: Pair) -> None:
+    server, client = pair.ends
+    for _ in range(3):
+        sending = asyncio.create_task(burst(pair, server.sent + 600))
+        await pair.until(lambda: len(server.got) > server.sent - 300)
+        pair.proxy.cut()
+        await sending
+        await pair.until(lambda: all_arrived(pair, server.sent))
+    server.check(client)
+    client.check(server)
+    assert server.saw("dropped", "resumed") == ["dropped", "resumed"] * 3
+    assert "disconnected" not in server.saw("disconnected")
+
+
+async def test_a_blackhole_longer_than_the_heartbeat_is_detected_and_resumed(
+    pair: Pair, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing is forwarded and nothing closed: both keepalives notice (0.2 + 0.3 s),
+    the client tries again and again while the blackhole lasts, and resumes once the
+    network is back; what was put meanwhile arrives."""
+    caplog.set_level(logging.INFO, "multiplayer")
+    server, client = pair.ends
+    pair.proxy.blackhole()
+    server.send(50)
+    client.send(50)
+    await pair.until(lambda: server.saw("dropped") and client.saw("dropped"))
+    server.send(50)  # (put while away: kept for the resume)
+    client.send(50)
+    await asyncio.sleep(1.5)  # (the client's attempts fail while the blackhole lasts)
+    pair.proxy.restore()
+    await pair.until(lambda: server.saw("resumed") and client.saw("resumed"))
+    await pair.until(lambda: all_arrived(pair, 100))
+    server.check(client)
+    client.check(server)
+    assert "no answer to keepalive pings" in caplog.text
+    reconnection = client.peer._side.reconnection  # type: ignore[union-attr]
+    assert reconnection is not None and reconnection.attempts >= 2
+
+
+async def test_cuts_during_the_resume_itself_lose_nothing(pair: Pair) -> None:
+    """The link is cut again while the client is resuming (twice): the next attempt
+    resumes from the counts both sides still hold."""
+    server, client = pair.ends
+    server.send(200)
+    client.send(200)
+    pair.proxy.delay = 0.15  # (slow enough to cut the resume in its middle)
+    pair.proxy.cut()
+    for _ in range(2):
+        await pair.until(lambda: pair.proxy.links == 1 and not client.saw("resumed"))
+        server.send(100)
+        client.send(100)
+        pair.proxy.cut()
+    pair.proxy.delay = 0
+    await pair.until(lambda: client.saw("resumed") != [] and all_arrived(pair, 400))
+    server.check(client)
+    client.check(server)
+    assert client.saw("disconnected") == []
+
+
+async def test_an_unclean_link_is_resumed_but_a_clean_close_is_a_leave(pair: Pair) -> None:
+    """close() on the client sends a close frame: the server reports the leave at
+    once, with no grace."""
+    server, client = pair.ends
+    peer_id = client.peer.get_unique_id()
+    client.peer.close()
+    await pair.until(lambda: ("disconnected", peer_id) in server.events, timeout=2)
+    assert server.saw("dropped") == []
+
+
+async def test_the_grace_running_out_ends_the_session_on_both_sides(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A client that cannot come back (the network stays down) within the grace:
+    the server reports peer_dropped, then peer_disconnected once the grace is over;
+    the client gives up then too, DISCONNECTED with connection_error saying why."""
+    pair = await start_pair(reconnect_grace=1.0)
+    try:
+        server, client = pair.ends
+        peer_id = client.peer.get_unique_id()
+        pair.proxy.blackhole()
+        await pair.until(lambda: server.saw("dropped") != [])
+        loop = asyncio.get_running_loop()
+        dropped_at = loop.time()
+        await pair.until(lambda: server.saw("disconnected") != [], timeout=5)
+        assert 0.9 <= loop.time() - dropped_at <= 2.0
+        await pair.until(lambda: client.saw("disconnected") != [], timeout=5)
+        assert server.events[-2:] == [("dropped", peer_id), ("disconnected", peer_id)]
+        assert client.events == [("connected", 1), ("dropped", 1), ("disconnected", 1)]
+        assert client.peer.get_connection_status() is ConnectionStatus.DISCONNECTED
+        assert "could not reconnect within 1.0 s" in str(client.peer.connection_error)
+        assert f"peer {peer_id}: it did not come back within reconnect_grace" in caplog.text
+        assert not server.peer._links
+    finally:
+        pair.proxy.restore()
+        await pair.close()
+
+
+async def test_a_rejoin_after_the_grace_is_a_new_peer() -> None:
+    pair = await start_pair(reconnect_grace=0.5)
+    try:
+        _server, client = pair.ends
+        old_id = client.peer.get_unique_id()
+        pair.proxy.blackhole()
+        await pair.until(lambda: client.saw("disconnected") != [], timeout=5)
+        pair.proxy.restore()
+        await client.peer.create_client(pair.proxy.url)
+        await pair.until(lambda: client.peer.get_connection_status() is CONNECTED)
+        assert client.peer.get_unique_id() not in (0, old_id)
+    finally:
+        await pair.close()
+
+
+async def test_unreliable_packets_put_while_away_are_dropped() -> None:
+    """What is put unreliable for a peer that is away is dropped (docs/resume.md);
+    the reliable packets around it all arrive."""
+    pair = await start_pair()
+    try:
+        server, client = pair.ends
+        pair.proxy.blackhole()
+        await pair.until(lambda: server.saw("dropped") != [] and client.saw("dropped") != [])
+        server.send(5)
+        server.send(5, TransferMode.UNRELIABLE)
+        server.send(5)
+        pair.proxy.restore()
+        await pair.until(lambda: len(client.got) >= 10 and client.saw("resumed") != [])
+        await asyncio.sleep(0.1)
+        client.poll()
+        assert client.got == [*range(5), *range(10, 15)]
+    finally:
+        await pair.close()
+
+
+async def test_a_replay_buffer_overflow_while_away_ends_the_session(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """More than resume_buffer_size put for a peer that is away: its session ends at
+    once, with a log line saying so, not later with a gap."""
+    pair = await start_pair(resume_buffer_size=4096)
+    try:
+        server, client = pair.ends
+        peer_id = client.peer.get_unique_id()
+        pair.proxy.blackhole()
+        await pair.until(lambda: server.saw("dropped") != [])
+        server.peer.set_target_peer(peer_id)
+        for _ in range(5):
+            server.peer.put_packet(bytes(1000))
+        await pair.until(lambda: server.saw("disconnected") != [], timeout=2)
+        assert f"peer {peer_id}: more than resume_buffer_size (4096 bytes)" in caplog.text
+        pair.proxy.restore()
+        await pair.until(lambda: client.saw("disconnected") != [], timeout=5)
+        assert "refused to resume" in str(client.peer.connection_error)
+    finally:
+        await pair.close()
+
+
+async def test_a_client_with_no_grace_does_not_resume() -> None:
+    """reconnect_grace = 0 on the client: a lost link is the end, as without resume."""
+    pair = await start_pair()
+    try:
+        _server, client = pair.ends
+        client.peer.close()
+        await client.peer.wait_closed()
+        client.peer.reconnect_grace = 0
+        await client.peer.create_client(pair.proxy.url)
+        await pair.until(lambda: client.peer.get_connection_status() is CONNECTED)
+        pair.proxy.cut()
+        await pair.until(lambda: client.peer.get_connection_status() is not CONNECTED)
+        assert client.saw("dropped") == []
+    finally:
+        await pair.close()

@@ -1,0 +1,168 @@
+"""Resuming under the high-level API: spawns, synchronizers and awaited calls go on
+across a cut link, and SceneMultiplayer says what happened (peer_dropped,
+peer_resumed, connection_lost, reconnected) without a leave."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import pytest
+
+from multiplayer import (
+    MultiplayerSpawner,
+    MultiplayerSynchronizer,
+    Node,
+    ReplicationMode,
+    SceneReplicationConfig,
+    SceneTree,
+    WebSocketMultiplayerPeer,
+    rpc,
+)
+from multiplayer.testing import FaultProxy
+from tests.faults.pair import SETTINGS
+
+
+class Piece(Node):
+    def __init__(self, number: int) -> None:
+        super().__init__(f"Piece{number}")
+        self.value = 0
+        config = SceneReplicationConfig()
+        config.add_property(".:value")
+        config.property_set_replication_mode(".:value", ReplicationMode.ON_CHANGE)
+        self.add_child(MultiplayerSynchronizer("Sync", replication_config=config))
+
+
+class Board(Node):
+    def __init__(self) -> None:
+        super().__init__("Board")
+        self.pieces = Node("Pieces")
+        self.add_child(self.pieces)
+        spawner = MultiplayerSpawner("Spawner", spawn_path="../Pieces")
+        spawner.spawn_function = Piece
+        self.add_child(spawner)
+        self.spawner = spawner
+        self.answer_now = asyncio.Event()
+
+    @rpc("any_peer")
+    async def double(self, x: int) -> int:
+        await self.answer_now.wait()
+        return x * 2
+
+
+@dataclass
+class Game:
+    server: SceneTree
+    client: SceneTree
+    proxy: FaultProxy
+    log: list[str]
+
+    def board(self, tree: SceneTree) -> Board:
+        board = tree.root.get_node("Board")
+        assert isinstance(board, Board)
+        return board
+
+    def frame(self) -> None:
+        self.server.process(0.016)
+        self.client.process(0.016)
+
+    async def until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.frame()
+            if condition():
+                return
+            assert time.monotonic() < deadline, "condition not reached in time"
+            await asyncio.sleep(0.003)
+
+
+def state(tree: SceneTree) -> dict[str, int]:
+    pieces = tree.root.get_node("Board/Pieces")
+    return {child.name: child.value for child in pieces.get_children()}  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def game() -> AsyncIterator[Game]:
+    log: list[str] = []
+    trees = []
+    for _ in range(2):
+        tree = SceneTree()
+        tree.root.add_child(Board())
+        peer = WebSocketMultiplayerPeer()
+        for name, value in SETTINGS.items():
+            setattr(peer, name, value)
+        trees.append((tree, peer))
+    (server, server_peer), (client, client_peer) = trees
+    await server_peer.create_server(0, "127.0.0.1")
+    proxy = FaultProxy(server_peer.get_local_port())
+    await proxy.start()
+    await client_peer.create_client(proxy.url)
+    server.get_multiplayer().multiplayer_peer = server_peer
+    client.get_multiplayer().multiplayer_peer = client_peer
+    api, capi = server.get_multiplayer(), client.get_multiplayer()
+    for name in ("peer_connected", "peer_disconnected", "peer_dropped", "peer_resumed"):
+        getattr(api, name).connect(lambda peer_id, name=name: log.append(f"server {name}"))
+    for name in ("connection_lost", "reconnected", "server_disconnected", "connected_to_server"):
+        getattr(capi, name).connect(lambda name=name: log.append(f"client {name}"))
+    made = Game(server, client, proxy, log)
+    await made.until(lambda: "client connected_to_server" in log and "server peer_connected" in log)
+    yield made
+    for peer in (client_peer, server_peer):
+        peer.close()
+        await asyncio.wait_for(peer.wait_closed(), 5)
+    await proxy.close()
+
+
+async def test_signals_say_dropped_and_resumed_and_never_left(game: Game) -> None:
+    game.proxy.cut()
+    await game.until(lambda: "client reconnected" in game.log and "server peer_resumed" in game.log)
+    server_side = [line for line in game.log if line.startswith("server")]
+    client_side = [line for line in game.log if line.startswith("client")]
+    assert server_side == ["server peer_connected", "server peer_dropped", "server peer_resumed"]
+    assert client_side == [
+        "client connected_to_server",
+        "client connection_lost",
+        "client reconnected",
+    ]
+    client_id = game.client.get_multiplayer().get_unique_id()
+    assert game.server.get_multiplayer().get_peers() == [client_id]
+
+
+async def test_a_cut_during_spawns_and_updates_leaves_the_trees_equal(game: Game) -> None:
+    """The server spawns a piece and changes every value each frame; the link is cut
+    twice meanwhile. Afterwards the client's pieces and values are the server's."""
+    board = game.board(game.server)
+    for frame in range(120):
+        if frame < 80:
+            board.spawner.spawn(frame)
+        for piece in board.pieces.get_children():
+            piece.value += 1  # type: ignore[attr-defined]
+        if frame == 60:  # (the first resume is done: the second cut finds a link)
+            await game.until(lambda: "client reconnected" in game.log)
+        if frame in (30, 60):
+            game.proxy.cut()
+        game.frame()
+        await asyncio.sleep(0.002)
+    await game.until(lambda: game.log.count("client reconnected") == 2)
+    await game.until(lambda: state(game.client) == state(game.server))
+    assert len(state(game.server)) == 80
+    assert "client server_disconnected" not in game.log
+
+
+async def test_an_awaited_call_across_a_resume_completes_with_its_result(game: Game) -> None:
+    """The call is made, the link is lost for longer than rpc_timeout (the time away
+    does not count), and the answer arrives after the resume."""
+    game.client.get_multiplayer().rpc_timeout = 1.0
+    board = game.board(game.client)
+    call = asyncio.create_task(board.rpc_call(1, "double", 21))
+    await game.until(lambda: True)
+    game.proxy.blackhole()
+    await game.until(lambda: "client connection_lost" in game.log)
+    await asyncio.sleep(1.5)
+    game.board(game.server).answer_now.set()
+    game.proxy.restore()
+    await game.until(call.done)
+    assert call.result() == 42
+    assert "client reconnected" in game.log
