@@ -232,6 +232,13 @@ class Person:
         api.connected_to_server.connect(self._on_connected)
         api.connection_failed.connect(self._on_connection_failed)
         api.server_disconnected.connect(self._on_server_left)
+        # A link lost without a goodbye (Wi-Fi, a phone changing networks) is resumed:
+        # the client reconnects by itself, the server keeps its place meanwhile, and
+        # every line said either way arrives once, in order. Each side says so.
+        api.connection_lost.connect(lambda: self.chat.show("connection lost, reconnecting..."))
+        api.reconnected.connect(lambda: self.chat.show("reconnected"))
+        api.peer_dropped.connect(self._on_peer_dropped)
+        api.peer_resumed.connect(self._on_peer_resumed)
         self.name = name
 
     async def run(self, host_port: int | None, join_url: str | None) -> None:
@@ -316,6 +323,15 @@ class Person:
     def _on_server_left(self) -> None:
         self.peer = None
         self.chat.show("the server left: /host PORT, /join URL or /quit")
+
+    def _on_peer_dropped(self, peer_id: int) -> None:
+        if self.tree.get_multiplayer().is_server():
+            name = self.chat.names.get(peer_id, peer_id)
+            self.chat.show(f"* {name} lost the connection; waiting for them to come back")
+
+    def _on_peer_resumed(self, peer_id: int) -> None:
+        if self.tree.get_multiplayer().is_server():
+            self.chat.show(f"* {self.chat.names.get(peer_id, peer_id)} is back")
 
 
 class Keyboard:

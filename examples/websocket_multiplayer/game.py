@@ -64,6 +64,26 @@ class Game(Node):
         if peer_id in self.players:
             self.del_player.rpc(peer_id)
 
+    # A player whose link breaks without a goodbye (a Wi-Fi blip, a phone that changes
+    # networks) is not gone: the server keeps them for reconnect_grace seconds while
+    # their peer reconnects by itself, and nothing sent meanwhile is lost. The game
+    # waits for them (it may be their turn), and says so.
+
+    def _ready(self) -> None:
+        api = self.multiplayer
+        api.peer_dropped.connect(self.on_peer_dropped)
+        api.peer_resumed.connect(self.on_peer_resumed)
+        api.connection_lost.connect(lambda: self.say("connection lost, reconnecting..."))
+        api.reconnected.connect(lambda: self.say("reconnected"))
+
+    def on_peer_dropped(self, peer_id: int) -> None:
+        if self.multiplayer.is_server() and peer_id in self.names:
+            self._log.rpc(f"{self.names[peer_id]} lost the connection; waiting for them")
+
+    def on_peer_resumed(self, peer_id: int) -> None:
+        if self.multiplayer.is_server() and peer_id in self.names:
+            self._log.rpc(f"{self.names[peer_id]} is back")
+
     @rpc("any_peer")
     def set_player_name(self, name: str) -> None:
         if not self.multiplayer.is_server():

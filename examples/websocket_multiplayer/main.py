@@ -119,43 +119,48 @@ async def all_in_one(bots: int, rounds: int, cheat: bool) -> None:
 
 
 async def play_all_in_one(tree: SceneTree, bots: int, rounds: int, cheat: bool) -> None:
-    server_peer = WebSocketMultiplayerPeer()
-    server_peer.supported_protocols = [PROTOCOL]
+    server_peer = demo_peer()
     await server_peer.create_server(0, "127.0.0.1")
     url = f"ws://127.0.0.1:{server_peer.get_local_port()}"
     joining = f"{bots} bots" + (" and a cheater" if cheat else "")
     print(f"server listening on {url}; {joining} join", flush=True)
 
     players = 1 + bots + (1 if cheat else 0)
-    host_game = Game("Host", rounds, printer("server"), min_players=players)
-    server_game = add_branch(tree, "Server", server_peer, host_game)
-    make_bot(server_game, printer("Host"))
-    server_game.start()
-
-    games = []
-    for i in range(bots):
-        peer = WebSocketMultiplayerPeer()
-        peer.supported_protocols = [PROTOCOL]
-        await peer.create_client(url)
-        name = f"Bot{i + 2}"
-        game = add_branch(tree, name, peer, Game(name, rounds, quiet))
-        game.multiplayer.connected_to_server.connect(
-            lambda g=game: g.set_player_name.rpc_id(1, g.player_name)
-        )
-        make_bot(game, printer(name))
-        games.append(game)
+    server_game = add_host(tree, server_peer, rounds, players)
+    games = [await add_bot(tree, f"Bot{i + 2}", demo_peer(), url) for i in range(bots)]
     if cheat:
-        peer = WebSocketMultiplayerPeer()
-        peer.supported_protocols = [PROTOCOL]
-        await peer.create_client(url)
-        cheater = add_branch(tree, "Cheater", peer, Game("Cheater", rounds, quiet))
-        cheater.multiplayer.connected_to_server.connect(
-            lambda: cheater.set_player_name.rpc_id(1, "Cheater")
-        )
-        make_bot(cheater, printer("Cheater"), cheat=True)
-        games.append(cheater)
+        games.append(await add_bot(tree, "Cheater", demo_peer(), url, cheat=True))
 
     await run_until(tree, lambda: all(g.finished for g in [server_game, *games]), 60)
+
+
+def demo_peer() -> WebSocketMultiplayerPeer:
+    """A peer of the all-in-one mode: the native protocol, the demo's sub-protocol."""
+    peer = WebSocketMultiplayerPeer()
+    peer.supported_protocols = [PROTOCOL]
+    return peer
+
+
+def add_host(tree: SceneTree, peer: WebSocketMultiplayerPeer, rounds: int, players: int) -> Game:
+    """The server's branch, on ``peer`` (a server already): it referees, and a bot
+    plays for the host; the game starts when ``players`` are here."""
+    host_game = Game("Host", rounds, printer("server"), min_players=players)
+    game = add_branch(tree, "Server", peer, host_game)
+    make_bot(game, printer("Host"))
+    game.start()
+    return game
+
+
+async def add_bot(
+    tree: SceneTree, name: str, peer: WebSocketMultiplayerPeer, url: str, cheat: bool = False
+) -> Game:
+    """A bot's branch: ``peer`` joins the game at ``url``, and the bot plays (and
+    cheats, if asked)."""
+    await peer.create_client(url)
+    game = add_branch(tree, name, peer, Game(name, 0, quiet))
+    game.multiplayer.connected_to_server.connect(lambda: game.set_player_name.rpc_id(1, name))
+    make_bot(game, printer(name), cheat)
+    return game
 
 
 def add_branch(tree: SceneTree, name: str, peer: WebSocketMultiplayerPeer, game: Game) -> Game:

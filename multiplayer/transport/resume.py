@@ -53,8 +53,9 @@ ACK_EVERY_MESSAGES = 64
 ACK_EVERY_BYTES = 64 * 1024
 """...or this many bytes of them..."""
 ACK_INTERVAL = 0.25
-"""...and otherwise within this many seconds: what the sender's buffer holds while
-the link is up is about one such interval of traffic."""
+"""...and otherwise with the next data sent the other way after this many seconds
+(an acknowledgement rides in the same write), or on its own after twice as long:
+what the sender's buffer holds while the link is up is about that much traffic."""
 
 RESUME_FAILURES = 10
 """Refused resume attempts an address may make per :data:`RESUME_WINDOW`; past that,
@@ -88,6 +89,7 @@ class Replay:
         "_buffer",
         "_first",
         "_unacked_bytes",
+        "ack_wanted",
         "buffered",
         "limit",
         "received",
@@ -108,6 +110,8 @@ class Replay:
         self._first = 0  # the count of the buffer's first message: what was acknowledged
         self._acked = 0  # what we last acknowledged to the other side
         self._unacked_bytes = 0
+        self.ack_wanted = False
+        """An acknowledgement is to go with the next data sent (see ACK_INTERVAL)."""
 
     # Sending.
 
@@ -166,6 +170,7 @@ class Replay:
         """The count to acknowledge now (it is noted as acknowledged)."""
         self._acked = self.received
         self._unacked_bytes = 0
+        self.ack_wanted = False
         return self.received
 
     def resumed(self, token: bytes) -> None:

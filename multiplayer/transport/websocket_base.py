@@ -219,9 +219,12 @@ class WebSocketPeerBase(WebSocketSettings):
             outgoing.clear()
             link.outgoing_bytes = 0
             replay = link.replay
-            if replay is not None and not replay.record(messages):
-                self._sessions.overflow(link)
-                continue
+            if replay is not None:
+                if not replay.record(messages):
+                    self._sessions.overflow(link)
+                    continue
+                if replay.ack_wanted and link.state is OPEN:
+                    messages = [*messages, self._framing.ack(replay.take_ack())]
             link.write(messages)  # (while AWAY, nothing: the replay buffer has them)
             if link.conn.backed_up and link.state is OPEN and link.conn.backlog() > limit:
                 self._drop_slow_reader(link)

@@ -83,19 +83,20 @@ class Reconnection:
         self.attempts = 0
 
     async def run(self) -> None:
-        """Try until the session resumes, or give it up."""
+        """Try until the session resumes, or give it up. The last attempt starts
+        before the grace runs out (the wait before it is cut short) and may take its
+        whole ``handshake_timeout``: the client gives up at most that long after its
+        grace, never before (docs/resume.md, Bounds)."""
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + self._grace
         backoff = FIRST_BACKOFF
         wait = random.uniform(0, backoff)
         failure: BaseException | None = None
-        while self._link.state is AWAY:
-            if loop.time() + wait >= give_up_at:
-                break
-            await asyncio.sleep(wait)
+        while self._link.state is AWAY and loop.time() < give_up_at:
+            await asyncio.sleep(min(wait, give_up_at - loop.time()))
             self.attempts += 1
             try:
-                await self._attempt(give_up_at - loop.time())
+                await self._attempt()
                 return
             except ResumeRefused as exc:
                 self._give_up(exc, str(exc))
@@ -113,7 +114,7 @@ class Reconnection:
         self._link.waiting = None  # (this task: nothing to cancel)
         self._peer._sessions.give_up(self._link, reason)
 
-    async def _attempt(self, time_left: float) -> None:
+    async def _attempt(self) -> None:
         """One connection that resumes the session, or raises why it did not.
 
         Raises:
@@ -131,7 +132,7 @@ class Reconnection:
         conn.sink = attempt.greeted
         conn.on_arrival = attempt.progressed
         try:
-            await asyncio.wait_for(done, min(peer.handshake_timeout, max(time_left, 0.001)))
+            await asyncio.wait_for(done, peer.handshake_timeout)
         except BaseException:
             attempt.abandon()
             raise

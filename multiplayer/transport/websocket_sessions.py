@@ -73,14 +73,26 @@ class Sessions:
         peer._receive(link, message, text)
 
     def _send_acks(self) -> None:
-        """Acknowledge what arrived on each link since its last acknowledgement."""
+        """Acknowledge what arrived on each link since its last acknowledgement: with
+        the next data that goes to it (the flush adds it to the same write), or now,
+        if none went since the last sweep. (Links that send often cost no write of
+        their own; a server of many clients would otherwise write four times a
+        second to each, for acknowledgements alone.)"""
         self._ack_timer = None
         due, self._ack_due = self._ack_due, set()
         ack = self._peer._framing.ack
         for link in due:
             replay = link.replay
-            if link.state is OPEN and replay is not None and replay.ack_due():
+            if link.state is not OPEN or replay is None or not replay.ack_due():
+                continue
+            if replay.ack_wanted:
                 link.conn.write_binary([ack(replay.take_ack())])
+            else:
+                replay.ack_wanted = True
+                self._ack_due.add(link)
+        if self._ack_due:
+            loop = asyncio.get_running_loop()
+            self._ack_timer = loop.call_later(ACK_INTERVAL, self._send_acks)
 
     # Losing and resuming.
 

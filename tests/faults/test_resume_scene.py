@@ -5,6 +5,7 @@ peer_resumed, connection_lost, reconnected) without a leave."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -33,6 +34,18 @@ class Piece(Node):
         config.add_property(".:value")
         config.property_set_replication_mode(".:value", ReplicationMode.ON_CHANGE)
         self.add_child(MultiplayerSynchronizer("Sync", replication_config=config))
+
+
+class Pad(Node):
+    """A node the client has authority over: only it may call ``press``."""
+
+    def __init__(self) -> None:
+        super().__init__("Pad")
+        self.pressed: list[int] = []
+
+    @rpc  # authority only
+    def press(self, n: int) -> None:
+        self.pressed.append(n)
 
 
 class Board(Node):
@@ -85,13 +98,26 @@ def state(tree: SceneTree) -> dict[str, int]:
 
 @pytest.fixture
 async def game() -> AsyncIterator[Game]:
+    async with start_game(authenticate=False) as made:
+        yield made
+
+
+@pytest.fixture
+async def authenticated_game() -> AsyncIterator[Game]:
+    async with start_game(authenticate=True) as made:
+        yield made
+
+
+@contextlib.asynccontextmanager
+async def start_game(authenticate: bool, **settings: float) -> AsyncIterator[Game]:
     log: list[str] = []
     trees = []
     for _ in range(2):
         tree = SceneTree()
         tree.root.add_child(Board())
+        tree.root.add_child(Pad())
         peer = WebSocketMultiplayerPeer()
-        for name, value in SETTINGS.items():
+        for name, value in {**SETTINGS, **settings}.items():
             setattr(peer, name, value)
         trees.append((tree, peer))
     (server, server_peer), (client, client_peer) = trees
@@ -99,9 +125,18 @@ async def game() -> AsyncIterator[Game]:
     proxy = FaultProxy(server_peer.get_local_port())
     await proxy.start()
     await client_peer.create_client(proxy.url)
-    server.get_multiplayer().multiplayer_peer = server_peer
-    client.get_multiplayer().multiplayer_peer = client_peer
     api, capi = server.get_multiplayer(), client.get_multiplayer()
+    if authenticate:
+        api.auth_callback = lambda peer_id, data: api.complete_auth(peer_id)
+        capi.auth_callback = lambda peer_id, data: None
+
+        def answer(peer_id: int) -> None:
+            capi.send_auth(peer_id, b"me")
+            capi.complete_auth(peer_id)
+
+        capi.peer_authenticating.connect(answer)
+    api.multiplayer_peer = server_peer
+    capi.multiplayer_peer = client_peer
     for name in ("peer_connected", "peer_disconnected", "peer_dropped", "peer_resumed"):
         getattr(api, name).connect(lambda peer_id, name=name: log.append(f"server {name}"))
     for name in ("connection_lost", "reconnected", "server_disconnected", "connected_to_server"):
@@ -166,3 +201,48 @@ async def test_an_awaited_call_across_a_resume_completes_with_its_result(game: G
     await game.until(call.done)
     assert call.result() == 42
     assert "client reconnected" in game.log
+
+
+async def test_authority_and_authentication_outlive_a_resume(authenticated_game: Game) -> None:
+    """An authenticated client with authority over a node: after the resume it is
+    still admitted (no new authentication), and its authority-only calls are still
+    accepted."""
+    game = authenticated_game
+    client_id = game.client.get_multiplayer().get_unique_id()
+    for tree in (game.server, game.client):
+        tree.root.get_node("Pad").set_multiplayer_authority(client_id)
+    pad = game.client.root.get_node("Pad")
+    assert isinstance(pad, Pad)
+    pad.press.rpc(1)
+    game.proxy.cut()
+    pad.press.rpc(2)  # (while reconnecting: it waits in the replay buffer)
+    await game.until(lambda: "client reconnected" in game.log)
+    pad.press.rpc(3)
+    server_pad = game.server.root.get_node("Pad")
+    await game.until(lambda: server_pad.pressed == [1, 2, 3])  # type: ignore[attr-defined]
+    assert game.server.get_multiplayer().get_authenticating_peers() == []
+    assert game.server.get_multiplayer().get_peers() == [client_id]
+    assert game.log.count("server peer_connected") == 1
+
+
+async def test_when_the_grace_runs_out_the_player_leaves_and_its_nodes_go() -> None:
+    """The client cannot come back (the network stays down) within the grace: the
+    server reports the leave, the game frees the player's node (and the spawner
+    despawns it), and the client gives up with server_disconnected."""
+    async with start_game(authenticate=False, reconnect_grace=0.8) as game:
+        board = game.board(game.server)
+        client_id = game.client.get_multiplayer().get_unique_id()
+        board.spawner.spawn(client_id)  # the player's piece
+        api = game.server.get_multiplayer()
+        api.peer_disconnected.connect(
+            lambda peer_id: board.pieces.get_node(f"Piece{peer_id}").queue_free()
+        )
+        await game.until(lambda: state(game.client) == {f"Piece{client_id}": 0})
+        game.proxy.blackhole()
+        await game.until(lambda: "server peer_dropped" in game.log)
+        assert state(game.server) == {f"Piece{client_id}": 0}  # (kept while it may return)
+        await game.until(lambda: "server peer_disconnected" in game.log, timeout=5)
+        await game.until(lambda: state(game.server) == {})
+        await game.until(lambda: "client server_disconnected" in game.log, timeout=5)
+        assert api.get_peers() == []
+        game.proxy.restore()
