@@ -112,6 +112,7 @@ async def serve_ours(relay: bool = True, protocol: str = "native") -> None:
     api.multiplayer_peer = peer
     api.rate_limits.packets_per_second = 0  # a benchmark floods on purpose
     api.rate_limits.bytes_per_second = 0
+    api.rate_limits.cpu_per_second = 0
     api.ping_interval = 0
     api.server_relay = relay
     tree.root.add_child(Bench())

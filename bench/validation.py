@@ -41,6 +41,7 @@ def rate(validate: bool) -> float:
         api.ping_interval = 0
         api.rate_limits.packets_per_second = 0  # a benchmark floods on purpose
         api.rate_limits.bytes_per_second = 0
+        api.rate_limits.cpu_per_second = 0
         tree.root.add_child(target)
     for _ in range(2):
         for tree in trees:

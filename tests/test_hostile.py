@@ -12,7 +12,10 @@ nesting, unknown commands and types, objects, forged relays, absurd ids).
 from __future__ import annotations
 
 import asyncio
+import math
+import re
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +29,7 @@ from multiplayer import (
     MultiplayerSpawner,
     MultiplayerSynchronizer,
     Node,
+    SceneMultiplayer,
     SceneReplicationConfig,
     SceneTree,
     WebSocketMultiplayerPeer,
@@ -71,15 +75,28 @@ class Echo(Node):
 
 
 class World:
-    """The server and the good client, in their own thread and event loop."""
+    """The server and the good client, in their own thread and event loop.
 
-    def __init__(self, protocol: str) -> None:
+    A ticker on that loop records how late it wakes up (``lags``): how long the
+    loop was held by something else, the server's poll among them, or by the
+    system, which gave the thread no processor (on a busy machine, tens of
+    milliseconds). ``stalls`` leaves the system out: each lag is bounded by the
+    processor time the thread used meanwhile, what its own work can account for.
+    """
+
+    TICK = 0.005
+
+    def __init__(self, protocol: str, codec: Codec | None = None) -> None:
         self.protocol = protocol
+        self.codec = codec
         self.ready = threading.Event()
         self.stop = threading.Event()
         self.port = 0
         self.sent = 0
         self.good: Echo | None = None
+        self.server_api: SceneMultiplayer | None = None
+        self.lags: list[float] = []
+        self.stalls: list[float] = []
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -101,7 +118,10 @@ class World:
         await server_peer.create_server(0, "127.0.0.1")
         self.port = server_peer.get_local_port()
         await client_peer.create_client(f"ws://127.0.0.1:{self.port}")
-        server_tree.get_multiplayer().multiplayer_peer = server_peer
+        self.server_api = api = server_tree.get_multiplayer()
+        if self.codec is not None:
+            api.codec = self.codec
+        api.multiplayer_peer = server_peer
         client_tree.get_multiplayer().multiplayer_peer = client_peer
         server_tree.root.add_child(Echo())
         self.good = Echo()
@@ -110,6 +130,7 @@ class World:
             server_tree.process(0)
             client_tree.process(0)
             await asyncio.sleep(0.001)
+        ticker = asyncio.ensure_future(self._tick())
         self.ready.set()
         while not self.stop.is_set():
             server_tree.process(0)
@@ -118,9 +139,20 @@ class World:
                 self.good.echo.rpc_id(1, self.sent)
                 self.sent += 1
             await asyncio.sleep(0.001)
+        ticker.cancel()
+        api.multiplayer_peer = None  # (its clear() sums up what the logs held back)
         for peer in (client_peer, server_peer):
             peer.close()
             await peer.wait_closed()
+
+    async def _tick(self) -> None:
+        clock, cpu = time.perf_counter, time.thread_time
+        while True:
+            start, start_cpu = clock(), cpu()
+            await asyncio.sleep(self.TICK)
+            lag = clock() - start - self.TICK
+            self.lags.append(lag)
+            self.stalls.append(min(lag, cpu() - start_cpu))
 
 
 @pytest.fixture(scope="module", params=["native", "godot"])
@@ -366,3 +398,162 @@ def test_relays_that_race_their_senders_abort_cost_the_receiver_nothing(
         assert len(world.good.answers) > before + 5
     assert f"refused from peer {good}:" not in caplog.text
     assert world.good.multiplayer.get_peers() == [1]
+
+
+# Decode bombs: the attack run's packet, a REMOTE_CALL whose arguments are 15 arrays of
+# 65535 empty maps (983,077 bytes with its PACKET byte): within inbound_buffer_size
+# (1 MiB), max_array_len and max_depth, it took 0.58-0.79 s to decode, and 60 of them
+# over 2 connections held the server's loop up to 603 ms at a time.
+
+BOMB_ARRAYS = 15
+
+
+def decode_bomb() -> bytes:
+    maps = b"\xdc" + (65535).to_bytes(2, "big") + b"\x80" * 65535
+    call = b"\xdc" + (3 + BOMB_ARRAYS).to_bytes(2, "big") + b"\x00\x01\x01" + maps * BOMB_ARRAYS
+    return b"\x00" + call  # one PACKET message
+
+
+class CountingCodec(Codec):
+    """The server's codec, counting the bombs it is given to unpack."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bombs = 0
+
+    def unpackb(self, data: bytes, *, allow_objects: bool = True) -> Any:
+        if len(data) > 900_000:
+            self.bombs += 1
+        return super().unpackb(data, allow_objects=allow_objects)
+
+
+def bombard(port: int, count: int, sent: list[int], done: threading.Event) -> None:
+    """Connect like a client and send ``count`` bombs, as fast as the server reads;
+    then keep the connection until ``done`` (the server has dropped it)."""
+    bomb = decode_bomb()
+    try:
+        with connect(
+            f"ws://127.0.0.1:{port}", compression=None, open_timeout=5, close_timeout=1
+        ) as ws:
+            ws.send(Hello(0, 1 << 20).serialize())
+            ws.recv(timeout=5)  # the id
+            for _ in range(count):
+                ws.send(bomb)
+                sent.append(1)
+            done.wait(20)
+    except (ConnectionClosed, OSError, TimeoutError):
+        pass
+
+
+def test_decode_bombs_neither_stall_the_server_nor_go_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The attack run's 60 bombs over 2 connections: no bomb is decoded whole (each is
+    refused once max_objects values are built), the attackers are throttled then
+    disconnected after a few bombs (cpu_per_second), the server's loop is never held
+    50 ms, and the good client's calls go on being answered.
+
+    The bound is on the loop the server polls in (the good client's peer shares it),
+    for what its own work holds it (``World.stalls``: a busy 2-core machine adds
+    tens of milliseconds of its own to the wall-clock lag, which is printed). One
+    refused bomb takes some 10 ms here, and a poll reads one bomb at most: the
+    margin is 5 times that, and a garbage collection of the oldest generation,
+    which the test's process (pytest, its plugins, every module of the suite) is
+    frozen out of first, as a server's small heap would be.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    world = World("native", CountingCodec())
+    try:
+        assert world.server_api is not None and world.good is not None
+        api, good = world.server_api, world.good.multiplayer.get_unique_id()
+        sent: list[list[int]] = [[], []]
+        done = threading.Event()
+        attackers = [
+            threading.Thread(target=bombard, args=(world.port, 30, sent[i], done)) for i in range(2)
+        ]
+        for attacker in attackers:
+            attacker.start()
+        deadline = time.monotonic() + 20
+        while not all(sent) and time.monotonic() < deadline:
+            time.sleep(0.01)  # (each was admitted, and sent a bomb)
+        while api.get_peers() != [good] and time.monotonic() < deadline:
+            time.sleep(0.01)  # (a kicked attacker that does not read is cut after 3 s)
+        done.set()
+        for attacker in attackers:
+            attacker.join(10)
+        before = len(world.good.answers)
+        while len(world.good.answers) < before + 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(world.good.answers) >= before + 20  # the good client goes on
+        assert world.error is None
+        codec = world.codec
+        assert isinstance(codec, CountingCodec)
+        lags, stalls = sorted(world.lags), sorted(world.stalls)
+        print(
+            f"bombs sent {[len(s) for s in sent]}, decoded {codec.bombs}; loop lag max "
+            f"{lags[-1] * 1e3:.1f} ms, p99 {lags[len(lags) * 99 // 100] * 1e3:.1f} ms; "
+            f"stall max {stalls[-1] * 1e3:.1f} ms"
+        )
+        assert stalls[-1] < 0.050
+        assert codec.bombs <= 2 * 8  # cut within a few bombs each (5 or 6 here)
+        throttled = [r for r in caplog.records if "took more than 0.05 s" in r.getMessage()]
+        assert len({r.getMessage().split(":")[0] for r in throttled}) == 2  # both
+        assert caplog.text.count("disconnecting it") == 2
+        assert "more than max_objects=131072 values" in caplog.text
+        assert world.good.multiplayer.get_peers() == [1]
+    finally:
+        world.stop.set()
+        world.thread.join(10)
+        gc.unfreeze()
+
+
+def varied_junk(n: int) -> list[bytes]:
+    """Twenty refused packets, in four kinds, each with details of its own: what a
+    log keyed by the reason would give a line each. (Under the 25 refusals that get
+    a peer disconnected.)"""
+    unknown_commands = [msgpack.packb([250 + i, n]) for i in range(5)]
+    definitions = [msgpack.packb([1, 1 + i, f"Nowhere{n}x{i}"]) for i in range(5)]
+    calls = [msgpack.packb([8, 1, "go"])] + [msgpack.packb([0, 1 + i, 1]) for i in range(5)]
+    relays = [msgpack.packb([7, 3, 10_000 + 10 * n + i, b"\x90"]) for i in range(5)]
+    bad_paths = [msgpack.packb([1, 100 + i, f"../x{n}x{i}"]) for i in range(5)]
+    packets = unknown_commands + definitions + calls + relays + bad_paths
+    return [b"\x00" + packet for packet in packets]
+
+
+def test_many_peers_with_varied_junk_cannot_flood_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """60 connections, each sending 20 refused packets with details of their own (the
+    7,282 connections of the attack run, in small): a peer gets a line per kind
+    (4) and one summary when it leaves, whatever it varies; all of them together
+    at most 200 lines an interval, and what that left out is summed up in one."""
+    world = World("native")
+    try:
+        assert world.server_api is not None and world.good is not None
+        api, good = world.server_api, world.good.multiplayer.get_unique_id()
+        start = time.monotonic()
+        for n in range(60):
+            attack(world, varied_junk(n))
+        deadline = time.monotonic() + 20
+        while api.get_peers() != [good] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert api.get_peers() == [good]  # (nobody was disconnected: all left)
+    finally:
+        world.stop.set()
+        world.thread.join(10)  # (clear() sums up what everyone's budget held back)
+    elapsed = time.monotonic() - start
+    lines = [r.getMessage() for r in caplog.records if r.name == "multiplayer.scene"]
+    per_peer: dict[str, int] = {}
+    for line in lines:
+        for word in re.findall(r"peer (\d+)", line)[:1]:
+            per_peer[word] = per_peer.get(word, 0) + 1
+    assert max(per_peer.values()) <= 4 + 1
+    assert len(per_peer) >= 200 // (4 + 1)  # so the first 40 peers at least got theirs
+    intervals = math.ceil(elapsed / 10)
+    assert len(lines) <= 200 * intervals + intervals
+    summary = "more refusals and notes not logged: more than 200 lines in 10 s"
+    assert any(line.endswith(summary) for line in lines)
+    assert world.error is None

@@ -8,7 +8,9 @@ their own where the sender is set, so it survives every ``await`` (Godot loses i
 A handler's exception is logged (or, for an awaited call, sent back as the
 answer) and never escapes ``poll()``. The tasks of a peer's async handlers are kept
 in a set the caller gives (its session's): at most ``max_running`` run at once (more
-are refused), and they are cancelled when the peer leaves.
+are refused), and they are cancelled when the peer leaves. The time sync handlers
+take is added up (``handler_time``), so that a peer's time budget (:mod:`.limits`)
+counts what reading its packets costs, not what the application does about them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
@@ -44,6 +47,8 @@ class HandlerRunner:
         self._senders: list[int] = []  # the peers whose sync handlers are running
         self.local_tasks: set[asyncio.Task[Any]] = set()
         """The async handlers this peer runs for itself (``call_local``)."""
+        self.handler_time = 0.0
+        """Seconds spent in sync handlers (and in starting async ones) so far."""
 
     def sender(self) -> int:
         """The peer whose handler is running here, else 0."""
@@ -71,6 +76,7 @@ class HandlerRunner:
                 reply(Status.REFUSED, f"more than {self.max_running} calls in progress")
             return False
         self._senders.append(sender)
+        start = time.perf_counter()
         try:
             result = function(*args)
         except Exception as exc:
@@ -78,6 +84,7 @@ class HandlerRunner:
             return True
         finally:
             self._senders.pop()
+            self.handler_time += time.perf_counter() - start
         if result is not None and asyncio.iscoroutine(result):
             self._start(sender, tasks, what, result, reply)
         elif reply is not None:

@@ -1,14 +1,20 @@
 """Every refused packet logged, in a rate-limited form that a peer cannot flood.
 
 Every packet refused because of what a remote peer sent is logged, so nothing is
-dropped unseen. A refusal is logged at once the first time its peer, kind and reason
-come up; repeats within ``interval`` seconds are counted, and the count is logged
-when the interval is over (``flush``, called once a poll): "refused from peer 2:
-... (57 more times in 10 s)". A peer gets at most ``lines_per_interval`` lines an
-interval; past that its refusals are counted together and summed up in one line, so
-varied junk cannot flood the log either. The tables are bounded (the oldest entries
-go first), and a peer's entries go when it leaves. Every refusal also counts as one
-violation in the peer's budget (see :mod:`.limits`), unless it is a :class:`Race`.
+dropped unseen. A refusal is logged at once the first time its peer and kind come
+up; repeats within ``interval`` seconds are counted, and the count is logged when the
+interval is over (``flush``, called once a poll): "refused from peer 2: ... (57 more
+times in 10 s)", or "(57 more of this kind in 10 s)" with the last reason when they
+differed. Only the first part of a kind, a word of the code's, tells kinds apart:
+the rest, and the reason, may hold what the peer sent (a path, a name, a number, the
+decoder's view of its bytes), and a peer that varies them gets no more lines for it.
+A peer gets at most ``lines_per_interval`` lines an interval, and all peers together
+``max_lines_per_interval`` (a peer that reconnects gets a new id, not more room);
+past that, refusals are counted and summed up in one line, when the interval ends or
+the peer leaves, itself charged to the budgets. The tables are bounded (the oldest
+entries go first, their counts kept for the summaries), and a peer's entries go
+when it leaves. Every refusal also counts as one violation in the peer's budget
+(see :mod:`.limits`), unless it is a :class:`Race`.
 
 Code that reads a packet refuses it by raising :exc:`Refusal`; ``poll()`` catches it
 and logs it against the packet's sender, so a refusal is a value that travels up,
@@ -26,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .scene_multiplayer import SceneMultiplayer
-    from .session import SessionTable
+    from .session import PeerSession, SessionTable
 
 __all__ = ["Race", "Referee", "Refusal", "RefusalLog"]
 
@@ -36,14 +42,18 @@ DEFAULT_MAX_KINDS = 4096
 DEFAULT_INTERVAL = 10.0
 DEFAULT_LINES_PER_INTERVAL = 20
 DEFAULT_MAX_LINES_PER_INTERVAL = 200
+_SHORT = 200  # characters of a kind's part kept for its key
+_MORE_SAME = " (%d more times in %.0f s)"
+_MORE_VARIED = " (%d more of this kind in %.0f s)"  # (the line shows the last reason)
 
 
 class Refusal(Exception):
     """A packet is refused because of what its sender sent; never escapes ``poll()``.
 
     Args:
-        kind: What was wrong, for counting repeats (it may hold text from the
-            network: keep it short).
+        kind: What was wrong, for counting repeats: a word of the code's first
+            (what the log tells kinds apart by), then any details (they may hold
+            text from the network: keep them short).
         reason: The log line's text.
     """
 
@@ -60,11 +70,26 @@ class Race(Refusal):
 
 @dataclass(slots=True)
 class _Entry:
-    """One (peer, kind, reason): when it was last logged, and repeats since."""
+    """One (peer, kind): when it was last logged, and repeats since (the reason of
+    the last one, and whether any differed from the one logged)."""
 
     logged_at: float
+    reason: str
     repeats: int = 0
     total: int = 1
+    varied: bool = False
+
+    def repeat(self, reason: str) -> None:
+        self.repeats += 1
+        if reason != self.reason:
+            self.reason, self.varied = reason, True
+
+    def logged(self, now: float, reason: str) -> tuple[int, bool]:
+        """It is being logged (with ``reason``): the repeats it had, and whether
+        they varied; the count starts again."""
+        repeats, varied = self.repeats, self.varied
+        self.logged_at, self.reason, self.repeats, self.varied = now, reason, 0, False
+        return repeats, varied
 
 
 @dataclass(slots=True)
@@ -77,18 +102,19 @@ class _Lines:
 
 
 class RefusalLog:
-    """Counts refusals per peer, kind and reason, and logs them rate-limited.
+    """Counts refusals per peer and kind, and logs them rate-limited.
 
     Args:
         logger: Where the lines go.
-        max_kinds: How many (peer, kind, reason) entries are remembered.
+        max_kinds: How many (peer, kind) entries are remembered.
         interval: Seconds between two lines about the same entry.
         lines_per_interval: The most lines about one peer per interval.
         max_lines_per_interval: The most lines about all peers per interval (a peer
             that reconnects under a new id gets a new budget, this one stays).
 
     Nothing counted is dropped unseen: what a budget held back is summed up in one
-    line when its interval ends, when its peer leaves, or at ``clear()``.
+    line when its interval ends, when its peer leaves, or at ``clear()`` (and what
+    everyone's budget held back, those lines included, in one line an interval).
     """
 
     def __init__(
@@ -104,7 +130,7 @@ class RefusalLog:
         self.interval = interval
         self.lines_per_interval = lines_per_interval
         self.max_lines_per_interval = max_lines_per_interval
-        self._entries: dict[tuple[object, ...], _Entry] = {}
+        self._entries: dict[tuple[object, ...], _Entry] = {}  # (peer, kind[0], line, level)
         self._peers: dict[int, _Lines] = {}
         self._all = _Lines(float("-inf"))  # every peer's lines together
         self._totals: dict[tuple[object, ...], int] = {}  # (peer, *kind) -> refusals
@@ -127,7 +153,7 @@ class RefusalLog:
         """Record something a packet from ``peer_id`` showed that is no fault of it (a
         race, a difference between the two sides), and log it if due, as refusals
         are: the line says what happened, not that it was refused."""
-        self._record("peer %d: %s", level, peer_id, ("note", *kind), reason, now)
+        self._record("peer %d: %s", level, peer_id, kind, reason, now, counted_as="note")
 
     def count(self, peer_id: int, kind: tuple[object, ...]) -> int:
         """How many refusals of ``kind`` from ``peer_id`` were recorded."""
@@ -137,42 +163,51 @@ class RefusalLog:
         """Log the counts of the intervals that are over (called once a poll: it looks
         at its tables at most once a second)."""
         now = time.monotonic() if now is None else now
-        if now < self._next_flush or not (self._entries or self._peers):
+        if now < self._next_flush or not (self._entries or self._peers or self._all.unlogged):
             return
         self._next_flush = now + min(1.0, self.interval)
         for key, entry in list(self._entries.items()):
             if entry.repeats and now - entry.logged_at >= self.interval:
-                peer_id, line, level, reason = _parts(key)
-                since, repeats = entry.logged_at, entry.repeats
-                entry.logged_at, entry.repeats = now, 0
-                if self._may_log(peer_id, now, count=repeats):
-                    self._logger.log(
-                        level, line + " (%d more times in %.0f s)", peer_id, reason,
-                        repeats, now - since,
-                    )
+                self._log_repeats(key, entry, now)
         for peer_id, lines in list(self._peers.items()):
             if now - lines.since >= self.interval:
                 self._end_interval(peer_id, lines, now)
                 del self._peers[peer_id]
-        self._end_global(now)
+        if now - self._all.since >= self.interval:  # (one summary an interval)
+            self._end_global(now)
+            self._all = _Lines(now)
 
-    def forget_peer(self, peer_id: int) -> None:
-        """``peer_id`` left: what was held back about it is summed up, then dropped."""
+    def _log_repeats(self, key: tuple[object, ...], entry: _Entry, now: float) -> None:
+        """The interval of an entry with repeats is over: log their count (with the
+        last reason, if they differed from the one logged)."""
+        peer_id, line, level = _parts(key)
+        since, reason = entry.logged_at, entry.reason
+        repeats, varied = entry.logged(now, reason)
+        if self._may_log(peer_id, now, count=repeats):
+            more = _MORE_VARIED if varied else _MORE_SAME
+            self._logger.log(level, line + more, peer_id, reason, repeats, now - since)
+
+    def forget_peer(self, peer_id: int, now: float | None = None) -> None:
+        """``peer_id`` left: what was held back about it is summed up (in one line,
+        charged to everyone's budget, else counted there), then dropped."""
         pending = sum(e.repeats for k, e in self._entries.items() if k[0] == peer_id)
         lines = self._peers.pop(peer_id, None)
         pending += lines.unlogged if lines is not None else 0
-        if pending:
+        if pending and self._charge(time.monotonic() if now is None else now):
             self._logger.warning(
                 "peer %d: %d more refusals and notes not logged before it left", peer_id, pending
             )
+        elif pending:
+            self._all.unlogged += pending
         for table in (self._entries, self._totals):
             for key in [k for k in table if k[0] == peer_id]:
                 del table[key]
 
     def clear(self) -> None:
+        now = time.monotonic()
         for peer_id in {key[0] for key in self._entries} | set(self._peers):
             assert isinstance(peer_id, int)
-            self.forget_peer(peer_id)
+            self.forget_peer(peer_id, now)
         self._end_global(float("inf"))
         self._all = _Lines(float("-inf"))
         self._entries.clear()
@@ -187,32 +222,52 @@ class RefusalLog:
         kind: tuple[object, ...],
         reason: str,
         now: float | None,
+        counted_as: str = "",
     ) -> None:
         now = time.monotonic() if now is None else now
-        short = tuple(_short(part) for part in kind)
-        total_key = (peer_id, *short)
-        self._totals[total_key] = self._totals.pop(total_key, 0) + 1  # (most recent last)
-        _trim(self._totals, self._max_kinds)
-        key = (peer_id, *short, line, level, _short(reason))
+        self._count(peer_id, (counted_as, *kind) if counted_as else kind)
+        # Only the kind's first part, the code's word, makes the key: the rest, and
+        # the reason, may come from the peer, which must not get a line per variant.
+        key = (peer_id, _short(kind[0]) if kind else None, line, level)
         entry = self._entries.pop(key, None)
         if entry is not None:
             self._entries[key] = entry  # re-inserted: the most recent entries are kept
             entry.total += 1
             if now - entry.logged_at < self.interval:
-                entry.repeats += 1
+                entry.repeat(reason)
                 return
         if not self._may_log(peer_id, now):
             if entry is not None:
-                entry.repeats += 1
+                entry.repeat(reason)
             return
         if entry is None:
-            self._entries[key] = entry = _Entry(now)
-            _trim(self._entries, self._max_kinds)
-        repeats, entry.logged_at, entry.repeats = entry.repeats, now, 0
+            self._entries[key] = entry = _Entry(now, reason)
+            self._trim_entries()
+        repeats, varied = entry.logged(now, reason)
         if repeats:
-            self._logger.log(level, line + " (%d more times before)", peer_id, reason, repeats)
+            more = " (%d more of this kind before)" if varied else " (%d more times before)"
+            self._logger.log(level, line + more, peer_id, reason, repeats)
         else:
             self._logger.log(level, line, peer_id, reason)
+
+    def _count(self, peer_id: int, kind: tuple[object, ...]) -> None:
+        """Count a refusal (or note) of ``kind`` for :meth:`count`."""
+        total_key = (peer_id, *(_short(part) for part in kind))
+        self._totals[total_key] = self._totals.pop(total_key, 0) + 1  # (most recent last)
+        _trim(self._totals, self._max_kinds)
+
+    def _trim_entries(self) -> None:
+        """Drop the oldest entries past ``max_kinds``; the repeats they held go to
+        their peer's count of what was not logged, summed up at the interval's end."""
+        entries = self._entries
+        while len(entries) > self._max_kinds:
+            key = next(iter(entries))
+            entry = entries.pop(key)
+            lines = self._peers.get(key[0])  # type: ignore[call-overload]
+            if entry.repeats and lines is not None:
+                lines.unlogged += entry.repeats
+            elif entry.repeats:
+                self._all.unlogged += entry.repeats
 
     def _may_log(self, peer_id: int, now: float, count: int = 1) -> bool:
         """Whether a line about the peer may be logged now (it is then charged to the
@@ -248,7 +303,9 @@ class RefusalLog:
         if self._charge(now):
             self._logger.warning(
                 "peer %d: %d more refusals and notes not logged in the last %.0f s",
-                peer_id, lines.unlogged, min(now - lines.since, self.interval),
+                peer_id,
+                lines.unlogged,
+                min(now - lines.since, self.interval),
             )
         else:
             self._all.unlogged += lines.unlogged
@@ -259,16 +316,18 @@ class RefusalLog:
         if self._all.unlogged:
             self._logger.warning(
                 "%d more refusals and notes not logged: more than %d lines in %.0f s",
-                self._all.unlogged, self.max_lines_per_interval, self.interval,
+                self._all.unlogged,
+                self.max_lines_per_interval,
+                self.interval,
             )
             self._all.unlogged = 0
 
 
-def _parts(key: tuple[object, ...]) -> tuple[int, str, int, object]:
-    """(peer id, line, level, reason) of an entry's key."""
-    peer_id, line, level, reason = key[0], key[-3], key[-2], key[-1]
+def _parts(key: tuple[object, ...]) -> tuple[int, str, int]:
+    """(peer id, line, level) of an entry's key."""
+    peer_id, _, line, level = key
     assert isinstance(peer_id, int) and isinstance(line, str) and isinstance(level, int)
-    return peer_id, line, level, reason
+    return peer_id, line, level
 
 
 def _trim(table: dict[tuple[object, ...], Any], limit: int) -> None:
@@ -317,12 +376,40 @@ class Referee:
                 limits.max_violations,
                 limits.violation_window,
             )
-            session.kicked = True
-            peer = api.multiplayer_peer
-            if peer is not None:
-                peer.kick_peer(sender, "too many invalid packets")
+            self._kick(session, "too many invalid packets")
+
+    def over_time_budget(self, sender: int) -> None:
+        """The packets of ``sender`` went over its time budget (see :mod:`.limits`):
+        it is throttled, or disconnected if it was over it before, within the
+        violation window. (The server only: a client's budget never runs.)"""
+        session = self._sessions.all.get(sender)
+        if session is None or session.kicked or session.leaving:
+            return
+        budget = session.budget
+        limits = budget.limits
+        if budget.overrun(time.monotonic()):
+            logger.warning(
+                "peer %d: its packets took more than %g s of this side's time a second "
+                "(cpu_per_second) again within %s s: disconnecting it",
+                sender,
+                limits.cpu_per_second,
+                limits.violation_window,
+            )
+            self._kick(session, "packets too costly to read")
+            return
+        reason = (
+            f"its packets took more than {limits.cpu_per_second:g} s of this side's time "
+            "a second (cpu_per_second): they are dropped until it is back within it"
+        )
+        self._log.note(sender, ("time budget",), reason)
+
+    def _kick(self, session: PeerSession, reason: str) -> None:
+        session.kicked = True
+        peer = self._api.multiplayer_peer
+        if peer is not None:
+            peer.kick_peer(session.peer_id, reason)
 
 
 def _short(part: object) -> object:
     # A key part may come from the network (a path, a name): keep it small.
-    return part[:200] if isinstance(part, str) else part
+    return part[:_SHORT] if isinstance(part, str) else part

@@ -11,6 +11,8 @@ connection status. The work is done by its parts:
 * :class:`~.relay.ServerRelay`: the two send verbs (route, write) and relaying;
 * :class:`~.membership.Membership`: peers admitted and removed, the peer lists;
 * :class:`~.latency.Pinger`: round trips and the server's clock;
+* :class:`~.reader.PacketReader`: each packet that arrived through its sender's
+  budgets, decoded and handed to the part that reads it;
 * :class:`~.refusals.Referee`: refused packets, and the peers they get disconnected;
 * the replicator (SceneReplicationInterface), which sees the API through a
   :class:`~.replication_host.SceneReplicationHost`;
@@ -27,7 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import DecodingError, InvalidState, PacketTooLarge, PeerNotFound
+from ..exceptions import InvalidState
 from ..protocol.format import get_format
 from ..protocol.messages import (
     ConfirmPath,
@@ -66,7 +68,8 @@ from .handlers import HandlerRunner
 from .latency import Pinger
 from .limits import RateLimits
 from .membership import Membership
-from .refusals import Referee, Refusal, RefusalLog
+from .reader import PacketReader
+from .refusals import Referee, RefusalLog
 from .relay import ServerRelay
 from .replication_host import SceneReplicationHost
 from .rpc_interface import RPCInterface
@@ -127,6 +130,7 @@ class SceneMultiplayer(MultiplayerAPI):
         self._auth = Authenticator(self, sessions, relay, self._handlers, self._members)
         self._pinger = Pinger(self, sessions, relay)
         self._receivers = _receivers(self)
+        self._reader = PacketReader(self, sessions, relay, self._referee, self._handlers)
         self.multiplayer_peer = peer if peer is not None else OfflineMultiplayerPeer()
 
     # Configuration.
@@ -388,9 +392,10 @@ class SceneMultiplayer(MultiplayerAPI):
         finally:
             self._members.polling = False
         # Leaves reported by this poll wait until the packets that came before them
-        # were read: a peer's last words are not lost (Godot drops them).
-        self._drain(peer)
-        self._members.remove_leavers()
+        # were read: a peer's last words are not lost (Godot drops them). A drain
+        # cut short by a peer's time budget leaves them for a later poll.
+        if self._reader.drain(peer):
+            self._members.remove_leavers()
         self._auth.check_timeouts()
         self._refusals.flush()
         self._update_status()
@@ -398,48 +403,6 @@ class SceneMultiplayer(MultiplayerAPI):
             self._pinger.ping_neighbours()
             if replicate:
                 self._replicator.on_network_process()
-
-    def _drain(self, peer: MultiplayerPeer) -> None:
-        # Read once per drain: what stays the same while the packets are read. (A
-        # client does not rate-limit the server: the server limits each sender.)
-        sessions, relay, on_call = self._sessions.all, self._relay, self._rpc.on_call
-        refuse, judge, decode = self._referee.refuse, self._referee.judge, relay.format.decode
-        note = self._refusals.note
-        limits_on = relay.is_server and self._sessions.limits.active()
-        while peer.get_available_packet_count():
-            sender, data, relay.mode, relay.channel = peer._take_packet()
-            session = sessions.get(sender)
-            if session is None:
-                logger.debug("dropped a packet from %d, which is not connected", sender)
-                continue
-            if session.kicked:
-                continue  # being disconnected for misbehaving: the rest is not read
-            if limits_on and not session.budget.allow(len(data), time.monotonic()):
-                refuse(sender, ("rate",), "over its rate limit: packet dropped")
-                continue
-            try:
-                if session.auth is not None:
-                    self._auth.on_packet(session, data)
-                else:
-                    try:
-                        message = decode(data, allow_objects=self.allow_object_decoding)
-                    except DecodingError as exc:
-                        reason = f"malformed packet: {exc}"
-                        raise Refusal(("bad packet", str(exc)), reason) from None
-                    if type(message) is RemoteCall:  # the hot path, one step shorter
-                        on_call(session, message)
-                    else:
-                        self._dispatch(session, message, len(data))
-            except Refusal as refusal:
-                judge(sender, refusal)
-            except (PacketTooLarge, PeerNotFound, InvalidState) as exc:
-                # A reply the transport refused (a peer left meanwhile, a size limit):
-                # logged, but no fault of the sender, so not counted against it.
-                note(sender, ("reply failed",), f"could not answer its packet: {exc}")
-            except Exception:  # a bug of ours: logged with its traceback, poll() goes on
-                logger.exception("internal error on a packet from peer %d", sender)
-            if peer is not relay.peer:
-                return  # a handler replaced the peer: stop reading the old one
 
     def _dispatch(self, session: PeerSession, message: Message, size: int) -> None:
         """Read ``message`` (of ``size`` bytes) from ``session``'s peer (or raise Refusal)."""

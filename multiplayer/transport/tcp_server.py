@@ -92,7 +92,10 @@ class _Socket(asyncio.Protocol):
         self.user: StreamUser | None = None
         self.ready = False  # the transport is usable by the user (TLS: handshake done)
         self.tls = False  # a TLS handshake is pending or done on this connection
+        self.tls_pending = False  # that handshake has not ended yet
         self.closing = False  # disconnect_from_host() came before the transport
+        self.closed_here = False  # disconnect_from_host() was called
+        self.tls_failed = False  # its TLS handshake failed, and that was logged
         self.held: list[bytes] = []
         self.held_bytes = 0
         self.eof = False
@@ -134,12 +137,24 @@ class _Socket(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.lost:
             return
+        self._lose(exc)
+        if self.user is not None and not self.tls_pending:  # (see tls_failed_with)
+            self.user.connection_lost(exc)
+
+    def tls_failed_with(self, exc: Exception, logged: bool) -> None:
+        """The TLS handshake failed (``logged``: and a line said so). The user learns
+        now that the connection is lost, and why: while the handshake was pending,
+        a loss (which came first, with a vaguer reason) waited for this."""
+        self.tls_pending, self.tls_failed = False, logged
+        self._lose(exc)
+        if self.user is not None:
+            self.user.connection_lost(exc)
+
+    def _lose(self, exc: Exception | None) -> None:
         self.lost, self.lost_exc, self.ready = True, exc, False
         for waiter in self.made:  # (they find it lost)
             if not waiter.done():
                 waiter.set_result(None)
-        if self.user is not None:
-            self.user.connection_lost(exc)
 
     def pause_writing(self) -> None:
         # The transport's buffer is over its high-water mark: the user may want to
@@ -171,6 +186,7 @@ class _Socket(asyncio.Protocol):
         """The transport can carry the user's bytes (for TLS: the new transport)."""
         self.transport = transport
         self.ready = True
+        self.tls_pending = False
         if self.user is None:
             transport.pause_reading()  # until someone takes the stream over
         else:
@@ -178,7 +194,7 @@ class _Socket(asyncio.Protocol):
 
     def attach(self, user: StreamUser) -> None:
         self.user = user
-        if self.lost:
+        if self.lost and not self.tls_pending:
             user.connection_lost(self.lost_exc)
         elif self.ready and self.transport is not None:
             self._hand_over(user, self.transport)
@@ -275,6 +291,7 @@ class StreamPeerTCP:
     def disconnect_from_host(self) -> None:
         """Close the connection (at once; a user of the stream sees it lost)."""
         sock = self._socket
+        sock.closed_here = True
         if sock.transport is not None:
             sock.transport.close()
         elif self._connecting and self._task is not None:

@@ -5,6 +5,13 @@ feeds the bytes read to websockets' Sans-I/O protocol, writes what the protocol
 returns straight to the socket, and stages what happened (packets, ready state,
 close code) for ``WebSocketPeer.poll()`` to show. The user-facing half, with
 Godot's API, is in :mod:`multiplayer.transport.websocket_peer`.
+
+Like the handshakes, a message sent in fragments is timed: a fragment must follow
+the last one within ``handshake_timeout`` seconds, or the connection fails with
+1008 and one log line. (The fragments wait in memory meanwhile, and nothing else
+but control frames can come from the peer until its message ends: a first frame
+without FIN and nothing after it would hold both for as long as pongs answer the
+heartbeat.)
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from websockets.server import ServerProtocol
 
 from .tcp_server import StreamPeerTCP
 
-__all__ = ["Heartbeat", "LinkSettings", "PeerLink", "Received", "State", "WriteMode"]
+__all__ = ["Fragments", "Heartbeat", "LinkSettings", "PeerLink", "Received", "State", "WriteMode"]
 
 logger = logging.getLogger("multiplayer.transport")
 
@@ -176,6 +183,52 @@ class Heartbeat:
         link.abort()
 
 
+class Fragments:
+    """A message arriving in fragments: its parts so far, and the timer that waits for
+    the next (within ``handshake_timeout``, or the link fails with 1008)."""
+
+    __slots__ = ("link", "parts", "text", "timer")
+
+    def __init__(self, link: PeerLink) -> None:
+        self.link = link
+        self.parts: list[bytes] = []
+        self.text = False
+        self.timer: asyncio.TimerHandle | None = None
+
+    def start(self, data: bytes, text: bool) -> None:
+        """The first fragment of a message."""
+        self.parts, self.text = [data], text
+        self._wait()
+
+    def add(self, data: bytes, fin: bool) -> tuple[bytes, bool] | None:
+        """A continuation; with the last, the whole message and whether it is text."""
+        self.parts.append(data)
+        if not fin:
+            self._wait()
+            return None
+        self.stop()
+        data, self.parts = b"".join(self.parts), []
+        return data, self.text
+
+    def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _wait(self) -> None:
+        self.stop()
+        link = self.link
+        self.timer = link.loop.call_later(link.settings.handshake_timeout, self._timed_out)
+
+    def _timed_out(self) -> None:
+        self.timer = None
+        link = self.link
+        if link.state is OPEN and link.failure is None:
+            timeout = link.settings.handshake_timeout
+            reason = f"no fragment of its unfinished message within handshake_timeout ({timeout} s)"
+            link._fail(CloseCode.POLICY_VIOLATION, reason)
+
+
 class PeerLink:
     """The event-loop side of one connection.
 
@@ -203,8 +256,7 @@ class PeerLink:
         self.state = CONNECTING
         self.opened = False
         self.received = Received(settings)
-        self.fragments: list[bytes] = []
-        self.fragments_text = False
+        self.fragments = Fragments(self)
         self.discarding = False  # close() was called: later messages are not queued
         self.paused = False  # reading paused: too many packets not taken
         self.resuming = False
@@ -339,12 +391,11 @@ class PeerLink:
             if frame.fin:
                 self._message(data, opcode is _TEXT)
             else:
-                self.fragments, self.fragments_text = [data], opcode is _TEXT
+                self.fragments.start(data, opcode is _TEXT)
         elif opcode is _CONT:
-            self.fragments.append(data)
-            if frame.fin:
-                data, self.fragments = b"".join(self.fragments), []
-                self._message(data, self.fragments_text)
+            whole = self.fragments.add(data, frame.fin)
+            if whole is not None:
+                self._message(*whole)
         elif opcode is _PONG:
             self.heartbeat.pong()
         elif opcode is _CLOSE and self.state is OPEN:
@@ -531,6 +582,7 @@ class PeerLink:
                 timer.cancel()
         self.handshake_timer = self.close_timer = None
         self.heartbeat.stop()
+        self.fragments.stop()
 
     # Flow control: max_queued_packets and inbound_buffer_size.
 
@@ -593,6 +645,8 @@ def _report_end(link: PeerLink, exc: Exception | None) -> None:
             or link.protocol.handshake_exc
             or ConnectionResetError("closed during the handshake")
         )
+        if link.stream._socket.tls_failed:
+            return  # logged by the TLS layer, rate-limited (tls.handshake_failures)
         level = logging.WARNING if isinstance(link.protocol, ClientProtocol) else logging.INFO
         link._report(level, "connection failed: %s", _describe(link.error))
     else:

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 
 import pytest
+import trustme
 
-from multiplayer import ConnectionStatus
+from multiplayer import ConnectionStatus, WebSocketMultiplayerPeer
+from multiplayer.testing import FaultProxy
 from multiplayer.transport.peer import TransferMode
-from tests.faults.pair import Pair, start_pair
+from tests.faults.pair import SETTINGS, End, Pair, start_pair
 
 CONNECTED = ConnectionStatus.CONNECTED
 
@@ -216,5 +219,38 @@ async def test_a_client_with_no_grace_does_not_resume() -> None:
         pair.proxy.cut()
         await pair.until(lambda: client.peer.get_connection_status() is not CONNECTED)
         assert client.saw("dropped") == []
+    finally:
+        await pair.close()
+
+
+async def test_a_wss_session_resumes_with_the_same_tls_settings() -> None:
+    """Over TLS (a generated certificate, a client that trusts its CA only): the
+    reconnection verifies the server as the first connection did, and resumes."""
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    server, client = WebSocketMultiplayerPeer(), WebSocketMultiplayerPeer()
+    for peer in (server, client):
+        for name, value in SETTINGS.items():
+            setattr(peer, name, value)
+    await server.create_server(0, "127.0.0.1", tls=server_context)
+    proxy = FaultProxy(server.get_local_port())
+    await proxy.start()
+    pair = Pair(End(server, 0), End(client, 1), proxy)
+    try:
+        await client.create_client(f"wss://localhost:{proxy.port}", tls=client_context)
+        await pair.until(lambda: client.get_connection_status() is CONNECTED)
+        await pair.until(lambda: ("connected", client.get_unique_id()) in pair.server.events)
+        pair.server.target = client.get_unique_id()
+        sending = asyncio.create_task(burst(pair, 1000))
+        await pair.until(lambda: len(pair.server.got) > 200)
+        proxy.cut()
+        await sending
+        await pair.until(lambda: all_arrived(pair, 1000))
+        pair.server.check(pair.client)
+        pair.client.check(pair.server)
+        assert pair.client.saw("dropped", "resumed") == ["dropped", "resumed"]
     finally:
         await pair.close()

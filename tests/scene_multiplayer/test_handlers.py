@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -76,3 +77,21 @@ async def test_async_keeps_sender_and_is_capped_and_cancelled() -> None:
         await asyncio.sleep(0)
     assert not tasks
     assert replies[-1] == (Status.ERROR, ["CancelledError", "the call was cancelled"])
+
+
+def test_the_time_of_sync_handlers_is_added_up(caplog: pytest.LogCaptureFixture) -> None:
+    """What a peer's time budget leaves out: the handlers' own time, errors included."""
+    runner = HandlerRunner()
+
+    def slow() -> None:
+        time.sleep(0.02)
+
+    def failing() -> None:
+        time.sleep(0.02)
+        raise ValueError("expected")
+
+    runner.run(2, set(), "slow", slow)
+    assert 0.02 <= runner.handler_time < 1
+    runner.run(2, set(), "failing", failing, reply=lambda status, value: None)
+    assert 0.04 <= runner.handler_time < 2
+    caplog.clear()  # (the failing handler's error, logged with its traceback)

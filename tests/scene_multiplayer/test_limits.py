@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from multiplayer import ConnectionStatus, SceneMultiplayer, WebSocketMultiplayerPeer
-from multiplayer.scene_multiplayer.limits import Budget, RateLimits
+from multiplayer.scene_multiplayer.limits import OVER_BUDGET, SHARE_USED, Budget, RateLimits
 from multiplayer.testing import MemoryNetwork
 
 
@@ -64,6 +64,25 @@ def test_a_flooding_client_is_throttled_then_disconnected(caplog: pytest.LogCapt
     assert server.get_peers() == [3]
     assert flooder.multiplayer_peer is not None
     assert flooder.multiplayer_peer.get_connection_status() == ConnectionStatus.DISCONNECTED
+
+
+def test_the_time_budget() -> None:
+    """A bucket of one second's worth of cpu_per_second, a tenth of it a poll;
+    going over it throttles the peer until it refills; twice in the window earns
+    a disconnect."""
+    budget = Budget(RateLimits(cpu_per_second=0.1))
+    assert budget.charge(0.005, now=0.0, poll=1) == 0
+    assert budget.charge(0.006, now=0.0, poll=1) == SHARE_USED  # 0.011 in one poll
+    assert budget.charge(0.009, now=0.0, poll=2) == 0  # a new poll
+    assert not budget.throttled
+    assert budget.charge(0.09, now=0.0, poll=3) == OVER_BUDGET  # 0.11 in all
+    assert budget.throttled
+    assert budget.charge(0.01, now=0.0, poll=3) == SHARE_USED  # (said once)
+    assert not budget.recovered(now=0.1)  # -0.02 + 0.01
+    assert budget.recovered(now=0.3) and not budget.throttled
+    assert not budget.overrun(now=0.0)
+    assert budget.overrun(now=9.0)  # within violation_window
+    assert not budget.overrun(now=30.0)
 
 
 async def test_kick_closes_a_websocket_with_1008() -> None:

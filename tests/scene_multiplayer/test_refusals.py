@@ -27,25 +27,44 @@ def test_the_first_is_logged_and_repeats_are_counted_per_interval(
     assert log.count(2, ("bad",)) == 1000
 
 
-def test_another_reason_of_the_same_kind_is_logged_too(caplog: pytest.LogCaptureFixture) -> None:
-    """A different bad call to the same method is not hidden behind the first."""
-    log = RefusalLog(logging.getLogger("multiplayer.test"))
+def test_another_reason_of_the_same_kind_is_counted_with_the_first(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Kinds are told apart by their first part only: the rest, and the reason, may
+    come from the peer, which gets no new line by varying them. The summary says
+    the repeats differed, and shows the last."""
+    log = RefusalLog(logging.getLogger("multiplayer.test"), interval=10)
     log.refuse(2, ("args", "f"), "argument 'x' must be int, not str", now=0)
-    log.refuse(2, ("args", "f"), "argument 'y' must be str, not int", now=1)
+    log.refuse(2, ("args", "g"), "argument 'y' must be str, not int", now=1)
     log.refuse(3, ("args", "f"), "argument 'x' must be int, not str", now=2)
+    log.flush(now=12)
     assert [r.getMessage() for r in caplog.records] == [
         "refused from peer 2: argument 'x' must be int, not str",
-        "refused from peer 2: argument 'y' must be str, not int",
         "refused from peer 3: argument 'x' must be int, not str",
+        "refused from peer 2: argument 'y' must be str, not int (1 more of this kind in 12 s)",
     ]
+    assert log.count(2, ("args", "f")) == 1 and log.count(2, ("args", "g")) == 1
 
 
 def test_a_peer_cannot_flood_the_log_with_varied_junk(caplog: pytest.LogCaptureFixture) -> None:
-    """At most lines_per_interval lines a peer an interval; the rest are counted and
-    summed up in one line when the interval is over."""
+    """Junk whose reasons all differ (the decoder's view of random bytes) makes one
+    line, and its count when the interval is over."""
+    log = RefusalLog(logging.getLogger("multiplayer.test"), interval=10)
+    for i in range(100):
+        log.refuse(2, ("bad packet", f"error #{i}"), f"malformed packet: error #{i}", now=1)
+    log.flush(now=11)
+    assert [r.getMessage() for r in caplog.records] == [
+        "refused from peer 2: malformed packet: error #0",
+        "refused from peer 2: malformed packet: error #99 (99 more of this kind in 10 s)",
+    ]
+
+
+def test_at_most_lines_per_interval_about_a_peer(caplog: pytest.LogCaptureFixture) -> None:
+    """At most lines_per_interval lines a peer an interval, whatever the kinds; the
+    rest are counted and summed up in one line when the interval is over."""
     log = RefusalLog(logging.getLogger("multiplayer.test"), lines_per_interval=5, interval=10)
     for i in range(100):
-        log.refuse(2, ("junk",), f"junk #{i}", now=1)
+        log.refuse(2, (f"kind {i}",), f"junk #{i}", now=1)
     log.flush(now=11)
     lines = [r.getMessage() for r in caplog.records]
     assert lines[:5] == [f"refused from peer 2: junk #{i}" for i in range(5)]
@@ -144,8 +163,8 @@ def test_what_a_budget_held_back_is_summed_up_when_the_interval_rolls_over(
     interval (the reviewer saw it lost inside a long drain)."""
     log = RefusalLog(logging.getLogger("multiplayer.test"), lines_per_interval=2, interval=10)
     for i in range(10):
-        log.refuse(2, ("junk",), f"junk #{i}", now=1)
-    log.refuse(2, ("junk",), "junk #late", now=12)  # a new interval, no flush between
+        log.refuse(2, (f"junk {i}",), f"junk #{i}", now=1)
+    log.refuse(2, ("late",), "junk #late", now=12)  # a new interval, no flush between
     lines = [r.getMessage() for r in caplog.records]
     assert "peer 2: 8 more refusals and notes not logged in the last 10 s" in lines
     assert lines[-1] == "refused from peer 2: junk #late"
@@ -154,7 +173,7 @@ def test_what_a_budget_held_back_is_summed_up_when_the_interval_rolls_over(
 def test_what_was_held_back_about_a_leaver_is_summed_up(caplog: pytest.LogCaptureFixture) -> None:
     log = RefusalLog(logging.getLogger("multiplayer.test"), lines_per_interval=2)
     for i in range(50):
-        log.refuse(2, ("junk",), f"junk #{i % 3}", now=1)
+        log.refuse(2, (f"junk {i % 3}",), f"junk #{i % 3}", now=1)
     log.forget_peer(2)
     assert caplog.records[-1].getMessage() == (
         "peer 2: 48 more refusals and notes not logged before it left"
@@ -195,3 +214,62 @@ def test_every_line_counts_against_the_budgets(caplog: pytest.LogCaptureFixture)
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) <= 10 + 10 + 2  # two intervals' budgets, and the summaries
     assert messages[-1].endswith("not logged: more than 10 lines in 10 s")
+
+
+def test_an_entry_pushed_out_of_the_table_keeps_its_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Entries past max_kinds go, oldest first, but the repeats they held are summed
+    up with their peer's: other peers' kinds cannot make them vanish."""
+    log = RefusalLog(logging.getLogger("multiplayer.test"), max_kinds=2, interval=10)
+    for _ in range(5):
+        log.refuse(2, ("bad",), "bad", now=1)
+    log.refuse(3, ("x",), "x", now=1)
+    log.refuse(4, ("y",), "y", now=1)  # pushes peer 2's entry out, with its 4 repeats
+    log.flush(now=12)
+    assert "peer 2: 4 more refusals and notes not logged in the last 10 s" in caplog.text
+
+
+def test_the_summaries_of_leavers_count_against_everyones_budget(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Many peers that send junk and leave: each leave's summary is a line of the
+    global budget, and past it they are summed up too, in one line an interval."""
+    log = RefusalLog(logging.getLogger("multiplayer.test"), max_lines_per_interval=10)
+    for peer in range(2, 102):
+        log.refuse(peer, ("junk",), "junk", now=1)
+        log.refuse(peer, ("junk",), "junk", now=1)
+        log.forget_peer(peer, now=1)
+    log.flush(now=12)
+    log.refuse(200, ("junk",), "junk", now=12)  # (a new interval: the summary is out)
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 10 + 1 + 1
+    assert messages[-2] == "190 more refusals and notes not logged: more than 10 lines in 10 s"
+
+
+def test_notes_are_kinds_of_their_own(caplog: pytest.LogCaptureFixture) -> None:
+    """A note is counted apart from refusals, and by its own kind."""
+    log = RefusalLog(logging.getLogger("multiplayer.test"))
+    log.note(2, ("lacks", "A"), "no A here", now=1)
+    log.note(2, ("sync",), "stale state", now=1)
+    log.refuse(2, ("lacks",), "refused", now=1)
+    assert len(caplog.records) == 3
+    assert log.count(2, ("note", "lacks", "A")) == 1 and log.count(2, ("lacks",)) == 1
+
+
+def test_everyones_summary_is_one_line_an_interval(caplog: pytest.LogCaptureFixture) -> None:
+    """What everyone's budget held back is summed up when its interval ends, in one
+    line, however often flush() runs meanwhile (and even once every peer left)."""
+    log = RefusalLog(logging.getLogger("multiplayer.test"), max_lines_per_interval=2, interval=10)
+    for peer in range(2, 12):
+        log.refuse(peer, ("junk",), "junk", now=1)
+    for now in (11.5, 12.5, 15, 20):  # the peers' summaries: 2 fit the new interval
+        log.flush(now=now)
+    for peer in range(2, 12):
+        log.forget_peer(peer, now=20)
+    summaries = [r.getMessage() for r in caplog.records if "lines in 10 s" in r.getMessage()]
+    assert summaries == []
+    log.flush(now=22)
+    summaries = [r.getMessage() for r in caplog.records if "lines in 10 s" in r.getMessage()]
+    assert summaries == ["6 more refusals and notes not logged: more than 2 lines in 10 s"]
+    assert len(caplog.records) == 2 + 2 + 1

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 import trustme
 
+from multiplayer import WebSocketMultiplayerPeer
 from multiplayer.exceptions import InvalidState
+from multiplayer.transport import tls
 from multiplayer.transport.tcp_server import StreamPeerTCP, TCPServer
 from multiplayer.transport.tls import StreamPeerTLS, TLSOptions
 
@@ -149,3 +151,72 @@ def test_stream_peer_tls_needs_an_event_loop(files: dict[str, Path]) -> None:
         StreamPeerTLS().accept_stream(
             StreamPeerTCP(), TLSOptions.server(files["key"], files["cert"])
         )
+
+
+# A server's failed handshakes, logged and rate-limited.
+
+
+@pytest.fixture
+async def tls_server(files: dict[str, Path]) -> AsyncIterator[WebSocketMultiplayerPeer]:
+    """A WebSocket multiplayer server on a TLS port of 127.0.0.1."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(files["cert"], files["key"])
+    server = WebSocketMultiplayerPeer()
+    await server.create_server(0, "127.0.0.1", context)
+    yield server
+    server.close()
+    await server.wait_closed()
+
+
+async def send_junk(server: WebSocketMultiplayerPeer, junk: bytes) -> int:
+    """Connect to the TLS port, send ``junk``, wait for the server to hang up; the
+    client's port."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.get_local_port())
+    writer.write(junk)
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    writer.close()
+    await writer.wait_closed()
+    return int(writer.get_extra_info("sockname")[1])
+
+
+def failure_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name.startswith("multiplayer")]
+
+
+async def test_a_failed_handshake_is_one_line_naming_the_address_and_why(
+    tls_server: WebSocketMultiplayerPeer,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Plain HTTP or junk on the TLS port: one warning each, naming the client's
+    address and what TLS found wrong (nothing else logs it again)."""
+    monkeypatch.setattr(tls, "handshake_failures", tls.HandshakeFailureLog())
+    http = await send_junk(tls_server, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    junk = await send_junk(tls_server, bytes(64))
+    await until(lambda: len(failure_lines(caplog)) >= 2)
+    await asyncio.sleep(0.05)  # (time for a second line, if there were one)
+    lines = failure_lines(caplog)
+    assert len(lines) == 2
+    assert lines[0].startswith(f"TLS handshake with 127.0.0.1:{http} failed: SSLError: ")
+    assert "http request" in lines[0]  # (OpenSSL's words)
+    assert lines[1].startswith(f"TLS handshake with 127.0.0.1:{junk} failed: SSLError: ")
+    assert all(r.levelname == "WARNING" for r in caplog.records if r.name.startswith("multi"))
+
+
+async def test_failed_handshakes_are_rate_limited_with_a_summary(
+    tls_server: WebSocketMultiplayerPeer,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the budget of lines an interval, failures are counted, and the count is
+    logged in one line when the interval ends."""
+    monkeypatch.setattr(tls, "handshake_failures", tls.HandshakeFailureLog(lines=3, interval=0.5))
+    for _ in range(7):
+        await send_junk(tls_server, bytes(64))
+    await until(lambda: any("more failed" in line for line in failure_lines(caplog)), 3)
+    lines = failure_lines(caplog)
+    assert len(lines) == 3 + 1
+    assert all(line.startswith("TLS handshake with 127.0.0.1:") for line in lines[:3])
+    assert lines[3] == "4 more failed TLS handshakes in 0.5 s, not logged (more than 3)"
+    await send_junk(tls_server, bytes(64))  # a new interval: logged again
+    await until(lambda: len(failure_lines(caplog)) == 5)

@@ -8,15 +8,20 @@ The link itself is exercised through WebSocketPeer over real sockets
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from multiplayer import WebSocketMultiplayerPeer
+from multiplayer.transport.framing.native import Hello
 from multiplayer.transport.tcp_server import TCPServer
 from multiplayer.transport.websocket_peer import WebSocketPeer
 from multiplayer.transport.websocket_peer_link import LinkSettings, PeerLink, Received, State
+from tests.transport.peers import Peers, drain, poll_until, record, start_server
 
 
 def settings(packets: int, size: int) -> LinkSettings:
@@ -153,3 +158,87 @@ async def test_no_pong_within_heartbeat_timeout_cuts(caplog: pytest.LogCaptureFi
     assert "no pong within heartbeat_timeout (0.1 s)" in caplog.text
     writer.close()
     tcp.stop()
+
+
+# Fragmented messages are timed like the handshakes.
+
+UPGRADE = (
+    b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+def client_frame(payload: bytes, *, fin: bool = True, opcode: int = 2) -> bytes:
+    """A masked frame, as a client sends it (payloads under 126 bytes)."""
+    mask = os.urandom(4)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes(((0x80 if fin else 0) | opcode, 0x80 | len(payload))) + mask + masked
+
+
+async def server_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """The next frame from the server: (its first byte, its payload)."""
+    head = await reader.readexactly(2)
+    size = head[1] & 0x7F
+    if size >= 126:
+        size = int.from_bytes(await reader.readexactly(2 if size == 126 else 8), "big")
+    return head[0], await reader.readexactly(size)
+
+
+RawClient = tuple[
+    WebSocketMultiplayerPeer, list[tuple[str, int]], asyncio.StreamReader, asyncio.StreamWriter
+]
+
+
+@contextlib.asynccontextmanager
+async def joined_raw_client(peers: Peers, handshake_timeout: float) -> AsyncIterator[RawClient]:
+    """A multiplayer server (and its connection events), and a raw socket that did
+    the upgrade and the greeting."""
+    server = await start_server(peers, handshake_timeout=handshake_timeout)
+    events = record(server)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.get_local_port())
+    try:
+        writer.write(UPGRADE)
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+        writer.write(client_frame(Hello(0, 1 << 20).serialize()))
+        await server_frame(reader)  # the server's HELLO, with the id
+        await poll_until(peers, lambda: events == [("connected", 2)])
+        yield server, events, reader, writer
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+async def test_a_lone_unfinished_fragment_is_timed_out(
+    peers: Peers, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A first frame without FIN, and nothing after it: within handshake_timeout
+    the connection fails with 1008, in one log line naming the peer and why.
+    (It stayed open for as long as the client held it.)"""
+    async with joined_raw_client(peers, handshake_timeout=0.3) as (_, events, reader, writer):
+        writer.write(client_frame(b"\x00\x90", fin=False))
+        first, payload = await asyncio.wait_for(server_frame(reader), 3)
+        assert first == 0x88  # a close frame
+        assert int.from_bytes(payload[:2], "big") == 1008
+        reason = b"no fragment of its unfinished message within handshake_timeout (0.3 s)"
+        assert payload[2:] == reason
+        assert await asyncio.wait_for(reader.read(), 3) == b""  # and the end of the stream
+        writer.close()
+        await poll_until(peers, lambda: events[-1] == ("disconnected", 2))
+    lines = [r.getMessage() for r in caplog.records if "unfinished message" in r.getMessage()]
+    assert lines == [
+        "peer 2: no fragment of its unfinished message within handshake_timeout (0.3 s); "
+        "closed with 1008"
+    ]
+
+
+async def test_a_message_in_slow_fragments_is_read(peers: Peers) -> None:
+    """The timeout runs from each fragment: a message whose fragments keep coming is
+    read, however long it takes in all."""
+    async with joined_raw_client(peers, handshake_timeout=0.3) as (server, events, _, writer):
+        for part, fin, opcode in ((b"\x00a", False, 2), (b"b", False, 0), (b"c", True, 0)):
+            writer.write(client_frame(part, fin=fin, opcode=opcode))
+            await asyncio.sleep(0.2)  # 0.6 s in all
+        await poll_until(peers, lambda: server.get_available_packet_count() > 0)
+        assert drain(server) == [(2, b"abc")]
+        assert events == [("connected", 2)]

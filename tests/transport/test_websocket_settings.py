@@ -128,3 +128,32 @@ def test_each_connection_gets_the_peer_settings() -> None:
     peer.heartbeat_timeout = 5.0
     settings = peer._new_ws()._settings()
     assert (settings.heartbeat_interval, settings.heartbeat_timeout) == (0.0, 5.0)
+
+
+def test_reconnect_grace_defaults_by_profile() -> None:
+    """Resuming is on by default in the native profile (30 s) and off in the godot
+    one, whose protocol cannot resume: setting it there says why."""
+    native, godot = WebSocketMultiplayerPeer(), WebSocketMultiplayerPeer("godot")
+    assert (native.reconnect_grace, godot.reconnect_grace) == (30.0, 0.0)
+    assert native.resume_buffer_size == 4 << 20
+    with pytest.raises(ValueError, match="cannot resume a session"):
+        godot.reconnect_grace = 5
+    godot.reconnect_grace = 0  # (allowed: it is what it is)
+    native.reconnect_grace = 0
+    assert native.reconnect_grace == 0.0
+    with pytest.raises(ValueError, match="0 \\(off\\) or more"):
+        native.reconnect_grace = -1
+    with pytest.raises(ValueError, match="resume_buffer_size must be at least 64"):
+        native.resume_buffer_size = 10
+
+
+async def test_resume_settings_are_fixed_once_in_use() -> None:
+    peer = WebSocketMultiplayerPeer()
+    await peer.create_server(0, "127.0.0.1")
+    try:
+        for name, value in (("reconnect_grace", 1.0), ("resume_buffer_size", 4096)):
+            with pytest.raises(InvalidState, match=name):
+                setattr(peer, name, value)
+    finally:
+        peer.close()
+        await peer.wait_closed()

@@ -136,6 +136,7 @@ class GodotFormat:
             max_array_len=codec.max_array_len,
             max_map_len=codec.max_map_len,
             max_depth=codec.max_depth,
+            max_objects=codec.max_objects,
         )
         self._encoders: dict[type[Any], Callable[[Any], bytes]] = {
             RemoteCall: self._remote_call,
@@ -396,8 +397,17 @@ class GodotFormat:
         """Parse one packet (objects are never decoded, as in Godot's default).
 
         Raises:
-            DecodingError: It is not a well-formed Godot packet.
+            DecodingError: It is not a well-formed Godot packet, or its values are
+                more than the codec's ``max_objects``.
         """
+        variants = self.variants
+        variants.begin_packet()  # one budget for all the values of the packet
+        try:
+            return self._decode(data)
+        finally:
+            variants.end_packet()
+
+    def _decode(self, data: bytes) -> Message:
         if not data:
             raise DecodingError("empty packet")
         command = data[0] & _CMD_MASK

@@ -58,8 +58,8 @@ arrives cut there. Dictionary keys that Python finds equal (``1``, ``1.0``,
 Decoding treats its input as hostile and raises
 :exc:`~multiplayer.exceptions.DecodingError`, and nothing else, for truncated data,
 counts past the end of the data or over the limits (``max_str_len``,
-``max_bin_len``, ``max_array_len``, ``max_map_len``), nesting deeper than
-``max_depth``, invalid UTF-8, dictionary keys Python cannot hash (Godot allows an
+``max_bin_len``, ``max_array_len``, ``max_map_len``, ``max_objects``), nesting deeper
+than ``max_depth``, invalid UTF-8, dictionary keys Python cannot hash (Godot allows an
 Array as a key), unknown type ids and the Godot types that have no value here:
 TRANSFORM2D, PLANE, AABB, BASIS, TRANSFORM3D, PROJECTION, RID, OBJECT (in any
 form), CALLABLE and SIGNAL.
@@ -71,6 +71,7 @@ import array
 import enum
 import struct
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, Final
@@ -503,6 +504,14 @@ _PACKED_VALUES = {
 }
 
 
+class _Budget(threading.local):
+    """What the values being decoded on this thread may still build (``max_objects``):
+    one packet's, between ``begin_packet`` and ``end_packet``, else one call's."""
+
+    left = 0
+    in_packet = False
+
+
 class _Decoder:
     """The limits, and the readers that need them: strings, containers, packed arrays."""
 
@@ -513,12 +522,15 @@ class _Decoder:
         max_array_len: int,
         max_map_len: int,
         max_depth: int,
+        max_objects: int,
     ) -> None:
         self.max_str_len = _positive("max_str_len", max_str_len)
         self.max_bin_len = _positive("max_bin_len", max_bin_len)
         self.max_array_len = _positive("max_array_len", max_array_len)
         self.max_map_len = _positive("max_map_len", max_map_len)
         self.max_depth = _positive("max_depth", max_depth)
+        self.max_objects = _positive("max_objects", max_objects)
+        self._budget = _Budget()
         self._readers: dict[int, _Reader] = {
             _T.NIL: _read_nil,
             _T.BOOL: _read_bool,
@@ -565,6 +577,32 @@ class _Decoder:
         if depth >= self.max_depth:
             raise DecodingError(f"nested deeper than max_depth={self.max_depth}")
         return depth + 1
+
+    # The work budget (max_objects): a container is charged for itself and its items
+    # before any item is read, from the count it declares.
+
+    def begin_packet(self) -> None:
+        """Charge every value decoded on this thread to one budget of ``max_objects``,
+        until :meth:`end_packet` (else each decoding call has a budget of its own)."""
+        budget = self._budget
+        budget.left, budget.in_packet = self.max_objects, True
+
+    def end_packet(self) -> None:
+        self._budget.in_packet = False
+
+    def _begin_call(self, count: int) -> None:
+        """A public decoding call for ``count`` values: charge them, to a new budget
+        unless a packet's is open."""
+        budget = self._budget
+        if not budget.in_packet:
+            budget.left = self.max_objects
+        self._spend(count)
+
+    def _spend(self, count: int) -> None:
+        budget = self._budget
+        budget.left -= count
+        if budget.left < 0:
+            raise DecodingError(f"more than max_objects={self.max_objects} values")
 
     def _count(self, data: bytes, offset: int, name: str, limit: int, limit_name: str) -> int:
         """The u32 count at ``offset``, at most ``limit``. (Godot reads it as an int32 and
@@ -634,6 +672,7 @@ class _Decoder:
             )
         offset += 12
         self._fits(data, offset, 4 * total, "NODE_PATH")
+        self._spend(total)
         parts = []
         for _ in range(total):
             part, offset = self._read_string(data, offset)
@@ -667,6 +706,7 @@ class _Decoder:
         count = self._masked_count(data, offset, "ARRAY", self.max_array_len, "max_array_len")
         offset += 4
         self._fits(data, offset, 4 * count, "ARRAY")  # each item has a 4-byte header
+        self._spend(1 + count)
         read = self._read
         items = []
         for _ in range(count):
@@ -683,6 +723,7 @@ class _Decoder:
         count = self._masked_count(data, offset, "DICTIONARY", self.max_map_len, "max_map_len")
         offset += 4
         self._fits(data, offset, 8 * count, "DICTIONARY")
+        self._spend(1 + count)
         read = self._read
         keys, values = [], []
         for _ in range(count):
@@ -724,6 +765,7 @@ class _Decoder:
         count = self._count(data, offset, name, self.max_array_len, "max_array_len")
         offset += 4
         self._fits(data, offset, 4 * count, name)
+        self._spend(1 + count)
         strings = []
         for _ in range(count):
             string, offset = self._read_string(data, offset)
@@ -740,6 +782,7 @@ class _Decoder:
         start = offset + 4
         end = start + count * layout.size
         self._fits(data, start, end - start, kind.name)
+        self._spend(1 + count)
         return [cls(*item) for item in layout.iter_unpack(data[start:end])], end
 
 
@@ -752,6 +795,11 @@ class VariantCodec(_Decoder):
         max_array_len: Most items in an Array, a packed array or a NodePath.
         max_map_len: Most entries in a Dictionary.
         max_depth: Deepest nesting of Arrays and Dictionaries: ``[[1]]`` has depth 2.
+        max_objects: Most values one call decodes (one packet's, between
+            :meth:`begin_packet` and :meth:`end_packet`): every value counts one, and
+            every Array, Dictionary, NodePath and packed array of strings or values
+            one more; a Dictionary entry, key and value, counts one. Charged before
+            the items are read, from the counts the data declares.
 
     The names and defaults are those of the native
     :class:`~multiplayer.protocol.native.codec.Codec`. Encoding checks only
@@ -767,8 +815,11 @@ class VariantCodec(_Decoder):
         max_array_len: int = 65536,
         max_map_len: int = 65536,
         max_depth: int = 32,
+        max_objects: int = 1 << 17,
     ) -> None:
-        super().__init__(max_str_len, max_bin_len, max_array_len, max_map_len, max_depth)
+        super().__init__(
+            max_str_len, max_bin_len, max_array_len, max_map_len, max_depth, max_objects
+        )
         self._writers: dict[type, _Writer] = {
             **_LEAF_WRITERS,
             list: self._write_array,
@@ -780,7 +831,7 @@ class VariantCodec(_Decoder):
         return (
             f"VariantCodec(max_str_len={self.max_str_len}, max_bin_len={self.max_bin_len}, "
             f"max_array_len={self.max_array_len}, max_map_len={self.max_map_len}, "
-            f"max_depth={self.max_depth})"
+            f"max_depth={self.max_depth}, max_objects={self.max_objects})"
         )
 
     # Encoding.
@@ -865,8 +916,10 @@ class VariantCodec(_Decoder):
         """
         if type(data) is not bytes:
             data = bytes(data)
+        offset = _start(offset)
+        self._begin_call(1)
         try:
-            return self._read(data, _start(offset), 0)
+            return self._read(data, offset, 0)
         except RecursionError:
             raise _too_deep() from None
 
@@ -879,8 +932,10 @@ class VariantCodec(_Decoder):
         """
         if type(data) is not bytes:
             data = bytes(data)
+        offset = _start(offset)
+        self._begin_call(1)
         try:
-            return self._decompress(data, _start(offset), 0)
+            return self._decompress(data, offset, 0)
         except RecursionError:
             raise _too_deep() from None
 
@@ -899,6 +954,7 @@ class VariantCodec(_Decoder):
         if type(data) is not bytes:
             data = bytes(data)
         offset = _start(offset)
+        self._begin_call(count)
         decompress = self._decompress
         values = []
         try:

@@ -49,6 +49,15 @@ extension data have size limits, containers (tuples included) may nest at most
 keys with one hash value are refused, against hash flooding), and unknown extension
 codes are refused. Every failure raises :exc:`~multiplayer.exceptions.DecodingError`
 and nothing else.
+
+The work one input costs is bounded too, by ``max_objects``: a megabyte within every
+other limit can hold a million empty maps, which take the better part of a second to
+build and check. Every value counts one, and every list, map, tuple and extension
+value one more (building them is what costs); a map entry, key and value, counts one.
+The count is kept as msgpack builds the containers, so a bomb is stopped after
+``max_objects`` of them, not after the whole megabyte. An input of fewer than
+``max_objects / 2`` bytes cannot reach the limit (nothing takes less than a byte, or
+counts more than two) and is not counted at all: the usual packet pays nothing.
 """
 
 from __future__ import annotations
@@ -400,6 +409,39 @@ def _positive(name: str, value: int) -> int:
     return value
 
 
+class _Tally:
+    """What one ``unpackb`` of a long input may still build (see ``max_objects``); its
+    hooks are msgpack's, and raise once the input has built too much."""
+
+    __slots__ = ("left", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.left = limit
+
+    def take(self, count: int) -> None:
+        self.left -= count
+        if self.left < 0:
+            raise self._over()
+
+    # (The hooks run for every container of a long input: ``take`` is inlined.)
+
+    def list_hook(self, items: list[Any]) -> list[Any]:
+        self.left -= 1 + len(items)
+        if self.left < 0:
+            raise self._over()
+        return items
+
+    def pairs_hook(self, pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+        self.left -= 1 + len(pairs)
+        if self.left < 0:
+            raise self._over()
+        return _make_dict(pairs) if pairs else {}
+
+    def _over(self) -> DecodingError:
+        return DecodingError(f"more than max_objects={self.limit} values")
+
+
 class _PerThread(threading.local):
     """Each thread's idle packers (a Packer is not re-entrant) and tuple nesting depth."""
 
@@ -419,6 +461,9 @@ class Codec:
         max_map_len: Most entries in a map.
         max_ext_len: Longest extension type data (a tuple's packed items included).
         max_depth: Deepest nesting of lists, dicts and tuples: ``[[1]]`` has depth 2.
+        max_objects: Most values one input may decode to, lists, maps, tuples and
+            extension values counting double (see the module docstring). The
+            default holds an array or a map at its length limit, with room to spare.
 
     ``packb`` checks only that tuples nest at most ``max_depth`` deep (it would
     otherwise recurse without bound); ``unpackb`` checks all the limits.
@@ -434,6 +479,7 @@ class Codec:
         max_map_len: int = 65536,
         max_ext_len: int = 1 << 20,
         max_depth: int = 32,
+        max_objects: int = 1 << 17,
     ) -> None:
         self.max_buffer_size = _positive("max_buffer_size", max_buffer_size)
         self.max_str_len = _positive("max_str_len", max_str_len)
@@ -442,6 +488,7 @@ class Codec:
         self.max_map_len = _positive("max_map_len", max_map_len)
         self.max_ext_len = _positive("max_ext_len", max_ext_len)
         self.max_depth = _positive("max_depth", max_depth)
+        self.max_objects = _positive("max_objects", max_objects)
         self._encoders: dict[type, tuple[int, Callable[[Any], bytes]]] = {}
         self._decoders: dict[int, tuple[type, Callable[[bytes], Any]]] = {}
         self._user_types: tuple[type, ...] = ()
@@ -608,20 +655,24 @@ class Codec:
         """
         if len(data) > self.max_buffer_size:
             raise DecodingError(f"{len(data)} bytes exceed max_buffer_size={self.max_buffer_size}")
-        value = self._unpack(data, allow_objects, 0)
+        # (Counted only where the limit can be reached: two per byte at most.)
+        tally = _Tally(self.max_objects) if 2 * len(data) > self.max_objects else None
+        value = self._unpack(data, allow_objects, 0, tally)
         # The usual packet, an array of plain values, is one level deep: checked at
         # once. Anything else gets the full walk.
         if type(value) is not list or not self._leaf_types.issuperset(map(type, value)):
             self._check_tree(value)
         return value
 
-    def _unpack(self, data: bytes, allow_objects: bool, level: int) -> Any:
-        """Unpack one value; ``level`` is how many tuples enclose it."""
+    def _unpack(self, data: bytes, allow_objects: bool, level: int, tally: _Tally | None) -> Any:
+        """Unpack one value; ``level`` is how many tuples enclose it; ``tally``, if
+        any, counts what it builds."""
         try:
             return msgpack.unpackb(
                 data,
-                ext_hook=partial(self._ext_hook, allow_objects, level),
-                object_pairs_hook=_make_dict,
+                ext_hook=partial(self._ext_hook, allow_objects, level, tally),
+                object_pairs_hook=_make_dict if tally is None else tally.pairs_hook,
+                list_hook=None if tally is None else tally.list_hook,
                 strict_map_key=False,  # int keys are common (Godot); _make_dict checks them
                 raw=False,
                 use_list=True,
@@ -636,14 +687,18 @@ class Codec:
         except (msgpack.UnpackException, ValueError, TypeError, RecursionError) as exc:
             raise DecodingError(_explain(exc)) from exc
 
-    def _ext_hook(self, allow_objects: bool, level: int, code: int, data: bytes) -> Any:
-        if code == EXT_TUPLE:
+    def _ext_hook(
+        self, allow_objects: bool, level: int, tally: _Tally | None, code: int, data: bytes
+    ) -> Any:
+        if code == EXT_TUPLE:  # (its list of items is counted as a list)
             if level >= self.max_depth:
                 raise DecodingError(f"nested deeper than max_depth={self.max_depth}")
-            items = self._unpack(data, allow_objects, level + 1)
+            items = self._unpack(data, allow_objects, level + 1, tally)
             if type(items) is not list:
                 raise DecodingError(f"tuple data must be an array, got {_type_name(type(items))}")
             return tuple(items)
+        if tally is not None:
+            tally.take(1)
         decode = _VALUE_DECODERS.get(code)
         if decode is not None:
             return decode(data)

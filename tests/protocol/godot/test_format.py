@@ -344,3 +344,15 @@ def test_replication_limits_are_godots() -> None:
 def test_malformed_replication_packets_raise_decoding_error(hex_: str, match: str) -> None:
     with pytest.raises(DecodingError, match=match):
         FORMAT.decode(packet(hex_), allow_objects=False)
+
+
+def test_a_packet_has_one_budget_of_values() -> None:
+    """The codec's max_objects bounds a whole packet, not each of its values: a call
+    whose arguments each fit is refused when together they do not."""
+    small = GodotFormat(Codec(max_objects=20))
+    fits = small.encode(RemoteCall(1, 0, [[None] * 8, [None] * 8]))  # 2 + 2 * (1 + 8)
+    assert small.decode(fits, allow_objects=False).args == [[None] * 8, [None] * 8]
+    over = small.encode(RemoteCall(1, 0, [[None] * 8] * 3))
+    with pytest.raises(DecodingError, match="more than max_objects=20 values"):
+        small.decode(over, allow_objects=False)
+    assert small.decode(fits, allow_objects=False).args == [[None] * 8, [None] * 8]

@@ -14,6 +14,7 @@ import enum
 import math
 import struct
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -805,11 +806,56 @@ def test_limits_are_configurable() -> None:
             small.decode(codec.encode(value))
 
 
+@pytest.mark.parametrize(
+    ("kind", "item"),
+    [
+        (T.ARRAY, lambda i: u32(T.NIL)),
+        (T.DICTIONARY, lambda i: u32(T.INT, i, T.NIL)),
+        (T.PACKED_STRING_ARRAY, lambda i: u32(0)),
+        (T.PACKED_VECTOR2_ARRAY, lambda i: f32(i, 0)),
+    ],
+)
+def test_max_objects_is_charged_before_the_items_are_read(
+    kind: T, item: Callable[[int], bytes]
+) -> None:
+    """A container is charged for itself and its items from the count it declares:
+    one over max_objects is refused before an item is read (they are junk here)."""
+    small = VariantCodec(max_objects=10)
+    fits = u32(kind, 8) + b"".join(item(i) for i in range(8))  # 1 (the value) + 1 + 8
+    assert len(small.decode(fits)[0]) == 8
+    over = u32(kind, 9) + b"\xff" * 9 * len(item(0))
+    with pytest.raises(DecodingError, match="more than max_objects=10 values"):
+        small.decode(over)
+
+
+def test_max_objects_adds_up_nested_values_and_top_level_ones() -> None:
+    """Every value counts one, every container one more; decompress_many charges its
+    count first. Each call has a budget of its own, unless a packet's is open."""
+    small = VariantCodec(max_objects=10)
+    fits = [[None], [None] * 3]  # 1 + (1 + 2) + (1 + 1) + (1 + 3)
+    assert small.decode(codec.encode(fits))[0] == fits
+    with pytest.raises(DecodingError, match="max_objects=10"):
+        small.decode(codec.encode([[None], [None] * 4]))
+    with pytest.raises(DecodingError, match="max_objects=10"):
+        small.decompress_many(b"\x01" * 11, 0, 11)
+    four = codec.compress([None] * 4)  # 1 + 5
+    assert small.decompress(four)[0] == small.decompress(four)[0] == [None] * 4
+    small.begin_packet()
+    try:
+        small.decompress(four)
+        with pytest.raises(DecodingError, match="max_objects=10"):
+            small.decompress(four)
+    finally:
+        small.end_packet()
+    assert small.decompress(four)[0] == [None] * 4
+
+
 def test_default_limits() -> None:
-    """The defaults are the native codec's: 65536 items and 1 MiB strings and bytes."""
+    """The defaults are the native codec's: 65536 items, 1 MiB strings and bytes,
+    131072 values."""
     assert repr(codec) == (
         "VariantCodec(max_str_len=1048576, max_bin_len=1048576, max_array_len=65536, "
-        "max_map_len=65536, max_depth=32)"
+        "max_map_len=65536, max_depth=32, max_objects=131072)"
     )
     assert len(codec.decode(codec.encode([None] * 65536))[0]) == 65536
     with pytest.raises(DecodingError, match="max_array_len"):
@@ -819,7 +865,9 @@ def test_default_limits() -> None:
         codec.decode(codec.encode(bytes((1 << 20) + 1)))
 
 
-@pytest.mark.parametrize("name", ["max_str_len", "max_bin_len", "max_array_len", "max_depth"])
+@pytest.mark.parametrize(
+    "name", ["max_str_len", "max_bin_len", "max_array_len", "max_depth", "max_objects"]
+)
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, None])
 def test_limits_must_be_positive_ints(name: str, bad: Any) -> None:
     """A limit that is not a positive int raises ValueError."""

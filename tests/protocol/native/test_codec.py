@@ -674,7 +674,68 @@ def test_default_limits() -> None:
         unpackb(packb(bytes((1 << 20) - 4)))
 
 
-@pytest.mark.parametrize("name", ["max_buffer_size", "max_array_len", "max_depth"])
+def test_max_objects_counts_items_and_containers_twice() -> None:
+    """Every list item and map entry counts one, and every list, map, tuple and
+    extension value one more: the first input over the limit is refused."""
+    small = Codec(max_objects=11)
+    cases = [  # (value at the limit, value one step over it)
+        ([[]] * 5, [[]] * 6),  # 5 + (1 + 5) = 11, 6 + (1 + 6) = 13
+        ([dict.fromkeys(range(8))], [dict.fromkeys(range(9))]),  # (1 + 8) + (1 + 1)
+        ([()] * 5, [()] * 6),  # (a tuple's items are a list: the tuple counts as one)
+        ([Vector2(1, 2)] * 5, [Vector2(1, 2)] * 6),
+        ([1, [2, [3, 4]], 5, 6], [1, [2, [3, 4, 5]], 6, 7]),  # 3 + 3 + 5, 4 + 3 + 5
+    ]
+    for fits, over in cases:
+        assert_same(small.unpackb(packb(fits)), fits)
+        with pytest.raises(DecodingError, match="more than max_objects=11 values"):
+            small.unpackb(packb(over))
+
+
+@pytest.mark.parametrize("item", [b"\x80", b"\x90", b"\xc0", ext(EXT_TUPLE, b"\x90")])
+def test_a_bomb_is_refused_before_it_is_built(item: bytes) -> None:
+    """The attack run's bomb: arrays of 65535 empty maps (or lists, nils, tuples) in a
+    megabyte, within every other limit. It is refused once max_objects are built,
+    not at its end: the junk byte in its last array is never reached."""
+    array = b"\xdc" + (65535).to_bytes(2, "big") + item * 65535
+    count = (1 << 20) // len(array)
+    junk = b"\xdc" + (65535).to_bytes(2, "big") + item * 65534 + b"\xc1"
+    bomb = b"\xdc" + count.to_bytes(2, "big") + array * (count - 1) + junk
+    assert len(bomb) <= 1 << 20
+    with pytest.raises(DecodingError, match="invalid msgpack format byte"):
+        Codec(max_objects=1 << 30).unpackb(bomb)  # (built whole, up to the junk)
+    with pytest.raises(DecodingError, match="more than max_objects=131072 values"):
+        unpackb(bomb)
+
+
+def test_short_inputs_are_not_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under max_objects / 2 bytes the limit cannot be reached (nothing takes less
+    than a byte, or counts more than two): the usual packet pays nothing for it."""
+    tallies: list[int] = []
+    real = codec_module._Tally
+
+    def tally(limit: int) -> Any:
+        tallies.append(limit)
+        return real(limit)
+
+    monkeypatch.setattr(codec_module, "_Tally", tally)
+    small = Codec(max_objects=100)
+    assert small.unpackb(b"\xdc\x00\x2f" + b"\x90" * 47) == [[]] * 47  # 50 bytes
+    assert tallies == []
+    assert small.unpackb(b"\xdc\x00\x30" + b"\x90" * 48) == [[]] * 48  # 51: counted, 97
+    assert tallies == [100]
+    with pytest.raises(DecodingError, match="max_objects=100"):
+        small.unpackb(b"\xdc\x00\x34" + b"\x90" * 52)  # 52 + (1 + 52)
+
+
+def test_the_default_max_objects_holds_an_array_or_a_map_at_its_limit() -> None:
+    """131072: an array of 65536 values, or a map of 65536 entries, fits with room."""
+    assert len(unpackb(packb([0, 1, 1, [None] * 65536, "x"]))) == 5
+    assert len(unpackb(packb([0, 1, 1, dict.fromkeys(range(65536))]))[3]) == 65536
+    with pytest.raises(DecodingError, match="max_objects"):
+        unpackb(packb([[None] * 65536, [None] * 65536]))
+
+
+@pytest.mark.parametrize("name", ["max_buffer_size", "max_array_len", "max_depth", "max_objects"])
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, None])
 def test_limits_must_be_positive_ints(name: str, bad: Any) -> None:
     """A limit that is not a positive int raises ValueError."""
