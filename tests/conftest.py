@@ -16,6 +16,18 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
+def _fresh_line_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with the process's log budgets unspent (what one test's
+    connections logged does not silence the next test's)."""
+    from multiplayer.transport import tls, websocket_server
+    from multiplayer.transport.log_budget import LineBudget
+
+    for module, name in ((tls, "handshake_failures"), (websocket_server, "handshake_lines")):
+        old = getattr(module, name)
+        monkeypatch.setattr(module, name, LineBudget(old.logger, old.what))
+
+
+@pytest.fixture(autouse=True)
 def _no_swallowed_exceptions(
     caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest
 ) -> Iterator[None]:

@@ -16,9 +16,9 @@ takes an :class:`ssl.SSLContext` as is.
 
 A server's failed TLS handshakes (plain HTTP or junk on the TLS port, a client
 that does not trust the certificate) are logged on ``multiplayer.transport``, one
-line each naming the address and the reason, up to :data:`FAILURE_LINES` lines every
-:data:`FAILURE_INTERVAL` seconds in the whole process (anyone can open connections);
-past that they are counted, and the count is logged when the interval ends.
+line each naming the address and the reason, within a budget of lines for the
+whole process (anyone can open connections: :mod:`.log_budget`); past it they are
+counted, and the count is logged when the interval ends.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ import enum
 import logging
 import os
 import ssl
-import time
 from typing import TypeAlias
 
 from ..exceptions import InvalidState
+from .log_budget import LineBudget
 from .tcp_server import StreamPeerTCP, running_loop
 
 __all__ = ["StreamPeerTLS", "TLSOptions"]
@@ -44,56 +44,8 @@ TLS_HANDSHAKE_TIMEOUT = 10.0
 """Seconds a server-side TLS handshake may take (the WebSocket peer that takes
 the stream has its own, usually shorter, ``handshake_timeout``)."""
 
-FAILURE_LINES = 20
-"""Failed TLS handshakes logged one line each in an interval (the rest are counted)."""
-FAILURE_INTERVAL = 10.0
-"""Seconds of that interval."""
-
-
-class HandshakeFailureLog:
-    """Logs failed server-side TLS handshakes: a line each, ``lines`` an interval at
-    most; what is held back is summed up in one line when the interval ends."""
-
-    def __init__(self, lines: int = FAILURE_LINES, interval: float = FAILURE_INTERVAL) -> None:
-        self.lines = lines
-        self.interval = interval
-        self._since = float("-inf")  # when the interval began
-        self._logged = 0
-        self._held = 0
-        self._timer: asyncio.TimerHandle | None = None
-
-    def failed(self, address: str, reason: BaseException) -> None:
-        """A TLS handshake with ``address`` failed (called from the event loop)."""
-        now = time.monotonic()
-        if now - self._since >= self.interval:
-            self._sum_up()
-            self._since, self._logged = now, 0
-        if self._logged < self.lines:
-            self._logged += 1
-            logger.warning("TLS handshake with %s failed: %s", address, _reason(reason))
-            return
-        self._held += 1
-        if self._timer is None:
-            delay = self._since + self.interval - now
-            self._timer = asyncio.get_running_loop().call_later(delay, self._interval_over)
-
-    def _interval_over(self) -> None:
-        self._timer = None
-        self._sum_up()
-
-    def _sum_up(self) -> None:
-        if self._held:
-            logger.warning(
-                "%d more failed TLS handshakes in %g s, not logged (more than %d)",
-                self._held,
-                self.interval,
-                self.lines,
-            )
-            self._held = 0
-
-
-handshake_failures = HandshakeFailureLog()
-"""The process's log of failed TLS handshakes."""
+handshake_failures = LineBudget(logger, "failed TLS handshakes")
+"""The process's log of failed TLS handshakes (see :mod:`.log_budget`)."""
 
 
 class TLSOptions:
@@ -319,7 +271,9 @@ class StreamPeerTLS:
         sock = stream._socket
         logged = not sock.closed_here  # (else its user cut it, and said why)
         if logged:
-            handshake_failures.failed(_address(stream), exc)
+            handshake_failures.log(
+                logging.WARNING, "TLS handshake with %s failed: %s", _address(stream), _reason(exc)
+            )
         # start_tls() closed the transport, whose protocol may no longer be ours:
         # tell the stream's user here (that it need not log it again, if logged).
         error = exc if isinstance(exc, Exception) else ConnectionAbortedError(str(exc))

@@ -118,6 +118,7 @@ class Link:
         conn = conn_of(ws)
         conn.name = f"peer {self.peer_id}"  # for the lines it logs itself
         conn.quiet = True  # the multiplayer peer logs its end (log_close)
+        conn.budget = None  # (a peer now: its lines are its own)
         return conn
 
     def lost(self) -> bool:

@@ -31,6 +31,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import Event, State as ProtocolState
 from websockets.server import ServerProtocol
 
+from .log_budget import LineBudget, log_within
 from .tcp_server import StreamPeerTCP
 
 __all__ = ["Fragments", "Heartbeat", "LinkSettings", "PeerLink", "Received", "State", "WriteMode"]
@@ -274,6 +275,7 @@ class PeerLink:
         # every read; flow control is the sink's (hold_reading / release_reading).
         self.sink: Callable[[bytes, bool], None] | None = None
         self.quiet = False  # its owner logs what happens to it (see _report)
+        self.budget: LineBudget | None = None  # caps its lines (see .log_budget)
         self.backed_up = False  # the socket's buffer is over its high-water mark
         self.high_water = 0
         self.handshake_timer: asyncio.TimerHandle | None = self.loop.call_later(
@@ -574,7 +576,7 @@ class PeerLink:
             return  # its owner logs it, in its own words
         if not self.reported:
             self.reported = True
-            logger.log(level, "WebSocket %s: " + message, self.name, *args)
+            log_within(self.budget, logger, level, "WebSocket %s: " + message, self.name, *args)
 
     def _cancel_timers(self) -> None:
         for timer in (self.handshake_timer, self.close_timer):

@@ -30,6 +30,7 @@ import ssl
 
 from ..exceptions import InvalidState, ProtocolError
 from .framing.base import Greeting, Resumption
+from .log_budget import LineBudget
 from .resume import RESUME_WINDOW, ResumeGate, new_token, same_token
 from .tcp_server import StreamPeerTCP, TCPServer
 from .tls import StreamPeerTLS, TLSOptions
@@ -53,6 +54,10 @@ ACCEPT_RETRY = 1.0
 """Seconds to stop accepting after the system refused a connection (out of file
 descriptors, say): the clients wait in the backlog meanwhile."""
 
+
+handshake_lines = LineBudget(logger, "lines about failed or refused connections")
+"""The lines about connections that fail or are refused before they are peers: one
+budget for the process (anyone can open connections; see :mod:`.log_budget`)."""
 
 _MAX_ID = 2**31 - 1
 """The largest id (ids are positive int32s: a negative target means "all but")."""
@@ -153,6 +158,7 @@ class WebSocketServerSide:
             ws.accept_stream(stream)
         pending = _Pending(ws, stream)
         conn = pending.conn
+        conn.budget = handshake_lines
         peer._track(conn)
         self._pending.add(pending)
         if peer._framing.client_greets:
@@ -182,7 +188,7 @@ class WebSocketServerSide:
                 # resume with is not an honest client.
                 raise ProtocolError(f"the client's greeting claims the id {greeting.peer_id}")
         except ProtocolError as exc:
-            logger.warning("%s: bad handshake: %s", pending.who, exc)
+            handshake_lines.log(logging.WARNING, "%s: bad handshake: %s", pending.who, exc)
             self._drop(pending, CLOSE_PROTOCOL_ERROR, "bad handshake")
             return
         if greeting.resumption is not None:
@@ -195,7 +201,8 @@ class WebSocketServerSide:
         if pending.conn.state is not State.STATE_OPEN:
             return  # the WebSocketPeer's own handshake timer cuts it
         timeout = self._peer.handshake_timeout
-        logger.warning(
+        handshake_lines.log(
+            logging.WARNING,
             "%s: no greeting within handshake_timeout (%s s); a client that waits for"
             " its id first (a Godot client?) needs WebSocketMultiplayerPeer(protocol='godot')",
             pending.who,
@@ -212,11 +219,16 @@ class WebSocketServerSide:
             self._drop(pending, CLOSE_GOING_AWAY, "the server is closing")
             return
         if peer.refuse_new_connections:
-            logger.info("refused a connection from %s: refuse_new_connections", pending.address)
+            handshake_lines.log(
+                logging.INFO,
+                "refused a connection from %s: refuse_new_connections",
+                pending.address,
+            )
             self._drop(pending, CLOSE_TRY_AGAIN_LATER, "the server refuses new connections")
             return
         if self._max_clients and len(peer._links) >= self._max_clients:
-            logger.info(
+            handshake_lines.log(
+                logging.INFO,
                 "refused a connection from %s: the server is full (max_clients %d)",
                 pending.address,
                 self._max_clients,
@@ -305,9 +317,12 @@ class WebSocketServerSide:
         """Refuse a resume. The client is told no more than that (4001); the log says
         why, and when the address runs out of attempts, that it did."""
         if log_on:
-            logger.warning("%s: refused to resume peer %d: %s", pending.who, peer_id, why)
+            handshake_lines.log(
+                logging.WARNING, "%s: refused to resume peer %d: %s", pending.who, peer_id, why
+            )
         else:
-            logger.warning(
+            handshake_lines.log(
+                logging.WARNING,
                 "%s: refused to resume peer %d: %s; too many refused attempts from %s:"
                 " its next ones are refused unread for up to %s s",
                 pending.who,

@@ -14,6 +14,7 @@ import trustme
 from multiplayer import WebSocketMultiplayerPeer
 from multiplayer.exceptions import InvalidState
 from multiplayer.transport import tls
+from multiplayer.transport.log_budget import LineBudget
 from multiplayer.transport.tcp_server import StreamPeerTCP, TCPServer
 from multiplayer.transport.tls import StreamPeerTLS, TLSOptions
 
@@ -190,7 +191,7 @@ async def test_a_failed_handshake_is_one_line_naming_the_address_and_why(
 ) -> None:
     """Plain HTTP or junk on the TLS port: one warning each, naming the client's
     address and what TLS found wrong (nothing else logs it again)."""
-    monkeypatch.setattr(tls, "handshake_failures", tls.HandshakeFailureLog())
+    monkeypatch.setattr(tls, "handshake_failures", LineBudget(tls.logger, "failed TLS handshakes"))
     http = await send_junk(tls_server, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     junk = await send_junk(tls_server, bytes(64))
     await until(lambda: len(failure_lines(caplog)) >= 2)
@@ -210,7 +211,8 @@ async def test_failed_handshakes_are_rate_limited_with_a_summary(
 ) -> None:
     """Past the budget of lines an interval, failures are counted, and the count is
     logged in one line when the interval ends."""
-    monkeypatch.setattr(tls, "handshake_failures", tls.HandshakeFailureLog(lines=3, interval=0.5))
+    budget = LineBudget(tls.logger, "failed TLS handshakes", lines=3, interval=0.5)
+    monkeypatch.setattr(tls, "handshake_failures", budget)
     for _ in range(7):
         await send_junk(tls_server, bytes(64))
     await until(lambda: any("more failed" in line for line in failure_lines(caplog)), 3)

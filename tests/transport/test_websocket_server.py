@@ -11,7 +11,9 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
 from multiplayer import ConnectionStatus, InvalidState, WebSocketMultiplayerPeer
+from multiplayer.transport import websocket_server
 from multiplayer.transport.framing.native import Hello
+from multiplayer.transport.log_budget import LineBudget
 from multiplayer.transport.websocket_server import WebSocketServerSide
 from tests.transport.peers import (
     Peers,
@@ -302,3 +304,25 @@ async def test_max_clients_refuses_one_too_many_with_a_clear_reason() -> None:
 async def test_max_clients_cannot_be_negative() -> None:
     with pytest.raises(ValueError, match="max_clients"):
         await WebSocketMultiplayerPeer().create_server(0, "127.0.0.1", max_clients=-1)
+
+
+async def test_lines_about_failed_handshakes_are_capped_for_the_process(
+    peers: Peers, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many connections with a bad greeting (each from a new port, as a flood would
+    come): a few lines, then one line counting the rest, not a line each."""
+    budget = LineBudget(websocket_server.logger, "lines about failed connections", 3, 0.3)
+    monkeypatch.setattr(websocket_server, "handshake_lines", budget)
+    server = await start_server(peers)
+    for _ in range(12):
+        ws = await ws_connect(url_of(server))
+        await ws.send(b"\x09junk")
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 5)
+    await asyncio.sleep(0.4)
+    about = [r.getMessage() for r in caplog.records if "127.0.0.1:" in r.getMessage()]
+    assert len(about) == 3  # (a bad greeting is two lines: what was wrong, the close)
+    assert "bad handshake" in about[0]
+    assert "21 more lines about failed connections in 0.3 s, not logged (more than 3)" in (
+        caplog.text
+    )
