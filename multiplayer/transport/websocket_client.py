@@ -24,7 +24,13 @@ from .framing.base import Greeting
 from .peer import TARGET_PEER_SERVER
 from .tls import TLSOptions
 from .websocket_base import CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR, WebSocketPeerBase
-from .websocket_link import Link, conn_of, hand_over_queued
+from .websocket_link import (
+    Link,
+    conn_of,
+    end_handshake,
+    hand_over_queued,
+    why_handshake_ended,
+)
 from .websocket_peer_link import State
 from .websocket_reconnect import Reconnection
 
@@ -178,24 +184,10 @@ class WebSocketClientSide:
         self._end(CLOSE_NORMAL)
 
     def _end(self, code: int) -> None:
-        """Close the WebSocket: with a close frame once open, else cut."""
-        conn = conn_of(self._ws)
-        conn.sink = None
-        if conn.state is State.STATE_OPEN:
-            conn.close(code, "")
-        else:
-            conn.cut()
+        end_handshake(conn_of(self._ws), code)
 
     def _why_closed(self) -> Exception:
-        conn = conn_of(self._ws)
-        rcvd = conn.protocol.close_rcvd
-        if rcvd is not None:
-            reason = f"the server closed the connection: {int(rcvd.code)} {rcvd.reason}"
-            return ConnectionError(reason.rstrip())
-        error = conn.error
-        if isinstance(error, Exception):
-            return error
-        return ConnectionResetError("the connection closed during the handshake")
+        return why_handshake_ended(conn_of(self._ws))
 
     def _failed(self, exc: Exception) -> None:
         self._done = True

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 from .resume import Replay
 from .websocket_peer import WebSocketPeer
-from .websocket_peer_link import PeerLink
+from .websocket_peer_link import PeerLink, State
 
 __all__ = [
     "AWAY",
@@ -31,12 +31,16 @@ __all__ = [
     "Link",
     "LinkState",
     "conn_of",
+    "end_handshake",
     "hand_over_queued",
+    "why_handshake_ended",
 ]
 
 logger = logging.getLogger("multiplayer.websocket")
 
 _MESSAGE_TOO_BIG = 1009
+_WS_OPEN = State.STATE_OPEN
+_WS_CLOSED = State.STATE_CLOSED
 
 
 class LinkState(enum.Enum):
@@ -77,6 +81,28 @@ def hand_over_queued(conn: PeerLink) -> None:
     while sink is not None and len(conn.received):
         data, text = conn.take()
         sink(data, text)
+
+
+def end_handshake(conn: PeerLink, code: int) -> None:
+    """Give up a connection in its handshake: a close frame once it is open, else
+    cut it."""
+    conn.sink = None
+    if conn.state is _WS_OPEN:
+        conn.close(code, "")
+    elif conn.state is not _WS_CLOSED:
+        conn.cut()
+
+
+def why_handshake_ended(conn: PeerLink) -> Exception:
+    """Why a client's connection ended before its greeting was done."""
+    rcvd = conn.protocol.close_rcvd
+    if rcvd is not None:
+        reason = f"the server closed the connection: {int(rcvd.code)} {rcvd.reason}"
+        return ConnectionError(reason.rstrip())
+    error = conn.error
+    if isinstance(error, Exception):
+        return error
+    return ConnectionResetError("the connection closed during the handshake")
 
 
 class Link:

@@ -31,7 +31,7 @@ from .websocket_base import (
     CLOSE_RESUME_REFUSED,
     WebSocketPeerBase,
 )
-from .websocket_link import AWAY, Link, conn_of
+from .websocket_link import AWAY, Link, conn_of, end_handshake, why_handshake_ended
 from .websocket_peer import WebSocketPeer
 from .websocket_peer_link import State
 
@@ -199,25 +199,12 @@ class _Attempt:
 
     def abandon(self) -> None:
         """The attempt failed or was given up: close its connection."""
-        conn = self._conn
-        if self._link.conn is conn:
-            return  # it resumed after all (the wait was cancelled as it did)
-        conn.sink = None
-        if conn.state is State.STATE_OPEN:
-            conn.close(CLOSE_NORMAL, "")
-        elif conn.state is not State.STATE_CLOSED:
-            conn.cut()
+        if self._link.conn is not self._conn:  # (else it resumed as the wait ended)
+            end_handshake(self._conn, CLOSE_NORMAL)
 
     def _why_closed(self) -> Exception:
-        conn = self._conn
-        rcvd = conn.protocol.close_rcvd
+        rcvd = self._conn.protocol.close_rcvd
         if rcvd is not None and int(rcvd.code) in (CLOSE_RESUME_REFUSED, CLOSE_GOING_AWAY):
             reason = f"the server refused to resume the session: {int(rcvd.code)} {rcvd.reason}"
             return ResumeRefused(reason.rstrip())
-        if rcvd is not None:
-            reason = f"the server closed the connection: {int(rcvd.code)} {rcvd.reason}"
-            return ConnectionError(reason.rstrip())
-        error = conn.error
-        if isinstance(error, Exception):
-            return error
-        return ConnectionResetError("the connection closed during the handshake")
+        return why_handshake_ended(self._conn)
