@@ -28,7 +28,7 @@ class PendingCalls:
         peer_id: The peer asked (for the errors its answers become).
     """
 
-    __slots__ = ("_calls", "_next_id", "_paused", "_timeouts", "peer_id")
+    __slots__ = ("_calls", "_loop", "_next_id", "_paused", "_timeouts", "peer_id")
 
     def __init__(self, peer_id: int) -> None:
         self.peer_id = peer_id
@@ -36,6 +36,8 @@ class PendingCalls:
         self._next_id = 1
         self._timeouts: dict[int, asyncio.Timeout] = {}
         self._paused: dict[int, float] | None = None  # seconds left, while away
+        # The loop of the timeouts (poll() may run on none: a plain loop's tree).
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -57,16 +59,18 @@ class PendingCalls:
         """``timeout`` bounds the wait of call ``request_id``: it is paused while the
         peer is away."""
         self._timeouts[request_id] = timeout
+        self._loop = loop = asyncio.get_running_loop()
         if self._paused is not None:
-            self._pause_one(request_id, timeout, asyncio.get_running_loop().time())
+            self._pause_one(request_id, timeout, loop.time())
 
     def pause(self) -> None:
         """The peer is away: no call times out until it is back."""
         if self._paused is None:
             self._paused = {}
-            now = asyncio.get_running_loop().time()
-            for request_id, timeout in self._timeouts.items():
-                self._pause_one(request_id, timeout, now)
+            if self._timeouts and self._loop is not None:
+                now = self._loop.time()
+                for request_id, timeout in self._timeouts.items():
+                    self._pause_one(request_id, timeout, now)
 
     def _pause_one(self, request_id: int, timeout: asyncio.Timeout, now: float) -> None:
         assert self._paused is not None
@@ -78,9 +82,9 @@ class PendingCalls:
     def unpause(self) -> None:
         """The peer is back: each call has the time it had left when it went away."""
         paused, self._paused = self._paused, None
-        if not paused:
+        if not paused or self._loop is None:
             return
-        now = asyncio.get_running_loop().time()
+        now = self._loop.time()
         for request_id, left in paused.items():
             timeout = self._timeouts.get(request_id)
             if timeout is not None:

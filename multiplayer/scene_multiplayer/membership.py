@@ -26,6 +26,7 @@ from .refusals import Refusal
 
 if TYPE_CHECKING:
     from ..replication.replicator import SceneReplicator
+    from ..signals import Signal
     from .cache import PathCache
     from .refusals import RefusalLog
     from .relay import ServerRelay
@@ -93,23 +94,30 @@ class Membership:
     def on_dropped(self, peer_id: int) -> None:
         """The link of a peer is lost and its session waits to resume (docs/resume.md):
         the peer stays, with its nodes, authority and calls; only the calls' timeouts
-        wait."""
-        session = self._sessions.all.get(peer_id)
-        if session is not None:
+        wait (on a client, those to every peer: they all go through the server)."""
+        for session in self._reached_through(peer_id):
             session.calls.pause()
-        api = self._api
-        if peer_id == TARGET_PEER_SERVER and not self._relay.is_server:
-            api.connection_lost.emit()
-        api.peer_dropped.emit(peer_id)
+        self._report(peer_id, self._api.connection_lost, self._api.peer_dropped)
 
     def on_resumed(self, peer_id: int) -> None:
-        session = self._sessions.all.get(peer_id)
-        if session is not None:
+        for session in self._reached_through(peer_id):
             session.calls.unpause()
-        api = self._api
+        self._report(peer_id, self._api.reconnected, self._api.peer_resumed)
+
+    def _reached_through(self, peer_id: int) -> list[PeerSession]:
         if peer_id == TARGET_PEER_SERVER and not self._relay.is_server:
-            api.reconnected.emit()
-        api.peer_resumed.emit(peer_id)
+            return list(self._sessions.all.values())
+        session = self._sessions.all.get(peer_id)
+        return [session] if session is not None else []
+
+    def _report(self, peer_id: int, client_signal: Signal[()], signal: Signal[int]) -> None:
+        """Emit a drop or a return of an admitted peer (one still authenticating was
+        never reported joined, and is not reported away either)."""
+        if peer_id not in self._sessions.admitted:
+            return
+        if peer_id == TARGET_PEER_SERVER and not self._relay.is_server:
+            client_signal.emit()
+        signal.emit(peer_id)
 
     # Admitting and removing.
 

@@ -40,6 +40,7 @@ __all__ = [
     "RESUME_WINDOW",
     "TOKEN_SIZE",
     "Replay",
+    "ResumeGap",
     "ResumeGate",
     "new_token",
     "same_token",
@@ -75,6 +76,13 @@ def same_token(presented: bytes, expected: bytes) -> bool:
     return hmac.compare_digest(presented, expected)
 
 
+class ResumeGap(ProtocolError):
+    """The other side asks to resume from a count whose messages are no longer kept:
+    more than ``resume_buffer_size`` went unacknowledged while the link was up, and
+    they were let go rather than the peer disconnected. The session cannot resume
+    without a gap, so it ends (with this reason), never silently."""
+
+
 class Replay:
     """One side's account of a resumable session: the counts, the token, and the
     data messages sent and not acknowledged yet.
@@ -82,6 +90,8 @@ class Replay:
     Args:
         token: The session's resume token (both sides keep it).
         limit: The most bytes the buffer may hold (``resume_buffer_size``).
+        grace: How long the session is kept for a resume (the shorter of the two
+            sides' ``reconnect_grace``).
     """
 
     __slots__ = (
@@ -91,21 +101,31 @@ class Replay:
         "_unacked_bytes",
         "ack_wanted",
         "buffered",
+        "grace",
+        "lapsed",
         "limit",
+        "old_token",
         "received",
         "sent",
         "token",
     )
 
-    def __init__(self, token: bytes, limit: int) -> None:
+    def __init__(self, token: bytes, limit: int, grace: float = 0.0) -> None:
         self.token = token
+        self.old_token: bytes | None = None
+        """The token before the last resume, good until the other side shows it got
+        the new one (see :meth:`resumed`)."""
         self.limit = limit
+        self.grace = grace
         self.sent = 0
         """Data messages sent in the session (written, or buffered while away)."""
         self.received = 0
         """Data messages received in the session."""
         self.buffered = 0
         """Bytes in the buffer."""
+        self.lapsed = False
+        """Messages were let go unacknowledged (:meth:`let_go`): until the other side
+        acknowledges past them, the session cannot resume."""
         self._buffer: deque[bytes] = deque()
         self._first = 0  # the count of the buffer's first message: what was acknowledged
         self._acked = 0  # what we last acknowledged to the other side
@@ -117,12 +137,22 @@ class Replay:
 
     def record(self, messages: Sequence[bytes]) -> bool:
         """Keep ``messages``, which are being sent, until they are acknowledged;
-        False if the buffer now holds more than its limit (the session cannot
-        promise them any more: the caller ends it)."""
+        False if the buffer now holds more than its limit (the caller ends the
+        session if the peer is away, or else :meth:`let_go`)."""
         self._buffer.extend(messages)
         self.sent += len(messages)
         self.buffered += sum(map(len, messages))
         return self.buffered <= self.limit
+
+    def let_go(self) -> None:
+        """Forget what the buffer holds: the link is up, and what is in flight on it
+        has outgrown the limit (a burst, a slow network). The peer is not faulted
+        for it; only a resume before it acknowledges past these messages fails
+        (:class:`ResumeGap`)."""
+        self._buffer.clear()
+        self.buffered = 0
+        self._first = self.sent
+        self.lapsed = True
 
     def acknowledged(self, count: int) -> None:
         """The other side has received ``count`` data messages in all: forget those.
@@ -131,10 +161,13 @@ class Replay:
             ProtocolError: ``count`` goes back, or past what was sent.
         """
         if not self._first <= count <= self.sent:
+            if self.lapsed and count < self._first:
+                return  # (behind what was let go: an honest acknowledgement, late)
             raise ProtocolError(
                 f"acknowledged {count} messages, but {self._first} were acknowledged"
                 f" already and {self.sent} sent"
             )
+        self.lapsed = False
         buffer = self._buffer
         while self._first < count:
             self.buffered -= len(buffer.popleft())
@@ -145,11 +178,29 @@ class Replay:
         ``count`` data messages: everything after them, in order.
 
         Raises:
+            ResumeGap: Those messages were let go (:meth:`let_go`).
             ProtocolError: ``count`` is not possible (it goes back past what it
                 acknowledged, or past what was sent).
         """
+        if self.lapsed and count < self._first:
+            raise ResumeGap(
+                f"{self._first - count} messages it had not acknowledged were no longer"
+                " kept (more than resume_buffer_size was in flight)"
+            )
         self.acknowledged(count)
         return list(self._buffer)
+
+    def accept(self, token: bytes, count: int) -> list[bytes]:
+        """A resume presenting ``token`` and ``count``: what to send again.
+
+        Raises:
+            ProtocolError: The token is wrong, or the count impossible (a
+                :class:`ResumeGap` if honest but too far behind).
+        """
+        old = self.old_token
+        if not same_token(token, self.token) and not (old and same_token(token, old)):
+            raise ProtocolError("wrong token")
+        return self.replay(count)
 
     # Receiving.
 
@@ -175,9 +226,17 @@ class Replay:
 
     def resumed(self, token: bytes) -> None:
         """The session resumed with a new token; the greeting that said so told the
-        other side our count, as an acknowledgement does."""
-        self.token = token
+        other side our count, as an acknowledgement does.
+
+        The old token stays good until :meth:`confirmed`: if the link is cut before
+        the other side has read the new one, it can only come back with the old."""
+        self.old_token, self.token = self.token, token
         self.take_ack()
+
+    def confirmed(self) -> None:
+        """The other side has spoken on the resumed link, so it has the new token:
+        the old one is good no more."""
+        self.old_token = None
 
 
 class ResumeGate:

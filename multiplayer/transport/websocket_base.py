@@ -220,8 +220,7 @@ class WebSocketPeerBase(WebSocketSettings):
             link.outgoing_bytes = 0
             replay = link.replay
             if replay is not None:
-                if not replay.record(messages):
-                    self._sessions.overflow(link)
+                if not replay.record(messages) and not self._sessions.overflow(link):
                     continue
                 if replay.ack_wanted and link.state is OPEN:
                     messages = [*messages, self._framing.ack(replay.take_ack())]
@@ -285,6 +284,7 @@ class WebSocketPeerBase(WebSocketSettings):
         max_message_size: int | None,
         own_id: int = 0,
         token: bytes = b"",
+        grace: float = 0.0,
     ) -> Link:
         """Make ``ws`` the link to ``peer_id``: from now on its messages are
         staged for ``poll()``.
@@ -293,10 +293,11 @@ class WebSocketPeerBase(WebSocketSettings):
         framing does not say) assumes the framing's ``peer_message_size``, or else our
         own ``inbound_buffer_size``. A client passes the ``own_id`` it was given,
         reported with its join at ``poll()``. With a resume ``token``, the session
-        can be resumed: its data messages are counted and kept until acknowledged.
+        can be resumed for ``grace`` seconds: its data messages are counted and kept
+        until acknowledged.
         """
         size = self._message_size(max_message_size)
-        replay = Replay(token, self._resume_buffer_size) if token else None
+        replay = Replay(token, self._resume_buffer_size, grace) if token else None
         link = Link(ws, peer_id, size, replay)
         if own_id:
             self._assigned_id = own_id

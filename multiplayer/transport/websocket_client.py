@@ -90,9 +90,10 @@ class WebSocketClientSide:
         state = conn.state
         if state is State.STATE_OPEN and not self._greeted:
             self._greeted = True
-            framing = self._peer._framing
+            peer = self._peer
+            framing = peer._framing
             if framing.client_greets:
-                conn.write_binary([framing.client_greeting(self._peer.inbound_buffer_size)])
+                conn.write_binary([self._hello()])
         elif state is State.STATE_CLOSED:
             self._peer._untrack(conn)
             if not self._done:
@@ -117,13 +118,19 @@ class WebSocketClientSide:
             return
         self._done = True
         self._cancel_timer()
+        # The server offers a resume only to a client that said it would come back,
+        # for as long as both would wait (a client that offered none and got a
+        # token anyway still counts and acknowledges: the server expects it to).
         resumption = greeting.resumption
-        token = b""
-        if resumption is not None and peer.reconnect_grace:
-            token = resumption.token
-            self._grace = min(resumption.grace, peer.reconnect_grace)
+        token = resumption.token if resumption is not None else b""
+        self._grace = min(greeting.grace, peer.reconnect_grace) if token else 0.0
         peer._open_link(
-            self._ws, TARGET_PEER_SERVER, greeting.max_message_size, greeting.peer_id, token
+            self._ws,
+            TARGET_PEER_SERVER,
+            greeting.max_message_size,
+            greeting.peer_id,
+            token,
+            self._grace,
         )
         hand_over_queued(conn_of(self._ws))
 
@@ -142,6 +149,12 @@ class WebSocketClientSide:
         link.waiting = self._peer._spawn(self.reconnection.run())
         return True
 
+    def _hello(self) -> bytes:
+        """The client's greeting: its message limit, and how long it would try to
+        come back if its link were lost (0 in a profile that cannot resume)."""
+        peer = self._peer
+        return peer._framing.client_greeting(peer.inbound_buffer_size, grace=peer.reconnect_grace)
+
     def _parse_greeting(self, message: bytes, text: bool) -> Greeting:
         """The server's first message, read by our framing; if it is not a greeting
         of our profile, the error says plainly that the server speaks another
@@ -156,9 +169,7 @@ class WebSocketClientSide:
                 f"the server does not speak this library's {framing.name!r} protocol: its"
                 " first message was text (a plain WebSocket server, such as an echo server?)"
             )
-        if framing.client_greets and message == framing.client_greeting(
-            self._peer.inbound_buffer_size
-        ):
+        if framing.client_greets and message == self._hello():
             raise ProtocolError(
                 f"the server does not speak this library's {framing.name!r} protocol: it"
                 " sent our greeting back (a WebSocket echo server?)"

@@ -165,6 +165,7 @@ class Link:
         self.conn = self._adopt(ws)
         self.max_message_size = max_message_size
         self.state = OPEN
+        self.holder = None  # (the old connection's ends by itself: it watches conn)
         return self.conn
 
     def stop_waiting(self) -> None:

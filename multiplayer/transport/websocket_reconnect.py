@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from ..exceptions import ProtocolError
 from .framing.base import Greeting, Resumption
+from .resume import ResumeGap
 from .tls import TLSOptions
 from .websocket_base import (
     CLOSE_GOING_AWAY,
@@ -87,6 +88,14 @@ class Reconnection:
         before the grace runs out (the wait before it is cut short) and may take its
         whole ``handshake_timeout``: the client gives up at most that long after its
         grace, never before (docs/resume.md, Bounds)."""
+        try:
+            await self._try_until_given_up()
+        finally:
+            if self._link.state is AWAY:  # (a failure of ours: never leave it hanging)
+                reason = "the reconnection failed"
+                self._give_up(ConnectionError(reason), reason)
+
+    async def _try_until_given_up(self) -> None:
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + self._grace
         backoff = FIRST_BACKOFF
@@ -101,11 +110,11 @@ class Reconnection:
             except ResumeRefused as exc:
                 self._give_up(exc, str(exc))
                 return
-            except (OSError, TimeoutError, ProtocolError) as exc:
+            except Exception as exc:  # (a reset, a refused connection, a proxy's 503...)
                 failure = exc
             backoff = min(backoff * 2, BACKOFF_CAP)
             wait = backoff / 2 + random.uniform(0, backoff / 2)
-        detail = f"; last attempt: {failure}" if failure is not None else ""
+        detail = f"; last attempt: {_describe(failure)}" if failure is not None else ""
         reason = f"could not reconnect within {self._grace} s ({self.attempts} attempts{detail})"
         self._give_up(TimeoutError(reason), reason)
 
@@ -132,7 +141,11 @@ class Reconnection:
         conn.sink = attempt.greeted
         conn.on_arrival = attempt.progressed
         try:
-            await asyncio.wait_for(done, peer.handshake_timeout)
+            try:
+                await asyncio.wait_for(done, peer.handshake_timeout)
+            except TimeoutError:
+                timeout = peer.handshake_timeout
+                raise TimeoutError(f"no answer within handshake_timeout ({timeout} s)") from None
         except BaseException:
             attempt.abandon()
             raise
@@ -154,6 +167,7 @@ class _Attempt:
         self._conn: PeerLink = conn_of(ws)
         self._done = done
         self._greeted = False
+        self._closing = False
 
     def progressed(self) -> None:
         conn = self._conn
@@ -189,22 +203,42 @@ class _Attempt:
             if answer is None or greeting.peer_id != own_id:
                 raise ProtocolError(f"the server answered the resume of peer {own_id} wrongly")
             again = replay.replay(answer.received)
+        except ResumeGap as exc:
+            # The server resumed, but what it has not received is no longer kept
+            # here: end the session cleanly (a close frame: the server need not
+            # wait out its grace), with the reason.
+            self._closing = True
+            end_handshake(self._conn, CLOSE_NORMAL)
+            self._done.set_exception(ResumeRefused(f"the session could not resume: {exc}"))
+            return
         except ProtocolError as exc:
             self._done.set_exception(exc)
             return
         self._conn.on_arrival = None  # (the peer's own, from here)
-        peer._sessions.resume(link, self._ws, greeting.max_message_size, again, answer.token)
+        # What the server has not received, then an acknowledgement: the first word
+        # on the resumed link, which tells the server the new token arrived.
+        first = [*again, peer._framing.ack(replay.received)]
+        peer._sessions.resume(link, self._ws, greeting.max_message_size, first, answer.token)
         logger.info("connection to the server resumed as peer %d", greeting.peer_id)
         self._done.set_result(None)
 
     def abandon(self) -> None:
-        """The attempt failed or was given up: close its connection."""
-        if self._link.conn is not self._conn:  # (else it resumed as the wait ended)
-            end_handshake(self._conn, CLOSE_NORMAL)
+        """The attempt failed or was given up: cut its connection. Never a close
+        frame, which would tell the server the client left: the server may have
+        resumed on it already, and the next attempt will come back to it."""
+        if self._link.conn is not self._conn and not self._closing:
+            self._conn.sink = None
+            if self._conn.state is not State.STATE_CLOSED:
+                self._conn.cut()
 
     def _why_closed(self) -> Exception:
         rcvd = self._conn.protocol.close_rcvd
         if rcvd is not None and int(rcvd.code) in (CLOSE_RESUME_REFUSED, CLOSE_GOING_AWAY):
             reason = f"the server refused to resume the session: {int(rcvd.code)} {rcvd.reason}"
             return ResumeRefused(reason.rstrip())
-        return why_handshake_ended(self._conn)
+        return ConnectionError(_describe(why_handshake_ended(self._conn)))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

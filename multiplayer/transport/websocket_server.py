@@ -31,7 +31,7 @@ import ssl
 from ..exceptions import InvalidState, ProtocolError
 from .framing.base import Greeting, Resumption
 from .log_budget import LineBudget
-from .resume import RESUME_WINDOW, ResumeGate, new_token, same_token
+from .resume import RESUME_WINDOW, ResumeGap, ResumeGate, new_token
 from .tcp_server import StreamPeerTCP, TCPServer
 from .tls import StreamPeerTLS, TLSOptions
 from .websocket_base import (
@@ -194,7 +194,7 @@ class WebSocketServerSide:
         if greeting.resumption is not None:
             self._resume(pending, greeting, greeting.resumption)
         else:
-            self._admit(pending, greeting.max_message_size)
+            self._admit(pending, greeting)
 
     def _timed_out(self, pending: _Pending) -> None:
         pending.timer = None
@@ -210,7 +210,7 @@ class WebSocketServerSide:
         )
         self._drop(pending, CLOSE_POLICY_VIOLATION, "handshake timeout")
 
-    def _admit(self, pending: _Pending, max_message_size: int | None) -> None:
+    def _admit(self, pending: _Pending, greeting: Greeting | None) -> None:
         """Give the connection an id and make it a link, if it may join (Godot:
         while ``refuse_new_connections`` is set, a pending peer that reaches OPEN
         is dropped instead of given an id)."""
@@ -239,15 +239,19 @@ class WebSocketServerSide:
         self._forget(pending)
         conn = pending.conn
         peer_id = self._new_id()
-        grace = peer.reconnect_grace
+        # Resumable for as long as both sides would wait (a client that would not
+        # come back is offered no token: it would not count nor acknowledge).
+        grace = min(peer.reconnect_grace, greeting.grace) if greeting is not None else 0.0
         token = new_token() if grace else b""
-        resumption = Resumption(token, 0, grace) if grace else None
-        greeting = peer._framing.server_greeting(peer_id, peer.inbound_buffer_size, resumption)
-        if not conn.write_binary([greeting]):
+        resumption = Resumption(token) if grace else None
+        size = peer.inbound_buffer_size
+        hello = peer._framing.server_greeting(peer_id, size, resumption, grace)
+        if not conn.write_binary([hello]):
             # It is closing: nothing to admit. (_progressed untracks it once CLOSED.)
             self._pending.add(pending)
             return
-        peer._open_link(pending.ws, peer_id, max_message_size, token=token)
+        max_size = greeting.max_message_size if greeting is not None else None
+        peer._open_link(pending.ws, peer_id, max_size, token=token, grace=grace)
         hand_over_queued(conn)
 
     # Resuming.
@@ -256,7 +260,7 @@ class WebSocketServerSide:
         """The connection of ``link`` was lost: keep its session for
         ``reconnect_grace`` seconds, unless the server is closing."""
         peer = self._peer
-        grace = peer.reconnect_grace
+        grace = link.replay.grace if link.replay is not None else 0.0
         if self._closed or not grace:
             return False
         logger.info(
@@ -272,30 +276,38 @@ class WebSocketServerSide:
         return True
 
     def _resume(self, pending: _Pending, greeting: Greeting, resumption: Resumption) -> None:
-        """A client presents a token to resume the session of ``greeting.peer_id``."""
+        """A client presents a token to resume the session of ``greeting.peer_id``.
+
+        The right token is always accepted (the old one too, until the client has
+        spoken on the link it resumed: the answer that carried the new one may have
+        been cut). Wrong ones are refused, each counted against its address: past
+        the gate's limit they are refused unread and unlogged."""
         peer = self._peer
         if self._closed:
             self._drop(pending, CLOSE_GOING_AWAY, "the server is closing")
             return
-        now = asyncio.get_running_loop().time()
-        gate = self._resume_gate
-        if not gate.allows(pending.host, now):
-            self._drop(pending, CLOSE_TRY_AGAIN_LATER, "too many resume attempts")
-            return
         peer_id = greeting.peer_id
         link = peer._links.get(peer_id)
-        replay = link.replay if link is not None else None
-        try:
-            if link is None or replay is None:
-                raise ProtocolError("no such session: it ended, or never was")
-            if not same_token(resumption.token, replay.token):
-                raise ProtocolError("wrong token")
-            again = replay.replay(resumption.received)
-        except ProtocolError as exc:
-            gate.refused(pending.host, now)
-            self._refuse_resume(pending, peer_id, str(exc), gate.allows(pending.host, now))
+        if link is None or link.replay is None:  # (not counted: an honest client's
+            # session can end while it reconnects, or its server restart)
+            self._refuse_resume(pending, peer_id, "no such session: it ended, or never was")
             return
-        assert link is not None and replay is not None
+        replay = link.replay
+        try:
+            again = replay.accept(resumption.token, resumption.received)
+        except ResumeGap as exc:
+            self._refuse_resume(pending, peer_id, f"could not resume: {exc}")
+            peer._sessions.end(link, f"it could not resume: {exc}")
+            return
+        except ProtocolError as exc:
+            now = asyncio.get_running_loop().time()
+            gate = self._resume_gate
+            if gate.allows(pending.host, now):
+                gate.refused(pending.host, now)
+                self._refuse_resume(pending, peer_id, str(exc), gate.allows(pending.host, now))
+            else:
+                self._drop(pending, CLOSE_TRY_AGAIN_LATER, "too many resume attempts")
+            return
         self._forget(pending)
         if link.state is OPEN:
             # This side has not noticed yet that the old connection is gone (or it
@@ -307,13 +319,17 @@ class WebSocketServerSide:
             )
             peer._sessions.supersede(link)
         token = new_token()
-        answer = Resumption(token, replay.received, peer.reconnect_grace)
-        hello = peer._framing.server_greeting(peer_id, peer.inbound_buffer_size, answer)
+        answer = Resumption(token, replay.received)
+        hello = peer._framing.server_greeting(
+            peer_id, peer.inbound_buffer_size, answer, replay.grace
+        )
         logger.info("peer %d: resumed from %s", peer_id, pending.address)
         peer._sessions.resume(link, pending.ws, greeting.max_message_size, [hello, *again], token)
         hand_over_queued(pending.conn)
 
-    def _refuse_resume(self, pending: _Pending, peer_id: int, why: str, log_on: bool) -> None:
+    def _refuse_resume(
+        self, pending: _Pending, peer_id: int, why: str, log_on: bool = True
+    ) -> None:
         """Refuse a resume. The client is told no more than that (4001); the log says
         why, and when the address runs out of attempts, that it did."""
         if log_on:

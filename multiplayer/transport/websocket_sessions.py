@@ -30,8 +30,9 @@ __all__ = ["Sessions"]
 
 logger = logging.getLogger("multiplayer.websocket")
 
+_CLOSE_RESUME_REFUSED = 4001  # (websocket_base.CLOSE_RESUME_REFUSED, which imports this)
+
 _CLOSE_PROTOCOL_ERROR = 1002
-_CLOSE_POLICY_VIOLATION = 1008
 
 
 class Sessions:
@@ -55,6 +56,8 @@ class Sessions:
             return
         replay = link.replay
         assert replay is not None
+        if replay.old_token is not None:
+            replay.confirmed()  # (it spoke on the resumed link: it has the new token)
         peer = self._peer
         if message and message[0] == self._ack_kind and not text:
             try:
@@ -144,31 +147,48 @@ class Sessions:
 
     def give_up(self, link: Link, reason: str) -> None:
         """End the session of ``link``, which is away: ``poll()`` reports it left."""
-        if link.state is not AWAY:
-            return
-        peer = self._peer
-        if peer.is_server():
-            logger.warning("peer %d: %s; its session ends", link.peer_id, reason)
-        else:
-            logger.warning("the session with the server ends: %s", reason)
-        peer._forget_link(link, notify=True)
+        if link.state is AWAY:
+            self.end(link, reason)
 
-    def overflow(self, link: Link) -> None:
-        """More than ``resume_buffer_size`` bytes sent to ``link`` are unacknowledged:
-        the session could no longer be resumed without a gap, so it ends."""
+    def end(self, link: Link, reason: str) -> None:
+        """End the session of ``link`` (away, or with a connection a resume was about
+        to replace), saying why: ``poll()`` reports it left."""
+        logger.warning("%s: %s; its session ends", self._name(link), reason)
+        if link.state is AWAY:
+            self._peer._forget_link(link, notify=True)
+        else:
+            self._peer._close_link(link, _CLOSE_RESUME_REFUSED, "session ended", notify=True)
+
+    def overflow(self, link: Link) -> bool:
+        """More than ``resume_buffer_size`` bytes sent to ``link`` are unacknowledged;
+        whether to send on. While the peer is away, its session could no longer be
+        resumed without a gap: it ends, with a reason. While the link is up, it is
+        only what is in flight (a burst, a slow network): the messages are let go
+        (``Replay.let_go``), and a resume before the peer acknowledges past them
+        would fail, with a reason; an honest peer is not cut for it."""
         peer = self._peer
         limit = peer.resume_buffer_size
-        if link.state is AWAY:
-            logger.warning(
-                "peer %d: more than resume_buffer_size (%d bytes) was put for it while it"
-                " was away; its session ends",
-                link.peer_id,
-                limit,
-            )
-            peer._forget_link(link, notify=True)
-            return
-        reason = f"more than resume_buffer_size ({limit} bytes) sent and not acknowledged"
-        peer._fail_link(link, _CLOSE_POLICY_VIOLATION, reason)
+        replay = link.replay
+        assert replay is not None
+        if link.state is not AWAY:
+            if not replay.lapsed:
+                logger.info(
+                    "%s: more than resume_buffer_size (%d bytes) in flight and not"
+                    " acknowledged; let go (a resume before it catches up would fail)",
+                    self._name(link),
+                    limit,
+                )
+            replay.let_go()
+            return True
+        reason = f"more than resume_buffer_size ({limit} bytes) was put for it while it was away"
+        if not peer.is_server():
+            peer._connection_error = ConnectionError(f"the session with the server ended: {reason}")
+        logger.warning("%s: %s; its session ends", self._name(link), reason)
+        peer._forget_link(link, notify=True)
+        return False
+
+    def _name(self, link: Link) -> str:
+        return f"peer {link.peer_id}" if self._peer.is_server() else "the session with the server"
 
     # Bookkeeping.
 

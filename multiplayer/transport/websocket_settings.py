@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_OUTBOUND_BUFFER_SIZE",
     "DEFAULT_RECONNECT_GRACE",
     "DEFAULT_RESUME_BUFFER_SIZE",
+    "MAX_RECONNECT_GRACE",
     "MIN_MESSAGE_SIZE",
     "WebSocketSettings",
 ]
@@ -32,6 +33,7 @@ DEFAULT_INBOUND_BUFFER_SIZE = 1 << 20
 DEFAULT_OUTBOUND_BUFFER_SIZE = 4 << 20
 DEFAULT_MAX_QUEUED_PACKETS = 4096
 DEFAULT_RECONNECT_GRACE = 30.0
+MAX_RECONNECT_GRACE = 86400.0  # a day: the greeting carries it in milliseconds, in 32 bits
 DEFAULT_RESUME_BUFFER_SIZE = 4 << 20
 MIN_MESSAGE_SIZE = 64
 """The smallest message limit a side may announce: room for real packets."""
@@ -155,8 +157,11 @@ class WebSocketSettings(QueuedPeer):
     @reconnect_grace.setter
     def reconnect_grace(self, seconds: float) -> None:
         self._check_settable("reconnect_grace")
-        if seconds < 0:
-            raise ValueError(f"reconnect_grace must be 0 (off) or more, not {seconds}")
+        if not 0 <= seconds < MAX_RECONNECT_GRACE:  # (and not NaN)
+            raise ValueError(
+                f"reconnect_grace must be 0 (off) or more, under {MAX_RECONNECT_GRACE} s,"
+                f" not {seconds}"
+            )
         if seconds and not self._framing.resumable:
             raise ValueError(
                 f"the {self._framing.name!r} protocol cannot resume a session"

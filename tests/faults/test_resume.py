@@ -14,6 +14,7 @@ import trustme
 from multiplayer import ConnectionStatus, WebSocketMultiplayerPeer
 from multiplayer.testing import FaultProxy
 from multiplayer.transport.peer import TransferMode
+from multiplayer.transport.resume import ACK_INTERVAL
 from tests.faults.pair import SETTINGS, End, Pair, start_pair
 
 CONNECTED = ConnectionStatus.CONNECTED
@@ -210,12 +211,19 @@ async def test_a_client_with_no_grace_does_not_resume() -> None:
     """reconnect_grace = 0 on the client: a lost link is the end, as without resume."""
     pair = await start_pair()
     try:
-        _server, client = pair.ends
+        server, client = pair.ends
         client.peer.close()
         await client.peer.wait_closed()
         client.peer.reconnect_grace = 0
         await client.peer.create_client(pair.proxy.url)
         await pair.until(lambda: client.peer.get_connection_status() is CONNECTED)
+        client.sent, server.sent, client.got, server.got = 0, 0, [], []
+        server.target = client.peer.get_unique_id()
+        server.send(100)  # (data both ways, not acknowledged: the server offered no resume)
+        client.send(100)
+        await pair.until(lambda: len(client.got) == 100 and len(server.got) == 100)
+        await asyncio.sleep(2 * ACK_INTERVAL)  # (time for an acknowledgement, were one due)
+        assert client.peer.get_connection_status() is CONNECTED
         pair.proxy.cut()
         await pair.until(lambda: client.peer.get_connection_status() is not CONNECTED)
         assert client.saw("dropped") == []
@@ -252,5 +260,96 @@ async def test_a_wss_session_resumes_with_the_same_tls_settings() -> None:
         pair.server.check(pair.client)
         pair.client.check(pair.server)
         assert pair.client.saw("dropped", "resumed") == ["dropped", "resumed"]
+    finally:
+        await pair.close()
+
+
+async def test_a_cut_while_the_servers_answer_is_on_its_way_loses_nothing(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server accepts a resume and rotates the token, and the link is cut before
+    its answer (with the new token) arrives: the client comes back with the only
+    token it has, the old one, which is still good until it speaks on the resumed
+    link; nothing is lost."""
+    server, client = pair.ends
+    sessions = server.peer._sessions
+    original = sessions.resume
+    cuts = []
+
+    def resume_then_cut(*args: object) -> None:
+        original(*args)  # type: ignore[arg-type]
+        if not cuts:  # (the answer is written, not yet delivered: cut it off)
+            cuts.append(1)
+            pair.proxy.cut()
+
+    monkeypatch.setattr(sessions, "resume", resume_then_cut)
+    server.send(50)
+    client.send(50)
+    pair.proxy.cut()
+    server.send(50)
+    client.send(50)
+    await pair.until(lambda: client.saw("resumed") != [] and all_arrived(pair, 100))
+    server.check(client)
+    client.check(server)
+    assert cuts == [1]
+    assert client.saw("disconnected") == [] and server.saw("disconnected") == []
+
+
+async def test_a_resume_that_outlasts_the_clients_patience_is_taken_up_again(
+    pair: Pair, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server resumes the session, but its answer comes after the client's
+    handshake_timeout (held back here, as a congested network would). The client
+    cuts that attempt: never a close frame, which the server would take for a
+    leave. Its next attempt resumes, with the token it has."""
+    caplog.set_level(logging.INFO, "multiplayer")
+    server, client = pair.ends
+    sessions = server.peer._sessions
+    original = sessions.resume
+    held: list[int] = []
+
+    def resume_answering_late(link, ws, size, first, token):  # type: ignore[no-untyped-def]
+        original(link, ws, size, [] if not held else first, token)
+        if not held:  # (the first time: the answer would come in 1.5 s, too late)
+            held.append(1)
+            loop = asyncio.get_running_loop()
+            loop.call_later(1.5, link.conn.write_binary, first)
+
+    monkeypatch.setattr(sessions, "resume", resume_answering_late)
+    pair.proxy.cut()
+    server.send(20)
+    client.send(20)
+    await pair.until(lambda: client.saw("resumed") != [] and all_arrived(pair, 20))
+    server.check(client)
+    client.check(server)
+    assert held == [1]
+    assert server.saw("disconnected") == [] and client.saw("disconnected") == []
+    assert server.saw("dropped", "resumed") == ["dropped", "resumed", "dropped", "resumed"]
+
+
+async def test_a_server_answering_503_during_the_grace_makes_the_client_give_up_in_time(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A load balancer answers 503 while the server is away: each attempt fails with
+    an HTTP error, the client tries on, and gives up when its grace is over (it
+    does not hang)."""
+    from websockets.asyncio.server import serve
+    from websockets.http11 import Response
+
+    pair = await start_pair(reconnect_grace=1.0)
+    try:
+        port = pair.proxy.port
+        await pair.proxy.close()  # (the "backend" goes away: its port answers 503)
+
+        async def unavailable(connection: object, request: object) -> Response:
+            return connection.respond(503, "down for maintenance\n")  # type: ignore[attr-defined,no-any-return]
+
+        async with serve(
+            lambda ws: ws.wait_closed(), "127.0.0.1", port, process_request=unavailable
+        ):
+            await pair.until(lambda: pair.client.saw("disconnected") != [], timeout=5)
+        error = str(pair.client.peer.connection_error)
+        assert "could not reconnect within 1.0 s" in error and "503" in error
+        assert pair.client.peer.get_connection_status() is ConnectionStatus.DISCONNECTED
     finally:
         await pair.close()

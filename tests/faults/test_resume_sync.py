@@ -83,3 +83,48 @@ async def test_a_sync_peer_resumes_and_loses_nothing() -> None:
         for peer in (client_peer, server_peer):  # (blocking: off the proxy's loop)
             assert await asyncio.to_thread(peer.block_until_closed, 5)
         await proxy.close()
+
+
+async def test_a_plain_loop_game_hears_of_the_drop_and_the_return() -> None:
+    """Trees driven by tree.process() on a thread with no event loop (a plain game
+    loop) over sync peers: connection_lost and reconnected, peer_dropped and
+    peer_resumed all fire, and nothing fails (no running loop is needed)."""
+    from multiplayer import SceneTree
+
+    server_peer, client_peer = SyncWebSocketMultiplayerPeer(), SyncWebSocketMultiplayerPeer()
+    for peer in (server_peer, client_peer):
+        for name, value in SETTINGS.items():
+            setattr(peer, name, value)
+    server_peer.create_server(0, "127.0.0.1")
+    proxy = FaultProxy(server_peer.get_local_port())
+    await proxy.start()
+    log: list[str] = []
+    server_tree, client_tree = SceneTree(), SceneTree()
+    api, capi = server_tree.get_multiplayer(), client_tree.get_multiplayer()
+    api.peer_dropped.connect(lambda _: log.append("server: dropped"))
+    api.peer_resumed.connect(lambda _: log.append("server: resumed"))
+    capi.connection_lost.connect(lambda: log.append("client: lost"))
+    capi.reconnected.connect(lambda: log.append("client: back"))
+    client_peer.create_client(proxy.url)
+    api.multiplayer_peer = server_peer
+    capi.multiplayer_peer = client_peer
+
+    def frames(condition: Callable[[], bool]) -> None:  # (on a thread: no event loop)
+        deadline = time.monotonic() + 10
+        while not condition():
+            assert time.monotonic() < deadline, "condition not reached in time"
+            server_tree.process(0.01)
+            client_tree.process(0.01)
+            time.sleep(0.005)
+
+    try:
+        await asyncio.to_thread(frames, lambda: bool(api.get_peers()))
+        proxy.cut()
+        await asyncio.to_thread(frames, lambda: len(log) == 4)
+        assert sorted(log) == ["client: back", "client: lost", "server: dropped", "server: resumed"]
+    finally:
+        client_peer.close()
+        server_peer.close()
+        for peer in (client_peer, server_peer):
+            assert await asyncio.to_thread(peer.block_until_closed, 5)
+        await proxy.close()

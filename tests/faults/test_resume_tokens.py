@@ -23,7 +23,7 @@ REFUSED = 4001
 async def raw_join(port: int) -> tuple[ClientConnection, Hello]:
     """A raw WebSocket that greets as a new client; its server HELLO (id, token)."""
     ws = await connect(f"ws://127.0.0.1:{port}", compression=None)
-    await ws.send(Hello(0, 1 << 20).serialize())
+    await ws.send(Hello(0, 1 << 20, 30000).serialize())  # (30 s: it would resume)
     return ws, Hello.parse(await asyncio.wait_for(ws.recv(), 5))
 
 
@@ -155,3 +155,27 @@ async def test_a_flood_of_resume_attempts_is_cut_short(
     assert len(lines) == RESUME_FAILURES
     assert "its next ones are refused unread" in lines[-1].getMessage()
     await still_works(pair)
+
+
+async def test_a_neighbours_guesses_do_not_lock_an_honest_client_out(pair: Pair) -> None:
+    """Someone at the same address (a NAT, a shared host) spends the address's
+    refusals on wrong tokens and unknown ids; the honest client's link is then cut,
+    and its resume, with the right token, is accepted all the same."""
+    victim = pair.client.peer.get_unique_id()
+    for peer_id in (victim, 999):
+        for _ in range(RESUME_FAILURES):
+            ws = await raw_resume(port_of(pair), peer_id, bytes(16))
+            await refused_with(ws)
+    pair.proxy.cut()
+    await pair.until(lambda: pair.client.saw("resumed") != [])
+    await still_works_after_a_resume(pair)
+
+
+async def still_works_after_a_resume(pair: Pair) -> None:
+    server, client = pair.ends
+    server.send(3)
+    client.send(3)
+    await pair.until(lambda: len(server.got) == client.sent and len(client.got) == server.sent)
+    server.check(client)
+    client.check(server)
+    assert server.saw("disconnected") == [] and client.saw("disconnected") == []

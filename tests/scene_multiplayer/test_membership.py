@@ -3,6 +3,7 @@ peer lists the server keeps for its clients."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -134,3 +135,46 @@ def test_a_leave_during_the_poll_waits_for_the_end_of_it(make_session: Any) -> N
     assert left == [2] and session.api(0)._sessions.leaving == {}
     members.on_disconnected(2)  # an unknown peer: nothing happens
     assert left == [2]
+
+
+async def test_while_a_clients_link_is_away_no_call_of_it_times_out(make_session: Any) -> None:
+    """A client's link is away (its transport reports peer_dropped(1)): its calls to
+    every peer wait, not only those to the server, since they all go through it;
+    connection_lost and reconnected say so, and the answer comes once it is back."""
+    session = make_session(clients=2)
+    api = session.api(1)
+    api.rpc_timeout = 0.3
+    seen: list[str] = []
+    api.connection_lost.connect(lambda: seen.append("lost"))
+    api.reconnected.connect(lambda: seen.append("back"))
+    other = session.api(2).get_unique_id()
+    call = asyncio.create_task(session.games[1].rpc_call(other, "slow", 1))
+    await asyncio.sleep(0)  # (the call is made, its timeout running)
+    peer = api.multiplayer_peer
+    assert peer is not None
+    peer.peer_dropped.emit(1)
+    await asyncio.sleep(0.5)  # (longer than rpc_timeout: away, it does not count)
+    assert not call.done()
+    peer.peer_resumed.emit(1)
+    for _ in range(50):
+        session.pump()
+        await asyncio.sleep(0.001)
+        if call.done():
+            break
+    assert call.result() is None
+    assert seen == ["lost", "back"]
+
+
+def test_only_peers_it_knows_are_reported_away(make_session: Any) -> None:
+    """peer_dropped is for a peer the program was told joined (an admitted one),
+    never for one it does not know."""
+    session = make_session(clients=1)
+    api = session.api(0)
+    dropped: list[int] = []
+    api.peer_dropped.connect(dropped.append)
+    peer = api.multiplayer_peer
+    assert peer is not None
+    client = session.api(1).get_unique_id()
+    peer.peer_dropped.emit(client)
+    peer.peer_dropped.emit(999)  # (not a peer at all)
+    assert dropped == [client]

@@ -14,6 +14,7 @@ from multiplayer.transport.resume import (
     RESUME_WINDOW,
     TOKEN_SIZE,
     Replay,
+    ResumeGap,
     ResumeGate,
     new_token,
     same_token,
@@ -120,3 +121,38 @@ def test_the_gate_forgets_the_oldest_address_past_its_bound() -> None:
             gate.refused(address, 0.0)
     assert gate.allows("a", 0.0)  # forgotten: memory stays bounded
     assert not gate.allows("d", 0.0)
+
+
+def test_the_old_token_is_good_until_the_other_side_has_spoken() -> None:
+    """A resume rotates the token; until the client speaks on the resumed link, it
+    may not have the new one (the answer could have been cut off), so the old one
+    is still accepted; after that, only the new one."""
+    replay = Replay(b"a" * 16, 1000)
+    replay.record([b"x"])
+    assert replay.accept(b"a" * 16, 0) == [b"x"]
+    replay.resumed(b"b" * 16)
+    assert replay.accept(b"a" * 16, 1) == []  # (the old one, still good)
+    assert replay.accept(b"b" * 16, 1) == []
+    replay.confirmed()
+    with pytest.raises(ProtocolError, match="wrong token"):
+        replay.accept(b"a" * 16, 1)
+    with pytest.raises(ProtocolError, match="wrong token"):
+        replay.accept(b"c" * 16, 1)
+
+
+def test_what_is_let_go_in_flight_makes_an_early_resume_a_gap() -> None:
+    """Past its limit while the link is up, the buffer lets go of what it holds: late
+    acknowledgements are taken without complaint, a resume from before the let-go
+    is a ResumeGap (an honest end, with its reason), and once the other side has
+    acknowledged past it, resuming works again."""
+    replay = Replay(b"t" * 16, 10)
+    assert not replay.record([b"x" * 6, b"y" * 6])
+    replay.let_go()
+    assert (replay.buffered, replay.lapsed) == (0, True)
+    replay.acknowledged(1)  # (late, behind what was let go: fine)
+    with pytest.raises(ResumeGap, match="2 messages it had not acknowledged"):
+        replay.replay(0)
+    replay.record([b"z"])
+    replay.acknowledged(2)  # caught up
+    assert not replay.lapsed
+    assert replay.replay(2) == [b"z"]

@@ -149,7 +149,7 @@ async def test_the_client_greets_with_its_message_limit(peers: Peers) -> None:
         port = fake.sockets[0].getsockname()[1]
         client = await start_client(peers, f"ws://127.0.0.1:{port}", inbound_buffer_size=4096)
         await poll_until(peers, connected(client))
-        assert greetings == [Hello(0, 4096).serialize()]
+        assert greetings == [Hello(0, 4096, 30000).serialize()]  # (and its grace: 30 s)
         assert client.get_unique_id() == 7
         assert client.get_max_packet_size() == 499
         client.close()

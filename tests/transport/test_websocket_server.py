@@ -169,7 +169,7 @@ async def test_the_server_greets_with_the_id_and_its_message_limit(peers: Peers)
     server = await start_server(peers, inbound_buffer_size=5000, reconnect_grace=2.5)
     events = record(server)
     ws = await ws_connect(url_of(server))
-    await ws.send(Hello(0, 1000).serialize())
+    await ws.send(Hello(0, 1000, 9000).serialize())  # (a client that would try for 9 s)
     hello = Hello.parse(await asyncio.wait_for(ws.recv(), 5))
     assert (hello.peer_id, hello.max_message_size, hello.grace_ms, hello.received) == (
         2,

@@ -141,8 +141,9 @@ def test_reconnect_grace_defaults_by_profile() -> None:
     godot.reconnect_grace = 0  # (allowed: it is what it is)
     native.reconnect_grace = 0
     assert native.reconnect_grace == 0.0
-    with pytest.raises(ValueError, match="0 \\(off\\) or more"):
-        native.reconnect_grace = -1
+    for wrong in (-1, float("inf"), float("nan"), 86400.0):
+        with pytest.raises(ValueError, match="0 \\(off\\) or more"):
+            native.reconnect_grace = wrong
     with pytest.raises(ValueError, match="resume_buffer_size must be at least 64"):
         native.resume_buffer_size = 10
 

@@ -42,9 +42,6 @@ class Resumption:
     received: int = 0
     """Data messages the sender has received from the other side in this session
     (0 in a new session): the other side replays what came after."""
-    grace: float = 0.0
-    """The server's ``reconnect_grace``: how long it keeps a session whose link was
-    lost (0 in a client's greeting)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +56,11 @@ class Greeting:
     resumption: Resumption | None = None
     """The server's: the session can be resumed (None: it cannot). The client's:
     it resumes the session of ``peer_id`` (None: a new session)."""
+    grace: float = 0.0
+    """The sender's ``reconnect_grace`` (only if the framing is ``resumable``): the
+    client's, how long it would try to come back (0: it would not, so the server
+    offers no resume); the server's, how long it keeps the session (the shorter
+    of the two)."""
 
 
 class Framing(abc.ABC):
@@ -99,7 +101,11 @@ class Framing(abc.ABC):
     # The greeting.
 
     def client_greeting(
-        self, max_message_size: int, peer_id: int = 0, resumption: Resumption | None = None
+        self,
+        max_message_size: int,
+        peer_id: int = 0,
+        resumption: Resumption | None = None,
+        grace: float = 0.0,
     ) -> bytes:
         """The client's first message (only if ``client_greets``); with ``peer_id``
         and ``resumption`` (only if ``resumable``), it asks to resume that session."""
@@ -115,7 +121,11 @@ class Framing(abc.ABC):
 
     @abc.abstractmethod
     def server_greeting(
-        self, peer_id: int, max_message_size: int, resumption: Resumption | None = None
+        self,
+        peer_id: int,
+        max_message_size: int,
+        resumption: Resumption | None = None,
+        grace: float = 0.0,
     ) -> bytes:
         """The server's first message, which gives the client ``peer_id`` (and, with
         ``resumption``, only if ``resumable``, the token to resume with)."""

@@ -56,7 +56,11 @@ class GodotFraming(Framing):
     peer_message_size = GODOT_INBOUND_BUFFER_SIZE
 
     def server_greeting(
-        self, peer_id: int, max_message_size: int, resumption: Resumption | None = None
+        self,
+        peer_id: int,
+        max_message_size: int,
+        resumption: Resumption | None = None,
+        grace: float = 0.0,
     ) -> bytes:
         return _ID.pack(peer_id)  # (not resumable: Godot's protocol has no resume)
 

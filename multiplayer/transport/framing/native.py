@@ -7,9 +7,9 @@ Every WebSocket message is binary and starts with a kind byte (docs/protocol.md)
   server's carries the client's new id; the client's carries 0, or the id of the
   session it resumes. ``max_message_size`` is the sender's ``inbound_buffer_size``:
   the other side never sends it a longer message. The rest is for resuming
-  (:mod:`multiplayer.transport.resume`): the server's ``reconnect_grace`` in
-  milliseconds, the data messages the sender has received in the session, and the
-  resume token (16 bytes, or none: no resume).
+  (:mod:`multiplayer.transport.resume`): the sender's ``reconnect_grace`` in
+  milliseconds, the data messages it has received in the session, and the resume
+  token (16 bytes, or none: no resume).
 * ``ACK``    ``[0x03][u64 received]``: the data messages (PACKET and BATCH) received
   so far in the session, so that the other side can drop them from its replay
   buffer. Only sent in a resumable session.
@@ -118,19 +118,23 @@ class Hello:
 
     def greeting(self) -> Greeting:
         """What this HELLO says, as the peer reads a greeting."""
-        resumption = None
-        if self.token:
-            resumption = Resumption(self.token, self.received, self.grace_ms / 1000)
-        return Greeting(self.peer_id, self.max_message_size, resumption)
+        resumption = Resumption(self.token, self.received) if self.token else None
+        return Greeting(self.peer_id, self.max_message_size, resumption, self.grace_ms / 1000)
 
     @classmethod
-    def of(cls, peer_id: int, max_message_size: int, resumption: Resumption | None) -> Hello:
+    def of(
+        cls,
+        peer_id: int,
+        max_message_size: int,
+        resumption: Resumption | None,
+        grace: float = 0.0,
+    ) -> Hello:
         """The HELLO that says this."""
+        grace_ms = min(round(grace * 1000), 0xFFFFFFFF)
         if resumption is None:
-            return cls(peer_id, max_message_size)
+            return cls(peer_id, max_message_size, grace_ms)
         if len(resumption.token) != TOKEN_SIZE:
             raise ValueError(f"a resume token is {TOKEN_SIZE} bytes")
-        grace_ms = min(round(resumption.grace * 1000), 0xFFFFFFFF)
         return cls(peer_id, max_message_size, grace_ms, resumption.received, resumption.token)
 
 
@@ -245,17 +249,25 @@ class NativeFraming(Framing):
     ack_kind = ACK
 
     def client_greeting(
-        self, max_message_size: int, peer_id: int = 0, resumption: Resumption | None = None
+        self,
+        max_message_size: int,
+        peer_id: int = 0,
+        resumption: Resumption | None = None,
+        grace: float = 0.0,
     ) -> bytes:
-        return Hello.of(peer_id, max_message_size, resumption).serialize()
+        return Hello.of(peer_id, max_message_size, resumption, grace).serialize()
 
     def parse_client_greeting(self, message: bytes) -> Greeting:
         return Hello.parse(message).greeting()
 
     def server_greeting(
-        self, peer_id: int, max_message_size: int, resumption: Resumption | None = None
+        self,
+        peer_id: int,
+        max_message_size: int,
+        resumption: Resumption | None = None,
+        grace: float = 0.0,
     ) -> bytes:
-        return Hello.of(peer_id, max_message_size, resumption).serialize()
+        return Hello.of(peer_id, max_message_size, resumption, grace).serialize()
 
     def parse_server_greeting(self, message: bytes) -> Greeting:
         return self.parse_client_greeting(message)  # the same HELLO, with an id

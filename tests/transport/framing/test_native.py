@@ -125,10 +125,12 @@ def test_a_version_1_hello_is_refused_by_its_version() -> None:
 
 def test_hello_of_a_resumption_rounds_the_grace_to_milliseconds() -> None:
     """Hello.of() puts the grace in milliseconds; greeting() reads it back in seconds."""
-    hello = Hello.of(4, 4096, Resumption(TOKEN, 12, 2.5))
+    hello = Hello.of(4, 4096, Resumption(TOKEN, 12), 2.5)
     assert (hello.grace_ms, hello.received, hello.token) == (2500, 12, TOKEN)
-    assert hello.greeting() == Greeting(4, 4096, Resumption(TOKEN, 12, 2.5))
+    assert hello.greeting() == Greeting(4, 4096, Resumption(TOKEN, 12), 2.5)
     assert Hello.of(4, 4096, None).greeting() == Greeting(4, 4096)
+    # A new client tells its grace, with no token yet.
+    assert Hello.of(0, 4096, None, 30.0).greeting() == Greeting(0, 4096, None, 30.0)
 
 
 def test_hello_of_refuses_a_token_of_the_wrong_size() -> None:
@@ -348,12 +350,12 @@ def test_native_framing_greetings_golden_bytes() -> None:
     and, when it offers to resume, the grace and the token."""
     framing = NativeFraming()
     assert framing.resumable and framing.ack_kind == ACK
-    client = framing.client_greeting(1 << 20)
-    server = framing.server_greeting(3, 65536, Resumption(TOKEN, 0, 30.0))
-    assert client == bytes.fromhex("0202 00000000 00001000 00000000 0000000000000000 00")
-    assert server == bytes.fromhex("0202 03000000 00000100 30750000 0000000000000000 10") + TOKEN
-    assert framing.parse_client_greeting(client) == Greeting(0, 1 << 20)
-    assert framing.parse_server_greeting(server) == Greeting(3, 65536, Resumption(TOKEN, 0, 30.0))
+    client = framing.client_greeting(1 << 20, grace=10.0)
+    server = framing.server_greeting(3, 65536, Resumption(TOKEN), 10.0)
+    assert client == bytes.fromhex("0202 00000000 00001000 10270000 0000000000000000 00")
+    assert server == bytes.fromhex("0202 03000000 00000100 10270000 0000000000000000 10") + TOKEN
+    assert framing.parse_client_greeting(client) == Greeting(0, 1 << 20, None, 10.0)
+    assert framing.parse_server_greeting(server) == Greeting(3, 65536, Resumption(TOKEN), 10.0)
 
 
 def test_native_framing_resume_greeting() -> None:
