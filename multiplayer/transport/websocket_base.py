@@ -28,6 +28,16 @@ from typing import Any
 
 from ..exceptions import PacketTooLarge, PeerNotFound, ProtocolError
 from .activity import ActivityWaiters
+from .close_codes import (
+    CLOSE_GOING_AWAY,
+    CLOSE_MESSAGE_TOO_BIG,
+    CLOSE_NORMAL,
+    CLOSE_POLICY_VIOLATION,
+    CLOSE_PROTOCOL_ERROR,
+    CLOSE_RESUME_REFUSED,
+    CLOSE_TRY_AGAIN_LATER,
+    CLOSE_UNSUPPORTED_DATA,
+)
 from .framing import Greeting
 from .inbox import Packet
 from .peer import TARGET_PEER_SERVER, TransferMode, as_packet
@@ -57,15 +67,6 @@ logger = logging.getLogger("multiplayer.websocket")
 _WS_CLOSED = State.STATE_CLOSED
 _RELIABLE = TransferMode.RELIABLE
 
-# Close codes (RFC 6455 §7.4.1 and the IANA registry), as used by this peer.
-CLOSE_NORMAL = 1000
-CLOSE_GOING_AWAY = 1001
-CLOSE_PROTOCOL_ERROR = 1002
-CLOSE_UNSUPPORTED_DATA = 1003
-CLOSE_POLICY_VIOLATION = 1008
-CLOSE_MESSAGE_TOO_BIG = 1009
-CLOSE_TRY_AGAIN_LATER = 1013
-CLOSE_RESUME_REFUSED = 4001  # (private use, RFC 6455 §7.4.2) docs/resume.md
 
 MAX_CLOSE_REASON = 123  # bytes: RFC 6455 §5.5, a control frame's 125 less the code
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from .close_codes import CLOSE_POLICY_VIOLATION
 from .websocket_link import OPEN, Link
 
 if TYPE_CHECKING:
@@ -21,8 +22,6 @@ __all__ = ["FLOOD_GRACE", "hold_reading"]
 
 FLOOD_GRACE = 5.0
 """Seconds a peer may stay over ``max_queued_packets`` before it is disconnected."""
-
-_CLOSE_POLICY_VIOLATION = 1008
 
 
 async def hold_reading(peer: WebSocketPeerBase, link: Link) -> None:
@@ -53,7 +52,7 @@ async def hold_reading(peer: WebSocketPeerBase, link: Link) -> None:
                         f"more than max_queued_packets ({peer.max_queued_packets}) "
                         f"packets received and not taken for {FLOOD_GRACE} s"
                     )
-                    peer._fail_link(link, _CLOSE_POLICY_VIOLATION, reason)
+                    peer._fail_link(link, CLOSE_POLICY_VIOLATION, reason)
                     return
             await asyncio.sleep(0.001)
     finally:

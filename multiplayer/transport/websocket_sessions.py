@@ -18,6 +18,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from ..exceptions import ProtocolError
+from .close_codes import CLOSE_PROTOCOL_ERROR, CLOSE_RESUME_REFUSED
 from .resume import ACK_INTERVAL
 from .websocket_link import AWAY, OPEN, Link
 from .websocket_peer import WebSocketPeer
@@ -29,10 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["Sessions"]
 
 logger = logging.getLogger("multiplayer.websocket")
-
-_CLOSE_RESUME_REFUSED = 4001  # (websocket_base.CLOSE_RESUME_REFUSED, which imports this)
-
-_CLOSE_PROTOCOL_ERROR = 1002
 
 
 class Sessions:
@@ -63,7 +60,7 @@ class Sessions:
             try:
                 replay.acknowledged(peer._framing.parse_ack(message))
             except ProtocolError as exc:
-                peer._fail_link(link, _CLOSE_PROTOCOL_ERROR, str(exc))
+                peer._fail_link(link, CLOSE_PROTOCOL_ERROR, str(exc))
             return
         if replay.arrived(len(message)):
             self._ack_due.discard(link)
@@ -157,7 +154,7 @@ class Sessions:
         if link.state is AWAY:
             self._peer._forget_link(link, notify=True)
         else:
-            self._peer._close_link(link, _CLOSE_RESUME_REFUSED, "session ended", notify=True)
+            self._peer._close_link(link, CLOSE_RESUME_REFUSED, "session ended", notify=True)
 
     def overflow(self, link: Link) -> bool:
         """More than ``resume_buffer_size`` bytes sent to ``link`` are unacknowledged;
