@@ -1,15 +1,19 @@
 """Run the benchmarks and print a table (and write JSON).
 
-    python bench/run.py              # the full run (about 5 minutes)
+    python bench/run.py              # the full run (about 5 minutes, and the soak's 3)
     python bench/run.py --smoke      # a few seconds each: checks they all still run
     python bench/run.py --markdown   # the table as Markdown (the README's)
     python bench/run.py --only rpc_rtt fanout
+    python bench/run.py --only soak --soak-seconds 600
 
 Each benchmark measures this library and its baselines in the same run, with the
 server in a process of its own (``bench/serve.py``) and the clients here, over
 loopback, and reports ratios: absolute times on a shared machine are noisy. The
 benchmarks: ``wire_bytes``, ``rpc_rtt``, ``rpc_throughput``, ``fanout``, ``sync``
-(``bench/replicate.py``) and ``connections`` (``bench/connections.py``).
+(``bench/replicate.py``), ``connections`` (``bench/connections.py``) and ``soak``
+(``bench/soak.py``: 200 clients calling and syncing while their links are cut at
+random). The soak checks as well as measures: if a call or a session is lost, or
+a delivery comes out of order, the run exits with status 1 after the table.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import connections as connections_bench  # noqa: E402
 import replicate  # noqa: E402
+import soak as soak_bench  # noqa: E402
 from serve import Bench  # noqa: E402
 from served import served  # noqa: E402
 
@@ -402,6 +407,20 @@ async def connections(smoke: bool) -> list[Row]:
     return [Row(**row) for row in await connections_bench.connections(smoke)]
 
 
+SOAK = soak_bench.Settings()
+"""The full run's soak (``--soak-seconds``, ``--soak-clients``); the smoke's is
+``Settings.smoke()``: 20 clients for 5 seconds, each cut every second or so."""
+FAILURES: list[str] = []
+"""What the checks of a benchmark found wrong (the run exits with status 1)."""
+
+
+async def soak(smoke: bool) -> list[Row]:
+    """Calls, resumes and the server's memory slope, links cut at random."""
+    report = await soak_bench.run(soak_bench.Settings.smoke() if smoke else SOAK)
+    FAILURES.extend(f"soak: {failure}" for failure in report.failures())
+    return [Row(**row) for row in soak_bench.rows(report)]
+
+
 BENCHMARKS = {
     "wire_bytes": wire_bytes,
     "rpc_rtt": rpc_rtt,
@@ -409,6 +428,7 @@ BENCHMARKS = {
     "fanout": fanout,
     "sync": sync,
     "connections": connections,
+    "soak": soak,
 }
 
 
@@ -473,6 +493,10 @@ async def main(smoke: bool, only: list[str], out: Path, as_markdown: bool) -> No
         )
     )
     print(f"\n{machine}; written to {out}")
+    for failure in FAILURES:
+        print(f"FAILED: {failure}", file=sys.stderr)
+    if FAILURES:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
@@ -481,6 +505,9 @@ if __name__ == "__main__":
     parser.add_argument("--only", nargs="*", default=[], choices=list(BENCHMARKS))
     parser.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--soak-seconds", type=float, default=SOAK.seconds, help="full run")
+    parser.add_argument("--soak-clients", type=int, default=SOAK.clients, help="full run")
     args = parser.parse_args()
+    SOAK.seconds, SOAK.clients = args.soak_seconds, args.soak_clients
     args.json.parent.mkdir(parents=True, exist_ok=True)
     asyncio.run(main(args.smoke, args.only, args.json, args.markdown))

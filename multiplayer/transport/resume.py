@@ -102,6 +102,7 @@ class Replay:
         "ack_wanted",
         "buffered",
         "grace",
+        "held",
         "lapsed",
         "limit",
         "old_token",
@@ -115,6 +116,7 @@ class Replay:
         self.old_token: bytes | None = None
         """The token before the last resume, good until the other side shows it got
         the new one (see :meth:`resumed`)."""
+        self.held: bytes | None = None  # the token the last accepted resume presented
         self.limit = limit
         self.grace = grace
         self.sent = 0
@@ -200,7 +202,9 @@ class Replay:
         old = self.old_token
         if not same_token(token, self.token) and not (old and same_token(token, old)):
             raise ProtocolError("wrong token")
-        return self.replay(count)
+        again = self.replay(count)
+        self.held = token
+        return again
 
     # Receiving.
 
@@ -229,8 +233,11 @@ class Replay:
         other side our count, as an acknowledgement does.
 
         The old token stays good until :meth:`confirmed`: if the link is cut before
-        the other side has read the new one, it can only come back with the old."""
-        self.old_token, self.token = self.token, token
+        the other side has read the new one, it can only come back with the old. (The
+        old one is the token it presented, which is not the last one given if that
+        answer was lost too.)"""
+        self.old_token, self.token = self.held or self.token, token
+        self.held = None
         self.take_ack()
 
     def confirmed(self) -> None:

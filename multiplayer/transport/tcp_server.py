@@ -29,7 +29,7 @@ import ssl
 import weakref
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from ..exceptions import InvalidState
 
@@ -244,7 +244,11 @@ class StreamPeerTCP:
         self._connecting = False
         self._error: BaseException | None = None
         self._task: asyncio.Task[object] | None = None
-        weakref.finalize(self, self._socket.abandon).atexit = False
+        # Closed if collected unused (Godot frees it too). The finalizer holds the
+        # socket, whose user will hold this stream: it is detached once the stream
+        # is taken (see _owned), or every stream ever used would stay alive.
+        self._finalizer = weakref.finalize(self, self._socket.abandon)
+        self._finalizer.atexit = False
 
     def __repr__(self) -> str:
         where = f" {self._host}:{self._port}" if self._host else ""
@@ -302,11 +306,13 @@ class StreamPeerTCP:
     # Private: making streams, and handing them over.
 
     @classmethod
-    def _accepted(cls, sock: socket.socket, loop: asyncio.AbstractEventLoop) -> StreamPeerTCP:
-        """A stream for ``sock``, just accepted by a :class:`TCPServer`."""
+    def _accepted(
+        cls, sock: socket.socket, address: Any, loop: asyncio.AbstractEventLoop
+    ) -> StreamPeerTCP:
+        """A stream for ``sock``, accepted by a :class:`TCPServer` from ``address``."""
         stream = cls()
         stream._sock = sock
-        stream._host, stream._port = _address(sock.getpeername())
+        stream._host, stream._port = _address(address)
         stream._task = loop.create_task(loop.connect_accepted_socket(lambda: stream._socket, sock))
         stream._task.add_done_callback(stream._adopted)
         return stream
@@ -337,7 +343,12 @@ class StreamPeerTCP:
 
     def _attach(self, user: StreamUser) -> None:
         """Give the stream to ``user``, which gets its callbacks from now on."""
+        self._owned()
         self._socket.attach(user)
+
+    def _owned(self) -> None:
+        """The stream is taken (by its user, or a TLS layer): closing it is theirs."""
+        self._finalizer.detach()
 
     def _in_use(self) -> bool:
         return self._socket.user is not None or self._socket.tls
@@ -381,7 +392,9 @@ class TCPServer:
 
     def __init__(self) -> None:
         self._listener: socket.socket | None = None
-        self._waiting: deque[socket.socket] = deque()
+        # Accepted sockets not taken yet, with the address accept() gave (by the time
+        # one is taken, its peer may have reset it: getpeername() would fail).
+        self._waiting: deque[tuple[socket.socket, Any]] = deque()
         self._accept_failed = False
         self._watcher: asyncio.AbstractEventLoop | None = None  # see _watch
 
@@ -431,7 +444,7 @@ class TCPServer:
         if self._listener is None:
             return False
         try:
-            sock, _ = self._listener.accept()
+            sock, address = self._listener.accept()
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
             return False
         except OSError as exc:  # e.g. too many open files: the client waits in the backlog
@@ -441,7 +454,7 @@ class TCPServer:
             return False
         self._accept_failed = False
         sock.setblocking(False)
-        self._waiting.append(sock)
+        self._waiting.append((sock, address))
         return True
 
     def take_connection(self) -> StreamPeerTCP:
@@ -456,7 +469,7 @@ class TCPServer:
             raise InvalidState("this TCPServer is not listening; call listen() first")
         if not self.is_connection_available():
             raise InvalidState("no connection is waiting; check is_connection_available() first")
-        return StreamPeerTCP._accepted(self._waiting.popleft(), loop)
+        return StreamPeerTCP._accepted(*self._waiting.popleft(), loop)
 
     def stop(self) -> None:
         """Stop listening. Streams already taken stay open; connections not taken
@@ -466,7 +479,7 @@ class TCPServer:
             self._listener.close()
             self._listener = None
         while self._waiting:
-            self._waiting.popleft().close()
+            self._waiting.popleft()[0].close()
 
     # Private: for a server driven by the event loop.
 

@@ -205,6 +205,7 @@ class StreamPeerTLS:
         self._stream = stream
         self._status = Status.STATUS_HANDSHAKING
         stream._socket.tls = stream._socket.tls_pending = True
+        stream._owned()
         self._task = loop.create_task(self._handshake(loop, stream, server_options.context))
         self._task.add_done_callback(self._handshake_done)
 

@@ -10,6 +10,7 @@ import pytest
 
 from multiplayer import Node, rpc
 from multiplayer.protocol.native.codec import Codec
+from multiplayer.scene_multiplayer.reader import full_collections
 
 SLOW = 0.004  # seconds a marked packet takes to decode
 
@@ -126,3 +127,41 @@ def test_a_leaver_cut_short_by_its_share_keeps_its_last_words(make_session: Any)
     for _ in range(6):
         server.poll()
     assert events == [b"slow 0", b"slow 1", b"slow 2", b"slow 3", b"bye", ("left", 2)]
+
+
+class PausedCodec(Codec):
+    """A codec during whose decoding of b"pause" a full garbage collection of 0.1 s
+    runs (as it does, in a big heap, whenever the allocator decides)."""
+
+    def unpackb(self, data: bytes, *, allow_objects: bool = True) -> Any:
+        if b"pause" in data:
+            full_collections("start", {"generation": 2})
+            end = time.perf_counter() + 0.1
+            while time.perf_counter() < end:
+                pass
+            full_collections("stop", {"generation": 2})
+        return super().unpackb(data, allow_objects=allow_objects)
+
+
+def test_a_full_garbage_collection_is_not_charged_to_the_peer(
+    make_session: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full collection that happens to run while a packet is read is the whole
+    process's work, not its sender's: an honest peer is not throttled for it."""
+    session = make_session(clients=1)
+    server = session.api(0)
+    server.codec = PausedCodec()
+    server.rate_limits.cpu_per_second = 0.05
+    for _ in range(3):
+        session.games[1].hello.rpc_id(1, "pause")
+        session.pump()
+    assert [c[2] for c in session.games[0].calls] == ["pause"] * 3
+    assert "time budget" not in caplog.text
+
+
+def test_real_full_collections_are_timed() -> None:
+    import gc
+
+    before = full_collections.seconds
+    gc.collect()
+    assert full_collections.seconds > before

@@ -156,3 +156,19 @@ def test_what_is_let_go_in_flight_makes_an_early_resume_a_gap() -> None:
     replay.acknowledged(2)  # caught up
     assert not replay.lapsed
     assert replay.replay(2) == [b"z"]
+
+
+def test_two_lost_answers_in_a_row_leave_the_clients_token_good() -> None:
+    """The server accepts a resume with the old token, answers with a new one, and
+    that answer is lost too: the token the client holds is still the one it
+    presented, and it is still good."""
+    replay = Replay(b"a" * 16, 1000)
+    replay.accept(b"a" * 16, 0)
+    replay.resumed(b"b" * 16)  # (answer lost: the client still holds "a")
+    replay.accept(b"a" * 16, 0)
+    replay.resumed(b"c" * 16)  # (lost again)
+    assert replay.accept(b"a" * 16, 0) == []
+    replay.resumed(b"d" * 16)
+    replay.confirmed()
+    with pytest.raises(ProtocolError, match="wrong token"):
+        replay.accept(b"a" * 16, 0)

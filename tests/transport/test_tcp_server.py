@@ -252,3 +252,72 @@ async def test_watch_needs_a_listening_server() -> None:
     """_watch() on a server that does not listen raises."""
     with pytest.raises(InvalidState):
         TCPServer()._watch(lambda: None)
+
+
+async def test_streams_that_were_used_and_closed_are_freed() -> None:
+    """A stream taken by a WebSocket and closed is freed with it: nothing keeps the
+    connections a server ever had alive (before, the unused-stream finalizer held
+    its socket, whose user held the stream: every connection stayed in memory)."""
+    import gc
+
+    from multiplayer import WebSocketMultiplayerPeer
+    from multiplayer.transport.tcp_server import StreamPeerTCP
+
+    server = WebSocketMultiplayerPeer()
+    await server.create_server(0, "127.0.0.1")
+    url = f"ws://127.0.0.1:{server.get_local_port()}"
+    try:
+        for _ in range(10):
+            client = WebSocketMultiplayerPeer()
+            await client.create_client(url)
+            for _ in range(400):
+                server.poll()
+                client.poll()
+                if client.get_connection_status() == 2:
+                    break
+                await asyncio.sleep(0.005)
+            client.close()
+            await client.wait_closed()
+        for _ in range(20):
+            server.poll()
+            await asyncio.sleep(0.005)
+        gc.collect()
+        assert sum(isinstance(o, StreamPeerTCP) for o in gc.get_objects()) == 0
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_connection_reset_before_it_is_taken_is_still_taken() -> None:
+    """A client that connects and resets before the server takes its connection: the
+    stream is taken all the same (with the address accept() saw), and then reports
+    the reset; taking it does not raise, and the connections after it are taken."""
+    import struct
+
+    server = TCPServer()
+    server.listen(0, "127.0.0.1")
+    try:
+        port = server.get_local_port()
+        doomed = socket.create_connection(("127.0.0.1", port))
+        doomed_port = doomed.getsockname()[1]
+        for _ in range(200):
+            if server.is_connection_available():
+                break
+            await asyncio.sleep(0.005)
+        doomed.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        doomed.close()  # an RST, before take_connection()
+        await asyncio.sleep(0.05)
+        fine = socket.create_connection(("127.0.0.1", port))
+        stream = server.take_connection()
+        assert (stream.get_connected_host(), stream.get_connected_port()) == (
+            "127.0.0.1",
+            doomed_port,
+        )
+        for _ in range(200):
+            if server.is_connection_available():
+                break
+            await asyncio.sleep(0.005)
+        assert server.take_connection().get_connected_host() == "127.0.0.1"
+        fine.close()
+    finally:
+        server.stop()
