@@ -246,3 +246,19 @@ async def test_when_the_grace_runs_out_the_player_leaves_and_its_nodes_go() -> N
         await game.until(lambda: "client server_disconnected" in game.log, timeout=5)
         assert api.get_peers() == []
         game.proxy.restore()
+
+
+async def test_visibility_outlives_a_resume(game: Game) -> None:
+    """Pieces hidden from everyone but made visible to this client are still shown to
+    it after a resume, with their new values; those kept hidden stay hidden."""
+    client_id = game.client.get_multiplayer().get_unique_id()
+    board = game.board(game.server)
+    shown, hidden = board.spawner.spawn(1), board.spawner.spawn(2)  # (sent at the frame's end)
+    for piece in (shown, hidden):
+        piece.get_node("Sync").public_visibility = False  # type: ignore[attr-defined]
+    shown.get_node("Sync").set_visibility_for(client_id, True)  # type: ignore[attr-defined]
+    await game.until(lambda: "Piece1" in state(game.client))
+    game.proxy.cut()
+    shown.value = hidden.value = 7  # type: ignore[attr-defined]
+    await game.until(lambda: "client reconnected" in game.log)
+    await game.until(lambda: state(game.client) == {"Piece1": 7})
