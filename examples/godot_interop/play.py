@@ -86,6 +86,7 @@ async def play(bots: int, rounds: int, shots: Path | None) -> None:
             peer = tree.get_multiplayer(branch.get_path()).multiplayer_peer
             if peer is not None:
                 peer.close()
+                await peer.wait_closed()  # (its closing handshakes end before the loop does)
     if not server.finished:
         sys.exit("the server's game did not finish")
 

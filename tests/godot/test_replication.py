@@ -153,6 +153,7 @@ async def test_godot_clients_see_what_a_python_server_spawns(browser: Any) -> No
                 assert carol.errors() == []
             assert alice.errors() == [] and bob.errors() == []
     peer.close()
+    await peer.wait_closed()  # (its closing handshakes end before the loop does)
 
 
 class RecordingBridge(TunnelBridge):
@@ -199,6 +200,7 @@ async def test_a_python_client_follows_a_godot_server(browser: Any) -> None:
             await godot.wait_for(f"TEST: moved_by {own_id} 7 8 9")
             await until(lambda: (player.position, player.score) == (Vector2(7, 8), 9))
         peer.close()
+        await peer.wait_closed()  # (its closing handshakes end before the loop does)
         assert godot.errors() == []
     # SPAWN, SYNC (time 1: the first frame), delta (every ON_CHANGE value at first)
     ours = python_server_packets()

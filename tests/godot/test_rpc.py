@@ -171,6 +171,7 @@ async def python_server() -> AsyncIterator[Server]:
         tree.quit()
         await asyncio.wait_for(task, 5)
         peer.close()
+        await peer.wait_closed()  # (its closing handshakes end before the loop does)
 
 
 def client_ids(server: Server) -> list[int]:
@@ -312,6 +313,7 @@ async def python_client(url: str) -> AsyncIterator[Client]:
         tree.quit()
         await asyncio.wait_for(task, 5)
         peer.close()
+        await peer.wait_closed()  # (its closing handshakes end before the loop does)
 
 
 async def test_python_clients_play_with_a_godot_server(browser: Any) -> None:
