@@ -41,6 +41,7 @@ __all__ = [
     "DecodingError",
     "EncodingError",
     "InvalidState",
+    "JoinRefused",
     "MultiplayerError",
     "OutboundBufferFull",
     "PacketTooLarge",
@@ -50,6 +51,11 @@ __all__ = [
     "ProtocolError",
     "RPCRefused",
     "RemoteError",
+    "RoomError",
+    "RoomFull",
+    "RoomLocked",
+    "RoomNotFound",
+    "ShuttingDown",
 ]
 
 
@@ -151,3 +157,31 @@ class OutboundBufferFull(MultiplayerError, BufferError):
         self.size = size
         self.buffered = buffered
         self.limit = limit
+
+
+class RoomError(MultiplayerError):
+    """A room could not be created or joined (see :mod:`multiplayer.rooms`)."""
+
+
+class RoomNotFound(RoomError, LookupError):
+    """No room has that code (it never had, or it was disposed)."""
+
+
+class RoomFull(RoomError):
+    """Every seat of the room is taken or held for a join in progress."""
+
+
+class RoomLocked(RoomError):
+    """The room is locked: it takes no one new."""
+
+
+class JoinRefused(RoomError):
+    """The room's own hook refused the player, with its reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ShuttingDown(RoomError):
+    """The server is shutting down: it creates and joins no room."""

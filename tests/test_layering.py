@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("multiplayer.scene",),
     ("multiplayer.replication",),
     ("multiplayer.scene_multiplayer",),
+    ("multiplayer.rooms",),
     ("multiplayer.testing", "multiplayer"),
 ]
 
