@@ -191,11 +191,14 @@ async def test_an_awaited_call_across_a_resume_completes_with_its_result(game: G
     does not count), and the answer arrives after the resume."""
     game.client.get_multiplayer().rpc_timeout = 1.0
     board = game.board(game.client)
+    loop = asyncio.get_running_loop()
     call = asyncio.create_task(board.rpc_call(1, "double", 21))
+    timed_out_at = loop.time() + 1.0  # (were the time away counted)
     await game.until(lambda: True)
     game.proxy.blackhole()
     await game.until(lambda: "client connection_lost" in game.log)
-    await asyncio.sleep(1.5)
+    await game.until(lambda: loop.time() > timed_out_at + 0.2)
+    assert not call.done()
     game.board(game.server).answer_now.set()
     game.proxy.restore()
     await game.until(call.done)

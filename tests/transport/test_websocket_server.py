@@ -319,7 +319,7 @@ async def test_lines_about_failed_handshakes_are_capped_for_the_process(
         await ws.send(b"\x09junk")
         with pytest.raises(ConnectionClosed):
             await asyncio.wait_for(ws.recv(), 5)
-    await asyncio.sleep(0.4)
+    await poll_until(peers, lambda: "more lines about failed connections" in caplog.text)
     about = [r.getMessage() for r in caplog.records if "127.0.0.1:" in r.getMessage()]
     assert len(about) == 3  # (a bad greeting is two lines: what was wrong, the close)
     assert "bad handshake" in about[0]
