@@ -36,20 +36,24 @@ import logging
 import signal
 import threading
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .tree import SceneTree
+__all__ = ["STOP_SIGNALS", "Stoppable", "name_of", "unwatch", "watch"]
 
-__all__ = ["STOP_SIGNALS", "name_of", "unwatch", "watch"]
+
+class Stoppable(Protocol):
+    """What a signal stops: a ``SceneTree``, or a room server (which runs many)."""
+
+    def _stop_by_signal(self, signum: int) -> None: ...
+
 
 STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
 
 logger = logging.getLogger("multiplayer.scene")
 
-_running: dict[SceneTree, asyncio.AbstractEventLoop] = {}
+_running: dict[Stoppable, asyncio.AbstractEventLoop] = {}
 _previous: dict[int, Any] = {}  # signal -> the handler replaced while trees run
-_stopping: set[SceneTree] = set()  # asked to stop by a signal, run() not ended yet
+_stopping: set[Stoppable] = set()  # asked to stop by a signal, run() not ended yet
 
 
 def name_of(signum: int) -> str:
@@ -69,7 +73,7 @@ def _replaceable(handler: Any) -> bool:
     return isinstance(getattr(handler, "__self__", None), asyncio.Runner)
 
 
-def watch(tree: SceneTree, loop: asyncio.AbstractEventLoop) -> bool:
+def watch(tree: Stoppable, loop: asyncio.AbstractEventLoop) -> bool:
     """Let the stop signals end ``tree.run()``; False if they cannot here (not the
     main thread, or the program handles both signals itself)."""
     if threading.current_thread() is not threading.main_thread():
@@ -86,7 +90,7 @@ def watch(tree: SceneTree, loop: asyncio.AbstractEventLoop) -> bool:
     return True
 
 
-def unwatch(tree: SceneTree) -> None:
+def unwatch(tree: Stoppable) -> None:
     """``tree.run()`` ended; the last one to end puts the previous handlers back."""
     _running.pop(tree, None)
     _stopping.discard(tree)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import urllib.parse
 
 from ..exceptions import ProtocolError
 from .framing.base import Greeting
@@ -34,9 +35,26 @@ from .websocket_link import (
 from .websocket_peer_link import State
 from .websocket_reconnect import Reconnection
 
-__all__ = ["WebSocketClientSide"]
+__all__ = ["RESUME_PATH_HEADER", "WebSocketClientSide", "resume_url"]
 
 logger = logging.getLogger("multiplayer.websocket")
+
+RESUME_PATH_HEADER = "Multiplayer-Resume-Path"
+"""A header of the server's 101: the path (on the same host) where a client comes
+back to resume its session, when it is not the one it first asked for. A room
+server routes by path: the player who asked ``/create/dice`` resumes at
+``/resume/<code>``, not in a new room (docs/rooms.md)."""
+
+
+def resume_url(url: str, headers: tuple[tuple[str, str], ...]) -> str:
+    """Where a client whose handshake got ``headers`` reconnects to resume: the
+    ``Multiplayer-Resume-Path`` on the same scheme and host, or else ``url``."""
+    wanted = RESUME_PATH_HEADER.lower()
+    for name, value in headers:
+        if name.lower() == wanted and value.startswith("/"):
+            parts = urllib.parse.urlsplit(url)
+            return urllib.parse.urlunsplit((parts.scheme, parts.netloc, value, "", ""))
+    return url
 
 
 class WebSocketClientSide:
@@ -57,6 +75,7 @@ class WebSocketClientSide:
         self._done = False  # linked, failed or abandoned
         self._timer: asyncio.TimerHandle | None = None
         self._grace = 0.0  # how long to try to resume a lost session (0: never)
+        self._resume_url = url  # where to (the server may name another path)
         self.reconnection: Reconnection | None = None  # the last one
 
     def start(self) -> None:
@@ -124,6 +143,7 @@ class WebSocketClientSide:
         resumption = greeting.resumption
         token = resumption.token if resumption is not None else b""
         self._grace = min(greeting.grace, peer.reconnect_grace) if token else 0.0
+        self._resume_url = resume_url(self._url, conn_of(self._ws).response_headers)
         peer._open_link(
             self._ws,
             TARGET_PEER_SERVER,
@@ -145,7 +165,8 @@ class WebSocketClientSide:
             self._grace,
         )
         self._peer._sessions.hold(link)
-        self.reconnection = Reconnection(self._peer, link, self._url, self._tls, self._grace)
+        url = self._resume_url
+        self.reconnection = Reconnection(self._peer, link, url, self._tls, self._grace)
         link.waiting = self._peer._spawn(self.reconnection.run())
         return True
 

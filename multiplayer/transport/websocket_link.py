@@ -20,6 +20,7 @@ import enum
 import logging
 from collections.abc import Callable, Sequence
 
+from .close_codes import error_for_close
 from .resume import Replay
 from .websocket_peer import WebSocketPeer
 from .websocket_peer_link import PeerLink, State
@@ -97,6 +98,9 @@ def why_handshake_ended(conn: PeerLink) -> Exception:
     """Why a client's connection ended before its greeting was done."""
     rcvd = conn.protocol.close_rcvd
     if rcvd is not None:
+        typed = error_for_close(int(rcvd.code), rcvd.reason)
+        if typed is not None:
+            return typed
         reason = f"the server closed the connection: {int(rcvd.code)} {rcvd.reason}"
         return ConnectionError(reason.rstrip())
     error = conn.error

@@ -91,6 +91,16 @@ class WebSocketMultiplayerPeerBase(WebSocketPeerBase):
         self._side: WebSocketServerSide | WebSocketClientSide | None = None
 
     @property
+    def response_headers(self) -> dict[str, str]:
+        """On a client, the headers of the server's handshake response (names in
+        lower case; a room server names the room there, see docs/rooms.md); empty
+        until the link is made, and on a server."""
+        link = self._links.get(TARGET_PEER_SERVER)
+        if link is None or not isinstance(self._side, WebSocketClientSide):
+            return {}
+        return {name.lower(): value for name, value in link.conn.response_headers}
+
+    @property
     def connection_error(self) -> BaseException | None:
         """Why the last ``create_client`` failed, if it did (kept until the next one)."""
         return self._connection_error
@@ -109,6 +119,20 @@ class WebSocketMultiplayerPeerBase(WebSocketPeerBase):
         self._loop = asyncio.get_running_loop()
         self._status = ConnectionStatus.CONNECTED
         self._unique_id = TARGET_PEER_SERVER
+
+    def _host(self, max_clients: int = 0) -> WebSocketServerSide:
+        """Be a server (id 1) that listens on no port of its own: its connections are
+        handed to it by a router (``adopt``), as a room server does for each room.
+        Runs on the event loop of the router's connections."""
+        if max_clients < 0:
+            raise ValueError("max_clients must be 0 (no limit) or more")
+        self._check_unused()
+        server = WebSocketServerSide(self, max_clients)
+        self._side = server
+        self._loop = asyncio.get_running_loop()
+        self._status = ConnectionStatus.CONNECTED
+        self._unique_id = TARGET_PEER_SERVER
+        return server
 
     def _start_client(self, url: str, tls: ssl.SSLContext | None) -> None:
         self._check_unused()

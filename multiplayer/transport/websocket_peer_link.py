@@ -34,7 +34,16 @@ from websockets.server import ServerProtocol
 from .log_budget import LineBudget, log_within
 from .tcp_server import StreamPeerTCP
 
-__all__ = ["Fragments", "Heartbeat", "LinkSettings", "PeerLink", "Received", "State", "WriteMode"]
+__all__ = [
+    "Fragments",
+    "Heartbeat",
+    "LinkSettings",
+    "PeerLink",
+    "Received",
+    "State",
+    "WriteMode",
+    "accept_routed",
+]
 
 logger = logging.getLogger("multiplayer.transport")
 
@@ -269,6 +278,10 @@ class PeerLink:
         self.close_reason = ""
         self.selected_protocol = ""
         self.requested_url = ""
+        self.response_headers: tuple[tuple[str, str], ...] = ()  # a client's, from the 101
+        # A server's router gets the valid request, and answers with accept_routed.
+        self.router: Callable[[PeerLink, Request], None] | None = None
+        self.routed: tuple[Request, Response] | None = None  # a 101 the router holds
         self.on_arrival: Callable[[], None] | None = None
         # A multiplayer peer's link: each whole message goes to ``sink`` (payload,
         # is text) as it is parsed, not to ``received``; ``on_arrival`` runs after
@@ -380,13 +393,15 @@ class PeerLink:
                 self._request(event)
             elif isinstance(event, Response):
                 self._response(event)
-        self._check_parser()
+        _check_parser(self)
         if self.state is CONNECTING and self.protocol.handshake_exc is not None:
             self._refused(self.protocol.handshake_exc, "invalid handshake")  # (once)
         if self.protocol.close_expected():
             self._expect_close()
 
     def _frame(self, frame: Frame) -> None:
+        if self.state is CONNECTING:  # (only while a router holds the 101)
+            return _early_frame(self)
         opcode = frame.opcode
         data = frame.data if type(frame.data) is bytes else bytes(frame.data)
         if opcode is _BINARY or opcode is _TEXT:
@@ -419,21 +434,6 @@ class PeerLink:
             return
         self.received.append(data, text)
 
-    def _check_parser(self) -> None:
-        """Log the protocol errors that websockets found, once."""
-        exc = self.protocol.parser_exc
-        if exc is None or self.reported or isinstance(exc, EOFError):
-            return  # (EOFError: the connection dropped; connection_lost reports it)
-        sent = self.protocol.close_sent
-        code = sent.code if sent is not None else CloseCode.PROTOCOL_ERROR
-        if isinstance(exc, PayloadTooBig):
-            limit = self.settings.inbound_buffer_size
-            reason = f"sent a message over inbound_buffer_size ({limit} bytes)"
-        else:
-            reason = f"protocol error: {exc}"
-        self.failure = sent or Close(code, reason)
-        self._report(logging.WARNING, "%s; closing with %d", reason, code)
-
     def _fail(self, code: int, reason: str) -> None:
         """Close the connection because the peer broke the protocol."""
         self._report(logging.WARNING, "%s; closing with %d", reason, code)
@@ -451,6 +451,15 @@ class PeerLink:
         if response.status_code == 101:
             for name, value in self.settings.headers:
                 response.headers[name] = value
+            if self.router is not None:  # (it answers with accept_routed)
+                self.routed = (request, response)
+                self.router(self, request)
+                return
+        self._respond(request, response)
+
+    def _respond(self, request: Request, response: Response) -> None:
+        protocol = self.protocol
+        assert isinstance(protocol, ServerProtocol)
         protocol.send_response(response)
         self._write_pending()
         if response.status_code != 101:
@@ -462,6 +471,7 @@ class PeerLink:
 
     def _response(self, response: Response) -> None:
         protocol = self.protocol
+        self.response_headers = tuple(response.headers.raw_items())
         if protocol.handshake_exc is not None:
             self._refused(protocol.handshake_exc, "the server refused the handshake")
         elif self.settings.protocols and protocol.subprotocol is None:
@@ -628,6 +638,44 @@ class PeerLink:
         hook = self.on_arrival
         if hook is not None:
             hook()
+
+
+def accept_routed(link: PeerLink, headers: tuple[tuple[str, str], ...] = ()) -> bool:
+    """Send the 101 that ``link``'s router held, with ``headers`` added, and open;
+    False if the connection ended meanwhile (its handshake timed out, say)."""
+    routed, link.routed = link.routed, None
+    if routed is None or link.state is not CONNECTING or link.transport is None:
+        return False
+    request, response = routed
+    for name, value in headers:
+        response.headers[name] = value
+    link._respond(request, response)
+    link._arrived()
+    return link.state is OPEN
+
+
+def _check_parser(link: PeerLink) -> None:
+    """Log the protocol errors that websockets found, once."""
+    exc = link.protocol.parser_exc
+    if exc is None or link.reported or isinstance(exc, EOFError):
+        return  # (EOFError: the connection dropped; connection_lost reports it)
+    sent = link.protocol.close_sent
+    code = sent.code if sent is not None else CloseCode.PROTOCOL_ERROR
+    if isinstance(exc, PayloadTooBig):
+        limit = link.settings.inbound_buffer_size
+        reason = f"sent a message over inbound_buffer_size ({limit} bytes)"
+    else:
+        reason = f"protocol error: {exc}"
+    link.failure = sent or Close(code, reason)
+    link._report(logging.WARNING, "%s; closing with %d", reason, code)
+
+
+def _early_frame(link: PeerLink) -> None:
+    """A frame before the 101 (that a router held): RFC 6455 §4.1, a client sends
+    none before it; the connection is cut."""
+    link.routed = None
+    link._refused(None, "sent a frame before the handshake's response")
+    link.abort()
 
 
 def _report_end(link: PeerLink, exc: Exception | None) -> None:

@@ -233,7 +233,9 @@ class _Attempt:
 
     def _why_closed(self) -> Exception:
         rcvd = self._conn.protocol.close_rcvd
-        if rcvd is not None and int(rcvd.code) in (CLOSE_RESUME_REFUSED, CLOSE_GOING_AWAY):
+        # (4100-4105: a room server's refusal, its room gone or the server closing)
+        refused = (CLOSE_RESUME_REFUSED, CLOSE_GOING_AWAY)
+        if rcvd is not None and (int(rcvd.code) in refused or 4100 <= int(rcvd.code) <= 4105):
             reason = f"the server refused to resume the session: {int(rcvd.code)} {rcvd.reason}"
             return ResumeRefused(reason.rstrip())
         return ConnectionError(_describe(why_handshake_ended(self._conn)))

@@ -27,6 +27,7 @@ import asyncio
 import logging
 import secrets
 import ssl
+from collections.abc import Callable
 
 from ..exceptions import InvalidState, ProtocolError
 from .framing.base import Greeting, Resumption
@@ -46,7 +47,7 @@ from .websocket_link import OPEN, Link, conn_of, hand_over_queued
 from .websocket_peer import WebSocketPeer
 from .websocket_peer_link import PeerLink, State
 
-__all__ = ["ACCEPT_RETRY", "WebSocketServerSide"]
+__all__ = ["ACCEPT_RETRY", "Settled", "WebSocketServerSide"]
 
 logger = logging.getLogger("multiplayer.websocket")
 
@@ -63,10 +64,15 @@ _MAX_ID = 2**31 - 1
 """The largest id (ids are positive int32s: a negative target means "all but")."""
 
 
+Settled = Callable[[int | None], None]
+"""Told, once, how an adopted connection's handshake ended: the id it was admitted
+with, or None (it failed, was refused, or resumed a session it had)."""
+
+
 class _Pending:
     """A connection in its handshake (Godot's ``pending_peers``)."""
 
-    __slots__ = ("address", "conn", "host", "timer", "ws")
+    __slots__ = ("address", "conn", "host", "resume_only", "settled", "timer", "ws")
 
     def __init__(self, ws: WebSocketPeer, stream: StreamPeerTCP) -> None:
         self.ws = ws
@@ -74,10 +80,17 @@ class _Pending:
         self.host = stream.get_connected_host()  # (what limits resume attempts)
         self.address = _address(stream)  # for log lines
         self.timer: asyncio.TimerHandle | None = None
+        self.settled: Settled | None = None
+        self.resume_only = False
 
     @property
     def who(self) -> str:
         return f"connection from {self.address}"
+
+    def settle(self, peer_id: int | None) -> None:
+        settled, self.settled = self.settled, None
+        if settled is not None:
+            settled(peer_id)
 
 
 class WebSocketServerSide:
@@ -156,7 +169,23 @@ class WebSocketServerSide:
             ws.accept_stream(tls)
         else:
             ws.accept_stream(stream)
-        pending = _Pending(ws, stream)
+        self._start_pending(_Pending(ws, stream))
+
+    def adopt(self, ws: WebSocketPeer, settled: Settled, *, resume_only: bool = False) -> None:
+        """Go on with the handshake of a connection that a router took and sent here
+        (a room server's: see :mod:`multiplayer.rooms`), whose 101 is out or about to
+        be. ``settled`` is told how it ends. With ``resume_only``, only a greeting
+        that resumes a session is taken: any other is refused as a failed resume."""
+        conn = conn_of(ws)
+        pending = _Pending(ws, conn.stream)
+        pending.settled = settled
+        pending.resume_only = resume_only
+        self._start_pending(pending)
+        if self._closed:
+            self._drop(pending, CLOSE_GOING_AWAY, "the server is closing")
+
+    def _start_pending(self, pending: _Pending) -> None:
+        peer = self._peer
         conn = pending.conn
         conn.budget = handshake_lines
         peer._track(conn)
@@ -173,6 +202,7 @@ class WebSocketServerSide:
         if conn.state is State.STATE_CLOSED:
             self._forget(pending)
             self._peer._untrack(conn)
+            pending.settle(None)
         elif conn.state is State.STATE_OPEN and not self._peer._framing.client_greets:
             self._admit(pending, None)  # the server speaks first
 
@@ -236,6 +266,9 @@ class WebSocketServerSide:
             reason = f"server full (max_clients {self._max_clients})"
             self._drop(pending, CLOSE_TRY_AGAIN_LATER, reason)
             return
+        if pending.resume_only:
+            self._refuse_resume(pending, 0, "it came to resume, and greeted as a new client")
+            return
         self._forget(pending)
         conn = pending.conn
         peer_id = self._new_id()
@@ -252,6 +285,7 @@ class WebSocketServerSide:
             return
         max_size = greeting.max_message_size if greeting is not None else None
         peer._open_link(pending.ws, peer_id, max_size, token=token, grace=grace)
+        pending.settle(peer_id)
         hand_over_queued(conn)
 
     # Resuming.
@@ -324,6 +358,7 @@ class WebSocketServerSide:
             peer_id, peer.inbound_buffer_size, answer, replay.grace
         )
         logger.info("peer %d: resumed from %s", peer_id, pending.address)
+        pending.settle(None)
         peer._sessions.resume(link, pending.ws, greeting.max_message_size, [hello, *again], token)
         hand_over_queued(pending.conn)
 

@@ -1,0 +1,109 @@
+"""The listing of public rooms, as a room server sends it to watchers.
+
+A connection to ``/list`` (or ``/list/<type>``) gets the public rooms as one JSON
+text message now, and a new one whenever they change (at most one every
+``LISTING_INTERVAL`` seconds: each is whole, so the ones skipped lose nothing).
+JSON and text, so that a lobby in a browser or in Godot reads it with what it has
+(``JSON.parse_string(packet.get_string_from_utf8())``)::
+
+    {"rooms": [{"code": "K3M9QZ", "type": "dice", "clients": 2, "max_clients": 4,
+                "free": 1, "locked": false, "metadata": {"mode": "duel"}}]}
+
+``free`` is the seats neither taken nor held for a join in progress (null: no
+limit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from ..transport.websocket_peer_link import State
+from .directory import RoomDirectory, RoomInfo
+from .front import Front, refusal_lines
+
+__all__ = ["LISTING_INTERVAL", "Listing", "listing_json"]
+
+logger = logging.getLogger("multiplayer.rooms")
+
+LISTING_INTERVAL = 0.1
+"""Seconds at least between two listings sent to one watcher."""
+
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+def listing_json(rooms: list[RoomInfo]) -> str:
+    """A listing as sent to watchers (see the module's docstring)."""
+    return json.dumps(
+        {
+            "rooms": [
+                {
+                    "code": room.code,
+                    "type": room.room_type,
+                    "clients": room.taken,
+                    "max_clients": room.max_clients,
+                    "free": room.free,
+                    "locked": room.locked,
+                    "metadata": dict(room.metadata),
+                }
+                for room in rooms
+            ]
+        },
+        separators=(",", ":"),
+        default=str,
+    )
+
+
+class Listing:
+    """Serves the listing to its watchers, ``max_watchers`` at most (1013 past it)."""
+
+    def __init__(self, directory: RoomDirectory, max_watchers: int) -> None:
+        self.directory = directory
+        self.max_watchers = max_watchers
+        self.watchers = 0
+        self.closing = False
+
+    async def serve(self, front: Front, room_type: str) -> None:
+        """Send the public rooms (of ``room_type``) now and whenever they change,
+        until the watcher leaves or the server closes."""
+        if self.watchers >= self.max_watchers:
+            refusal_lines.log(
+                logging.WARNING,
+                "connection from %s: refused a listing: max_watchers (%d) watch already",
+                front.address,
+                self.max_watchers,
+            )
+            front.close(CLOSE_TRY_AGAIN_LATER, "too many listing watchers")
+            return
+        if not front.open():
+            return
+        self.watchers += 1
+        try:
+            await self._send_changes(front, room_type)
+        finally:
+            self.watchers -= 1
+
+    async def _send_changes(self, front: Front, room_type: str) -> None:
+        directory = self.directory
+        loop = asyncio.get_running_loop()
+        version = 0
+        ws = front.ws
+        while not self.closing:
+            rooms = await directory.listing(room_type or None)
+            ws.poll()
+            while ws.get_available_packet_count():
+                ws.get_packet()  # (a watcher has nothing to say: ignored)
+            if ws.get_ready_state() is not State.STATE_OPEN:
+                return
+            if not front.conn.backed_up:  # (else the next one)
+                ws.send_text(listing_json(rooms))
+            change = loop.create_task(directory.changed(version))
+            waits: set[asyncio.Future[Any]] = {change, front.closed}
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            if not change.done():
+                change.cancel()
+                return
+            version = change.result()
+            await asyncio.sleep(LISTING_INTERVAL)

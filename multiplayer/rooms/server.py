@@ -1,0 +1,481 @@
+"""``RoomServer``: many rooms on one port, in one process.
+
+Every connection comes through the :class:`~.front.FrontDoor`. Its handshake's path
+says what it wants (:mod:`.paths`); the server holds the 101 while it asks the
+directory for a seat (:mod:`.directory`), creates the room if the seat is in a new
+one, and asks the room's ``on_join``. Then it hands the connection, before its first
+message, to the room's own server-side peer, which goes on as any server would: the
+greeting, an id, resume. A refusal is a close code after the 101 (4100-4105).
+
+The 101 names the room (``Multiplayer-Room``, ``Multiplayer-Room-Type``) and the
+path to resume at (``Multiplayer-Resume-Path``): a player who came in by
+``/create/dice`` resumes in its room, not in a new one.
+
+The seat a join holds is confirmed when the room's peer admits the player (gives it
+an id), or released if the handshake fails; a player's seat is free again when
+its transport link ends for good (after its resume grace). A room with no player
+and no join in progress is disposed after its type's ``dispose_delay``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import socket
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from websockets.http11 import Request
+
+from ..exceptions import InvalidState, JoinRefused, RoomError, RoomNotFound, ShuttingDown
+from ..scene import os_signals
+from ..transport.close_codes import CLOSE_GOING_AWAY
+from ..transport.websocket_client import RESUME_PATH_HEADER
+from ..transport.websocket_multiplayer_peer import WebSocketMultiplayerPeer
+from ..transport.websocket_peer_link import State
+from .directory import LocalDirectory, RoomDirectory, RoomInfo, Seat
+from .frames import RoomFrames
+from .front import Front, FrontDoor
+from .listing import Listing
+from .paths import Action, RoomRequest, parse_path
+from .room import JoinRequest, Room, Scene
+from .room_types import RoomTypes
+from .writes import Writes
+
+__all__ = ["ROOM_HEADER", "ROOM_TYPE_HEADER", "RoomServer"]
+
+logger = logging.getLogger("multiplayer.rooms")
+
+ROOM_HEADER = "Multiplayer-Room"
+"""The 101's header that names the room a connection was given (its code)."""
+ROOM_TYPE_HEADER = "Multiplayer-Room-Type"
+"""The 101's header with that room's type."""
+
+_CLOSE_INTERNAL_ERROR = 1011
+
+
+class RoomServer:
+    """Hosts many rooms on one port.
+
+    Define the room types, ``await listen(port)``, then ``await run()``: it runs every
+    room's frames until ``shutdown()`` has finished (SIGINT and SIGTERM start one).
+
+    Args:
+        directory: Where rooms and seats are kept (a :class:`LocalDirectory` by
+            default; one shared by several processes spreads rooms over them).
+        peer_factory: Makes each room's transport peer, with the settings every
+            room uses (the protocol profile, buffer sizes, ``reconnect_grace``...);
+            the handshakes use the settings of one it makes.
+        fps: Frames a second, of every room.
+        event_driven: Run a room's RPCs as soon as its packets arrive (as
+            ``SceneTree.run(event_driven=True)``), not only at frames.
+        auth_callback: If set, the ``auth_callback`` of every room's
+            SceneMultiplayer (a room may set its own in ``on_create``), with
+            ``auth_timeout``.
+        shutdown_timeout: Seconds ``shutdown()`` lets rooms end by themselves.
+        max_watchers: Listing watchers at once (past it, 1013).
+
+    Raises:
+        ValueError: ``fps`` is not positive.
+    """
+
+    def __init__(
+        self,
+        *,
+        directory: RoomDirectory | None = None,
+        peer_factory: Callable[[], WebSocketMultiplayerPeer] = WebSocketMultiplayerPeer,
+        fps: float = 60.0,
+        event_driven: bool = True,
+        auth_callback: Callable[[int, bytes], object] | None = None,
+        auth_timeout: float = 3.0,
+        shutdown_timeout: float = 10.0,
+        max_watchers: int = 1024,
+    ) -> None:
+        self.directory = directory if directory is not None else LocalDirectory()
+        self.peer_factory = peer_factory
+        self.auth_callback = auth_callback
+        self.auth_timeout = auth_timeout
+        self.shutdown_timeout = shutdown_timeout
+        self._frames = RoomFrames(fps, event_driven, self._failed)
+        self._door = FrontDoor(peer_factory(), self._routed)
+        self._listing = Listing(self.directory, max_watchers)
+        self._types = RoomTypes()
+        self._starting: dict[str, asyncio.Future[Room]] = {}  # being created here
+        self._owner = f"{socket.gethostname()}:{os.getpid()}"
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._disposing: set[asyncio.Task[Any]] = set()
+        self._writes = Writes(self._spawn)
+        self._closing = False
+        self._stopped = asyncio.Event()
+
+    # Setting up.
+
+    def define(
+        self,
+        name: str,
+        room_class: type[Room] = Room,
+        *,
+        scene: Scene | None = None,
+        max_clients: int | None = None,
+        dispose_delay: float | None = None,
+        filter_by: tuple[str, ...] | None = None,
+    ) -> None:
+        """Register a room type under ``name`` (what clients create and join by).
+
+        ``scene`` builds the node added to each new room's tree (before
+        ``on_create``); the other arguments override the class's attributes.
+
+        Raises:
+            ValueError: ``name`` is taken or no room type name (letters, digits,
+                ``_ . -``), or a number is negative.
+            TypeError: ``room_class`` is not a :class:`Room` subclass.
+        """
+        self._types.define(
+            name,
+            room_class,
+            scene=scene,
+            max_clients=max_clients,
+            dispose_delay=dispose_delay,
+            filter_by=filter_by,
+        )
+
+    async def listen(
+        self, port: int = 0, bind_address: str = "*", tls: ssl.SSLContext | None = None
+    ) -> None:
+        """Listen on ``port`` (0 picks a free one: see :attr:`local_port`); ``tls``
+        makes it a ``wss://`` server.
+
+        Raises:
+            InvalidState: It listens already, or was shut down.
+            OSError: The address cannot be bound.
+            ValueError: ``tls`` is not a server context.
+        """
+        if self._door.listening or self._closing:
+            raise InvalidState("this room server listens already (or was shut down)")
+        self._door.listen(port, bind_address, tls)
+        self._owner = f"{socket.gethostname()}:{self._door.local_port}:{os.getpid()}"
+
+    @property
+    def local_port(self) -> int:
+        """The port it listens on."""
+        return self._door.local_port
+
+    @property
+    def rooms(self) -> Mapping[str, Room]:
+        """The rooms alive in this process, by code (a snapshot)."""
+        return dict(self._frames.rooms)
+
+    # Joining.
+
+    def _routed(self, front: Front, request: Request) -> None:
+        """A valid WebSocket request: what does it ask for?"""
+        try:
+            wanted = parse_path(request.path)
+        except RoomError as exc:
+            front.refuse(exc)
+            return
+        self._spawn(self._serve(front, wanted, request))
+
+    async def _serve(self, front: Front, wanted: RoomRequest, request: Request) -> None:
+        seat: Seat | None = None
+        room: Room | None = None  # while this join counts in it
+        try:
+            if self._closing:
+                raise ShuttingDown("the server is shutting down")
+            if wanted.action is Action.LIST:
+                await self._listing.serve(front, wanted.target)
+                return
+            if wanted.action is Action.RESUME:
+                home = self._frames.rooms.get(wanted.target)
+                if home is None or home.disposed:
+                    raise RoomNotFound(f"no room {wanted.target} here to resume in")
+                self._hand_over(front, home, None)
+                return
+            seat, room = await self._seat(wanted)
+            headers = {name.lower(): value for name, value in request.headers.raw_items()}
+            join = JoinRequest(room.code, wanted.options, front.host, headers, seat.created)
+            await _maybe_await(room.on_join(join))
+            if self._closing:
+                raise ShuttingDown("the server is shutting down")
+            if room.disposed:
+                raise RoomNotFound(f"room {room.code} has ended")
+            self._hand_over(front, room, seat)
+            seat = room = None  # (the room's peer settles the seat)
+        except RoomError as exc:
+            front.refuse(exc)
+        except Exception:
+            logger.exception("connection from %s: the join failed", front.address)
+            front.close(_CLOSE_INTERNAL_ERROR, "internal error")
+        finally:
+            if seat is not None:
+                self._release(seat)
+            if room is not None:  # (a refused join leaves nothing behind)
+                room._joining -= 1
+                self._check_empty(room)
+
+    async def _seat(self, wanted: RoomRequest) -> tuple[Seat, Room]:
+        """Hold a seat for ``wanted``, and find (or create) its room here."""
+        directory = self.directory
+        if wanted.action is Action.JOIN:
+            seat = await directory.reserve(wanted.target)
+        else:
+            kind = self._types.get(wanted.target)
+            filters = {k: wanted.options[k] for k in kind.filter_by if k in wanted.options}
+            if wanted.action is Action.CREATE:
+                private = wanted.options.get("private", "").lower() in ("1", "true", "yes")
+                seat = await directory.create(
+                    kind.name,
+                    self._owner,
+                    max_clients=kind.max_clients,
+                    private=private,
+                    metadata=filters,
+                )
+            else:
+                seat = await directory.join_or_create(
+                    kind.name,
+                    self._owner,
+                    max_clients=kind.max_clients,
+                    metadata=filters,
+                    criteria=filters,
+                )
+        try:
+            room = await self._room_for(seat, wanted.options)
+        except BaseException:
+            self._release(seat)
+            raise
+        room._joining += 1
+        _cancel_dispose(room)
+        return seat, room
+
+    async def _room_for(self, seat: Seat, options: Mapping[str, str]) -> Room:
+        """The room of ``seat``: created now if the seat made it."""
+        code = seat.code
+        room = self._frames.rooms.get(code)
+        if room is not None:
+            return room
+        starting = self._starting.get(code)
+        if starting is not None:
+            created: Room = await asyncio.shield(starting)
+            return created
+        info = await self.directory.get(code)
+        if not seat.created:
+            if info.owner != self._owner:
+                raise RoomNotFound(f"room {code} lives in another process ({info.owner})")
+            raise RoomNotFound(f"room {code} has ended")
+        future: asyncio.Future[Room] = asyncio.get_running_loop().create_future()
+        self._starting[code] = future
+        try:
+            room = await self._create(info, options)
+        except BaseException as exc:
+            future.set_exception(RoomNotFound(f"room {code} could not be created"))
+            future.exception()  # (retrieved: no warning if no one else waited)
+            await self.directory.remove(code)
+            if isinstance(exc, Exception) and not isinstance(exc, RoomError):
+                logger.exception("room %s (%s): on_create failed", code, info.room_type)
+                raise JoinRefused("the room could not be created") from exc
+            raise
+        finally:
+            del self._starting[code]
+        future.set_result(room)
+        return room
+
+    async def _create(self, info: RoomInfo, options: Mapping[str, str]) -> Room:
+        kind = self._types.get(info.room_type)
+        room = kind.room_class()
+        peer = self.peer_factory()
+        room._side = peer._host(kind.max_clients)
+        room._attach(self, info.code, kind.name, options, peer, info.private, info.metadata)
+        api = room.multiplayer
+        if self.auth_callback is not None:
+            api.auth_callback = self.auth_callback
+            api.auth_timeout = self.auth_timeout
+        try:
+            if kind.scene is not None:
+                room.tree.root.add_child(kind.scene(room))
+            await _maybe_await(room.on_create(room.options))
+        except BaseException:
+            peer.close()
+            raise
+        api.peer_connected.connect(lambda peer_id: self._hook(room, room.on_joined(peer_id)))
+        api.peer_disconnected.connect(lambda peer_id: self._hook(room, room.on_leave(peer_id)))
+        peer.peer_disconnected.connect(lambda peer_id: self._left(room))
+        self._frames.add(room)
+        logger.info("room %s (%s) created", info.code, kind.name)
+        return room
+
+    def _hand_over(self, front: Front, room: Room, seat: Seat | None) -> None:
+        """Give the connection to ``room``'s peer and send its 101 (no await between
+        the check and the send: the connection is still waiting for it)."""
+        conn = front.conn
+        if conn.routed is None or conn.state is not State.STATE_CONNECTING:
+            if seat is not None:  # (it left, or its handshake timed out meanwhile)
+                room._joining -= 1
+                self._release(seat)
+                self._check_empty(room)
+            return
+        self._door.let_go(front)
+        if seat is not None:
+            room._side.adopt(front.ws, lambda peer_id: self._settled(room, seat, peer_id))
+        else:
+            room._side.adopt(front.ws, _ignore, resume_only=True)
+        front.open(
+            (
+                (ROOM_HEADER, room.code),
+                (ROOM_TYPE_HEADER, room.room_type),
+                (RESUME_PATH_HEADER, f"/resume/{room.code}"),
+            )
+        )
+
+    def _settled(self, room: Room, seat: Seat, peer_id: int | None) -> None:
+        """The room's peer is done with a join's handshake: the seat is taken, or
+        free again."""
+        room._joining -= 1
+        if peer_id is not None:
+            self._writes.write(room.code, self.directory.confirm(seat))
+        else:
+            self._writes.write(room.code, self.directory.release(seat))
+            self._check_empty(room)
+
+    def _left(self, room: Room) -> None:
+        """A player's link ended for good (the room's transport says so)."""
+        self._writes.write(room.code, self.directory.leave(room.code))
+        self._check_empty(room)
+
+    def _release(self, seat: Seat) -> None:
+        self._writes.write(seat.code, self.directory.release(seat))
+
+    # Running.
+
+    async def run(self, handle_signals: bool = True) -> None:
+        """Run every room's frames until :meth:`shutdown` has finished.
+
+        On the main thread, SIGINT and SIGTERM start a graceful shutdown (unless
+        ``handle_signals`` is False, or the program handles them itself).
+        """
+        watching = handle_signals and os_signals.watch(self, asyncio.get_running_loop())
+        try:
+            await self._frames.run()
+        finally:
+            if watching:
+                os_signals.unwatch(self)
+
+    def _stop_by_signal(self, signum: int) -> None:
+        logger.info("%s: shutting the room server down", os_signals.name_of(signum))
+        self._spawn(self.shutdown())
+
+    def _hook(self, room: Room, result: Awaitable[None] | None) -> None:
+        """Run what a hook returned, if it is a coroutine; an error disposes the room."""
+        if result is None or not inspect.isawaitable(result):
+            return
+
+        async def hook() -> None:
+            try:
+                await result
+            except Exception:
+                self._failed(room, "a hook")
+
+        self._spawn(hook())
+
+    def _failed(self, room: Room, where: str) -> None:
+        logger.exception(
+            "room %s (%s): error in %s; disposing the room", room.code, room.room_type, where
+        )
+        self._dispose_soon(room)
+
+    # Disposing.
+
+    def _check_empty(self, room: Room) -> None:
+        """Dispose ``room`` ``dispose_delay`` seconds after it is left empty."""
+        if room.disposed or room._joining or room.peer._links or room._dispose_timer:
+            return
+        delay = self._types.get(room.room_type).dispose_delay
+        loop = asyncio.get_running_loop()
+        room._dispose_timer = loop.call_later(delay, self._dispose_soon, room)
+
+    def _dispose_soon(self, room: Room) -> None:
+        if room.disposed:
+            return
+        room._disposed = True
+        _cancel_dispose(room)
+        task = self._spawn(self._dispose(room))
+        self._disposing.add(task)
+        task.add_done_callback(self._disposing.discard)
+
+    async def _dispose(self, room: Room) -> None:
+        code = room.code
+        self._frames.remove(room)
+        try:
+            await _maybe_await(room.on_dispose())
+        except Exception:
+            logger.exception("room %s (%s): on_dispose failed", code, room.room_type)
+        for child in room.tree.root.get_children():
+            child.queue_free()
+        room.tree._flush_free_queue()
+        room.peer.close()
+        self._writes.write(code, self.directory.remove(code))
+        logger.info("room %s (%s) disposed", code, room.room_type)
+        await room.peer.wait_closed()
+
+    # Shutting down.
+
+    async def shutdown(self, timeout: float | None = None) -> None:
+        """Stop taking players, tell every room (``on_shutdown``), let them end for
+        ``timeout`` seconds (``shutdown_timeout`` by default), dispose those left
+        (their players are closed with 1001), and wait until every connection has
+        closed; then :meth:`run` returns. Joins in progress are refused with
+        ``ShuttingDown`` (4104)."""
+        if self._closing:
+            await self._stopped.wait()
+            return
+        self._closing = True
+        self._listing.closing = True
+        self._door.stop()
+        for room in list(self._frames.rooms.values()):
+            self._hook(room, _call(room, room.on_shutdown))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self.shutdown_timeout if timeout is None else timeout)
+        while self._frames.rooms and loop.time() < deadline:
+            await asyncio.sleep(min(0.05, max(0.0, deadline - loop.time())))
+        for room in list(self._frames.rooms.values()):
+            self._dispose_soon(room)
+        while self._disposing:
+            await asyncio.wait(set(self._disposing))
+        await self._door.close_all(CLOSE_GOING_AWAY, "the server is shutting down")
+        self._frames.stop()
+        self._stopped.set()
+
+    def _update_directory(self, room: Room, changes: dict[str, Any]) -> None:
+        self._writes.write(room.code, self.directory.update(room.code, **changes))
+
+    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+
+async def _maybe_await(result: Awaitable[None] | None) -> None:
+    if result is not None and inspect.isawaitable(result):
+        await result
+
+
+def _call(room: Room, hook: Callable[[], Awaitable[None] | None]) -> Awaitable[None] | None:
+    try:
+        return hook()
+    except Exception:
+        logger.exception("room %s (%s): %s failed", room.code, room.room_type, hook.__name__)
+        return None
+
+
+def _cancel_dispose(room: Room) -> None:
+    timer = room._dispose_timer
+    if timer is not None:
+        timer.cancel()
+        room._dispose_timer = None
+
+
+def _ignore(peer_id: int | None) -> None:
+    """(A resume holds no seat: nothing to settle.)"""

@@ -1,0 +1,51 @@
+"""``Writes``: a room server's changes to the directory, in order per room.
+
+Game code and the transport's callbacks are synchronous: they cannot await the
+directory (which may be Redis, a network away). So each change is a task, and the
+tasks of one room wait for each other: a seat confirmed before the player leaves is
+confirmed first there too. A write that fails is logged; one for a room removed
+meanwhile is nothing to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..exceptions import RoomNotFound
+
+__all__ = ["Writes"]
+
+logger = logging.getLogger("multiplayer.rooms")
+
+
+class Writes:
+    """Runs directory writes as tasks, in order per room code."""
+
+    def __init__(self, spawn: Callable[[Any], asyncio.Task[Any]]) -> None:
+        self._spawn = spawn
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._queued: dict[str, int] = {}
+
+    def write(self, code: str, operation: Awaitable[Any]) -> None:
+        """Run ``operation`` (a directory call for room ``code``) after the others
+        queued for that room."""
+        lock = self._locks.setdefault(code, asyncio.Lock())
+        self._queued[code] = self._queued.get(code, 0) + 1
+
+        async def write() -> None:
+            try:
+                async with lock:
+                    await operation
+            except RoomNotFound:
+                pass  # (removed meanwhile: nothing left to change)
+            except Exception:
+                logger.exception("room %s: a directory write failed", code)
+            finally:
+                self._queued[code] -= 1
+                if not self._queued[code]:
+                    del self._queued[code], self._locks[code]
+
+        self._spawn(write())
