@@ -157,7 +157,8 @@ async def _enter(
 ) -> JoinedRoom:
     """Start ``peer`` at ``path`` and wait for the room's id, without polling it: its
     join (``peer_connected(1)``, ``connected_to_server``) is left for the game's
-    own poll, whether the peer is a ``multiplayer_peer`` already or becomes one."""
+    own poll, whether the peer is a ``multiplayer_peer`` already or becomes one. A
+    refused peer is closed, ready for another try."""
     if peer.get_connection_status() is not ConnectionStatus.DISCONNECTED:
         raise InvalidState("this peer is already in use; close() it first")
     await peer.create_client(_base(url) + path, tls)
@@ -172,6 +173,7 @@ async def _enter(
             return JoinedRoom(code, room_type, peer._assigned_id)
         error = peer.connection_error
         if error is not None:
+            peer.close()  # (ready for another try)
             raise error
         if peer.get_connection_status() is ConnectionStatus.DISCONNECTED:
             raise ConnectionError("the peer was closed while it joined")

@@ -1,9 +1,12 @@
 """``FrontDoor``: the one listening socket of a room server, and its connections
 until each is handed to a room.
 
-It takes every TCP connection (wrapping it in TLS for ``wss://``), runs its
-WebSocket handshake with the rooms' settings, and gives the request to the room
-server, holding the 101 (:meth:`PeerLink.accept_routed`) until it has decided. A
+It takes every TCP connection with a
+:class:`~multiplayer.transport.websocket_listener.WebSocketListener` (TLS for
+``wss://``), runs its WebSocket handshake with the rooms' settings, and gives the
+request to the room server, holding the 101
+(:func:`~multiplayer.transport.websocket_peer_link.accept_routed`) until it has
+decided. A
 refusal is a close code after the 101, not an HTTP status: browsers and Godot
 show a client the close code and reason of a WebSocket, never the status of a
 handshake that failed.
@@ -16,10 +19,7 @@ import logging
 import ssl
 from collections.abc import Callable
 
-from websockets.http11 import Request
-
 from ..exceptions import (
-    InvalidState,
     JoinRefused,
     RoomError,
     RoomFull,
@@ -36,14 +36,13 @@ from ..transport.close_codes import (
     CLOSE_SHUTTING_DOWN,
 )
 from ..transport.log_budget import LineBudget
-from ..transport.tcp_server import StreamPeerTCP, TCPServer
-from ..transport.tls import StreamPeerTLS, TLSOptions
+from ..transport.tcp_server import StreamPeerTCP
+from ..transport.websocket_listener import WebSocketListener
 from ..transport.websocket_peer import WebSocketPeer
 from ..transport.websocket_peer_link import PeerLink, State, accept_routed
-from ..transport.websocket_server import ACCEPT_RETRY
 from ..transport.websocket_settings import WebSocketSettings
 
-__all__ = ["Front", "FrontDoor", "close_code_of", "refusal_lines"]
+__all__ = ["Front", "FrontDoor", "Route", "close_code_of", "refusal_lines"]
 
 logger = logging.getLogger("multiplayer.rooms")
 
@@ -58,6 +57,11 @@ _CODES: dict[type[RoomError], int] = {
     JoinRefused: CLOSE_JOIN_REFUSED,
     ShuttingDown: CLOSE_SHUTTING_DOWN,
 }
+
+
+Route = Callable[["Front", str, dict[str, str]], None]
+"""What the room server is given for each request: the connection, the path (with
+its query string) and the headers (names in lower case)."""
 
 
 def close_code_of(exc: RoomError) -> int:
@@ -111,18 +115,15 @@ class FrontDoor:
     Args:
         settings: The handshake settings (a room peer's: sub-protocols, headers,
             timeouts, message size).
-        route: Given each connection and its request, once the request is a valid
-            WebSocket upgrade; it answers through :class:`Front`.
+        route: Given each connection, its request path and its headers (names in
+            lower case), once the request is a valid WebSocket upgrade; it answers
+            through :class:`Front`.
     """
 
-    def __init__(
-        self, settings: WebSocketSettings, route: Callable[[Front, Request], None]
-    ) -> None:
-        self._settings = settings
+    def __init__(self, settings: WebSocketSettings, route: Route) -> None:
         self._route = route
-        self._tcp: TCPServer | None = None
-        self._tls: TLSOptions | None = None
-        self._stopped = False
+        self._listener = WebSocketListener(settings, self._accept)
+        self._listening = False
         self.fronts: set[Front] = set()
 
     def listen(self, port: int, bind_address: str, tls: ssl.SSLContext | None) -> None:
@@ -132,30 +133,21 @@ class FrontDoor:
             OSError: The address cannot be bound.
             ValueError: ``tls`` is not a server context.
         """
-        if tls is not None:
-            self._tls = TLSOptions.from_context(tls)
-            if not self._tls.is_server():
-                raise ValueError("listen() needs a server TLS context (PROTOCOL_TLS_SERVER)")
-        tcp = TCPServer()
-        tcp.listen(port, bind_address)
-        tcp._watch(self._take_connections)
-        self._tcp = tcp
+        self._listener.listen(port, bind_address, tls)
+        self._listening = True
 
     @property
     def listening(self) -> bool:
-        return self._tcp is not None
+        """It was told to listen (and may have stopped since)."""
+        return self._listening
 
     @property
     def local_port(self) -> int:
-        if self._tcp is None or not self._tcp.is_listening():
-            raise InvalidState("the room server is not listening")
-        return self._tcp.get_local_port()
+        return self._listener.local_port
 
     def stop(self) -> None:
         """Stop taking connections (those taken go on)."""
-        self._stopped = True
-        if self._tcp is not None:
-            self._tcp.stop()
+        self._listener.stop()
 
     async def close_all(self, code: int, reason: str) -> None:
         """Close every connection still here, and wait until they have closed."""
@@ -164,34 +156,18 @@ class FrontDoor:
         for front in list(self.fronts):
             await front.closed
 
-    def _take_connections(self) -> None:
-        tcp = self._tcp
-        assert tcp is not None
-        while tcp.is_connection_available():
-            self._accept(tcp.take_connection())
-        if tcp._accept_failed:  # (logged by the TCPServer) try again later
-            tcp._unwatch()
-            asyncio.get_running_loop().call_later(ACCEPT_RETRY, self._rewatch)
+    def let_go(self, front: Front) -> None:
+        """``front`` was handed to a room: no longer this door's."""
+        self.fronts.discard(front)
 
-    def _rewatch(self) -> None:
-        if not self._stopped and self._tcp is not None and self._tcp.is_listening():
-            self._tcp._watch(self._take_connections)
-
-    def _accept(self, stream: StreamPeerTCP) -> None:
-        ws = self._settings._new_ws()
-        if self._tls is not None:
-            tls = StreamPeerTLS()
-            tls.accept_stream(stream, self._tls)
-            ws.accept_stream(tls)
-        else:
-            ws.accept_stream(stream)
+    def _accept(self, ws: WebSocketPeer, stream: StreamPeerTCP) -> None:
         conn = ws._link
         assert conn is not None
         host, port = stream.get_connected_host(), stream.get_connected_port()
         front = Front(ws, conn, f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
         self.fronts.add(front)
         conn.budget = refusal_lines
-        conn.router = lambda conn, request: self._route(front, request)
+        conn.router = lambda conn, path, headers: self._route(front, path, headers)
         conn.on_arrival = lambda: self._progressed(front)
 
     def _progressed(self, front: Front) -> None:
@@ -199,7 +175,3 @@ class FrontDoor:
             self.fronts.discard(front)
             if not front.closed.done():
                 front.closed.set_result(None)
-
-    def let_go(self, front: Front) -> None:
-        """``front`` was handed to a room: no longer this door's."""
-        self.fronts.discard(front)

@@ -93,7 +93,9 @@ def parse_path(path: str) -> RoomRequest:
 def room_path(action: Action | str, target: str, options: Mapping[str, str] | None = None) -> str:
     """The path of a request (what a client puts after the server's address)."""
     action = Action(action)
-    path = f"/{action.value}/{urllib.parse.quote(target, safe='')}" if target else "/list"
+    path = f"/{action.value}/{urllib.parse.quote(target, safe='')}"
+    if action is Action.LIST and not target:
+        path = "/list"  # (every type)
     if options:
         path += "?" + urllib.parse.urlencode({str(k): str(v) for k, v in options.items()})
     return path

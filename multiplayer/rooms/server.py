@@ -28,8 +28,6 @@ import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from websockets.http11 import Request
-
 from ..exceptions import InvalidState, JoinRefused, RoomError, RoomNotFound, ShuttingDown
 from ..scene import os_signals
 from ..transport.close_codes import CLOSE_GOING_AWAY
@@ -170,16 +168,16 @@ class RoomServer:
 
     # Joining.
 
-    def _routed(self, front: Front, request: Request) -> None:
+    def _routed(self, front: Front, path: str, headers: dict[str, str]) -> None:
         """A valid WebSocket request: what does it ask for?"""
         try:
-            wanted = parse_path(request.path)
+            wanted = parse_path(path)
         except RoomError as exc:
             front.refuse(exc)
             return
-        self._spawn(self._serve(front, wanted, request))
+        self._spawn(self._serve(front, wanted, headers))
 
-    async def _serve(self, front: Front, wanted: RoomRequest, request: Request) -> None:
+    async def _serve(self, front: Front, wanted: RoomRequest, headers: dict[str, str]) -> None:
         seat: Seat | None = None
         room: Room | None = None  # while this join counts in it
         try:
@@ -195,7 +193,6 @@ class RoomServer:
                 self._hand_over(front, home, None)
                 return
             seat, room = await self._seat(wanted)
-            headers = {name.lower(): value for name, value in request.headers.raw_items()}
             join = JoinRequest(room.code, wanted.options, front.host, headers, seat.created)
             await _maybe_await(room.on_join(join))
             if self._closing:

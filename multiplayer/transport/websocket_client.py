@@ -20,7 +20,7 @@ import logging
 import ssl
 import urllib.parse
 
-from ..exceptions import ProtocolError
+from ..exceptions import ProtocolError, RoomError
 from .framing.base import Greeting
 from .peer import TARGET_PEER_SERVER
 from .tls import TLSOptions
@@ -224,7 +224,9 @@ class WebSocketClientSide:
     def _failed(self, exc: Exception) -> None:
         self._done = True
         self._cancel_timer()
-        logger.warning("connection to %s failed: %s: %s", self._url, type(exc).__name__, exc)
+        # (a room server's refusal is the caller's to show: its exception says it all)
+        level = logging.INFO if isinstance(exc, RoomError) else logging.WARNING
+        logger.log(level, "connection to %s failed: %s: %s", self._url, type(exc).__name__, exc)
         self._peer._connection_failed(exc)
 
     def _cancel_timer(self) -> None:

@@ -198,8 +198,8 @@ class WebSocketMultiplayerPeerBase(WebSocketPeerBase):
         self._connections.clear()
         self._all_closed.set()
         side = self._side
-        if isinstance(side, WebSocketServerSide) and side._tcp is not None:
-            side._tcp.stop()  # (no loop needed: it closes the listening socket)
+        if isinstance(side, WebSocketServerSide) and side._listener is not None:
+            side._listener.stop()  # (no loop needed: it closes the listening socket)
         for link in self._links.values():
             link.end()
         self._reset()

@@ -40,6 +40,7 @@ __all__ = [
     "LinkSettings",
     "PeerLink",
     "Received",
+    "Router",
     "State",
     "WriteMode",
     "accept_routed",
@@ -239,6 +240,12 @@ class Fragments:
             link._fail(CloseCode.POLICY_VIOLATION, reason)
 
 
+Router = Callable[["PeerLink", str, dict[str, str]], None]
+"""What a server's router is given: the connection, its request path (with the
+query string) and its request headers (names in lower case); it answers later
+with :func:`accept_routed`, or closes the connection."""
+
+
 class PeerLink:
     """The event-loop side of one connection.
 
@@ -280,7 +287,7 @@ class PeerLink:
         self.requested_url = ""
         self.response_headers: tuple[tuple[str, str], ...] = ()  # a client's, from the 101
         # A server's router gets the valid request, and answers with accept_routed.
-        self.router: Callable[[PeerLink, Request], None] | None = None
+        self.router: Router | None = None
         self.routed: tuple[Request, Response] | None = None  # a 101 the router holds
         self.on_arrival: Callable[[], None] | None = None
         # A multiplayer peer's link: each whole message goes to ``sink`` (payload,
@@ -453,7 +460,8 @@ class PeerLink:
                 response.headers[name] = value
             if self.router is not None:  # (it answers with accept_routed)
                 self.routed = (request, response)
-                self.router(self, request)
+                headers = {name.lower(): value for name, value in request.headers.raw_items()}
+                self.router(self, request.path, headers)
                 return
         self._respond(request, response)
 

@@ -33,8 +33,7 @@ from ..exceptions import InvalidState, ProtocolError
 from .framing.base import Greeting, Resumption
 from .log_budget import LineBudget
 from .resume import RESUME_WINDOW, ResumeGap, ResumeGate, new_token
-from .tcp_server import StreamPeerTCP, TCPServer
-from .tls import StreamPeerTLS, TLSOptions
+from .tcp_server import StreamPeerTCP
 from .websocket_base import (
     CLOSE_GOING_AWAY,
     CLOSE_POLICY_VIOLATION,
@@ -44,17 +43,13 @@ from .websocket_base import (
     WebSocketPeerBase,
 )
 from .websocket_link import OPEN, Link, conn_of, hand_over_queued
+from .websocket_listener import WebSocketListener
 from .websocket_peer import WebSocketPeer
 from .websocket_peer_link import PeerLink, State
 
-__all__ = ["ACCEPT_RETRY", "Settled", "WebSocketServerSide"]
+__all__ = ["Settled", "WebSocketServerSide"]
 
 logger = logging.getLogger("multiplayer.websocket")
-
-ACCEPT_RETRY = 1.0
-"""Seconds to stop accepting after the system refused a connection (out of file
-descriptors, say): the clients wait in the backlog meanwhile."""
-
 
 handshake_lines = LineBudget(logger, "lines about failed or refused connections")
 """The lines about connections that fail or are refused before they are peers: one
@@ -102,8 +97,7 @@ class WebSocketServerSide:
     def __init__(self, peer: WebSocketPeerBase, max_clients: int = 0) -> None:
         self._peer = peer
         self._max_clients = max_clients
-        self._tcp: TCPServer | None = None
-        self._tls: TLSOptions | None = None
+        self._listener: WebSocketListener | None = None
         self._pending: set[_Pending] = set()
         self._closed = False
         self._next_id = 2
@@ -117,58 +111,31 @@ class WebSocketServerSide:
             ValueError: ``tls`` is not a server context, or ``bind_address`` is
                 not ``"*"``, an IP address or a host name that resolves.
         """
-        if tls is not None:
-            self._tls = TLSOptions.from_context(tls)
-            if not self._tls.is_server():
-                raise ValueError("create_server() needs a server TLS context (PROTOCOL_TLS_SERVER)")
-        tcp = TCPServer()
-        tcp.listen(port, bind_address)
-        tcp._watch(self._take_connections)
-        self._tcp = tcp
+        listener = WebSocketListener(self._peer, self._accept)
+        listener.listen(port, bind_address, tls)
+        self._listener = listener
 
     @property
     def local_port(self) -> int:
         """The port the server listens on."""
-        if self._tcp is None or not self._tcp.is_listening():
+        if self._listener is None:
             raise InvalidState("the server is not listening")
-        return self._tcp.get_local_port()
+        return self._listener.local_port
 
     def close(self) -> None:
         """Stop accepting and drop the connections still in their handshake.
         Established links are the peer's to close."""
         self._closed = True
-        if self._tcp is not None:
-            self._tcp.stop()
+        if self._listener is not None:
+            self._listener.stop()
         for pending in list(self._pending):
             self._drop(pending, CLOSE_GOING_AWAY, "the server is closing")
 
     # Taking connections.
 
-    def _take_connections(self) -> None:
-        tcp = self._tcp
-        assert tcp is not None
-        while tcp.is_connection_available():
-            self._accept(tcp.take_connection())
-        if tcp._accept_failed:  # (logged by the TCPServer) try again later
-            tcp._unwatch()
-            loop = asyncio.get_running_loop()
-            loop.call_later(ACCEPT_RETRY, self._rewatch)
-
-    def _rewatch(self) -> None:
-        if not self._closed and self._tcp is not None and self._tcp.is_listening():
-            self._tcp._watch(self._take_connections)
-
-    def _accept(self, stream: StreamPeerTCP) -> None:
+    def _accept(self, ws: WebSocketPeer, stream: StreamPeerTCP) -> None:
         """Start the handshakes of a new connection: TLS, WebSocket, greeting; all
         within ``handshake_timeout`` (Godot: from the TCP accept to OPEN)."""
-        peer = self._peer
-        ws = peer._new_ws()
-        if self._tls is not None:
-            tls = StreamPeerTLS()
-            tls.accept_stream(stream, self._tls)
-            ws.accept_stream(tls)
-        else:
-            ws.accept_stream(stream)
         self._start_pending(_Pending(ws, stream))
 
     def adopt(self, ws: WebSocketPeer, settled: Settled, *, resume_only: bool = False) -> None:

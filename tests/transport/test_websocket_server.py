@@ -208,30 +208,6 @@ async def test_local_port_needs_a_listening_server(peers: Peers) -> None:
         _ = WebSocketServerSide(WebSocketMultiplayerPeer()).local_port
 
 
-async def test_accepting_pauses_after_the_system_refuses(
-    peers: Peers, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """When the system refuses a connection (out of file descriptors, say), the
-    server stops watching for ACCEPT_RETRY seconds instead of spinning, then
-    takes the waiting client."""
-    from multiplayer.transport import websocket_server
-
-    monkeypatch.setattr(websocket_server, "ACCEPT_RETRY", 0.05)
-    server = await start_server(peers)
-    side = server._side
-    assert isinstance(side, WebSocketServerSide) and side._tcp is not None
-    tcp = side._tcp
-    tcp._accept_failed = True
-    side._take_connections()
-    assert tcp._watcher is None  # not watching: no busy loop
-    tcp._accept_failed = False
-    deadline = time.monotonic() + 5
-    while tcp._watcher is None:  # watching again after ACCEPT_RETRY
-        assert time.monotonic() < deadline, "the server did not watch again"
-        await asyncio.sleep(0.005)
-    await join(peers, server)
-
-
 async def test_godot_ids_in_use_are_drawn_again(monkeypatch: pytest.MonkeyPatch) -> None:
     """A random id that a connected client has is never given to another: the
     server draws again (Godot does not check)."""
