@@ -20,6 +20,7 @@ and no join in progress is disposed after its type's ``dispose_delay``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
@@ -35,8 +36,9 @@ from ..transport.websocket_client import RESUME_PATH_HEADER
 from ..transport.websocket_multiplayer_peer import WebSocketMultiplayerPeer
 from ..transport.websocket_peer_link import State
 from .directory import LocalDirectory, RoomDirectory, RoomInfo, Seat
+from .disposal import Disposal, cancel_dispose
 from .frames import RoomFrames
-from .front import Front, FrontDoor
+from .front import Front, FrontDoor, refusal_lines
 from .listing import Listing
 from .paths import Action, RoomRequest, parse_path
 from .room import JoinRequest, Room, Scene
@@ -53,6 +55,14 @@ ROOM_TYPE_HEADER = "Multiplayer-Room-Type"
 """The 101's header with that room's type."""
 
 _CLOSE_INTERNAL_ERROR = 1011
+_CLOSE_TRY_AGAIN_LATER = 1013
+
+_START_WAIT = 2.0
+"""Seconds a join waits for a room the directory says is here, not started yet."""
+
+
+class _AtCapacity(RoomError):
+    """The server hosts ``max_rooms`` rooms: a new one must wait (1013)."""
 
 
 class RoomServer:
@@ -75,6 +85,9 @@ class RoomServer:
             ``auth_timeout``.
         shutdown_timeout: Seconds ``shutdown()`` lets rooms end by themselves.
         max_watchers: Listing watchers at once (past it, 1013).
+        max_rooms: Rooms at once in this process: a join that would create one
+            more is refused with 1013 "server full" (and logged), so that clients
+            cannot make rooms without end.
 
     Raises:
         ValueError: ``fps`` is not positive.
@@ -91,21 +104,24 @@ class RoomServer:
         auth_timeout: float = 3.0,
         shutdown_timeout: float = 10.0,
         max_watchers: int = 1024,
+        max_rooms: int = 10_000,
     ) -> None:
         self.directory = directory if directory is not None else LocalDirectory()
         self.peer_factory = peer_factory
         self.auth_callback = auth_callback
         self.auth_timeout = auth_timeout
         self.shutdown_timeout = shutdown_timeout
+        self.max_rooms = max_rooms
         self._frames = RoomFrames(fps, event_driven, self._failed)
         self._door = FrontDoor(peer_factory(), self._routed)
         self._listing = Listing(self.directory, max_watchers)
         self._types = RoomTypes()
         self._starting: dict[str, asyncio.Future[Room]] = {}  # being created here
+        self._started = asyncio.Event()  # set when one is
         self._owner = f"{socket.gethostname()}:{os.getpid()}"
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._disposing: set[asyncio.Task[Any]] = set()
         self._writes = Writes(self._spawn)
+        self._disposal = Disposal(self._frames, self.directory, self._writes, self._spawn)
         self._closing = False
         self._stopped = asyncio.Event()
 
@@ -201,6 +217,11 @@ class RoomServer:
                 raise RoomNotFound(f"room {room.code} has ended")
             self._hand_over(front, room, seat)
             seat = room = None  # (the room's peer settles the seat)
+        except _AtCapacity as exc:
+            refusal_lines.log(
+                logging.WARNING, "connection from %s: refused: %s", front.address, exc
+            )
+            front.close(_CLOSE_TRY_AGAIN_LATER, str(exc))
         except RoomError as exc:
             front.refuse(exc)
         except Exception:
@@ -244,40 +265,59 @@ class RoomServer:
             self._release(seat)
             raise
         room._joining += 1
-        _cancel_dispose(room)
+        cancel_dispose(room)
         return seat, room
 
     async def _room_for(self, seat: Seat, options: Mapping[str, str]) -> Room:
         """The room of ``seat``: created now if the seat made it."""
         code = seat.code
-        room = self._frames.rooms.get(code)
-        if room is not None:
-            return room
-        starting = self._starting.get(code)
-        if starting is not None:
-            created: Room = await asyncio.shield(starting)
-            return created
-        info = await self.directory.get(code)
         if not seat.created:
-            if info.owner != self._owner:
-                raise RoomNotFound(f"room {code} lives in another process ({info.owner})")
-            raise RoomNotFound(f"room {code} has ended")
+            return await self._existing(code)
+        if len(self._frames.rooms) + len(self._starting) >= self.max_rooms:
+            await self.directory.remove(code)
+            raise _AtCapacity(f"server full (max_rooms {self.max_rooms})")
         future: asyncio.Future[Room] = asyncio.get_running_loop().create_future()
-        self._starting[code] = future
+        self._starting[code] = future  # (before any await: joiners of it wait for it)
+        self._started.set()
         try:
+            info = await self.directory.get(code)
             room = await self._create(info, options)
         except BaseException as exc:
             future.set_exception(RoomNotFound(f"room {code} could not be created"))
             future.exception()  # (retrieved: no warning if no one else waited)
             await self.directory.remove(code)
             if isinstance(exc, Exception) and not isinstance(exc, RoomError):
-                logger.exception("room %s (%s): on_create failed", code, info.room_type)
+                logger.exception("room %s: on_create failed", code)
                 raise JoinRefused("the room could not be created") from exc
             raise
         finally:
             del self._starting[code]
         future.set_result(room)
         return room
+
+    async def _existing(self, code: str) -> Room:
+        """The room ``code`` of a seat held in it: alive here, or being created here
+        (a directory shared by tasks may give out its seats before the task that
+        created it has started it: so wait, a moment at most, for that)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _START_WAIT
+        while True:
+            room = self._frames.rooms.get(code)
+            if room is not None:
+                return room
+            starting = self._starting.get(code)
+            if starting is not None:
+                created: Room = await asyncio.shield(starting)
+                return created
+            info = await self.directory.get(code)
+            if info.owner != self._owner:
+                raise RoomNotFound(f"room {code} lives in another process ({info.owner})")
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise RoomNotFound(f"room {code} has ended")
+            self._started.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._started.wait(), remaining)
 
     async def _create(self, info: RoomInfo, options: Mapping[str, str]) -> Room:
         kind = self._types.get(info.room_type)
@@ -382,39 +422,11 @@ class RoomServer:
         )
         self._dispose_soon(room)
 
-    # Disposing.
-
     def _check_empty(self, room: Room) -> None:
-        """Dispose ``room`` ``dispose_delay`` seconds after it is left empty."""
-        if room.disposed or room._joining or room.peer._links or room._dispose_timer:
-            return
-        delay = self._types.get(room.room_type).dispose_delay
-        loop = asyncio.get_running_loop()
-        room._dispose_timer = loop.call_later(delay, self._dispose_soon, room)
+        self._disposal.check_empty(room, self._types.get(room.room_type).dispose_delay)
 
     def _dispose_soon(self, room: Room) -> None:
-        if room.disposed:
-            return
-        room._disposed = True
-        _cancel_dispose(room)
-        task = self._spawn(self._dispose(room))
-        self._disposing.add(task)
-        task.add_done_callback(self._disposing.discard)
-
-    async def _dispose(self, room: Room) -> None:
-        code = room.code
-        self._frames.remove(room)
-        try:
-            await _maybe_await(room.on_dispose())
-        except Exception:
-            logger.exception("room %s (%s): on_dispose failed", code, room.room_type)
-        for child in room.tree.root.get_children():
-            child.queue_free()
-        room.tree._flush_free_queue()
-        room.peer.close()
-        self._writes.write(code, self.directory.remove(code))
-        logger.info("room %s (%s) disposed", code, room.room_type)
-        await room.peer.wait_closed()
+        self._disposal.dispose_soon(room)
 
     # Shutting down.
 
@@ -438,8 +450,7 @@ class RoomServer:
             await asyncio.sleep(min(0.05, max(0.0, deadline - loop.time())))
         for room in list(self._frames.rooms.values()):
             self._dispose_soon(room)
-        while self._disposing:
-            await asyncio.wait(set(self._disposing))
+        await self._disposal.wait()
         await self._door.close_all(CLOSE_GOING_AWAY, "the server is shutting down")
         self._frames.stop()
         self._stopped.set()
@@ -465,13 +476,6 @@ def _call(room: Room, hook: Callable[[], Awaitable[None] | None]) -> Awaitable[N
     except Exception:
         logger.exception("room %s (%s): %s failed", room.code, room.room_type, hook.__name__)
         return None
-
-
-def _cancel_dispose(room: Room) -> None:
-    timer = room._dispose_timer
-    if timer is not None:
-        timer.cancel()
-        room._dispose_timer = None
 
 
 def _ignore(peer_id: int | None) -> None:
