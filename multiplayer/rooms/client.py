@@ -110,7 +110,7 @@ async def join_or_create(
 
 
 async def list_rooms(
-    url: str, room_type: str = "", *, tls: TLSOptions | None = None
+    url: str, room_type: str = "", *, tls: ssl.SSLContext | None = None
 ) -> list[RoomInfo]:
     """The public rooms (of ``room_type``) on the room server at ``url``, now.
 
@@ -123,7 +123,7 @@ async def list_rooms(
 
 
 async def watch_rooms(
-    url: str, room_type: str = "", *, tls: TLSOptions | None = None
+    url: str, room_type: str = "", *, tls: ssl.SSLContext | None = None
 ) -> AsyncIterator[list[RoomInfo]]:
     """The public rooms (of ``room_type``), now and each time they change, for as long
     as the iteration goes on (the connection closes when it stops).
@@ -134,7 +134,8 @@ async def watch_rooms(
     ws = WebSocketPeer()
     arrived = asyncio.Event()
     ws._set_arrival_hook(arrived.set)
-    ws.connect_to_url(_base(url) + room_path(Action.LIST, room_type), tls)
+    options = TLSOptions.from_context(tls) if tls is not None else None
+    ws.connect_to_url(_base(url) + room_path(Action.LIST, room_type), options)
     try:
         while True:
             ws.poll()

@@ -6,8 +6,10 @@ room, ``fps`` times a second. With ``event_driven``, a room whose packets arrive
 runs its RPCs at once, from the read (as ``SceneTree.run(event_driven=True)``), so
 that a round trip waits for no frame.
 
-An exception from a room's code (a frame, an RPC) is handed to ``failed``, which
-disposes that room: the others go on.
+An exception from a room's frame (its ``_process``, a timer, a signal) is handed to
+``failed``, which disposes that room: the others go on. One from an RPC handler is
+logged by the room's SceneMultiplayer, which goes on, as in any server (a bad call
+does not end a game).
 """
 
 from __future__ import annotations
@@ -83,6 +85,6 @@ class RoomFrames:
             return False
         try:
             room.tree._poll_network()
-        except Exception:
-            self._failed(room, "an RPC")
+        except Exception:  # (not an RPC's own error: SceneMultiplayer logs those)
+            self._failed(room, "taking in packets")
         return True

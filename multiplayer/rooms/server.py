@@ -20,7 +20,6 @@ and no join in progress is disposed after its type's ``dispose_delay``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 import os
@@ -29,20 +28,21 @@ import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from ..exceptions import InvalidState, JoinRefused, RoomError, RoomNotFound, ShuttingDown
+from ..exceptions import InvalidState, RoomError, RoomNotFound, ShuttingDown
 from ..scene import os_signals
 from ..transport.close_codes import CLOSE_GOING_AWAY
 from ..transport.websocket_client import RESUME_PATH_HEADER
 from ..transport.websocket_multiplayer_peer import WebSocketMultiplayerPeer
 from ..transport.websocket_peer_link import State
 from .directory import LocalDirectory, RoomDirectory, RoomInfo, Seat
-from .disposal import Disposal, cancel_dispose
+from .disposal import Disposal
 from .frames import RoomFrames
 from .front import Front, FrontDoor, refusal_lines
 from .listing import Listing
 from .paths import Action, RoomRequest, parse_path
 from .room import JoinRequest, Room, Scene
 from .room_types import RoomTypes
+from .seating import AtCapacity, Seating
 from .writes import Writes
 
 __all__ = ["ROOM_HEADER", "ROOM_TYPE_HEADER", "RoomServer"]
@@ -56,13 +56,6 @@ ROOM_TYPE_HEADER = "Multiplayer-Room-Type"
 
 _CLOSE_INTERNAL_ERROR = 1011
 _CLOSE_TRY_AGAIN_LATER = 1013
-
-_START_WAIT = 2.0
-"""Seconds a join waits for a room the directory says is here, not started yet."""
-
-
-class _AtCapacity(RoomError):
-    """The server hosts ``max_rooms`` rooms: a new one must wait (1013)."""
 
 
 class RoomServer:
@@ -80,9 +73,11 @@ class RoomServer:
         fps: Frames a second, of every room.
         event_driven: Run a room's RPCs as soon as its packets arrive (as
             ``SceneTree.run(event_driven=True)``), not only at frames.
-        auth_callback: If set, the ``auth_callback`` of every room's
-            SceneMultiplayer (a room may set its own in ``on_create``), with
-            ``auth_timeout``.
+        auth_callback: If set, every room's SceneMultiplayer authenticates its
+            players with it, called as ``auth_callback(room, peer_id, data)`` (ids
+            repeat across rooms), within ``auth_timeout``; it completes with
+            ``room.multiplayer.complete_auth(peer_id)``. A room may set its own
+            (Godot's two-argument one) in ``on_create``.
         shutdown_timeout: Seconds ``shutdown()`` lets rooms end by themselves.
         max_watchers: Listing watchers at once (past it, 1013).
         max_rooms: Rooms at once in this process: a join that would create one
@@ -100,7 +95,7 @@ class RoomServer:
         peer_factory: Callable[[], WebSocketMultiplayerPeer] = WebSocketMultiplayerPeer,
         fps: float = 60.0,
         event_driven: bool = True,
-        auth_callback: Callable[[int, bytes], object] | None = None,
+        auth_callback: Callable[[Room, int, bytes], object] | None = None,
         auth_timeout: float = 3.0,
         shutdown_timeout: float = 10.0,
         max_watchers: int = 1024,
@@ -111,17 +106,18 @@ class RoomServer:
         self.auth_callback = auth_callback
         self.auth_timeout = auth_timeout
         self.shutdown_timeout = shutdown_timeout
-        self.max_rooms = max_rooms
         self._frames = RoomFrames(fps, event_driven, self._failed)
         self._door = FrontDoor(peer_factory(), self._routed)
         self._listing = Listing(self.directory, max_watchers)
         self._types = RoomTypes()
-        self._starting: dict[str, asyncio.Future[Room]] = {}  # being created here
-        self._started = asyncio.Event()  # set when one is
-        self._owner = f"{socket.gethostname()}:{os.getpid()}"
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._joins: set[asyncio.Task[Any]] = set()  # requests being served
         self._writes = Writes(self._spawn)
         self._disposal = Disposal(self._frames, self.directory, self._writes, self._spawn)
+        self._seating = Seating(
+            self.directory, self._types, self._frames.rooms, self._writes, self._create, max_rooms
+        )
+        self._seating.owner = f"{socket.gethostname()}:{os.getpid()}"
         self._closing = False
         self._stopped = asyncio.Event()
 
@@ -170,7 +166,16 @@ class RoomServer:
         if self._door.listening or self._closing:
             raise InvalidState("this room server listens already (or was shut down)")
         self._door.listen(port, bind_address, tls)
-        self._owner = f"{socket.gethostname()}:{self._door.local_port}:{os.getpid()}"
+        self._seating.owner = f"{socket.gethostname()}:{self._door.local_port}:{os.getpid()}"
+
+    @property
+    def max_rooms(self) -> int:
+        """Rooms at once in this process (see the class's arguments)."""
+        return self._seating.max_rooms
+
+    @max_rooms.setter
+    def max_rooms(self, count: int) -> None:
+        self._seating.max_rooms = count
 
     @property
     def local_port(self) -> int:
@@ -191,11 +196,14 @@ class RoomServer:
         except RoomError as exc:
             front.refuse(exc)
             return
-        self._spawn(self._serve(front, wanted, headers))
+        join = self._spawn(self._serve(front, wanted, headers))
+        self._joins.add(join)
+        join.add_done_callback(self._joins.discard)
 
     async def _serve(self, front: Front, wanted: RoomRequest, headers: dict[str, str]) -> None:
         seat: Seat | None = None
         room: Room | None = None  # while this join counts in it
+        created = False  # the room was made for this join
         try:
             if self._closing:
                 raise ShuttingDown("the server is shutting down")
@@ -208,7 +216,8 @@ class RoomServer:
                     raise RoomNotFound(f"no room {wanted.target} here to resume in")
                 self._hand_over(front, home, None)
                 return
-            seat, room = await self._seat(wanted)
+            seat, room = await self._seating.take(wanted)
+            created = seat.created
             join = JoinRequest(room.code, wanted.options, front.host, headers, seat.created)
             await _maybe_await(room.on_join(join))
             if self._closing:
@@ -217,107 +226,29 @@ class RoomServer:
                 raise RoomNotFound(f"room {room.code} has ended")
             self._hand_over(front, room, seat)
             seat = room = None  # (the room's peer settles the seat)
-        except _AtCapacity as exc:
+            created = False
+        except AtCapacity as exc:
             refusal_lines.log(
                 logging.WARNING, "connection from %s: refused: %s", front.address, exc
             )
             front.close(_CLOSE_TRY_AGAIN_LATER, str(exc))
         except RoomError as exc:
             front.refuse(exc)
+        except asyncio.CancelledError:  # (the shutdown ended while it was decided)
+            front.refuse(ShuttingDown("the server is shutting down"))
+            raise
         except Exception:
             logger.exception("connection from %s: the join failed", front.address)
             front.close(_CLOSE_INTERNAL_ERROR, "internal error")
         finally:
             if seat is not None:
-                self._release(seat)
+                self._seating.release(seat)
             if room is not None:  # (a refused join leaves nothing behind)
                 room._joining -= 1
-                self._check_empty(room)
-
-    async def _seat(self, wanted: RoomRequest) -> tuple[Seat, Room]:
-        """Hold a seat for ``wanted``, and find (or create) its room here."""
-        directory = self.directory
-        if wanted.action is Action.JOIN:
-            seat = await directory.reserve(wanted.target)
-        else:
-            kind = self._types.get(wanted.target)
-            filters = {k: wanted.options[k] for k in kind.filter_by if k in wanted.options}
-            if wanted.action is Action.CREATE:
-                private = wanted.options.get("private", "").lower() in ("1", "true", "yes")
-                seat = await directory.create(
-                    kind.name,
-                    self._owner,
-                    max_clients=kind.max_clients,
-                    private=private,
-                    metadata=filters,
-                )
-            else:
-                seat = await directory.join_or_create(
-                    kind.name,
-                    self._owner,
-                    max_clients=kind.max_clients,
-                    metadata=filters,
-                    criteria=filters,
-                )
-        try:
-            room = await self._room_for(seat, wanted.options)
-        except BaseException:
-            self._release(seat)
-            raise
-        room._joining += 1
-        cancel_dispose(room)
-        return seat, room
-
-    async def _room_for(self, seat: Seat, options: Mapping[str, str]) -> Room:
-        """The room of ``seat``: created now if the seat made it."""
-        code = seat.code
-        if not seat.created:
-            return await self._existing(code)
-        if len(self._frames.rooms) + len(self._starting) >= self.max_rooms:
-            await self.directory.remove(code)
-            raise _AtCapacity(f"server full (max_rooms {self.max_rooms})")
-        future: asyncio.Future[Room] = asyncio.get_running_loop().create_future()
-        self._starting[code] = future  # (before any await: joiners of it wait for it)
-        self._started.set()
-        try:
-            info = await self.directory.get(code)
-            room = await self._create(info, options)
-        except BaseException as exc:
-            future.set_exception(RoomNotFound(f"room {code} could not be created"))
-            future.exception()  # (retrieved: no warning if no one else waited)
-            await self.directory.remove(code)
-            if isinstance(exc, Exception) and not isinstance(exc, RoomError):
-                logger.exception("room %s: on_create failed", code)
-                raise JoinRefused("the room could not be created") from exc
-            raise
-        finally:
-            del self._starting[code]
-        future.set_result(room)
-        return room
-
-    async def _existing(self, code: str) -> Room:
-        """The room ``code`` of a seat held in it: alive here, or being created here
-        (a directory shared by tasks may give out its seats before the task that
-        created it has started it: so wait, a moment at most, for that)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + _START_WAIT
-        while True:
-            room = self._frames.rooms.get(code)
-            if room is not None:
-                return room
-            starting = self._starting.get(code)
-            if starting is not None:
-                created: Room = await asyncio.shield(starting)
-                return created
-            info = await self.directory.get(code)
-            if info.owner != self._owner:
-                raise RoomNotFound(f"room {code} lives in another process ({info.owner})")
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise RoomNotFound(f"room {code} has ended")
-            self._started.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._started.wait(), remaining)
+                if created and not room._joining and not room.peer._links:
+                    self._dispose_soon(room)  # (no dispose_delay: no one was ever in)
+                else:
+                    self._check_empty(room)
 
     async def _create(self, info: RoomInfo, options: Mapping[str, str]) -> Room:
         kind = self._types.get(info.room_type)
@@ -326,8 +257,9 @@ class RoomServer:
         room._side = peer._host(kind.max_clients)
         room._attach(self, info.code, kind.name, options, peer, info.private, info.metadata)
         api = room.multiplayer
-        if self.auth_callback is not None:
-            api.auth_callback = self.auth_callback
+        authenticate = self.auth_callback
+        if authenticate is not None:  # (ids repeat across rooms: it is told which)
+            api.auth_callback = lambda peer_id, data: authenticate(room, peer_id, data)
             api.auth_timeout = self.auth_timeout
         try:
             if kind.scene is not None:
@@ -350,7 +282,7 @@ class RoomServer:
         if conn.routed is None or conn.state is not State.STATE_CONNECTING:
             if seat is not None:  # (it left, or its handshake timed out meanwhile)
                 room._joining -= 1
-                self._release(seat)
+                self._seating.release(seat)
                 self._check_empty(room)
             return
         self._door.let_go(front)
@@ -380,9 +312,6 @@ class RoomServer:
         """A player's link ended for good (the room's transport says so)."""
         self._writes.write(room.code, self.directory.leave(room.code))
         self._check_empty(room)
-
-    def _release(self, seat: Seat) -> None:
-        self._writes.write(seat.code, self.directory.release(seat))
 
     # Running.
 
@@ -451,6 +380,9 @@ class RoomServer:
         for room in list(self._frames.rooms.values()):
             self._dispose_soon(room)
         await self._disposal.wait()
+        for join in list(self._joins):  # (an on_join still deciding: refused)
+            join.cancel()
+        await asyncio.gather(*self._joins, return_exceptions=True)
         await self._door.close_all(CLOSE_GOING_AWAY, "the server is shutting down")
         self._frames.stop()
         self._stopped.set()
