@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DICE = "examples/websocket_multiplayer/main.py"
 CHAT = "examples/websocket_chat/chat.py"
 PLAIN = "examples/plain_loop/main.py"
+LOBBY = "examples/rooms/lobby.py"
 LOST = "without a close frame"  # what a peer logs when the other side just vanished
 
 
@@ -117,6 +118,8 @@ RUNNING = [  # each example, a line that says it is under way, and one that it w
     # (it says nothing as it stops, but it never ends by itself either)
     (("examples/websocket_minimal/server.py", "--port", "0"), "Listening on port", None),
     ((PLAIN, "--host", "--port", "0", "--players", "2"), "waiting for 2 players", STOPPED),
+    ((LOBBY, "--rounds", "100000"), "The game begins", STOPPED),
+    ((LOBBY, "--serve", "--port", "0"), "room server on port", STOPPED),
 ]
 
 
@@ -375,6 +378,9 @@ async def test_dice_person_chooses_again_after_the_game_is_over() -> None:
         ((CHAT, "--join", "http://localhost:8081"), "cannot join http://localhost:8081"),
         ((CHAT, "--join", "ws://127.0.0.1:1"), "could not connect"),
         (("examples/websocket_minimal/client.py", "ws://127.0.0.1:1"), "connection failed"),
+        ((LOBBY, "--join", "http://localhost:8080", "K3M9QZ"), "is not a ws:// or wss:// URL"),
+        ((LOBBY, "--play", "ws://127.0.0.1:1", "--bot"), "could not connect"),
+        ((LOBBY, "--list", "ws://127.0.0.1:1"), "could not connect"),
     ],
 )
 def test_a_failed_connection_is_one_line_and_a_failure(args: tuple[str, ...], says: str) -> None:
@@ -393,6 +399,7 @@ def test_a_failed_connection_is_one_line_and_a_failure(args: tuple[str, ...], sa
     [
         (DICE, "--host", "--bot", "--port"),
         (CHAT, "--host", "--port"),
+        (LOBBY, "--serve", "--port"),
         ("examples/transport/relay_server.py",),
     ],
 )

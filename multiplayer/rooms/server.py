@@ -234,8 +234,9 @@ class RoomServer:
             front.close(_CLOSE_TRY_AGAIN_LATER, str(exc))
         except RoomError as exc:
             front.refuse(exc)
-        except asyncio.CancelledError:  # (the shutdown ended while it was decided)
-            front.refuse(ShuttingDown("the server is shutting down"))
+        except asyncio.CancelledError:  # (the shutdown ended while it was decided;
+            if front.conn.routed is not None:  # a listing's watcher gets 1001 after)
+                front.refuse(ShuttingDown("the server is shutting down"))
             raise
         except Exception:
             logger.exception("connection from %s: the join failed", front.address)
