@@ -19,10 +19,16 @@ import pytest
 def _fresh_line_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts with the process's log budgets unspent (what one test's
     connections logged does not silence the next test's)."""
+    from multiplayer.rooms import front
     from multiplayer.transport import tls, websocket_server
     from multiplayer.transport.log_budget import LineBudget
 
-    for module, name in ((tls, "handshake_failures"), (websocket_server, "handshake_lines")):
+    budgets = (
+        (tls, "handshake_failures"),
+        (websocket_server, "handshake_lines"),
+        (front, "refusal_lines"),
+    )
+    for module, name in budgets:
         old = getattr(module, name)
         monkeypatch.setattr(module, name, LineBudget(old.logger, old.what))
 

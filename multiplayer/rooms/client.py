@@ -138,6 +138,7 @@ async def watch_rooms(
     ws.connect_to_url(_base(url) + room_path(Action.LIST, room_type), options)
     try:
         while True:
+            arrived.clear()  # (before poll: what comes after it wakes the wait)
             ws.poll()
             while ws.get_available_packet_count():
                 yield _parse_listing(ws.get_packet())
@@ -147,7 +148,6 @@ async def watch_rooms(
                     raise error
                 code, reason = ws.get_close_code(), ws.get_close_reason()
                 raise ConnectionError(f"the listing closed: {code} {reason}".rstrip())
-            arrived.clear()
             await arrived.wait()
     finally:
         ws.close()

@@ -168,8 +168,7 @@ class RoomDirectory(abc.ABC):
     @abc.abstractmethod
     async def changed(self, since: int) -> int:
         """Wait until the listing is not as it was at version ``since``; the new
-        version (``changed(0)`` returns the current one at once if anything was
-        ever listed)."""
+        version (``changed(-1)`` returns the current one at once)."""
 
 
 class LocalDirectory(RoomDirectory):

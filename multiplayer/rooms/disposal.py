@@ -73,9 +73,12 @@ class Disposal:
                 await result
         except Exception:
             logger.exception("room %s (%s): on_dispose failed", code, room.room_type)
-        for child in room.tree.root.get_children():
-            child.queue_free()
-        room.tree._flush_free_queue()
+        try:
+            for child in room.tree.root.get_children():
+                child.queue_free()
+            room.tree._flush_free_queue()
+        except Exception:  # (its players are let go all the same)
+            logger.exception("room %s (%s): freeing its scene failed", code, room.room_type)
         room.peer.close()
         self._writes.write(code, self._directory.remove(code))
         logger.info("room %s (%s) disposed", code, room.room_type)

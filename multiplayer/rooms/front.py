@@ -66,7 +66,11 @@ its query string) and the headers (names in lower case)."""
 
 def close_code_of(exc: RoomError) -> int:
     """The close code that tells a client of ``exc`` (4100-4105)."""
-    return _CODES.get(type(exc), CLOSE_BAD_ROOM_REQUEST)
+    for kind in type(exc).__mro__:  # (a room's own subclass of JoinRefused, say)
+        code = _CODES.get(kind)
+        if code is not None:
+            return code
+    return CLOSE_BAD_ROOM_REQUEST
 
 
 class Front:
@@ -100,12 +104,11 @@ class Front:
         elif conn.state is not State.STATE_CLOSED:
             conn.cut()
 
-    def refuse(self, exc: RoomError) -> None:
-        """Refuse it with the close code of ``exc`` and its message (one log line)."""
-        code = close_code_of(exc)
-        refusal_lines.log(
-            logging.INFO, "connection from %s: refused (%d): %s", self.address, code, exc
-        )
+    def refuse(self, exc: RoomError, code: int = 0, level: int = logging.INFO) -> None:
+        """Refuse it with ``code`` (by default, the one of ``exc``'s kind) and the
+        message of ``exc``; one log line at ``level``, within the refusals' budget."""
+        code = code or close_code_of(exc)
+        refusal_lines.log(level, "connection from %s: refused (%d): %s", self.address, code, exc)
         self.close(code, str(exc))
 
 

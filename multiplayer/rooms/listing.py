@@ -20,9 +20,10 @@ import json
 import logging
 from typing import Any
 
+from ..exceptions import RoomError
 from ..transport.websocket_peer_link import State
 from .directory import RoomDirectory, RoomInfo
-from .front import Front, refusal_lines
+from .front import Front
 
 __all__ = ["LISTING_INTERVAL", "Listing", "listing_json"]
 
@@ -69,13 +70,8 @@ class Listing:
         """Send the public rooms (of ``room_type``) now and whenever they change,
         until the watcher leaves or the server closes."""
         if self.watchers >= self.max_watchers:
-            refusal_lines.log(
-                logging.WARNING,
-                "connection from %s: refused a listing: max_watchers (%d) watch already",
-                front.address,
-                self.max_watchers,
-            )
-            front.close(CLOSE_TRY_AGAIN_LATER, "too many listing watchers")
+            limit = f"too many listing watchers (max_watchers {self.max_watchers})"
+            front.refuse(RoomError(limit), CLOSE_TRY_AGAIN_LATER, logging.WARNING)
             return
         if not front.open():
             return
@@ -88,7 +84,7 @@ class Listing:
     async def _send_changes(self, front: Front, room_type: str) -> None:
         directory = self.directory
         loop = asyncio.get_running_loop()
-        version = 0
+        version = await directory.changed(-1)  # (now: what the first listing shows)
         ws = front.ws
         while not self.closing:
             rooms = await directory.listing(room_type or None)

@@ -29,7 +29,7 @@ from types import MappingProxyType
 from ..exceptions import RoomError, RoomNotFound
 from .codes import normalize_code
 
-__all__ = ["MAX_OPTIONS", "Action", "RoomRequest", "parse_path", "room_path"]
+__all__ = ["MAX_OPTIONS", "Action", "RoomRequest", "check_type_name", "parse_path", "room_path"]
 
 MAX_OPTIONS = 32
 """Options a request may carry (the handshake's own limits bound their size)."""
@@ -85,9 +85,18 @@ def parse_path(path: str) -> RoomRequest:
         except ValueError as exc:  # (a typo: to the player, no such room)
             raise RoomNotFound(str(exc)) from None
     elif target or action is not Action.LIST:
-        if not _TYPE.match(target):
-            raise RoomError(f"{target!r} is not a room type name (letters, digits, _ . -)")
+        check_type_name(target)
     return RoomRequest(action, target, MappingProxyType(_options(split.query)))
+
+
+def check_type_name(name: str) -> None:
+    """Raise unless ``name`` can name a room type in a path.
+
+    Raises:
+        RoomError: It is not 1 to 64 letters, digits, ``_``, ``.`` or ``-``.
+    """
+    if not _TYPE.match(name):
+        raise RoomError(f"{name!r} is not a room type name (letters, digits, _ . -)")
 
 
 def room_path(action: Action | str, target: str, options: Mapping[str, str] | None = None) -> str:

@@ -230,10 +230,22 @@ class Room:
             setattr(self, "_" + name, value)
         server._update_directory(self, changes)
 
+    def __getattr__(self, name: str) -> Any:
+        # (only for what is missing: what a room server gives a room it creates)
+        if name in _GIVEN:
+            raise InvalidState(f"{type(self).__name__} is not created by a room server yet")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def __repr__(self) -> str:
-        code = getattr(self, "_code", None)
+        code = self.__dict__.get("_code")
         return f"<{type(self).__name__} {code or '(not created)'}>"
 
+
+_GIVEN = frozenset(
+    {"_code", "_room_type", "_options", "_peer", "_tree", "_locked", "_private", "_metadata"}
+    | {"_disposed", "_joining", "_dispose_timer", "_last_frame", "_side"}
+)
+"""What :meth:`Room._attach` sets: read before it, ``InvalidState``."""
 
 Scene = Callable[[Room], Node]
 """A scene factory: what ``RoomServer.define(name, scene=...)`` adds to a new room's

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..exceptions import RoomError
-from .paths import parse_path
+from .paths import check_type_name
 from .room import Room, Scene
 
 __all__ = ["RoomType", "RoomTypes"]
@@ -48,7 +48,7 @@ class RoomTypes:
             TypeError: ``room_class`` is not a :class:`Room` subclass.
         """
         try:
-            parse_path(f"/create/{name}")
+            check_type_name(name)
         except RoomError as exc:
             raise ValueError(str(exc)) from None
         if name in self._types:

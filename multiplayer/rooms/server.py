@@ -37,7 +37,7 @@ from ..transport.websocket_peer_link import State
 from .directory import LocalDirectory, RoomDirectory, RoomInfo, Seat
 from .disposal import Disposal
 from .frames import RoomFrames
-from .front import Front, FrontDoor, refusal_lines
+from .front import Front, FrontDoor
 from .listing import Listing
 from .paths import Action, RoomRequest, parse_path
 from .room import JoinRequest, Room, Scene
@@ -228,10 +228,7 @@ class RoomServer:
             seat = room = None  # (the room's peer settles the seat)
             created = False
         except AtCapacity as exc:
-            refusal_lines.log(
-                logging.WARNING, "connection from %s: refused: %s", front.address, exc
-            )
-            front.close(_CLOSE_TRY_AGAIN_LATER, str(exc))
+            front.refuse(exc, _CLOSE_TRY_AGAIN_LATER, logging.WARNING)
         except RoomError as exc:
             front.refuse(exc)
         except asyncio.CancelledError:  # (the shutdown ended while it was decided;

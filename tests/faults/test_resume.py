@@ -5,9 +5,12 @@ exactly once, in order; the peer keeps its id; the signals say what happened."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import ssl
+import time
+from collections.abc import AsyncIterator
 
 import pytest
 import trustme
@@ -15,6 +18,8 @@ import trustme
 from multiplayer import ConnectionStatus, WebSocketMultiplayerPeer
 from multiplayer.testing import FaultProxy
 from multiplayer.transport.peer import TransferMode
+from multiplayer.transport.websocket_client import WebSocketClientSide
+from multiplayer.transport.websocket_reconnect import BACKOFF_CAP, Reconnection, ResumeRefused
 from tests.faults.pair import SETTINGS, End, Pair, start_pair
 
 CONNECTED = ConnectionStatus.CONNECTED
@@ -354,6 +359,63 @@ async def test_a_server_answering_503_during_the_grace_makes_the_client_give_up_
         error = str(pair.client.peer.connection_error)
         assert "could not reconnect within 1.0 s" in error and "503" in error
         assert pair.client.peer.get_connection_status() is ConnectionStatus.DISCONNECTED
+    finally:
+        await pair.close()
+
+
+@contextlib.asynccontextmanager
+async def refusing_at(port: int, code: int) -> AsyncIterator[None]:
+    """A WebSocket server on ``port`` that opens every connection and closes it at
+    once with ``code`` (what a room server does to a resume it cannot serve)."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    async def refuse(ws: ServerConnection) -> None:
+        await ws.close(code, "no room K3M9QZ here to resume in")
+
+    async with serve(refuse, "127.0.0.1", port):
+        yield
+
+
+def reconnection_of(peer: WebSocketMultiplayerPeer) -> Reconnection | None:
+    side = peer._side
+    return side.reconnection if isinstance(side, WebSocketClientSide) else None
+
+
+@pytest.mark.parametrize("code", range(4100, 4106))
+async def test_a_room_servers_refusal_makes_the_client_give_up_at_once(code: int) -> None:
+    """4100-4105 answer a resume whose room is gone (or the server is closing): the
+    session cannot come back, so the client gives up at that attempt, with the
+    code and reason, not when its 10 s grace ends."""
+    pair = await start_pair(reconnect_grace=10.0)
+    try:
+        port = pair.proxy.port
+        await pair.proxy.close()  # (the room's process is restarted on the same port)
+        async with refusing_at(port, code):
+            lost_at = time.monotonic()
+            await pair.until(lambda: pair.client.saw("disconnected") != [], timeout=5)
+        assert time.monotonic() - lost_at < BACKOFF_CAP + SETTINGS["handshake_timeout"]
+        error = pair.client.peer.connection_error
+        assert isinstance(error, ResumeRefused)
+        assert str(error) == (
+            f"the server refused to resume the session: {code} no room K3M9QZ here to resume in"
+        )
+    finally:
+        await pair.close()
+
+
+@pytest.mark.parametrize("code", [4099, 4106])
+async def test_a_close_code_next_to_the_rooms_is_tried_again(code: int) -> None:
+    """Any other code may be a server's passing trouble: the client tries again."""
+    pair = await start_pair(reconnect_grace=10.0)
+    try:
+        port = pair.proxy.port
+        await pair.proxy.close()
+        async with refusing_at(port, code):
+            await pair.until(lambda: pair.client.saw("dropped") != [])
+            reconnection = reconnection_of(pair.client.peer)
+            assert reconnection is not None
+            await pair.until(lambda: reconnection.attempts >= 3)
+            assert pair.client.saw("disconnected") == []
     finally:
         await pair.close()
 

@@ -1,16 +1,20 @@
 """The client half of WebSocketMultiplayerPeer (multiplayer.transport.websocket_client):
-connecting, the greeting, waiting for the id. Real sockets on 127.0.0.1."""
+connecting, the greeting, waiting for the id, and where a lost session resumes.
+Real sockets on 127.0.0.1."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 import time
+import urllib.parse
 
 import pytest
 from websockets.asyncio.server import ServerConnection, serve as ws_serve
 
+from multiplayer.testing import FaultProxy
 from multiplayer.transport.framing.native import Hello
+from multiplayer.transport.websocket_client import RESUME_PATH_HEADER, resume_url
 from tests.transport.peers import (
     Peers,
     connected,
@@ -153,3 +157,66 @@ async def test_the_client_greets_with_its_message_limit(peers: Peers) -> None:
         assert client.get_unique_id() == 7
         assert client.get_max_packet_size() == 499
         client.close()
+
+
+# Where a lost session is resumed: the 101 may name another path (a room server's).
+
+
+@pytest.mark.parametrize(
+    ("url", "headers", "resumed_at"),
+    [
+        (
+            "ws://127.0.0.1:9000/create/dice?name=Ann",
+            (("Multiplayer-Resume-Path", "/resume/K3M9QZ"),),
+            "ws://127.0.0.1:9000/resume/K3M9QZ",
+        ),
+        (
+            "wss://games.example:443/join_or_create/dice",
+            (("upgrade", "websocket"), ("multiplayer-resume-path", "/resume/K3M9QZ")),
+            "wss://games.example:443/resume/K3M9QZ",
+        ),
+        ("ws://127.0.0.1:9000/game", (("X-Other", "/elsewhere"),), "ws://127.0.0.1:9000/game"),
+        ("ws://127.0.0.1:9000/game", (), "ws://127.0.0.1:9000/game"),
+        # Never another host: only a path is taken.
+        (
+            "ws://127.0.0.1:9000/game",
+            (("Multiplayer-Resume-Path", "ws://evil.example/x"),),
+            "ws://127.0.0.1:9000/game",
+        ),
+        (
+            "ws://127.0.0.1:9000/game",
+            (("Multiplayer-Resume-Path", "resume/K3M9QZ"),),
+            "ws://127.0.0.1:9000/game",
+        ),
+    ],
+    ids=["path", "any-case", "other-header", "none", "absolute-url", "relative"],
+)
+def test_resume_url(url: str, headers: tuple[tuple[str, str], ...], resumed_at: str) -> None:
+    assert resume_url(url, headers) == resumed_at
+
+
+def test_resume_url_never_leaves_the_host() -> None:
+    """A path that looks like a network path (//host/...) stays on the first host."""
+    resumed = resume_url("ws://127.0.0.1:9000/game", (("Multiplayer-Resume-Path", "//evil/x"),))
+    assert urllib.parse.urlsplit(resumed).netloc == "127.0.0.1:9000"
+
+
+async def test_a_lost_session_resumes_at_the_path_the_101_named(peers: Peers) -> None:
+    """The client came in at /create/dice; its 101 named /resume/K3M9QZ: after a cut,
+    its reconnection asks for that path (a room server would else make a new room)."""
+    server = await start_server(
+        peers, reconnect_grace=5.0, handshake_headers={RESUME_PATH_HEADER: "/resume/K3M9QZ"}
+    )
+    events = record(server)
+    async with FaultProxy(server.get_local_port()) as proxy:
+        client = await start_client(peers, proxy.url + "/create/dice", reconnect_grace=5.0)
+        await poll_until(peers, connected(client))
+        assert server.get_peer(2).get_requested_url().endswith("/create/dice")
+        resumed: list[int] = []
+        client.peer_resumed.connect(resumed.append)
+        proxy.cut()
+        await poll_until(peers, lambda: resumed == [1])
+        assert server.get_peer(2).get_requested_url().endswith("/resume/K3M9QZ")
+        assert events == [("connected", 2)]  # (the same peer: no leave, no new join)
+        client.close()
+        await asyncio.wait_for(client.wait_closed(), 5)

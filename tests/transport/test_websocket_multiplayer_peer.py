@@ -321,6 +321,23 @@ async def test_handshake_headers_both_ways(peers: Peers) -> None:
     await ws.close()
 
 
+async def test_response_headers_are_the_servers_101s_on_a_client(peers: Peers) -> None:
+    """A client reads the headers of the server's handshake response (names in lower
+    case) once it has its link; before that, after close(), and on a server, none."""
+    server = await start_server(peers, handshake_headers={"Multiplayer-Room": "K3M9QZ"})
+    assert server.response_headers == {}
+    client = await start_client(peers, url_of(server))
+    assert client.response_headers == {}  # (connecting)
+    await poll_until(peers, connected(client))
+    headers = client.response_headers
+    assert headers["multiplayer-room"] == "K3M9QZ"
+    assert headers["upgrade"] == "websocket"
+    assert all(name == name.lower() for name in headers)
+    assert server.response_headers == {}
+    client.close()
+    assert client.response_headers == {}
+
+
 async def test_peer_address_and_port(peers: Peers) -> None:
     """get_peer_address and get_peer_port name the remote end of a link."""
     server = await start_server(peers)

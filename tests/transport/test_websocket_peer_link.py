@@ -1,5 +1,6 @@
 """Tests for multiplayer.transport.websocket_peer_link: the queue flow control
-counts, and the sink mode a WebSocketMultiplayerPeer drives.
+counts, the sink mode a WebSocketMultiplayerPeer drives, and a router that holds
+the 101 (accept_routed).
 
 The link itself is exercised through WebSocketPeer over real sockets
 (tests/transport/test_websocket_peer.py).
@@ -15,12 +16,19 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from websockets.asyncio.client import connect as ws_connect
 
 from multiplayer import WebSocketMultiplayerPeer
 from multiplayer.transport.framing.native import Hello
 from multiplayer.transport.tcp_server import TCPServer
 from multiplayer.transport.websocket_peer import WebSocketPeer
-from multiplayer.transport.websocket_peer_link import LinkSettings, PeerLink, Received, State
+from multiplayer.transport.websocket_peer_link import (
+    LinkSettings,
+    PeerLink,
+    Received,
+    State,
+    accept_routed,
+)
 from tests.transport.peers import Peers, drain, poll_until, record, start_server
 
 
@@ -242,3 +250,129 @@ async def test_a_message_in_slow_fragments_is_read(peers: Peers) -> None:
         await poll_until(peers, lambda: server.get_available_packet_count() > 0)
         assert drain(server) == [(2, b"abc")]
         assert events == [("connected", 2)]
+
+
+# A router: the 101 held until accept_routed (what a room server's front door does).
+
+
+Routed = tuple[PeerLink, str, dict[str, str]]
+
+
+@contextlib.asynccontextmanager
+async def routed_server(
+    handshake_timeout: float = 3.0,
+) -> AsyncIterator[tuple[TCPServer, list[Routed], list[PeerLink]]]:
+    """A TCPServer whose connections become server-side links with a router that
+    holds every 101 (it records each request); yields it, the requests routed, and
+    the links made (cut at the end)."""
+    tcp = TCPServer()
+    tcp.listen(0, "127.0.0.1")
+    requests: list[Routed] = []
+    links: list[PeerLink] = []
+    settings = WebSocketMultiplayerPeer()
+    settings.handshake_timeout = handshake_timeout
+
+    async def take() -> None:
+        while True:
+            await until(tcp.is_connection_available, 3600)
+            ws = settings._new_ws()
+            ws.accept_stream(tcp.take_connection())
+            link = ws._link
+            assert link is not None
+            link.router = lambda link, path, headers: requests.append((link, path, headers))
+            links.append(link)
+
+    taking = asyncio.create_task(take())
+    try:
+        yield tcp, requests, links
+    finally:
+        taking.cancel()
+        for link in links:
+            link.cut()
+        tcp.stop()
+        await until(lambda: all(link.state is State.STATE_CLOSED for link in links))
+
+
+async def test_a_router_gets_the_request_and_the_101_waits_for_it() -> None:
+    """The router is given the path with its query and the headers (lower case);
+    nothing is answered until accept_routed, which adds its headers to the 101."""
+    async with routed_server() as (tcp, requests, _):
+        url = f"ws://127.0.0.1:{tcp.get_local_port()}/join/k3m9qz?name=Ann"
+        connecting = asyncio.ensure_future(ws_connect(url, additional_headers={"X-Token": "a"}))
+        await until(lambda: len(requests) == 1)
+        ((link, path, headers),) = requests
+        assert path == "/join/k3m9qz?name=Ann"
+        assert headers["x-token"] == "a" and headers["upgrade"] == "websocket"
+        assert all(name == name.lower() for name in headers)
+        before = link.state, link.routed
+        assert before[0] is State.STATE_CONNECTING and before[1] is not None
+        assert not connecting.done()
+        assert accept_routed(link, (("Multiplayer-Room", "K3M9QZ"),)) is True
+        ws = await asyncio.wait_for(connecting, 5)
+        assert ws.response is not None
+        assert ws.response.headers["Multiplayer-Room"] == "K3M9QZ"
+        assert (link.state, link.routed) == (State.STATE_OPEN, None)
+        assert link.requested_url == url
+        assert accept_routed(link) is False  # (once only)
+        await ws.send(b"after the 101")
+        await until(lambda: len(link.received) == 1)
+        assert link.received.popleft() == (b"after the 101", False)
+        await ws.close()
+
+
+async def test_accept_routed_after_the_client_left_is_false() -> None:
+    async with routed_server() as (tcp, requests, _):
+        port = tcp.get_local_port()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(UPGRADE)
+        await until(lambda: len(requests) == 1)
+        ((link, _, _),) = requests
+        writer.close()
+        await until(lambda: link.state is State.STATE_CLOSED)
+        assert accept_routed(link) is False
+        assert await reader.read() == b""
+
+
+async def test_a_frame_before_the_held_101_cuts_the_connection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """RFC 6455 §4.1: no frame before the 101. The link is cut (no close frame, no
+    101), with one log line, and the held 101 is dropped."""
+    async with routed_server() as (tcp, requests, _):
+        reader, writer = await asyncio.open_connection("127.0.0.1", tcp.get_local_port())
+        writer.write(UPGRADE)
+        await until(lambda: len(requests) == 1)
+        ((link, _, _),) = requests
+        writer.write(client_frame(b"early"))
+        await until(lambda: link.state is State.STATE_CLOSED, 2)  # (not the 3 s timeout)
+        assert link.routed is None
+        assert isinstance(link.error, ConnectionRefusedError)
+        assert "sent a frame before the handshake's response" in caplog.text
+        with contextlib.suppress(ConnectionResetError):
+            assert b"101" not in await reader.read()
+        assert accept_routed(link) is False
+        writer.close()
+
+
+async def test_a_held_101_is_cut_at_handshake_timeout() -> None:
+    async with routed_server(handshake_timeout=0.2) as (tcp, requests, _):
+        started = time.monotonic()
+        _, writer = await asyncio.open_connection("127.0.0.1", tcp.get_local_port())
+        writer.write(UPGRADE)
+        await until(lambda: len(requests) == 1)
+        ((link, _, _),) = requests
+        await until(lambda: link.state is State.STATE_CLOSED)
+        assert 0.15 < time.monotonic() - started < 2
+        assert isinstance(link.error, TimeoutError)
+        assert accept_routed(link) is False
+        writer.close()
+
+
+async def test_a_request_that_is_no_upgrade_is_not_routed() -> None:
+    async with routed_server() as (tcp, requests, links):
+        reader, writer = await asyncio.open_connection("127.0.0.1", tcp.get_local_port())
+        writer.write(b"GET /list HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (await reader.readuntil(b"\r\n")).startswith(b"HTTP/1.1 426")
+        writer.close()
+        await until(lambda: len(links) == 1 and links[0].state is State.STATE_CLOSED)
+        assert requests == []

@@ -4,16 +4,22 @@ listening, the handshake of each connection, ids. Real sockets on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
 from multiplayer import ConnectionStatus, InvalidState, WebSocketMultiplayerPeer
+from multiplayer.testing import FaultProxy
 from multiplayer.transport import websocket_server
 from multiplayer.transport.framing.native import Hello
 from multiplayer.transport.log_budget import LineBudget
+from multiplayer.transport.tcp_server import TCPServer
+from multiplayer.transport.websocket_peer import WebSocketPeer
+from multiplayer.transport.websocket_peer_link import PeerLink, accept_routed
 from multiplayer.transport.websocket_server import WebSocketServerSide
 from tests.transport.peers import (
     Peers,
@@ -302,3 +308,146 @@ async def test_lines_about_failed_handshakes_are_capped_for_the_process(
     assert "21 more lines about failed connections in 0.3 s, not logged (more than 3)" in (
         caplog.text
     )
+
+
+# adopt: connections that a router took (as a room server's front door does).
+
+
+class Hosted:
+    """A server peer with no port of its own (``_host``) and, in front of it, a
+    router: a TCPServer whose connections' 101s it holds, handing each connection
+    to the peer with ``adopt`` before it sends the 101 (a room server's order)."""
+
+    def __init__(self, peers: Peers, max_clients: int, **settings: object) -> None:
+        self.peer = WebSocketMultiplayerPeer(str(settings.pop("protocol", "native")))
+        for name, value in settings.items():
+            setattr(self.peer, name, value)
+        peers.append(self.peer)
+        self.side = self.peer._host(max_clients)
+        self.settled: list[int | None] = []
+        self.resume_only = False  # (for the connections routed from now on)
+        self.tcp = TCPServer()
+        self.tcp.listen(0, "127.0.0.1")
+        self._taking = asyncio.create_task(self._take())
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.tcp.get_local_port()}"
+
+    async def _take(self) -> None:
+        while True:
+            await poll_until([], self.tcp.is_connection_available, 3600)
+            ws = self.peer._new_ws()
+            ws.accept_stream(self.tcp.take_connection())
+            link = ws._link
+            assert link is not None
+            link.router = lambda link, path, headers, ws=ws: self._route(ws, link)
+
+    def _route(self, ws: WebSocketPeer, link: PeerLink) -> None:
+        self.side.adopt(ws, self.settled.append, resume_only=self.resume_only)
+        accept_routed(link)
+
+    def stop(self) -> None:
+        self._taking.cancel()
+        self.tcp.stop()
+
+
+@contextlib.asynccontextmanager
+async def hosted(peers: Peers, max_clients: int = 0, **settings: object) -> AsyncIterator[Hosted]:
+    made = Hosted(peers, max_clients, **settings)
+    try:
+        yield made
+    finally:
+        made.stop()
+
+
+async def test_an_adopted_connection_is_admitted_and_settled_once_with_its_id(
+    peers: Peers,
+) -> None:
+    """settled is told the id each client was given, once: not again when it leaves."""
+    async with hosted(peers) as host:
+        events = record(host.peer)
+        first = await start_client(peers, host.url)
+        second = await start_client(peers, host.url)
+        await poll_until(peers, lambda: connected(first)() and connected(second)())
+        assert sorted([first.get_unique_id(), second.get_unique_id()]) == [2, 3]
+        assert sorted(peer_id or 0 for peer_id in host.settled) == [2, 3]
+        assert sorted(events) == [("connected", 2), ("connected", 3)]
+        gone = first.get_unique_id()
+        first.close()
+        await poll_until(peers, lambda: ("disconnected", gone) in events)
+        assert sorted(peer_id or 0 for peer_id in host.settled) == [2, 3]
+
+
+async def test_godot_profile_adopted_connections_are_settled_at_the_101(peers: Peers) -> None:
+    """In the godot profile the server speaks first: the id goes out as the 101 does."""
+    async with hosted(peers, protocol="godot") as host:
+        client = WebSocketMultiplayerPeer(protocol="godot")
+        peers.append(client)
+        await client.create_client(host.url)
+        await poll_until(peers, connected(client))
+        assert host.settled == [client.get_unique_id()]
+
+
+async def test_an_adopted_connection_that_fails_is_settled_with_none(peers: Peers) -> None:
+    """A bad greeting (1002), and a client that leaves before it greets: None, once each."""
+    async with hosted(peers) as host:
+        ws = await ws_connect(host.url)
+        await ws.send(b"\x07garbage")
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 5)
+        assert ws.close_code == 1002
+        await poll_until(peers, lambda: host.settled == [None])
+        quitter = await ws_connect(host.url)
+        await quitter.close()
+        await poll_until(peers, lambda: host.settled == [None, None])
+        assert host.peer._connections == set()  # (nothing left tracked)
+
+
+async def test_a_full_hosted_server_settles_the_one_too_many_with_none(peers: Peers) -> None:
+    async with hosted(peers, max_clients=1) as host:
+        first = await start_client(peers, host.url)
+        await poll_until(peers, connected(first))
+        refused = await start_client(peers, host.url)
+        await poll_until(peers, disconnected(refused))
+        assert "1013 server full (max_clients 1)" in str(refused.connection_error)
+        await poll_until(peers, lambda: host.settled == [2, None])
+
+
+async def test_resume_only_refuses_a_fresh_greeting_with_4001(
+    peers: Peers, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A connection routed to resume a session that greets as a new client is refused
+    as any failed resume is (4001): it gets no id in the room."""
+    async with hosted(peers) as host:
+        host.resume_only = True
+        events = record(host.peer)
+        ws = await ws_connect(host.url)
+        await ws.send(Hello(0, 1 << 20).serialize())
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 5)
+        assert (ws.close_code, ws.close_reason) == (4001, "resume refused")
+        assert "it came to resume, and greeted as a new client" in caplog.text
+        await poll_until(peers, lambda: host.settled == [None])
+        assert events == [] and host.peer._links == {}
+
+
+async def test_a_resume_through_adopt_is_settled_with_none(peers: Peers) -> None:
+    """The client's first connection is settled with its id; the one it resumes its
+    session on after a cut, with None (it was given no new id)."""
+    async with hosted(peers, reconnect_grace=5.0) as host:
+        async with FaultProxy(host.tcp.get_local_port()) as proxy:
+            client = await start_client(peers, proxy.url, reconnect_grace=5.0)
+            client_events: list[str] = []
+            client.peer_resumed.connect(lambda peer_id: client_events.append("resumed"))
+            await poll_until(peers, connected(client))
+            assert host.settled == [2]
+            host.resume_only = True
+            proxy.cut()
+            await poll_until(peers, lambda: client_events == ["resumed"])
+            assert host.settled == [2, None]
+            assert client.get_unique_id() == 2
+            client.put_packet(b"still here")
+            await poll_until(peers, lambda: host.peer.get_available_packet_count() == 1)
+            client.close()
+            await asyncio.wait_for(client.wait_closed(), 5)

@@ -1,0 +1,68 @@
+"""Helpers shared by the room tests that need a running room server: the server on
+127.0.0.1 with its frames running, the client peers a test makes (all closed at
+the end), and waiting for a condition with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from multiplayer import SceneTree, WebSocketMultiplayerPeer
+from multiplayer.rooms import RoomServer
+
+__all__ = ["Lobby", "lobby", "until"]
+
+
+async def until(condition: Callable[[], bool], *trees: SceneTree, timeout: float = 5.0) -> None:
+    """Wait until ``condition()`` holds, running a frame of each of ``trees`` (the
+    clients') between looks; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for tree in trees:
+            tree.process(0.002)
+        if condition():
+            return
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.002)
+
+
+class Lobby:
+    """A room server that listens and runs, and the client peers made for it."""
+
+    def __init__(self, server: RoomServer) -> None:
+        self.server = server
+        self.peers: list[WebSocketMultiplayerPeer] = []
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.server.local_port}"
+
+    def peer(self, **settings: Any) -> WebSocketMultiplayerPeer:
+        """A new, unused client peer with ``settings``, closed at the end."""
+        peer = WebSocketMultiplayerPeer()
+        for name, value in settings.items():
+            setattr(peer, name, value)
+        self.peers.append(peer)
+        return peer
+
+
+@contextlib.asynccontextmanager
+async def lobby(**settings: Any) -> AsyncIterator[Lobby]:
+    """A RoomServer(**settings) on a free port of 127.0.0.1, running; at the end it
+    is shut down and every peer the test made is closed, and both are waited for."""
+    server = RoomServer(**settings)
+    await server.listen(0, "127.0.0.1")
+    running = asyncio.create_task(server.run(handle_signals=False))
+    made = Lobby(server)
+    try:
+        yield made
+    finally:
+        await asyncio.wait_for(server.shutdown(timeout=1.0), 5)
+        await asyncio.wait_for(running, 5)
+        for peer in made.peers:
+            peer.close()
+        for peer in made.peers:
+            await asyncio.wait_for(peer.wait_closed(), 5)
