@@ -382,8 +382,21 @@ class RoomServer:
             join.cancel()
         await asyncio.gather(*self._joins, return_exceptions=True)
         await self._door.close_all(CLOSE_GOING_AWAY, "the server is shutting down")
+        await self._drain()
         self._frames.stop()
         self._stopped.set()
+
+    async def _drain(self) -> None:
+        """Let the directory writes and hooks still running finish (a room's removal
+        must reach a shared directory), ``shutdown_timeout`` at most; cancel the rest."""
+        here = asyncio.current_task()
+        running = [task for task in self._tasks if task is not here]
+        if not running:
+            return
+        _, late = await asyncio.wait(running, timeout=self.shutdown_timeout)
+        for task in late:
+            logger.warning("shutdown: cancelling %r, still running", task)
+            task.cancel()
 
     def _update_directory(self, room: Room, changes: dict[str, Any]) -> None:
         self._writes.write(room.code, self.directory.update(room.code, **changes))
