@@ -16,21 +16,19 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _fresh_line_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
+def _fresh_line_budgets() -> None:
     """Each test starts with the process's log budgets unspent (what one test's
     connections logged does not silence the next test's)."""
-    from multiplayer.rooms import front
+    from multiplayer.rooms import disposal, front
     from multiplayer.transport import tls, websocket_server
-    from multiplayer.transport.log_budget import LineBudget
 
-    budgets = (
-        (tls, "handshake_failures"),
-        (websocket_server, "handshake_lines"),
-        (front, "refusal_lines"),
-    )
-    for module, name in budgets:
-        old = getattr(module, name)
-        monkeypatch.setattr(module, name, LineBudget(old.logger, old.what))
+    for budget in (
+        tls.handshake_failures,
+        websocket_server.handshake_lines,
+        front.refusal_lines,
+        disposal.room_lines,
+    ):
+        budget.reset()
 
 
 @pytest.fixture(autouse=True)

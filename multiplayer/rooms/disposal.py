@@ -3,8 +3,10 @@
 A room ends when its game says so (``room.dispose()``), when its code fails, when
 the server shuts down, or ``dispose_delay`` seconds after it is left empty: no
 player (one away for a resume still counts) and no join in progress. Ending it
-takes it out of the frames, runs its ``on_dispose``, frees its scene, closes its
-players with 1001 (going away), and removes it from the directory.
+removes it from the directory first (no one new is sent to a room that ends), takes
+it out of the frames, runs its ``on_dispose`` (``DISPOSE_TIMEOUT`` seconds at
+most: a hook that hangs does not keep its players), frees its scene, and closes
+its players with 1001 (going away).
 """
 
 from __future__ import annotations
@@ -15,14 +17,21 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from ..transport.log_budget import LineBudget
 from .directory import RoomDirectory
 from .frames import RoomFrames
 from .room import Room
 from .writes import Writes
 
-__all__ = ["Disposal", "cancel_dispose"]
+__all__ = ["DISPOSE_TIMEOUT", "Disposal", "cancel_dispose", "room_lines"]
 
 logger = logging.getLogger("multiplayer.rooms")
+
+DISPOSE_TIMEOUT = 5.0
+"""Seconds a room's ``on_dispose`` may take; then its players are let go all the same."""
+
+room_lines = LineBudget(logger, "lines about rooms created and disposed")
+"""Rooms come and go at the clients' request: their lines have a budget."""
 
 
 class Disposal:
@@ -66,11 +75,19 @@ class Disposal:
 
     async def _dispose(self, room: Room) -> None:
         code = room.code
+        self._writes.write(code, self._directory.remove(code))
         self._frames.remove(room)
         try:
             result = room.on_dispose()
             if result is not None and inspect.isawaitable(result):
-                await result
+                await asyncio.wait_for(result, DISPOSE_TIMEOUT)
+        except TimeoutError:
+            logger.warning(
+                "room %s (%s): on_dispose still ran after %s s; its players are let go",
+                code,
+                room.room_type,
+                DISPOSE_TIMEOUT,
+            )
         except Exception:
             logger.exception("room %s (%s): on_dispose failed", code, room.room_type)
         try:
@@ -80,8 +97,7 @@ class Disposal:
         except Exception:  # (its players are let go all the same)
             logger.exception("room %s (%s): freeing its scene failed", code, room.room_type)
         room.peer.close()
-        self._writes.write(code, self._directory.remove(code))
-        logger.info("room %s (%s) disposed", code, room.room_type)
+        room_lines.log(logging.INFO, "room %s (%s) disposed", code, room.room_type)
         await room.peer.wait_closed()
 
 

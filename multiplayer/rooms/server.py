@@ -33,9 +33,9 @@ from ..scene import os_signals
 from ..transport.close_codes import CLOSE_GOING_AWAY
 from ..transport.websocket_client import RESUME_PATH_HEADER
 from ..transport.websocket_multiplayer_peer import WebSocketMultiplayerPeer
-from ..transport.websocket_peer_link import State
+from ..transport.websocket_peer_link import is_routable
 from .directory import LocalDirectory, RoomDirectory, RoomInfo, Seat
-from .disposal import Disposal
+from .disposal import Disposal, room_lines
 from .frames import RoomFrames
 from .front import Front, FrontDoor
 from .listing import Listing
@@ -270,15 +270,14 @@ class RoomServer:
         api.peer_disconnected.connect(lambda peer_id: self._hook(room, room.on_leave(peer_id)))
         peer.peer_disconnected.connect(lambda peer_id: self._left(room))
         self._frames.add(room)
-        logger.info("room %s (%s) created", info.code, kind.name)
+        room_lines.log(logging.INFO, "room %s (%s) created", info.code, kind.name)
         return room
 
     def _hand_over(self, front: Front, room: Room, seat: Seat | None) -> None:
         """Give the connection to ``room``'s peer and send its 101 (no await between
         the check and the send: the connection is still waiting for it)."""
-        conn = front.conn
-        if conn.routed is None or conn.state is not State.STATE_CONNECTING:
-            if seat is not None:  # (it left, or its handshake timed out meanwhile)
+        if not is_routable(front.conn):
+            if seat is not None:  # (it left, timed out or broke the protocol meanwhile)
                 room._joining -= 1
                 self._seating.release(seat)
                 self._check_empty(room)
@@ -288,13 +287,13 @@ class RoomServer:
             room._side.adopt(front.ws, lambda peer_id: self._settled(room, seat, peer_id))
         else:
             room._side.adopt(front.ws, _ignore, resume_only=True)
-        front.open(
-            (
-                (ROOM_HEADER, room.code),
-                (ROOM_TYPE_HEADER, room.room_type),
-                (RESUME_PATH_HEADER, f"/resume/{room.code}"),
-            )
+        headers = (
+            (ROOM_HEADER, room.code),
+            (ROOM_TYPE_HEADER, room.room_type),
+            (RESUME_PATH_HEADER, f"/resume/{room.code}"),
         )
+        if not front.open(headers):  # (cannot be, with no await since the check)
+            front.conn.cut()  # (the room's peer settles it as it closes)
 
     def _settled(self, room: Room, seat: Seat, peer_id: int | None) -> None:
         """The room's peer is done with a join's handshake: the seat is taken, or

@@ -49,6 +49,12 @@ class LineBudget:
         self._held = 0
         self._timer: asyncio.TimerHandle | None = None
 
+    def reset(self) -> None:
+        """Start afresh: the interval's lines unspent, nothing held (for tests)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._since, self._logged, self._held, self._timer = float("-inf"), 0, 0, None
+
     def log(
         self, level: int, message: str, *args: object, logger: logging.Logger | None = None
     ) -> None:

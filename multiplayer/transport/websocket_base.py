@@ -45,7 +45,7 @@ from .resume import Replay
 from .websocket_flow import FLOOD_GRACE, hold_reading
 from .websocket_link import CLOSED, OPEN, Link
 from .websocket_peer import WebSocketPeer
-from .websocket_peer_link import PeerLink, State
+from .websocket_peer_link import PeerLink, State, fit_close_reason
 from .websocket_sessions import Sessions
 from .websocket_settings import MIN_MESSAGE_SIZE, WebSocketSettings
 
@@ -66,9 +66,6 @@ logger = logging.getLogger("multiplayer.websocket")
 
 _WS_CLOSED = State.STATE_CLOSED
 _RELIABLE = TransferMode.RELIABLE
-
-
-MAX_CLOSE_REASON = 123  # bytes: RFC 6455 §5.5, a control frame's 125 less the code
 
 
 class WebSocketPeerBase(WebSocketSettings):
@@ -417,7 +414,7 @@ class WebSocketPeerBase(WebSocketSettings):
         """
         unsent = link.take_unsent(self._encode) if graceful else []
         self._forget_link(link, notify=notify)
-        self._close_socket(link, unsent, code, _close_reason(reason))
+        self._close_socket(link, unsent, code, fit_close_reason(reason))
 
     def _close_socket(self, link: Link, unsent: list[bytes], code: int, reason: str) -> None:
         """Send ``unsent`` and close the socket of a link forgotten already: on the
@@ -470,11 +467,3 @@ class WebSocketPeerBase(WebSocketSettings):
                 await asyncio.wait(set(self._tasks))
             else:
                 await self._all_closed.wait()
-
-
-def _close_reason(reason: str) -> str:
-    """``reason`` cut to fit a close frame, at a character boundary."""
-    encoded = reason.encode()
-    if len(encoded) <= MAX_CLOSE_REASON:
-        return reason
-    return encoded[:MAX_CLOSE_REASON].decode(errors="ignore")

@@ -44,6 +44,8 @@ __all__ = [
     "State",
     "WriteMode",
     "accept_routed",
+    "fit_close_reason",
+    "is_routable",
 ]
 
 logger = logging.getLogger("multiplayer.transport")
@@ -513,17 +515,17 @@ class PeerLink:
 
     # Sending.
 
-    def write_binary(self, messages: list[bytes]) -> bool:
-        """Send ``messages`` as binary messages, in one write to the socket; False
-        (nothing sent) if the connection is no longer open. No limit is checked
-        here: the caller watches :meth:`buffered`."""
+    def write_binary(self, messages: list[bytes], text: bool = False) -> bool:
+        """Send ``messages`` as binary messages (text ones if ``text``: UTF-8), in one
+        write to the socket; False (nothing sent) if the connection is no longer
+        open. No limit is checked here: the caller watches :meth:`buffered`."""
         transport = self.transport
         protocol = self.protocol
         if protocol.state is not _PROTOCOL_OPEN or transport is None or transport.is_closing():
             return False
-        send_binary = protocol.send_binary
+        send = protocol.send_text if text else protocol.send_binary
         for message in messages:
-            send_binary(message)
+            send(message)
         transport.writelines(protocol.data_to_send())
         return True
 
@@ -553,7 +555,7 @@ class PeerLink:
         """Start the closing handshake (the state shows CLOSING at once)."""
         self.discarding = True
         if self.protocol.state is ProtocolState.OPEN and self.transport is not None:
-            self.protocol.send_close(code, reason)
+            self.protocol.send_close(code, fit_close_reason(reason))
             self._write_pending()
             self._expect_close()
         if self.state is OPEN:
@@ -648,12 +650,38 @@ class PeerLink:
             hook()
 
 
+MAX_CLOSE_REASON = 123
+"""Bytes of a close frame's reason: RFC 6455 §5.5, a control frame's 125 less the code."""
+
+
+def fit_close_reason(reason: str) -> str:
+    """``reason``, cut to fit a close frame (at a character boundary)."""
+    encoded = reason.encode()
+    if len(encoded) <= MAX_CLOSE_REASON:
+        return reason
+    return encoded[:MAX_CLOSE_REASON].decode(errors="ignore")
+
+
+def is_routable(link: PeerLink) -> bool:
+    """Whether the 101 that ``link``'s router holds can still be sent: the client is
+    still there and sent nothing wrong meanwhile."""
+    transport = link.transport
+    return (
+        link.routed is not None
+        and link.state is CONNECTING
+        and link.failure is None
+        and transport is not None
+        and not transport.is_closing()
+    )
+
+
 def accept_routed(link: PeerLink, headers: tuple[tuple[str, str], ...] = ()) -> bool:
     """Send the 101 that ``link``'s router held, with ``headers`` added, and open;
     False if the connection ended meanwhile (its handshake timed out, say)."""
-    routed, link.routed = link.routed, None
-    if routed is None or link.state is not CONNECTING or link.transport is None:
+    routed = link.routed
+    if routed is None or not is_routable(link):
         return False
+    link.routed = None
     request, response = routed
     for name, value in headers:
         response.headers[name] = value
@@ -676,6 +704,9 @@ def _check_parser(link: PeerLink) -> None:
         reason = f"protocol error: {exc}"
     link.failure = sent or Close(code, reason)
     link._report(logging.WARNING, "%s; closing with %d", reason, code)
+    if link.routed is not None:  # (before its 101: nothing to close, cut it)
+        link.routed = None
+        link.abort()
 
 
 def _early_frame(link: PeerLink) -> None:

@@ -13,11 +13,7 @@ import pytest
 from multiplayer import ConnectionStatus, WebSocketMultiplayerPeer
 from multiplayer.exceptions import ProtocolError
 from multiplayer.transport.framing import FRAMINGS, Greeting
-from multiplayer.transport.websocket_base import (
-    MAX_CLOSE_REASON,
-    WebSocketPeerBase,
-    _close_reason,
-)
+from multiplayer.transport.websocket_base import WebSocketPeerBase
 from multiplayer.transport.websocket_peer import WebSocketPeer
 from multiplayer.transport.websocket_settings import MIN_MESSAGE_SIZE
 
@@ -61,17 +57,6 @@ def test_check_greeting_wants_room_for_packets(size: int | None, ok: bool) -> No
     else:
         with pytest.raises(ProtocolError, match="below the minimum"):
             WebSocketPeerBase._check_greeting(greeting)
-
-
-@pytest.mark.parametrize(
-    "reason", ["short", "x" * 200, "é" * 100, "€" * 50, "a" + "€" * 60], ids=str.__len__
-)
-def test_close_reason_fits_a_close_frame(reason: str) -> None:
-    """A close reason is cut to 123 bytes of UTF-8 (RFC 6455 §5.5), never mid-character."""
-    cut = _close_reason(reason)
-    assert len(cut.encode()) <= MAX_CLOSE_REASON == 123
-    assert reason.startswith(cut)
-    assert len(cut.encode()) > MAX_CLOSE_REASON - 3 or cut == reason
 
 
 async def test_a_long_kick_reason_reaches_the_client_cut(caplog: pytest.LogCaptureFixture) -> None:

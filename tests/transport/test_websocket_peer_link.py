@@ -23,11 +23,13 @@ from multiplayer.transport.framing.native import Hello
 from multiplayer.transport.tcp_server import TCPServer
 from multiplayer.transport.websocket_peer import WebSocketPeer
 from multiplayer.transport.websocket_peer_link import (
+    MAX_CLOSE_REASON,
     LinkSettings,
     PeerLink,
     Received,
     State,
     accept_routed,
+    fit_close_reason,
 )
 from tests.transport.peers import Peers, drain, poll_until, record, start_server
 
@@ -376,3 +378,14 @@ async def test_a_request_that_is_no_upgrade_is_not_routed() -> None:
         writer.close()
         await until(lambda: len(links) == 1 and links[0].state is State.STATE_CLOSED)
         assert requests == []
+
+
+@pytest.mark.parametrize(
+    "reason", ["short", "x" * 200, "é" * 100, "€" * 50, "a" + "€" * 60], ids=str.__len__
+)
+def test_close_reason_fits_a_close_frame(reason: str) -> None:
+    """A close reason is cut to 123 bytes of UTF-8 (RFC 6455 §5.5), never mid-character."""
+    cut = fit_close_reason(reason)
+    assert len(cut.encode()) <= MAX_CLOSE_REASON == 123
+    assert reason.startswith(cut)
+    assert len(cut.encode()) > MAX_CLOSE_REASON - 3 or cut == reason
