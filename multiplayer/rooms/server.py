@@ -20,6 +20,7 @@ and no join in progress is disposed after its type's ``dispose_delay``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
@@ -107,7 +108,10 @@ class RoomServer:
         self.auth_timeout = auth_timeout
         self.shutdown_timeout = shutdown_timeout
         self._frames = RoomFrames(fps, event_driven, self._failed)
-        self._door = FrontDoor(peer_factory(), self._routed)
+        template = peer_factory()  # (never started: its settings)
+        self._door = FrontDoor(template, self._routed)
+        # What closing the connections may take: a closing handshake, then a cut.
+        self._closing_time = template.handshake_timeout + 0.5
         self._listing = Listing(self.directory, max_watchers)
         self._types = RoomTypes()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -266,8 +270,8 @@ class RoomServer:
         except BaseException:
             peer.close()
             raise
-        api.peer_connected.connect(lambda peer_id: self._hook(room, room.on_joined(peer_id)))
-        api.peer_disconnected.connect(lambda peer_id: self._hook(room, room.on_leave(peer_id)))
+        api.peer_connected.connect(lambda peer_id: self._run_hook(room, room.on_joined, peer_id))
+        api.peer_disconnected.connect(lambda peer_id: self._run_hook(room, room.on_leave, peer_id))
         peer.peer_disconnected.connect(lambda peer_id: self._left(room))
         self._frames.add(room)
         room_lines.log(logging.INFO, "room %s (%s) created", info.code, kind.name)
@@ -329,18 +333,24 @@ class RoomServer:
         logger.info("%s: shutting the room server down", os_signals.name_of(signum))
         self._spawn(self.shutdown())
 
-    def _hook(self, room: Room, result: Awaitable[None] | None) -> None:
-        """Run what a hook returned, if it is a coroutine; an error disposes the room."""
+    def _run_hook(self, room: Room, hook: Callable[..., Any], *args: Any) -> None:
+        """Call one of ``room``'s hooks (a coroutine one runs as a task); an error,
+        raised at once or later, disposes the room."""
+        try:
+            result = hook(*args)
+        except Exception:
+            self._failed(room, hook.__name__)
+            return
         if result is None or not inspect.isawaitable(result):
             return
 
-        async def hook() -> None:
+        async def run() -> None:
             try:
                 await result
             except Exception:
-                self._failed(room, "a hook")
+                self._failed(room, hook.__name__)
 
-        self._spawn(hook())
+        self._spawn(run())
 
     def _failed(self, room: Room, where: str) -> None:
         logger.exception(
@@ -359,9 +369,10 @@ class RoomServer:
     async def shutdown(self, timeout: float | None = None) -> None:
         """Stop taking players, tell every room (``on_shutdown``), let them end for
         ``timeout`` seconds (``shutdown_timeout`` by default), dispose those left
-        (their players are closed with 1001), and wait until every connection has
-        closed; then :meth:`run` returns. Joins in progress are refused with
-        ``ShuttingDown`` (4104)."""
+        (their players are closed with 1001), and close every connection; then
+        :meth:`run` returns. Joins in progress are refused with ``ShuttingDown``
+        (4104). It takes ``timeout`` seconds at most, plus what closing takes (a
+        closing handshake: ``handshake_timeout``, and a little more)."""
         if self._closing:
             await self._stopped.wait()
             return
@@ -369,30 +380,33 @@ class RoomServer:
         self._listing.closing = True
         self._door.stop()
         for room in list(self._frames.rooms.values()):
-            self._hook(room, _call(room, room.on_shutdown))
+            self._run_hook(room, room.on_shutdown)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (self.shutdown_timeout if timeout is None else timeout)
         while self._frames.rooms and loop.time() < deadline:
             await asyncio.sleep(min(0.05, max(0.0, deadline - loop.time())))
         for room in list(self._frames.rooms.values()):
             self._dispose_soon(room)
-        await self._disposal.wait()
         for join in list(self._joins):  # (an on_join still deciding: refused)
             join.cancel()
-        await asyncio.gather(*self._joins, return_exceptions=True)
-        await self._door.close_all(CLOSE_GOING_AWAY, "the server is shutting down")
-        await self._drain()
+        closed_by = loop.time() + self._closing_time
+        ending = [self._disposal.wait(), *self._joins]
+        await _within(asyncio.gather(*ending, return_exceptions=True), closed_by)
+        closing = self._door.close_all(CLOSE_GOING_AWAY, "the server is shutting down")
+        await _within(closing, closed_by)
+        await self._drain(closed_by)
         self._frames.stop()
         self._stopped.set()
 
-    async def _drain(self) -> None:
+    async def _drain(self, deadline: float) -> None:
         """Let the directory writes and hooks still running finish (a room's removal
-        must reach a shared directory), ``shutdown_timeout`` at most; cancel the rest."""
+        must reach a shared directory), until ``deadline``; cancel the rest."""
         here = asyncio.current_task()
         running = [task for task in self._tasks if task is not here]
         if not running:
             return
-        _, late = await asyncio.wait(running, timeout=self.shutdown_timeout)
+        timeout = max(0.0, deadline - asyncio.get_running_loop().time())
+        _, late = await asyncio.wait(running, timeout=timeout)
         for task in late:
             logger.warning("shutdown: cancelling %r, still running", task)
             task.cancel()
@@ -407,17 +421,16 @@ class RoomServer:
         return task
 
 
+async def _within(work: Awaitable[Any], deadline: float) -> None:
+    """Wait for ``work`` until the loop's time ``deadline`` (then let it go)."""
+    timeout = max(0.0, deadline - asyncio.get_running_loop().time())
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(work, timeout)
+
+
 async def _maybe_await(result: Awaitable[None] | None) -> None:
     if result is not None and inspect.isawaitable(result):
         await result
-
-
-def _call(room: Room, hook: Callable[[], Awaitable[None] | None]) -> Awaitable[None] | None:
-    try:
-        return hook()
-    except Exception:
-        logger.exception("room %s (%s): %s failed", room.code, room.room_type, hook.__name__)
-        return None
 
 
 def _ignore(peer_id: int | None) -> None:
