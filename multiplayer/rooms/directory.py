@@ -131,7 +131,8 @@ class RoomDirectory(abc.ABC):
 
     @abc.abstractmethod
     async def confirm(self, seat: Seat) -> None:
-        """The join succeeded: the held seat is taken."""
+        """The join succeeded: the held seat is taken (counted even if the hold
+        expired meanwhile: the player is in)."""
 
     @abc.abstractmethod
     async def release(self, seat: Seat) -> None:
@@ -220,6 +221,7 @@ class LocalDirectory(RoomDirectory):
         metadata: Mapping[str, Any] | None = None,
         criteria: Mapping[str, Any] | None = None,
     ) -> Seat:
+        self._expire_all()
         candidates = [
             room
             for room in self._rooms.values()
@@ -235,9 +237,12 @@ class LocalDirectory(RoomDirectory):
         return self._create(room_type, owner, max_clients, False, metadata)
 
     async def confirm(self, seat: Seat) -> None:
-        if self._holds.get(seat.code, {}).pop(seat.ticket, None) is not None:
-            room = self._rooms[seat.code]
-            self._set(replace(room, taken=room.taken + 1, held=room.held - 1))
+        room = self._rooms.get(seat.code)
+        if room is None:
+            return
+        held = self._holds.get(seat.code, {}).pop(seat.ticket, None) is not None
+        # (a hold that expired meanwhile still ends in a player who is in: counted)
+        self._set(replace(room, taken=room.taken + 1, held=room.held - held))
 
     async def release(self, seat: Seat) -> None:
         if self._holds.get(seat.code, {}).pop(seat.ticket, None) is not None:

@@ -70,7 +70,8 @@ class Room:
             is disposed at once). Players away for a resume still count.
         filter_by: The create options that ``join_or_create`` matches rooms by
             (``("mode",)``: a player asking for ``mode=duel`` lands in a duel room).
-            They are put in the room's metadata.
+            They are put in the room's metadata, and stay there: setting
+            ``metadata`` keeps them (join_or_create matches by them).
     """
 
     max_clients: int = 0
@@ -185,7 +186,7 @@ class Room:
 
     @metadata.setter
     def metadata(self, metadata: Mapping[str, Any]) -> None:
-        self._set(metadata=MappingProxyType(dict(metadata)))
+        self._set(metadata=MappingProxyType({**metadata, **self._filters}))
 
     def dispose(self) -> None:
         """End the room now: its players are closed with 1001 (going away)."""
@@ -215,6 +216,7 @@ class Room:
         self._locked = False
         self._private = private
         self._metadata: Mapping[str, Any] = MappingProxyType(dict(metadata))
+        self._filters = dict(metadata)  # (what it was created with: filter_by's)
         self._disposed = False
         self._joining = 0  # seats held for joins in progress
         self._dispose_timer: asyncio.TimerHandle | None = None
@@ -243,7 +245,7 @@ class Room:
 
 _GIVEN = frozenset(
     {"_code", "_room_type", "_options", "_peer", "_tree", "_locked", "_private", "_metadata"}
-    | {"_disposed", "_joining", "_dispose_timer", "_last_frame", "_side"}
+    | {"_disposed", "_joining", "_dispose_timer", "_last_frame", "_side", "_filters"}
 )
 """What :meth:`Room._attach` sets: read before it, ``InvalidState``."""
 

@@ -24,6 +24,9 @@ __all__ = ["START_WAIT", "AtCapacity", "Seating"]
 
 logger = logging.getLogger("multiplayer.rooms")
 
+_ATTEMPTS = 3
+"""Times a join_or_create asks the directory, when the room it got ended meanwhile."""
+
 START_WAIT = 2.0
 """Seconds a join waits for a room the directory says is here, not started yet."""
 
@@ -59,30 +62,19 @@ class Seating:
         self._writes.write(seat.code, self.directory.release(seat))
 
     async def take(self, wanted: RoomRequest) -> tuple[Seat, Room]:
-        """Hold a seat for ``wanted``, and find (or create) its room here."""
-        directory = self.directory
-        if wanted.action is Action.JOIN:
-            seat = await directory.reserve(wanted.target)
-        else:
-            kind = self._types.get(wanted.target)
-            filters = {k: wanted.options[k] for k in kind.filter_by if k in wanted.options}
-            if wanted.action is Action.CREATE:
-                private = wanted.options.get("private", "").lower() in ("1", "true", "yes")
-                seat = await directory.create(
-                    kind.name,
-                    self.owner,
-                    max_clients=kind.max_clients,
-                    private=private,
-                    metadata=filters,
-                )
-            else:
-                seat = await directory.join_or_create(
-                    kind.name,
-                    self.owner,
-                    max_clients=kind.max_clients,
-                    metadata=filters,
-                    criteria=filters,
-                )
+        """Hold a seat for ``wanted``, and find (or create) its room here. A
+        ``join_or_create`` whose room ended meanwhile asks again (the directory
+        then finds another, or makes one): the player asked for any room."""
+        for _ in range(_ATTEMPTS - 1):
+            try:
+                return await self._take(wanted)
+            except RoomNotFound:
+                if wanted.action is not Action.JOIN_OR_CREATE:
+                    raise
+        return await self._take(wanted)
+
+    async def _take(self, wanted: RoomRequest) -> tuple[Seat, Room]:
+        seat = await self._hold(wanted)
         try:
             room = await self._room_for(seat, wanted.options)
         except BaseException:
@@ -91,6 +83,29 @@ class Seating:
         room._joining += 1
         cancel_dispose(room)
         return seat, room
+
+    async def _hold(self, wanted: RoomRequest) -> Seat:
+        directory = self.directory
+        if wanted.action is Action.JOIN:
+            return await directory.reserve(wanted.target)
+        kind = self._types.get(wanted.target)
+        filters = {k: wanted.options[k] for k in kind.filter_by if k in wanted.options}
+        if wanted.action is Action.CREATE:
+            private = wanted.options.get("private", "").lower() in ("1", "true", "yes")
+            return await directory.create(
+                kind.name,
+                self.owner,
+                max_clients=kind.max_clients,
+                private=private,
+                metadata=filters,
+            )
+        return await directory.join_or_create(
+            kind.name,
+            self.owner,
+            max_clients=kind.max_clients,
+            metadata=filters,
+            criteria=filters,
+        )
 
     async def _room_for(self, seat: Seat, options: Mapping[str, str]) -> Room:
         """The room of ``seat``: created now if the seat made it."""

@@ -86,7 +86,8 @@ class RoomServer:
             cannot make rooms without end.
 
     Raises:
-        ValueError: ``fps`` is not positive.
+        ValueError: ``fps`` is not positive, or the directory's ``hold_time`` is
+            shorter than a join may take (``2 * handshake_timeout + 1`` seconds).
     """
 
     def __init__(
@@ -112,6 +113,7 @@ class RoomServer:
         self._door = FrontDoor(template, self._routed)
         # What closing the connections may take: a closing handshake, then a cut.
         self._closing_time = template.handshake_timeout + 0.5
+        _check_hold_time(self.directory, template.handshake_timeout)
         self._listing = Listing(self.directory, max_watchers)
         self._types = RoomTypes()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -419,6 +421,19 @@ class RoomServer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def _check_hold_time(directory: RoomDirectory, handshake_timeout: float) -> None:
+    """A seat must stay held for as long as a join may take: the request's
+    handshake, then the greeting's, each up to ``handshake_timeout``."""
+    hold_time = getattr(directory, "hold_time", None)
+    needed = 2 * handshake_timeout + 1
+    if hold_time is not None and hold_time < needed:
+        raise ValueError(
+            f"the directory holds seats for {hold_time} s, and a join may take up to"
+            f" {needed} s with handshake_timeout {handshake_timeout} s: give it a"
+            f" hold_time of {needed} s or more"
+        )
 
 
 async def _within(work: Awaitable[Any], deadline: float) -> None:

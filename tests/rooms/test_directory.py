@@ -62,8 +62,12 @@ async def test_a_released_or_expired_hold_frees_its_seat() -> None:
     again = await directory.reserve(seat.code)  # (the released seat)
     clock.now = 5.0  # both holds expire: the joining process died, say
     assert (await directory.get(seat.code)).held == 0
-    await directory.confirm(again)  # (too late: nothing happens)
     assert (await directory.get(seat.code)).taken == 0
+    await directory.confirm(again)  # (late: the player is in all the same, and counted)
+    info = await directory.get(seat.code)
+    assert (info.taken, info.held) == (1, 0)
+    await directory.release(other)  # (an expired hold released: nothing to give back)
+    assert (await directory.get(seat.code)).held == 0
 
 
 async def test_join_or_create_is_single_flight() -> None:
