@@ -32,6 +32,9 @@ logger = logging.getLogger("multiplayer.rooms")
 LISTING_INTERVAL = 0.1
 """Seconds at least between two listings sent to one watcher."""
 
+_MADE = 64
+"""Room types whose listing is kept made (a watcher may ask for any type)."""
+
 CLOSE_TRY_AGAIN_LATER = 1013
 
 
@@ -65,6 +68,9 @@ class Listing:
         self.max_watchers = max_watchers
         self.watchers = 0
         self.closing = False
+        # One JSON per room type and version, however many watch it: a change costs
+        # one listing each, not one per watcher.
+        self._made: dict[str, tuple[int, bytes]] = {}
 
     async def serve(self, front: Front, room_type: str) -> None:
         """Send the public rooms (of ``room_type``) now and whenever they change,
@@ -81,20 +87,33 @@ class Listing:
         finally:
             self.watchers -= 1
 
+    async def _listing(self, room_type: str, version: int) -> bytes:
+        """The listing of ``room_type`` at ``version`` (or later), as JSON."""
+        made = self._made.get(room_type)
+        if made is not None and made[0] >= version:
+            return made[1]
+        text = listing_json(await self.directory.listing(room_type or None)).encode()
+        self._made[room_type] = (version, text)
+        if len(self._made) > _MADE:
+            del self._made[next(iter(self._made))]
+        return text
+
     async def _send_changes(self, front: Front, room_type: str) -> None:
         directory = self.directory
         loop = asyncio.get_running_loop()
         version = await directory.changed(-1)  # (now: what the first listing shows)
         ws = front.ws
         while not self.closing:
-            rooms = await directory.listing(room_type or None)
+            text = await self._listing(room_type, version)
             ws.poll()
             while ws.get_available_packet_count():
                 ws.get_packet()  # (a watcher has nothing to say: ignored)
             if ws.get_ready_state() is not State.STATE_OPEN:
                 return
             if not front.conn.backed_up:  # (else the next one)
-                ws.send_text(listing_json(rooms))
+                # (on the link itself: a listing is as long as the rooms are many,
+                # and outbound_buffer_size bounds what a peer puts, not this)
+                front.conn.write_binary([text], text=True)
             change = loop.create_task(directory.changed(version))
             waits: set[asyncio.Future[Any]] = {change, front.closed}
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)

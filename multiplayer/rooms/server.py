@@ -26,7 +26,7 @@ import logging
 import os
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from ..exceptions import InvalidState, RoomError, RoomNotFound, ShuttingDown
@@ -207,9 +207,6 @@ class RoomServer:
         join.add_done_callback(self._joins.discard)
 
     async def _serve(self, front: Front, wanted: RoomRequest, headers: dict[str, str]) -> None:
-        seat: Seat | None = None
-        room: Room | None = None  # while this join counts in it
-        created = False  # the room was made for this join
         try:
             if self._closing:
                 raise ShuttingDown("the server is shutting down")
@@ -222,17 +219,9 @@ class RoomServer:
                     raise RoomNotFound(f"no room {wanted.target} here to resume in")
                 self._hand_over(front, home, None)
                 return
-            seat, room = await self._seating.take(wanted)
-            created = seat.created
-            join = JoinRequest(room.code, wanted.options, front.host, headers, seat.created)
-            await _maybe_await(room.on_join(join))
-            if self._closing:
-                raise ShuttingDown("the server is shutting down")
-            if room.disposed:
-                raise RoomNotFound(f"room {room.code} has ended")
-            self._hand_over(front, room, seat)
-            seat = room = None  # (the room's peer settles the seat)
-            created = False
+            decided = await self._unless_gone(front, self._decide(front, wanted, headers))
+            if decided is not None:
+                self._hand_over(front, *decided)
         except AtCapacity as exc:
             front.refuse(exc, _CLOSE_TRY_AGAIN_LATER, logging.WARNING)
         except RoomError as exc:
@@ -244,15 +233,48 @@ class RoomServer:
         except Exception:
             logger.exception("connection from %s: the join failed", front.address)
             front.close(_CLOSE_INTERNAL_ERROR, "internal error")
-        finally:
-            if seat is not None:
-                self._seating.release(seat)
-            if room is not None:  # (a refused join leaves nothing behind)
-                room._joining -= 1
-                if created and not room._joining and not room.peer._links:
-                    self._dispose_soon(room)  # (no dispose_delay: no one was ever in)
-                else:
-                    self._check_empty(room)
+
+    async def _decide(
+        self, front: Front, wanted: RoomRequest, headers: dict[str, str]
+    ) -> tuple[Room, Seat]:
+        """Hold a seat for the request and ask its room's ``on_join``: the room and
+        the seat, counted in ``room._joining``; or raise, with nothing held."""
+        seat, room = await self._seating.take(wanted)
+        try:
+            join = JoinRequest(room.code, wanted.options, front.host, headers, seat.created)
+            await _maybe_await(room.on_join(join))
+            if self._closing:
+                raise ShuttingDown("the server is shutting down")
+            if room.disposed:
+                raise RoomNotFound(f"room {room.code} has ended")
+        except BaseException:  # (a refused join leaves nothing behind)
+            self._seating.release(seat)
+            room._joining -= 1
+            if seat.created and not room._joining and not room.peer._links:
+                self._dispose_soon(room)  # (no dispose_delay: no one was ever in)
+            else:
+                self._check_empty(room)
+            raise
+        return room, seat
+
+    async def _unless_gone(
+        self, front: Front, deciding: Coroutine[Any, Any, tuple[Room, Seat]]
+    ) -> tuple[Room, Seat] | None:
+        """Run ``deciding`` unless the client goes first (it left, or its handshake
+        timed out): then cancel it (a hook that hangs holds no seat) and None."""
+        task = self._spawn(deciding)
+        try:
+            await asyncio.wait({task, front.closed}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if task.done():
+            result: tuple[Room, Seat] = task.result()
+            return result
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, RoomError):
+            await task
+        return None
 
     async def _create(self, info: RoomInfo, options: Mapping[str, str]) -> Room:
         kind = self._types.get(info.room_type)
@@ -279,7 +301,7 @@ class RoomServer:
         room_lines.log(logging.INFO, "room %s (%s) created", info.code, kind.name)
         return room
 
-    def _hand_over(self, front: Front, room: Room, seat: Seat | None) -> None:
+    def _hand_over(self, front: Front, room: Room, seat: Seat | None = None) -> None:
         """Give the connection to ``room``'s peer and send its 101 (no await between
         the check and the send: the connection is still waiting for it)."""
         if not is_routable(front.conn):
