@@ -21,6 +21,7 @@ import logging
 from typing import Any
 
 from ..exceptions import RoomError
+from ..transport.close_codes import CLOSE_TRY_AGAIN_LATER
 from ..transport.websocket_peer_link import State
 from .directory import RoomDirectory, RoomInfo
 from .front import Front
@@ -34,8 +35,6 @@ LISTING_INTERVAL = 0.1
 
 _MADE = 64
 """Room types whose listing is kept made (a watcher may ask for any type)."""
-
-CLOSE_TRY_AGAIN_LATER = 1013
 
 
 def listing_json(rooms: list[RoomInfo]) -> str:

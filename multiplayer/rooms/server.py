@@ -31,7 +31,8 @@ from typing import Any
 
 from ..exceptions import InvalidState, RoomError, RoomNotFound, ShuttingDown
 from ..scene import os_signals
-from ..transport.close_codes import CLOSE_GOING_AWAY
+from ..transport.close_codes import CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN_LATER
+from ..transport.resume import ResumeGate
 from ..transport.websocket_client import RESUME_PATH_HEADER
 from ..transport.websocket_multiplayer_peer import WebSocketMultiplayerPeer
 from ..transport.websocket_peer_link import is_routable
@@ -55,8 +56,9 @@ ROOM_HEADER = "Multiplayer-Room"
 ROOM_TYPE_HEADER = "Multiplayer-Room-Type"
 """The 101's header with that room's type."""
 
+_BY_CODE = (Action.JOIN, Action.RESUME)
+
 _CLOSE_INTERNAL_ERROR = 1011
-_CLOSE_TRY_AGAIN_LATER = 1013
 
 
 class RoomServer:
@@ -101,7 +103,7 @@ class RoomServer:
         auth_timeout: float = 3.0,
         shutdown_timeout: float = 10.0,
         max_watchers: int = 1024,
-        max_rooms: int = 10_000,
+        max_rooms: int = 1_000,
     ) -> None:
         self.directory = directory if directory is not None else LocalDirectory()
         self.peer_factory = peer_factory
@@ -118,6 +120,9 @@ class RoomServer:
         self._types = RoomTypes()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._joins: set[asyncio.Task[Any]] = set()  # requests being served
+        # Unknown codes per address: past RESUME_FAILURES in RESUME_WINDOW seconds,
+        # an address's requests by code are refused unread (codes are not guessed).
+        self._guesses = ResumeGate()
         self._writes = Writes(self._spawn)
         self._disposal = Disposal(self._frames, self.directory, self._writes, self._spawn)
         self._seating = Seating(
@@ -213,6 +218,10 @@ class RoomServer:
             if wanted.action is Action.LIST:
                 await self._listing.serve(front, wanted.target)
                 return
+            if wanted.action in _BY_CODE and not self._guesses.allows(front.host, _now()):
+                guessing = RoomError("too many unknown room codes from this address")
+                front.refuse(guessing, CLOSE_TRY_AGAIN_LATER)
+                return
             if wanted.action is Action.RESUME:
                 home = self._frames.rooms.get(wanted.target)
                 if home is None or home.disposed:
@@ -223,8 +232,10 @@ class RoomServer:
             if decided is not None:
                 self._hand_over(front, *decided)
         except AtCapacity as exc:
-            front.refuse(exc, _CLOSE_TRY_AGAIN_LATER, logging.WARNING)
+            front.refuse(exc, CLOSE_TRY_AGAIN_LATER, logging.WARNING)
         except RoomError as exc:
+            if isinstance(exc, RoomNotFound) and wanted.action in _BY_CODE:
+                self._guesses.refused(front.host, _now())  # (codes must not be tried)
             front.refuse(exc)
         except asyncio.CancelledError:  # (the shutdown ended while it was decided;
             if front.conn.routed is not None:  # a listing's watcher gets 1001 after)
@@ -456,6 +467,10 @@ def _check_hold_time(directory: RoomDirectory, handshake_timeout: float) -> None
             f" {needed} s with handshake_timeout {handshake_timeout} s: give it a"
             f" hold_time of {needed} s or more"
         )
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()
 
 
 async def _within(work: Awaitable[Any], deadline: float) -> None:
