@@ -1,8 +1,11 @@
-"""Rooms: many sessions in one server, joined by code, with a lobby (in progress).
+"""Rooms: many sessions in one server, joined by code, with a lobby.
 
-So far: room codes (:mod:`.codes`) and the room directory with its seat ledger
-(:mod:`.directory`), the part a Redis directory will later replace to spread rooms
-over processes.
+A :class:`RoomServer` hosts many rooms on one port; each :class:`Room` is a session
+of its own (its own tree, SceneMultiplayer and ids). Players ``create``, ``join``
+(by code) or ``join_or_create`` rooms with the client helpers, or with a URL alone
+(a Godot game); the public rooms are listed as JSON (``list_rooms``,
+``watch_rooms``). Which rooms exist and their seats are kept by a
+:class:`RoomDirectory` (:class:`LocalDirectory` in one process). See docs/rooms.md.
 """
 
 from __future__ import annotations

@@ -16,10 +16,11 @@ A Godot client (or a browser) joins the same way, with only a URL:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -117,14 +118,15 @@ async def list_rooms(
     Raises:
         ConnectionError, TimeoutError: No listing came.
     """
-    async for rooms in watch_rooms(url, room_type, tls=tls):
-        return rooms
+    async with contextlib.aclosing(watch_rooms(url, room_type, tls=tls)) as listings:
+        async for rooms in listings:
+            return rooms  # (leaving the block closes the connection now)
     raise ConnectionError("the room server sent no listing")  # (watch_rooms raises first)
 
 
 async def watch_rooms(
     url: str, room_type: str = "", *, tls: ssl.SSLContext | None = None
-) -> AsyncIterator[list[RoomInfo]]:
+) -> AsyncGenerator[list[RoomInfo], None]:
     """The public rooms (of ``room_type``), now and each time they change, for as long
     as the iteration goes on (the connection closes when it stops).
 
@@ -188,7 +190,7 @@ def _base(url: str) -> str:
 
 
 def _parse_listing(data: bytes) -> list[RoomInfo]:
-    """A listing as the server sends it (see ``server.listing_json``)."""
+    """A listing as the server sends it (see :func:`.listing.listing_json`)."""
     try:
         rooms: list[dict[str, Any]] = json.loads(data)["rooms"]
         return [_room_info(room) for room in rooms]

@@ -34,7 +34,7 @@ __all__ = ["MAX_OPTIONS", "Action", "RoomRequest", "check_type_name", "parse_pat
 MAX_OPTIONS = 32
 """Options a request may carry (the handshake's own limits bound their size)."""
 
-_TYPE = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
+_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 
 
 class Action(enum.Enum):
@@ -66,8 +66,12 @@ def parse_path(path: str) -> RoomRequest:
         RoomError: It is no room request: an unknown action, a malformed type,
             an option given twice, or too many options.
     """
-    split = urllib.parse.urlsplit(path)
-    parts = [urllib.parse.unquote(part) for part in split.path.split("/") if part]
+    # (the request target as it came: an origin-form path, never a URL to split)
+    path_part, _, query = path.partition("?")
+    path_part = path_part.partition("#")[0]
+    if path_part and not path_part.startswith("/"):
+        raise RoomError(f"the request target {path[:40]!r} is not a path")
+    parts = [urllib.parse.unquote(part) for part in path_part.split("/") if part]
     if not parts:
         raise RoomError("no room request in the path (expected /create/TYPE, /join/CODE, ...)")
     try:
@@ -77,7 +81,7 @@ def parse_path(path: str) -> RoomRequest:
     if action is Action.LIST and len(parts) == 1:
         parts.append("")
     if len(parts) != 2:
-        raise RoomError(f"the path {split.path!r} is not /{action.value}/<one name>")
+        raise RoomError(f"the path {path_part!r} is not /{action.value}/<one name>")
     target = parts[1]
     if action in (Action.JOIN, Action.RESUME):
         try:
@@ -86,14 +90,15 @@ def parse_path(path: str) -> RoomRequest:
             raise RoomNotFound(str(exc)) from None
     elif target or action is not Action.LIST:
         check_type_name(target)
-    return RoomRequest(action, target, MappingProxyType(_options(split.query)))
+    return RoomRequest(action, target, MappingProxyType(_options(query)))
 
 
 def check_type_name(name: str) -> None:
     """Raise unless ``name`` can name a room type in a path.
 
     Raises:
-        RoomError: It is not 1 to 64 letters, digits, ``_``, ``.`` or ``-``.
+        RoomError: It is not 1 to 64 letters, digits, ``_``, ``.`` or ``-``,
+            starting with a letter or digit.
     """
     if not _TYPE.match(name):
         raise RoomError(f"{name!r} is not a room type name (letters, digits, _ . -)")

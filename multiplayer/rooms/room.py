@@ -147,7 +147,9 @@ class Room:
 
     @property
     def clients(self) -> list[int]:
-        """The ids of its players (those away for a resume too)."""
+        """The ids of its players: every peer its transport admitted, those away for a
+        resume and those still authenticating too (``on_joined`` comes after
+        authentication: ``multiplayer.get_peers()`` has only those)."""
         return sorted(self._peer._links)
 
     @property

@@ -273,9 +273,12 @@ class RoomServer:
     ) -> tuple[Room, Seat] | None:
         """Run ``deciding`` unless the client goes first (it left, or its handshake
         timed out): then cancel it (a hook that hangs holds no seat) and None."""
-        task = self._spawn(deciding)
+        task = asyncio.ensure_future(deciding)  # (its error is this caller's to raise)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        waits: set[asyncio.Future[Any]] = {task, front.closed}
         try:
-            await asyncio.wait({task, front.closed}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             task.cancel()
             raise
@@ -452,8 +455,13 @@ class RoomServer:
     def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("room server task failed: %r", task, exc_info=task.exception())
 
 
 def _check_hold_time(directory: RoomDirectory, handshake_timeout: float) -> None:

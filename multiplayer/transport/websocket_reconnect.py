@@ -23,6 +23,7 @@ import random
 from typing import TYPE_CHECKING
 
 from ..exceptions import ProtocolError
+from .close_codes import error_for_close
 from .framing.base import Greeting, Resumption
 from .resume import ResumeGap
 from .tls import TLSOptions
@@ -233,9 +234,10 @@ class _Attempt:
 
     def _why_closed(self) -> Exception:
         rcvd = self._conn.protocol.close_rcvd
-        # (4100-4105: a room server's refusal, its room gone or the server closing)
+        # (or a room server's typed refusal: its room gone, the server closing)
         refused = (CLOSE_RESUME_REFUSED, CLOSE_GOING_AWAY)
-        if rcvd is not None and (int(rcvd.code) in refused or 4100 <= int(rcvd.code) <= 4105):
+        code = int(rcvd.code) if rcvd is not None else 0
+        if rcvd is not None and (code in refused or error_for_close(code, "") is not None):
             reason = f"the server refused to resume the session: {int(rcvd.code)} {rcvd.reason}"
             return ResumeRefused(reason.rstrip())
         return ConnectionError(_describe(why_handshake_ended(self._conn)))
