@@ -228,7 +228,7 @@ class RoomServer:
                     raise RoomNotFound(f"no room {wanted.target} here to resume in")
                 self._hand_over(front, home, None)
                 return
-            decided = await self._unless_gone(front, self._decide(front, wanted, headers))
+            decided = await _unless_gone(front, self._decide(front, wanted, headers), self._tasks)
             if decided is not None:
                 self._hand_over(front, *decided)
         except AtCapacity as exc:
@@ -267,28 +267,6 @@ class RoomServer:
                 self._check_empty(room)
             raise
         return room, seat
-
-    async def _unless_gone(
-        self, front: Front, deciding: Coroutine[Any, Any, tuple[Room, Seat]]
-    ) -> tuple[Room, Seat] | None:
-        """Run ``deciding`` unless the client goes first (it left, or its handshake
-        timed out): then cancel it (a hook that hangs holds no seat) and None."""
-        task = asyncio.ensure_future(deciding)  # (its error is this caller's to raise)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        waits: set[asyncio.Future[Any]] = {task, front.closed}
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            task.cancel()
-            raise
-        if task.done():
-            result: tuple[Room, Seat] = task.result()
-            return result
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, RoomError):
-            await task
-        return None
 
     async def _create(self, info: RoomInfo, options: Mapping[str, str]) -> Room:
         kind = self._types.get(info.room_type)
@@ -475,6 +453,30 @@ def _check_hold_time(directory: RoomDirectory, handshake_timeout: float) -> None
             f" {needed} s with handshake_timeout {handshake_timeout} s: give it a"
             f" hold_time of {needed} s or more"
         )
+
+
+async def _unless_gone(
+    front: Front, deciding: Coroutine[Any, Any, tuple[Room, Seat]], tasks: set[asyncio.Task[Any]]
+) -> tuple[Room, Seat] | None:
+    """Run ``deciding`` (as one of ``tasks``) unless the client goes first (it left, or
+    its handshake timed out): then cancel it (a hook that hangs holds no seat) and
+    None."""
+    task = asyncio.ensure_future(deciding)  # (its error is this caller's to raise)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    waits: set[asyncio.Future[Any]] = {task, front.closed}
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if task.done():
+        result: tuple[Room, Seat] = task.result()
+        return result
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, RoomError):
+        await task
+    return None
 
 
 def _now() -> float:
