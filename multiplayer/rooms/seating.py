@@ -27,6 +27,9 @@ logger = logging.getLogger("multiplayer.rooms")
 _ATTEMPTS = 3
 """Times a join_or_create asks the directory, when the room it got ended meanwhile."""
 
+_LOOK_AGAIN = 0.05
+"""Seconds between two looks at the directory while waiting for a room to start."""
+
 START_WAIT = 2.0
 """Seconds a join waits for a room the directory says is here, not started yet."""
 
@@ -137,12 +140,15 @@ class Seating:
     async def _existing(self, code: str) -> Room:
         """The room ``code`` of a seat held in it: alive here, or being created here
         (a directory shared by tasks may give out its seats before the task that
-        created it has started it: so wait, a moment at most, for that)."""
+        created it has started it: so wait, a moment at most, for that). A room
+        that is ending is no room (its directory entry may not be gone yet)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + START_WAIT
         while True:
             room = self._rooms.get(code)
             if room is not None:
+                if room.disposed:
+                    raise RoomNotFound(f"room {code} has ended")
                 return room
             starting = self._starting.get(code)
             if starting is not None:
@@ -155,5 +161,5 @@ class Seating:
             if remaining <= 0:
                 raise RoomNotFound(f"room {code} has ended")
             self._started.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._started.wait(), remaining)
+            with contextlib.suppress(TimeoutError):  # (or its entry goes: look again)
+                await asyncio.wait_for(self._started.wait(), min(remaining, _LOOK_AGAIN))
