@@ -10,10 +10,13 @@ Each benchmark measures this library and its baselines in the same run, with the
 server in a process of its own (``bench/serve.py``) and the clients here, over
 loopback, and reports ratios: absolute times on a shared machine are noisy. The
 benchmarks: ``wire_bytes``, ``rpc_rtt``, ``rpc_throughput``, ``fanout``, ``sync``
-(``bench/replicate.py``), ``connections`` (``bench/connections.py``) and ``soak``
+(``bench/replicate.py``), ``connections`` (``bench/connections.py``), ``soak``
 (``bench/soak.py``: 200 clients calling and syncing while their links are cut at
-random). The soak checks as well as measures: if a call or a session is lost, or
-a delivery comes out of order, the run exits with status 1 after the table.
+random) and ``rooms`` (``bench/rooms.py``: a room server of 100 rooms of 4 clients
+calling, against one room of 4, one room of 400 and a plain server of 400). The
+soak and the rooms check as well as measure: if a call or a session is lost, a
+delivery comes out of order, or a client fails to join, the run exits with status
+1 after the table.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import connections as connections_bench  # noqa: E402
 import replicate  # noqa: E402
+import rooms as rooms_bench  # noqa: E402
 import soak as soak_bench  # noqa: E402
 from serve import Bench  # noqa: E402
 from served import served  # noqa: E402
@@ -421,6 +425,16 @@ async def soak(smoke: bool) -> list[Row]:
     return [Row(**row) for row in soak_bench.rows(report)]
 
 
+async def rooms(smoke: bool) -> list[Row]:
+    """100 rooms of 4 in one server: round trips, server CPU and joins, against one
+    room of 4, one room of 400 and a plain server of 400."""
+    report = await rooms_bench.run(
+        rooms_bench.Settings.smoke() if smoke else rooms_bench.Settings()
+    )
+    FAILURES.extend(f"rooms: {failure}" for failure in report.failures())
+    return [Row(**row) for row in rooms_bench.rows(report)]
+
+
 BENCHMARKS = {
     "wire_bytes": wire_bytes,
     "rpc_rtt": rpc_rtt,
@@ -429,6 +443,7 @@ BENCHMARKS = {
     "sync": sync,
     "connections": connections,
     "soak": soak,
+    "rooms": rooms,
 }
 
 

@@ -17,26 +17,34 @@ port on 127.0.0.1, prints ``port N`` on its first line, and serves until killed:
 objects that change every frame (``--fps``) and are replicated ``--hz`` times a
 second (``bench/replicate.py``).
 
+``rooms`` is a ``RoomServer`` (``bench/rooms.py``) with two room types, each room a
+tree with the same ``Bench`` node and settings as ``ours``: ``room``, of
+``--room-size`` seats, and ``one``, of any number.
+
 With ``--stats``, each line read on stdin is answered on stdout with
 ``stats {json}``: the process's CPU time, its resident memory and the peers it has
 admitted, so the bench can measure the server from outside (``bench/served.py``).
-A ``gc`` line collects garbage first (for memory readings). ``quit``, or stdin
-closing, makes the server close every connection (1001, going away) and exit.
+A ``gc`` line collects garbage first (for memory readings); ``profile start``
+starts a cProfile of the server, and ``profile PATH`` stops it and writes it to
+PATH. ``quit``, or stdin closing, makes the server close every connection (1001,
+going away) and exit.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gc
 import json
 import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from functools import partial
 from typing import Any
 
-from multiplayer import Node, SceneTree, WebSocketMultiplayerPeer, rpc
+from multiplayer import Node, SceneMultiplayer, SceneTree, WebSocketMultiplayerPeer, rpc
+from multiplayer.rooms import Room, RoomServer
 
 
 class Bench(Node):
@@ -97,11 +105,24 @@ class _Hooks:
 
     peers: Callable[[], int] = staticmethod(lambda: -1)  # admitted peers (-1: not known)
     close: Callable[[], Any] = staticmethod(lambda: None)  # closes every connection
+    rooms: Callable[[], int] = staticmethod(lambda: -1)  # rooms alive (-1: not a room server)
 
 
-def stats_hooks(peers: Callable[[], int], close: Callable[[], Any]) -> None:
+def stats_hooks(
+    peers: Callable[[], int], close: Callable[[], Any], rooms: Callable[[], int] | None = None
+) -> None:
     _Hooks.peers = peers
     _Hooks.close = close
+    if rooms is not None:
+        _Hooks.rooms = rooms
+
+
+def bench_settings(api: SceneMultiplayer) -> None:
+    """The settings of every server of ours here."""
+    api.rate_limits.packets_per_second = 0  # a benchmark floods on purpose
+    api.rate_limits.bytes_per_second = 0
+    api.rate_limits.cpu_per_second = 0
+    api.ping_interval = 0
 
 
 async def serve_ours(relay: bool = True, protocol: str = "native") -> None:
@@ -110,10 +131,7 @@ async def serve_ours(relay: bool = True, protocol: str = "native") -> None:
     await peer.create_server(0, "127.0.0.1")
     api = tree.get_multiplayer()
     api.multiplayer_peer = peer
-    api.rate_limits.packets_per_second = 0  # a benchmark floods on purpose
-    api.rate_limits.bytes_per_second = 0
-    api.rate_limits.cpu_per_second = 0
-    api.ping_interval = 0
+    bench_settings(api)
     api.server_relay = relay
     tree.root.add_child(Bench())
     stats_hooks(lambda: len(api.get_peers()), peer.close)
@@ -195,6 +213,29 @@ async def serve_sync(mode: str, args: argparse.Namespace) -> None:
     await tree.run(fps=args.fps)
 
 
+class BenchRoom(Room):
+    """A room of the ``rooms`` server: what ``ours`` serves, in a room."""
+
+    def on_create(self, options: Mapping[str, str]) -> None:
+        bench_settings(self.multiplayer)
+        self.tree.root.add_child(Bench())
+
+
+async def serve_rooms(room_size: int, fps: float) -> None:
+    server = RoomServer(fps=fps)  # event-driven, as serve_ours (at 60 frames a second)
+    server.define("room", BenchRoom, max_clients=room_size)
+    server.define("one", BenchRoom, max_clients=0)
+    await server.listen(0, "127.0.0.1")
+    closing: list[asyncio.Task[None]] = []  # (a reference, while it runs)
+    stats_hooks(
+        lambda: sum(len(room.multiplayer.get_peers()) for room in server.rooms.values()),
+        lambda: closing.append(asyncio.ensure_future(server.shutdown(timeout=0))),
+        lambda: len(server.rooms),
+    )
+    print(f"port {server.local_port}", flush=True)
+    await server.run(handle_signals=False)
+
+
 def resident_kib() -> int | None:
     """This process's resident memory (VmRSS) in KiB; None where /proc is missing."""
     try:
@@ -213,20 +254,31 @@ async def answer_stats() -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    profiler: cProfile.Profile | None = None
     while (line := await reader.readline()) and line.strip() != b"quit":
-        if line.strip() == b"gc":
+        command, _, argument = line.decode().strip().partition(" ")
+        if command == "gc":
             gc.collect()
+        elif command == "profile" and argument == "start":
+            profiler = cProfile.Profile()
+            profiler.enable()
+        elif command == "profile" and profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(argument)
+            profiler = None
         stats = {
             "cpu": time.process_time(),  # user + system, this process only
             "wall": time.monotonic(),
             "rss_kib": resident_kib(),
             "peers": _Hooks.peers(),
+            "rooms": _Hooks.rooms(),
         }
         print("stats " + json.dumps(stats), flush=True)
     # The clients see the server go away, as from a server that shuts down; a kill
     # would have them log "connection lost".
-    _Hooks.close()
-    await asyncio.sleep(0.5)  # the close frames go out
+    if _Hooks.peers():  # (0: none to close; -1: it cannot say, so close)
+        _Hooks.close()
+        await asyncio.sleep(0.5)  # the close frames go out
 
 
 async def main(server: Coroutine[Any, Any, None], stats: bool) -> None:
@@ -250,12 +302,16 @@ if __name__ == "__main__":
         "socketio": lambda _: serve_socketio(),
         "sync-always": partial(serve_sync, "always"),
         "sync-onchange": partial(serve_sync, "onchange"),
+        "rooms": lambda args: serve_rooms(args.room_size, args.fps),
     }
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("kind", choices=list(kinds))
     parser.add_argument("--stats", action="store_true", help="answer stats requests on stdin")
     parser.add_argument("--objects", type=int, default=100, help="sync: synchronized objects")
-    parser.add_argument("--fps", type=float, default=60.0, help="sync: server frames a second")
+    parser.add_argument(
+        "--fps", type=float, default=60.0, help="sync, rooms: server frames a second"
+    )
     parser.add_argument("--hz", type=float, default=20.0, help="sync: replications a second")
+    parser.add_argument("--room-size", type=int, default=4, help="rooms: seats of a 'room'")
     args = parser.parse_args()
     asyncio.run(main(kinds[args.kind](args), args.stats))

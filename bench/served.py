@@ -25,6 +25,7 @@ class Stats:
     wall: float  # the server's time.monotonic() when it answered
     rss_kib: int | None  # its resident memory
     peers: int  # the peers it has admitted (-1: its kind does not say)
+    rooms: int = -1  # the rooms alive in it (-1: not a room server)
 
 
 class Served:
@@ -38,9 +39,13 @@ class Served:
 
     async def stats(self, collect: bool = False) -> Stats:
         """The server's numbers now; ``collect``: after a garbage collection."""
+        return await self.ask("gc" if collect else "stats")
+
+    async def ask(self, command: str) -> Stats:
+        """Send one of ``serve.py --stats``'s commands; the numbers after it."""
         assert self.process.stdin is not None and self.process.stdout is not None
         async with self._asking:
-            self.process.stdin.write(b"gc\n" if collect else b"stats\n")
+            self.process.stdin.write(command.encode() + b"\n")
             await self.process.stdin.drain()
             line = await asyncio.wait_for(self.process.stdout.readline(), 30)
         kind, _, body = line.decode().partition(" ")

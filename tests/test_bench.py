@@ -53,8 +53,46 @@ def test_benchmarks_smoke(tmp_path: Path) -> None:
     assert soak["soak calls answered"]["value"] == soak["soak calls made"]["value"] > 0
     assert soak["soak out of order"]["value"] == soak["soak sessions lost"]["value"] == 0
     assert soak["soak resumes"]["value"] > 0
-    must_be_zero = ("soak calls lost", "soak out of order", "soak sessions lost")
+    assert ("rooms calls lost", "all") in seen  # (test_rooms_benchmark_smoke checks it)
+    must_be_zero = (
+        *("soak calls lost", "soak out of order", "soak sessions lost"),
+        *("rooms calls lost", "rooms clients not joined"),
+    )
     may_fall = ("soak server memory slope",)  # (over seconds, it is noise either way)
     for row in data["rows"]:
-        if row["benchmark"] not in (*must_be_zero, *may_fall):
+        # (what a few calls add to an idle server's CPU, measured for a tenth of a
+        # second: noise either way)
+        above_idle = row["benchmark"].startswith("rooms server CPU per call above idle")
+        if row["benchmark"] not in (*must_be_zero, *may_fall) and not above_idle:
             assert row["value"] > 0, row
+
+
+ROOMS_SUBJECTS = ("5 rooms of 2", "1 room of 2", "1 room of 10", "plain server, 10")
+
+
+@pytest.mark.timeout(120)  # (about 7 s here)
+def test_rooms_benchmark_smoke(tmp_path: Path) -> None:
+    """`bench/run.py --only rooms --smoke`: 5 rooms of 2 clients calling for 0.5 s, and
+    the same against one room of 2, one room of 10 and a plain server of 10. Every
+    client joins (the rooms as many as the seats call for, each full), every call is
+    answered once, and every room is disposed once its clients have left: else the
+    run fails."""
+    out = tmp_path / "rooms.json"
+    result = subprocess.run(
+        [sys.executable, "bench/run.py", "--only", "rooms", "--smoke", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {(row["benchmark"], row["subject"]): row for row in json.loads(out.read_text())["rows"]}
+    for subject in ROOMS_SUBJECTS:
+        for name in ("join", "rtt p50", "rtt p99", "server CPU", "server CPU per call"):
+            assert rows[f"rooms {name}", subject]["value"] > 0
+    assert rows["rooms join", "plain, relay off, 10"]["value"] > 0
+    assert rows["rooms rtt p50: 5 rooms of 2 / 1 room of 10", "ratio"]["value"] > 0
+    assert rows["rooms clients joined", "all"]["value"] == 10 + 2 + 10 + 10 + 10
+    assert rows["rooms clients not joined", "all"]["value"] == 0
+    assert rows["rooms calls made", "all"]["value"] > 0
+    assert rows["rooms calls lost", "all"]["value"] == 0
