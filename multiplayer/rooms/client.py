@@ -35,7 +35,18 @@ from .directory import RoomInfo
 from .paths import Action, room_path
 from .server import ROOM_HEADER, ROOM_TYPE_HEADER
 
-__all__ = ["JoinedRoom", "create", "join", "join_or_create", "list_rooms", "watch_rooms"]
+__all__ = [
+    "MAX_LISTING",
+    "JoinedRoom",
+    "create",
+    "join",
+    "join_or_create",
+    "list_rooms",
+    "watch_rooms",
+]
+
+MAX_LISTING = 8 * 1024 * 1024
+"""Bytes a listing may have, read (about 80,000 rooms)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,6 +145,7 @@ async def watch_rooms(
         ConnectionError, TimeoutError: The connection failed or closed.
     """
     ws = WebSocketPeer()
+    ws.inbound_buffer_size = MAX_LISTING  # (a listing grows with the rooms)
     arrived = asyncio.Event()
     ws._set_arrival_hook(arrived.set)
     options = TLSOptions.from_context(tls) if tls is not None else None
