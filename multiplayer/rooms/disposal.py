@@ -90,6 +90,9 @@ class Disposal:
             )
         except Exception:
             logger.exception("room %s (%s): on_dispose failed", code, room.room_type)
+        except asyncio.CancelledError:  # (a shutdown that could wait no longer)
+            room.peer.close()
+            raise
         try:
             for child in room.tree.root.get_children():
                 child.queue_free()

@@ -123,3 +123,26 @@ async def test_the_listing_shows_public_rooms_and_says_when_it_changes() -> None
     assert await asyncio.wait_for(waiting, 1) > seen
     assert (await directory.listing("dice"))[0].taken == 1
     assert await directory.listing("chess") == []
+
+
+async def test_join_or_create_lets_expired_holds_go_before_choosing() -> None:
+    """Holds whose joins died (their process, say) expire: join_or_create must count
+    them gone before it chooses, or a room with a free seat looks full (a new room
+    is made beside it) and a room of stale holds looks fullest (it is chosen over
+    one with more players)."""
+    clock = Clock()
+    directory = LocalDirectory(hold_time=5.0, clock=clock)
+    duo = await directory.create("duo", "here", max_clients=2)
+    await directory.confirm(duo)
+    await directory.reserve(duo.code)  # (a join that will never end: duo is full)
+    stale = await directory.create("dice", "here", max_clients=4)
+    for _ in range(2):
+        await directory.reserve(stale.code)  # (3 held, 0 taken)
+    busy = await directory.create("dice", "here", max_clients=4)
+    await directory.confirm(busy)
+    await directory.confirm(await directory.reserve(busy.code))  # (2 taken)
+    clock.now = 5.0  # (the holds of duo and stale expire; busy's were confirmed)
+    seat = await directory.join_or_create("duo", "here", max_clients=2)
+    assert (seat.code, seat.created) == (duo.code, False)
+    seat = await directory.join_or_create("dice", "here", max_clients=4)
+    assert (seat.code, seat.created) == (busy.code, False)

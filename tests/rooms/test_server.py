@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
+import json
+import logging
 import os
 import ssl
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +40,18 @@ from multiplayer import (
     rooms,
     rpc,
 )
-from multiplayer.rooms import JoinedRoom, JoinRequest, Room, RoomInfo, RoomServer
+from multiplayer.rooms import (
+    JoinedRoom,
+    JoinRequest,
+    LocalDirectory,
+    Room,
+    RoomInfo,
+    RoomServer,
+    Seat,
+    listing as listing_module,
+    new_code,
+)
+from multiplayer.rooms.listing import listing_json
 from multiplayer.testing import FaultProxy
 
 DISCONNECTED = ConnectionStatus.DISCONNECTED
@@ -270,9 +283,10 @@ def taken(listing: list[RoomInfo], code: str) -> tuple[int, int | None]:
     return info.taken, info.free
 
 
-async def upgrade_request(port: int, path: str) -> asyncio.StreamWriter:
+async def upgrade_request(port: int, path: str, then: bytes = b"") -> asyncio.StreamWriter:
     """Open a TCP connection and send a WebSocket upgrade for ``path``, by hand: a
-    client whose 101 the server may hold (nothing more is sent)."""
+    client whose 101 the server may hold (nothing more is sent but ``then``, in the
+    same write)."""
     _reader, writer = await asyncio.open_connection("127.0.0.1", port)
     key = base64.b64encode(os.urandom(16)).decode()
     writer.write(
@@ -281,6 +295,7 @@ async def upgrade_request(port: int, path: str) -> asyncio.StreamWriter:
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
             "Sec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
+        + then
     )
     await writer.drain()
     return writer
@@ -1125,3 +1140,349 @@ async def test_a_room_over_wss() -> None:
         await rig.admitted(alice)
         await round_trip(rig, alice, room, "over TLS")
         assert [info.code for info in await rig.listed()] == [alice.room.code]
+
+
+# 11. What a hostile review found.
+
+
+@pytest.mark.parametrize("path", ["/join/{code}", "/join_or_create/plain"])
+async def test_a_request_that_breaks_the_protocol_before_its_101_leaves_nothing_behind(
+    rig: Rig, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    """A request and an unmasked frame (a client must mask its frames) in one write:
+    the connection is cut before its 101 and the seat it held is settled once (the
+    room's count of joins in progress never goes below 0); the room, once its last
+    player left, is disposed, not kept alive; nothing is logged as an error."""
+    rig.server.define("plain", Room)
+    host = await rig.enter("create", "plain")
+    code = host.room.code
+    room = rig.server.rooms[code]
+    counts = [room._joining]
+
+    def settled() -> bool:
+        counts.append(room._joining)
+        cut = any("incorrect masking" in r.getMessage() for r in caplog.records)
+        return cut and not rig.server._joins and not rig.server._door.fronts
+
+    writer = await upgrade_request(rig.server.local_port, path.format(code=code), b"\x82\x01x")
+    try:
+        await rig.until(settled)
+    finally:
+        writer.close()
+    assert min(counts) == 0 and room._joining == 0, counts
+    assert room.clients == [2] and not room.disposed
+    host.peer.close()
+    await rig.until(lambda: room.disposed and code not in rig.server.rooms, timeout=2.0)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_long_refusal_reasons_are_cut_to_fit_a_close_frame(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A close frame carries 123 bytes of reason at most: a hook's long JoinRefused
+    reason, and the messages about long paths, reach the client cut to fit (at a
+    character boundary) as the typed error, in bounded time; nothing is logged as
+    an error (asyncio's "Fatal error" about a control frame too long included)."""
+
+    class Wordy(Arena):
+        def on_join(self, request: JoinRequest) -> None:
+            if request.options.get("lang") == "fr":
+                raise JoinRefused("non : " + "é" * 100)
+            if not request.created:
+                raise JoinRefused("you may not come in: " + "blah " * 40)
+
+    rig.server.define("wordy", Wordy)
+    host = await rig.enter("create", "wordy")
+    refusal = await rig.refused("join", host.room.code)
+    assert type(refusal) is JoinRefused
+    assert str(refusal).startswith("you may not come in: blah blah")
+    assert 120 <= len(str(refusal).encode()) <= 123
+    refusal = await rig.refused("join", host.room.code, {"lang": "fr"})
+    # ("non : " is 6 bytes, each "é" 2: 58 of them fit in the 117 left, not half of one)
+    assert type(refusal) is JoinRefused and str(refusal) == "non : " + "é" * 58
+    for path, kind in (
+        ("/join/" + "A" * 200, RoomNotFound),
+        ("/create/" + "e" * 200, RoomError),
+        ("/create/wordy?" + "n" * 150 + "=1&" + "n" * 150 + "=2", RoomError),
+    ):
+        error = await connection_error_at(rig.url + path)
+        assert type(error) is kind, (path, error)
+        assert 100 <= len(str(error).encode()) <= 123, (path, error)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def quick_handshakes() -> WebSocketMultiplayerPeer:
+    """A room peer whose closing handshakes take 1 s at most."""
+    peer = WebSocketMultiplayerPeer()
+    peer.handshake_timeout = 1.0
+    return peer
+
+
+async def test_shutdown_is_bounded_even_when_on_shutdown_and_on_dispose_hang() -> None:
+    """One room's on_shutdown never returns, another's on_dispose never returns:
+    shutdown(0.3) still returns within its timeout plus what closing takes
+    (handshake_timeout, 1 s here, and a little more), and run() returns."""
+    never = asyncio.Event()
+
+    class Deaf(Arena):
+        async def on_shutdown(self) -> None:
+            await never.wait()
+
+    class Hoarding(Arena):
+        async def on_dispose(self) -> None:
+            await never.wait()
+
+    async with serving(peer_factory=quick_handshakes) as rig:
+        rig.server.define("deaf", Deaf)
+        rig.server.define("hoarding", Hoarding)
+        alice = await rig.enter("create", "deaf")
+        carol = await rig.enter("create", "hoarding")
+        await rig.admitted(alice, carol)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await asyncio.wait_for(rig.server.shutdown(timeout=0.3), 10)
+        assert loop.time() - start < 0.3 + 1.0 + 1.0
+        assert rig.running is not None
+        await asyncio.wait_for(rig.running, 1)
+        assert not rig.server.rooms
+
+
+async def test_shutdown_closes_the_players_of_a_room_whose_on_dispose_still_runs() -> None:
+    """A room whose on_dispose hangs (it would be let go after DISPOSE_TIMEOUT, 5 s)
+    when shutdown(0.3) ends: its players are still closed with 1001 (shutdown
+    "disposes those left: their players are closed with 1001"), not left connected
+    to a room whose frames have stopped."""
+    never = asyncio.Event()
+
+    class Hoarding(Arena):
+        async def on_dispose(self) -> None:
+            await never.wait()
+
+    async with serving(peer_factory=quick_handshakes) as rig:
+        rig.server.define("hoarding", Hoarding)
+        carol = await rig.enter("create", "hoarding")
+        await rig.admitted(carol)
+        link = carol.peer.get_peer(1)
+        await asyncio.wait_for(rig.server.shutdown(timeout=0.3), 10)
+        await rig.until(lambda: carol.peer.get_connection_status() is DISCONNECTED, timeout=2.0)
+        link.poll()
+        assert link.get_close_code() == 1001
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_an_on_joined_that_raises_disposes_its_room_sync_or_async(
+    rig: Rig, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    """A bug in on_joined, whether it raises at once (a plain def) or from its
+    coroutine: the error is logged naming the hook and the room, and that room
+    alone is disposed (its player let go)."""
+
+    class Sync(Arena):
+        def on_joined(self, peer_id: int) -> None:
+            raise RuntimeError("a bug in on_joined")
+
+    class Async(Arena):
+        async def on_joined(self, peer_id: int) -> None:
+            await asyncio.sleep(0)
+            raise RuntimeError("a bug in on_joined")
+
+    rig.server.define("faulty", Sync if kind == "sync" else Async)
+    rig.server.define("fine", Arena)
+    carol = await rig.enter("create", "fine")
+    alice = await rig.enter("create", "faulty")
+    room = rig.server.rooms[alice.room.code]
+    await rig.until(lambda: room.disposed and alice.peer.get_connection_status() is DISCONNECTED)
+    assert list(rig.server.rooms) == [carol.room.code]
+    await round_trip(rig, carol, arena_of(rig.server, carol.room.code), "still here")
+    errors = take_errors(caplog)
+    assert errors == [f"room {room.code} (faulty): error in on_joined; disposing the room"]
+
+
+async def test_unknown_codes_from_one_address_close_its_joins_by_code_for_a_while(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Codes are not guessed: after 10 unknown codes from 127.0.0.1 (within 10 s),
+    its 11th join by code and those after get 1013 "too many unknown room codes
+    from this address", unread (the directory is not asked); its resumes by code
+    too.
+
+    The trade-off, on purpose: the gate is per address, not per code, so a good
+    code from that address within the window is refused as well (players behind
+    one NAT share the penalty of a guesser among them, 10 s at most); creating
+    rooms is not gated."""
+    rig.server.define("open", Arena)
+    host = await rig.enter("create", "open")
+    directory = rig.server.directory
+    reserve = directory.reserve
+    asked: list[str] = []
+
+    async def counted(code: str) -> Seat:
+        asked.append(code)
+        return await reserve(code)
+
+    monkeypatch.setattr(directory, "reserve", counted)
+    unknown = [code for code in (new_code() for _ in range(20)) if code != host.room.code]
+    for code in unknown[:10]:
+        assert type(await rig.refused("join", code)) is RoomNotFound
+    assert asked == unknown[:10]
+    gated = "1013 too many unknown room codes from this address"
+    for code in (unknown[10], unknown[11], host.room.code):
+        refusal = await rig.refused("join", code)
+        assert type(refusal) is ConnectionError and gated in str(refusal), refusal
+    error = await connection_error_at(f"{rig.url}/resume/{host.room.code}")
+    assert gated in str(error), error
+    assert asked == unknown[:10]
+    other = await rig.enter("create", "open")
+    assert other.room.code in rig.server.rooms
+
+
+async def test_a_join_whose_client_leaves_while_on_join_hangs_holds_no_seat(rig: Rig) -> None:
+    """A room of two; a join's on_join never returns, and its client leaves: the
+    hook is cancelled and the seat is free at once (not when the hook returns, or
+    its hold expires); once the last player left, the room is disposed (the join
+    that hung does not keep it alive)."""
+    asked = asyncio.Event()
+    never = asyncio.Event()
+    cancelled: list[str] = []
+
+    class Hanging(Arena):
+        async def on_join(self, request: JoinRequest) -> None:
+            if request.options.get("name") == "stuck":
+                asked.set()
+                try:
+                    await never.wait()
+                except asyncio.CancelledError:
+                    cancelled.append(request.options["name"])
+                    raise
+
+    rig.server.define("hanging", Hanging, max_clients=2)
+    host = await rig.enter("create", "hanging")
+    code = host.room.code
+    writer = await upgrade_request(rig.server.local_port, f"/join/{code}?name=stuck")
+    try:
+        await asyncio.wait_for(asked.wait(), 5)
+        assert type(await rig.refused("join", code)) is RoomFull  # (the seat is held)
+        writer.transport.abort()
+
+        async def seat_free() -> bool:
+            return taken(await rig.listed(), code) == (1, 1)
+
+        await rig.until(seat_free, timeout=3.0)
+        assert cancelled == ["stuck"]
+    finally:
+        writer.close()
+    room = rig.server.rooms[code]
+    assert room._joining == 0
+    host.peer.close()
+    await rig.until(lambda: code not in rig.server.rooms, timeout=2.0)
+
+
+async def test_a_room_that_sets_its_metadata_keeps_the_options_it_is_matched_by(
+    rig: Rig,
+) -> None:
+    """A type that filters by mode, whose rooms set their own metadata (a map name
+    for the listing): the mode stays in the metadata whatever the room sets, so
+    join_or_create mode=duel still finds the room, and the listing shows both."""
+
+    class Mapped(Arena):
+        def on_create(self, options: Mapping[str, str]) -> None:
+            super().on_create(options)
+            self.metadata = {"map": "canyon"}
+
+    rig.server.define("mapped", Mapped, max_clients=4, filter_by=("mode",))
+    first = await rig.enter("join_or_create", "mapped", {"mode": "duel"})
+    code = first.room.code
+    room = rig.server.rooms[code]
+    assert room.metadata == {"map": "canyon", "mode": "duel"}
+    second = await rig.enter("join_or_create", "mapped", {"mode": "duel"})
+    assert second.room.code == code
+    room.metadata = {"map": "desert", "mode": "brawl"}  # (the filter's value wins)
+    assert room.metadata == {"map": "desert", "mode": "duel"}
+    third = await rig.enter("join_or_create", "mapped", {"mode": "duel"})
+    assert third.room.code == code
+    brawl = await rig.enter("join_or_create", "mapped", {"mode": "brawl"})
+    assert brawl.room.code != code
+
+    async def listed() -> bool:
+        listing = {info.code: dict(info.metadata) for info in await rig.listed("mapped")}
+        return listing.get(code) == {"map": "desert", "mode": "duel"}
+
+    await rig.until(listed)
+
+
+async def many_rooms(rig: Rig, count: int) -> None:
+    """``count`` public rooms of four in the directory, none here (entries of another
+    process: the listing reads the directory); then the listing is over 64 KiB."""
+    directory = rig.server.directory
+    for _ in range(count):
+        await directory.create("dice", "elsewhere", max_clients=4)
+    assert len(listing_json(await directory.listing()).encode()) > 65536
+
+
+async def test_a_listing_over_64_kib_reaches_its_watcher(rig: Rig) -> None:
+    """About 700 public rooms make a listing of more than 64 KiB, past a peer's
+    outbound_buffer_size: a watcher (a browser's lobby: a plain WebSocket client)
+    gets it whole all the same, and the next one after a change."""
+    await many_rooms(rig, 700)
+    watcher = await asyncio.wait_for(ws_connect(f"{rig.url}/list", max_size=1 << 20), 5)
+    try:
+        first = json.loads(await asyncio.wait_for(watcher.recv(), 5))
+        assert len(first["rooms"]) == 700
+        await rig.server.directory.create("dice", "elsewhere", max_clients=4)
+        second = json.loads(await asyncio.wait_for(watcher.recv(), 5))
+        assert len(second["rooms"]) == 701
+    finally:
+        await asyncio.wait_for(watcher.close(), 5)
+
+
+async def test_list_rooms_and_watch_rooms_read_a_listing_over_64_kib(rig: Rig) -> None:
+    """The client helpers read the listing of about 700 rooms too (the server sends
+    it whole: see the test above)."""
+    await many_rooms(rig, 700)
+    assert len(await rig.listed()) == 700
+    async with aclosing(rooms.watch_rooms(rig.url)) as listings:
+        assert len(await asyncio.wait_for(anext(listings), 5)) == 700
+
+
+async def test_the_listing_is_made_once_per_change_whatever_the_watchers(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twenty watchers: the listing's JSON is made once for all of them, and once
+    more for a change (not once per watcher: a change would cost as many listings
+    as there are lobbies open)."""
+    made: list[int] = []
+
+    def counting(listed: list[RoomInfo]) -> str:
+        made.append(len(listed))
+        return listing_json(listed)
+
+    monkeypatch.setattr(listing_module, "listing_json", counting)
+    watchers = [await asyncio.wait_for(ws_connect(f"{rig.url}/list"), 5) for _ in range(20)]
+    try:
+        firsts = await asyncio.wait_for(asyncio.gather(*(w.recv() for w in watchers)), 5)
+        assert all(json.loads(text)["rooms"] == [] for text in firsts)
+        assert made == [0]
+        await rig.server.directory.create("dice", "elsewhere")
+        seconds = await asyncio.wait_for(asyncio.gather(*(w.recv() for w in watchers)), 5)
+        assert all(len(json.loads(text)["rooms"]) == 1 for text in seconds)
+        assert made == [0, 1]
+    finally:
+        for watcher in watchers:
+            await asyncio.wait_for(watcher.close(), 5)
+
+
+def slow_handshakes() -> WebSocketMultiplayerPeer:
+    peer = WebSocketMultiplayerPeer()
+    peer.handshake_timeout = 3.0
+    return peer
+
+
+async def test_a_directory_that_holds_seats_for_less_than_a_join_may_take_is_refused() -> None:
+    """A join may take two handshakes (the request's, then the greeting's), each up
+    to handshake_timeout: with 3 s, a seat must stay held 7 s. A directory that
+    holds them 5 s is refused at once, naming hold_time (else a slow join's seat
+    would be given to another and the room over-filled); 7 s is enough."""
+    with pytest.raises(ValueError, match="hold_time"):
+        RoomServer(directory=LocalDirectory(hold_time=5), peer_factory=slow_handshakes)
+    server = RoomServer(directory=LocalDirectory(hold_time=7), peer_factory=slow_handshakes)
+    assert server.directory.hold_time == 7  # type: ignore[attr-defined]
