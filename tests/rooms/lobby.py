@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from multiplayer import SceneTree, WebSocketMultiplayerPeer
@@ -16,16 +16,21 @@ from multiplayer.rooms import RoomServer
 __all__ = ["Lobby", "lobby", "until"]
 
 
-async def until(condition: Callable[[], bool], *trees: SceneTree, timeout: float = 5.0) -> None:
-    """Wait until ``condition()`` holds, running a frame of each of ``trees`` (the
-    clients') between looks; fail after ``timeout`` seconds."""
+async def until(
+    condition: Callable[[], bool | Awaitable[bool]], *trees: SceneTree, timeout: float = 5.0
+) -> None:
+    """Wait until ``condition()`` (sync or async) holds, running a frame of each of
+    ``trees`` (the clients') between looks; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         for tree in trees:
             tree.process(0.002)
-        if condition():
+        result = condition()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
             return
-        assert time.monotonic() < deadline, "condition not reached in time"
+        assert time.monotonic() < deadline, f"condition not reached within {timeout} s"
         await asyncio.sleep(0.002)
 
 

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import pytest
 
@@ -26,22 +26,9 @@ from multiplayer.rooms import (
     list_rooms,
 )
 from multiplayer.rooms.seating import START_WAIT
-from tests.rooms.lobby import Lobby, lobby
+from tests.rooms.lobby import Lobby, lobby, until
 
 DISCONNECTED = ConnectionStatus.DISCONNECTED
-
-
-async def until(condition: Callable[[], bool | Awaitable[bool]], timeout: float = 5.0) -> None:
-    """Wait until ``condition`` (sync or async) holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        assert time.monotonic() < deadline, f"condition not reached within {timeout} s"
-        await asyncio.sleep(0.005)
 
 
 def closed_with(peer: WebSocketMultiplayerPeer, code: int) -> Callable[[], bool]:

@@ -30,20 +30,7 @@ from multiplayer.rooms import (
     seating as seating_module,
 )
 from multiplayer.rooms.seating import START_WAIT
-from tests.rooms.lobby import lobby
-
-
-async def until(condition: Callable[[], bool | Awaitable[bool]], timeout: float = 5.0) -> None:
-    """Wait until ``condition`` (sync or async) holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        assert time.monotonic() < deadline, f"condition not reached within {timeout} s"
-        await asyncio.sleep(0.005)
+from tests.rooms.lobby import lobby, until
 
 
 def in_directory(
