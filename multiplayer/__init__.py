@@ -48,6 +48,7 @@ from .scene.processing import ProcessMode
 from .scene.rpc import RPCConfig, RPCMode, rpc
 from .scene.timers import SceneTreeTimer, Timer, TimerProcessCallback
 from .scene.tree import SceneTree
+from .scene_multiplayer.limits import RateLimits
 from .scene_multiplayer.scene_multiplayer import MultiplayerAPI, SceneMultiplayer
 from .signals import Signal, call_deferred
 from .transport.peer import (
@@ -58,6 +59,7 @@ from .transport.peer import (
     OfflineMultiplayerPeer,
     TransferMode,
 )
+from .transport.stats import PeerStats
 from .transport.sync_websocket_multiplayer_peer import SyncWebSocketMultiplayerPeer
 from .transport.tcp_server import StreamPeerTCP, TCPServer
 from .transport.tls import StreamPeerTLS, TLSOptions
@@ -98,6 +100,7 @@ __all__ = [
     "PacketTooLarge",
     "PeerDisconnected",
     "PeerNotFound",
+    "PeerStats",
     "ProcessMode",
     "ProfileError",
     "ProtocolError",
@@ -105,6 +108,7 @@ __all__ = [
     "RPCConfig",
     "RPCMode",
     "RPCRefused",
+    "RateLimits",
     "Rect2",
     "Rect2i",
     "RemoteError",

@@ -135,12 +135,18 @@ class RefusalLog:
         self._all = _Lines(float("-inf"))  # every peer's lines together
         self._totals: dict[tuple[object, ...], int] = {}  # (peer, *kind) -> refusals
         self._next_flush = 0.0
+        self._refused: dict[int, int] = {}  # per peer (see refused); forgotten as it leaves
 
     def refuse(
         self, peer_id: int, kind: tuple[object, ...], reason: str, now: float | None = None
     ) -> None:
         """Record that a packet from ``peer_id`` was refused, and log it if due."""
+        self._refused[peer_id] = self._refused.get(peer_id, 0) + 1
         self._record("refused from peer %d: %s", logging.WARNING, peer_id, kind, reason, now)
+
+    def refused(self, peer_id: int) -> int:
+        """How many packets from ``peer_id`` were refused (of every kind)."""
+        return self._refused.get(peer_id, 0)
 
     def note(
         self,
@@ -202,6 +208,7 @@ class RefusalLog:
         for table in (self._entries, self._totals):
             for key in [k for k in table if k[0] == peer_id]:
                 del table[key]
+        self._refused.pop(peer_id, None)
 
     def clear(self) -> None:
         now = time.monotonic()
@@ -213,6 +220,7 @@ class RefusalLog:
         self._entries.clear()
         self._totals.clear()
         self._peers.clear()
+        self._refused.clear()
 
     def _record(
         self,

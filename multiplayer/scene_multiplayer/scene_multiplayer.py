@@ -241,6 +241,12 @@ class SceneMultiplayer(MultiplayerAPI):
         """The ids of the other peers this one knows (admitted ones, in join order)."""
         return list(self._sessions.admitted)
 
+    def get_peer_refusals(self, peer_id: int) -> int:
+        """How many packets from ``peer_id`` were refused so far (bad, unknown,
+        unauthorized or over the rate limits: each is logged, or counted in a
+        summary line); 0 for a peer unknown or gone."""
+        return self._refusals.refused(peer_id)
+
     def get_authenticating_peers(self) -> list[int]:
         """The peers that connected and have not completed authentication."""
         return self._sessions.authenticating()

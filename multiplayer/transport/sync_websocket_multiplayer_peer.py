@@ -40,6 +40,7 @@ from ..exceptions import InvalidState
 from .activity import ActivityWaiters
 from .network_thread import NetworkThread, network_thread
 from .peer import TransferMode
+from .stats import PeerStats
 from .websocket_link import Link
 from .websocket_multiplayer_peer import WebSocketMultiplayerPeerBase
 from .websocket_peer import WebSocketPeer
@@ -249,6 +250,14 @@ class SyncWebSocketMultiplayerPeer(WebSocketMultiplayerPeerBase):
     def get_local_port(self) -> int:
         with self._lock:
             return super().get_local_port()
+
+    def get_peer_stats(self, peer_id: int) -> PeerStats:
+        with self._lock:  # (the network thread counts as it reads)
+            return super().get_peer_stats(peer_id)
+
+    def get_stats(self) -> PeerStats:
+        with self._lock:
+            return super().get_stats()
 
     def _on_arrival(self, hook: Callable[[], bool] | None) -> None:
         return  # the hook would run user code on the network thread: never

@@ -42,7 +42,8 @@ from .framing import Greeting
 from .inbox import Packet
 from .peer import TARGET_PEER_SERVER, TransferMode, as_packet
 from .resume import Replay
-from .websocket_flow import FLOOD_GRACE, hold_reading
+from .stats import Counts
+from .websocket_flow import FLOOD_GRACE, drop_slow_reader, hold_reading
 from .websocket_link import CLOSED, OPEN, Link
 from .websocket_peer import WebSocketPeer
 from .websocket_peer_link import PeerLink, State, fit_close_reason
@@ -102,6 +103,7 @@ class WebSocketPeerBase(WebSocketSettings):
         self._all_closed.set()
         self._poll_count = 0  # poll()s, counted where _caller_may_stall
         self._sessions = Sessions(self)  # (of resumable links)
+        self._gone = Counts()  # the counts of links gone (see get_stats)
         self._away = self._sessions.away  # links lost, whose session waits to resume
 
     # MultiplayerPeer API.
@@ -181,7 +183,7 @@ class WebSocketPeerBase(WebSocketSettings):
         pending = self._flush_pending
         for link in targets:
             if link.conn.backed_up and link.state is OPEN and link.unsent_bytes() + size > limit:
-                self._drop_slow_reader(link)
+                drop_slow_reader(self, link)
                 continue
             if not link.outgoing:
                 if not pending and not self._flush_deferred:
@@ -214,6 +216,7 @@ class WebSocketPeerBase(WebSocketSettings):
                 messages = encode(outgoing, link.max_message_size)
                 if len(outgoing) == 1:
                     shared, shared_messages = outgoing[0], messages
+            link.counts.sent(len(outgoing), messages)
             outgoing.clear()
             link.outgoing_bytes = 0
             replay = link.replay
@@ -224,7 +227,7 @@ class WebSocketPeerBase(WebSocketSettings):
                     messages = [*messages, self._framing.ack(replay.take_ack())]
             link.write(messages)  # (while AWAY, nothing: the replay buffer has them)
             if link.conn.backed_up and link.state is OPEN and link.conn.backlog() > limit:
-                self._drop_slow_reader(link)
+                drop_slow_reader(self, link)
 
     def _defer_flush(self) -> None:
         # A frame is starting: what it puts is flushed when it ends, in one go.
@@ -234,15 +237,6 @@ class WebSocketPeerBase(WebSocketSettings):
         self._flush_deferred -= 1
         if not self._flush_deferred and self._flush_pending:
             self._flush()
-
-    def _drop_slow_reader(self, link: Link) -> None:
-        logger.warning(
-            "peer %d: more than outbound_buffer_size (%d bytes) waiting to be sent; "
-            "the peer is not reading: disconnecting it",
-            link.peer_id,
-            self._outbound_buffer_size,
-        )
-        self._close_link(link, CLOSE_POLICY_VIOLATION, "outbound buffer overflow", notify=True)
 
     # Waking a frame loop.
 
@@ -375,6 +369,7 @@ class WebSocketPeerBase(WebSocketSettings):
         except ProtocolError as exc:
             self._fail_link(link, CLOSE_PROTOCOL_ERROR, str(exc))
             return
+        link.counts.received(len(message), len(packets))
         peer_id = link.peer_id
         stage = self._inbox.stage_packet
         for data in packets:
@@ -428,6 +423,7 @@ class WebSocketPeerBase(WebSocketSettings):
         self._sessions.forget(link)
         if self._links.get(link.peer_id) is link:
             del self._links[link.peer_id]
+            self._gone.add(link.counts)
         if notify:
             self._inbox.stage_disconnected(link.peer_id)
             self._activity.wake()
@@ -436,6 +432,8 @@ class WebSocketPeerBase(WebSocketSettings):
 
     def _reset(self, keep_packets: bool = False) -> None:
         super()._reset(keep_packets)
+        for link in self._links.values():  # (kept for get_stats until the next start)
+            self._gone.add(link.counts)
         self._links.clear()
         self._flush_pending.clear()
         self._sessions.clear()

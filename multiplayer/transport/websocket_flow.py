@@ -1,4 +1,5 @@
-"""Flow control of a WebSocket peer's links: ``max_queued_packets``.
+"""Flow control of a WebSocket peer's links: ``max_queued_packets`` coming in,
+``outbound_buffer_size`` going out.
 
 A peer whose packets arrive faster than the program takes them is read no more
 until it catches up: TCP then slows the sender down, and an honest but eager
@@ -10,6 +11,7 @@ and is disconnected (1008).
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING
 
 from .close_codes import CLOSE_POLICY_VIOLATION
@@ -18,7 +20,9 @@ from .websocket_link import OPEN, Link
 if TYPE_CHECKING:
     from .websocket_base import WebSocketPeerBase
 
-__all__ = ["FLOOD_GRACE", "hold_reading"]
+__all__ = ["FLOOD_GRACE", "drop_slow_reader", "hold_reading"]
+
+logger = logging.getLogger("multiplayer.websocket")
 
 FLOOD_GRACE = 5.0
 """Seconds a peer may stay over ``max_queued_packets`` before it is disconnected."""
@@ -60,3 +64,15 @@ async def hold_reading(peer: WebSocketPeerBase, link: Link) -> None:
         # Read again, even from a link being closed: its close frame must be
         # read for the close to complete.
         conn.release_reading()
+
+
+def drop_slow_reader(peer: WebSocketPeerBase, link: Link) -> None:
+    """More than ``outbound_buffer_size`` bytes wait to be sent to ``link``'s peer:
+    it is not reading; it is disconnected (1008), and the others keep receiving."""
+    logger.warning(
+        "peer %d: more than outbound_buffer_size (%d bytes) waiting to be sent; "
+        "the peer is not reading: disconnecting it",
+        link.peer_id,
+        peer._outbound_buffer_size,
+    )
+    peer._close_link(link, CLOSE_POLICY_VIOLATION, "outbound buffer overflow", notify=True)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 
 from .close_codes import error_for_close
 from .resume import Replay
+from .stats import Counts
 from .websocket_peer import WebSocketPeer
 from .websocket_peer_link import PeerLink, State
 
@@ -114,6 +115,7 @@ class Link:
 
     __slots__ = (
         "conn",
+        "counts",
         "holder",
         "max_message_size",
         "outgoing",
@@ -139,6 +141,7 @@ class Link:
         self.state = OPEN
         self.outgoing: list[bytes] = []  # packets put since the last flush
         self.outgoing_bytes = 0
+        self.counts = Counts()  # what went each way (see .stats)
         self.holder: asyncio.Task[object] | None = None  # runs while reading is held
         self.replay = replay  # the session's account, if it can be resumed
         # While AWAY: the grace timer (server) or the reconnection task (client).

@@ -44,6 +44,7 @@ from websockets.protocol import State as ProtocolState
 
 from ..exceptions import InvalidState
 from .peer import TARGET_PEER_SERVER, ConnectionStatus
+from .stats import Counts, PeerStats
 from .websocket_base import (
     CLOSE_GOING_AWAY,
     CLOSE_MESSAGE_TOO_BIG,
@@ -100,6 +101,24 @@ class WebSocketMultiplayerPeerBase(WebSocketPeerBase):
             return {}
         return {name.lower(): value for name, value in link.conn.response_headers}
 
+    def get_peer_stats(self, peer_id: int) -> PeerStats:
+        """What went to and came from a connected peer (on a client, 1 is the
+        server): messages, bytes and packets each way (see :class:`.stats.PeerStats`).
+
+        Raises:
+            PeerNotFound: No such peer is connected.
+        """
+        return self._link(peer_id).counts.snapshot()
+
+    def get_stats(self) -> PeerStats:
+        """The same, for every peer since the peer last started (by ``create_server``
+        or ``create_client``), those gone included; after ``close()`` too."""
+        total = Counts()
+        total.add(self._gone)
+        for link in self._links.values():
+            total.add(link.counts)
+        return total.snapshot()
+
     @property
     def connection_error(self) -> BaseException | None:
         """Why the last ``create_client`` failed, if it did (kept until the next one)."""
@@ -154,6 +173,7 @@ class WebSocketMultiplayerPeerBase(WebSocketPeerBase):
     def _check_unused(self) -> None:
         if self._status is not ConnectionStatus.DISCONNECTED:
             raise InvalidState("this peer is already in use; close() it first")
+        self._gone = Counts()  # (a new start: get_stats counts from here)
 
     def _link_lost(self, link: Link) -> bool:
         side = self._side

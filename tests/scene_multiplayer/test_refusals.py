@@ -100,8 +100,12 @@ def test_bounded_and_forgotten() -> None:
     assert log.count(2, ("a",)) == 0 and log.count(2, ("d",)) == 1
     log.refuse(3, ("x" * 1000,), "long")
     assert log.count(3, ("x" * 1000,)) == 1  # long parts are shortened the same way
+    assert (log.refused(2), log.refused(3), log.refused(4)) == (4, 1, 0)
+    log.note(3, ("race",), "a note is no refusal")
+    assert log.refused(3) == 1
     log.forget_peer(2)
     assert log.count(2, ("d",)) == 0
+    assert log.refused(2) == 0
 
 
 def test_a_refusal_carries_its_kind_and_reason() -> None:

@@ -107,6 +107,8 @@ def test_authority_mode(make_session: Any, caplog: pytest.LogCaptureFixture) -> 
     session.pump()
     assert session.games[0].calls == [("hello", 2, "y")]
     assert "mode is AUTHORITY, authority is 1" in caplog.text
+    server = session.api(0)
+    assert (server.get_peer_refusals(2), server.get_peer_refusals(3)) == (1, 0)
     for game in session.games:
         game.set_multiplayer_authority(2)
     session.games[1].rpc_id(1, "from_authority", "now ok")
