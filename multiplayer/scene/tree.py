@@ -213,11 +213,14 @@ class SceneTree:
             if self.multiplayer_poll:
                 self._poll_apis()
             self.process_frame.emit()
-            flush_deferred()
+            if self._deferred_queue:  # (most frames defer nothing: no call)
+                flush_deferred()
             self._process_nodes(delta, physics=False)
-            flush_deferred()
+            if self._deferred_queue:  # (most frames defer nothing: no call)
+                flush_deferred()
             self._timers.advance(delta, physics=False, paused=self.paused)
-            flush_deferred()
+            if self._deferred_queue:  # (most frames defer nothing: no call)
+                flush_deferred()
             self._flush_free_queue()
         finally:
             self._send_held(peers)
@@ -225,11 +228,14 @@ class SceneTree:
     def _physics_tick(self) -> None:
         step = self._physics.step
         self.physics_frame.emit()
-        flush_deferred()
+        if self._deferred_queue:  # (most frames defer nothing: no call)
+            flush_deferred()
         self._process_nodes(step, physics=True)
-        flush_deferred()
+        if self._deferred_queue:  # (most frames defer nothing: no call)
+            flush_deferred()
         self._timers.advance(step, physics=True, paused=self.paused)
-        flush_deferred()
+        if self._deferred_queue:  # (most frames defer nothing: no call)
+            flush_deferred()
         self._flush_free_queue()
 
     def _process_nodes(self, delta: float, physics: bool) -> None:
@@ -256,7 +262,8 @@ class SceneTree:
         try:
             if self.multiplayer_poll:
                 self._poll_apis(replicate=False)
-            flush_deferred()
+            if self._deferred_queue:  # (most frames defer nothing: no call)
+                flush_deferred()
             self._flush_free_queue()
         finally:
             self._send_held(peers)
