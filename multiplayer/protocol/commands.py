@@ -39,6 +39,8 @@ class SysCommand(enum.IntEnum):
     ADD_PEER = 1
     DEL_PEER = 2
     RELAY = 3
+    ADD_PEERS = 4
+    """Native profile only: many ADD_PEERs in one packet (Godot sends one each)."""
 
 
 class Status(enum.IntEnum):

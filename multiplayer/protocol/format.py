@@ -101,6 +101,11 @@ class PacketFormat(Protocol):
         writes the sender's id where the target's was)."""
 
     @property
+    def peer_lists(self) -> bool:
+        """Whether the server may name many peers in one SYS ADD_PEERS (else one
+        ADD_PEER each, as Godot)."""
+
+    @property
     def inline_paths(self) -> bool:
         """Whether a path id may be used only once its receiver confirmed it, calls
         naming the node by its path until then; SIMPLIFY_PATH then carries the md5

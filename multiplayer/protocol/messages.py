@@ -41,6 +41,7 @@ __all__ = [
     "Status",
     "Sync",
     "SysAddPeer",
+    "SysAddPeers",
     "SysAuth",
     "SysCommand",
     "SysDelPeer",
@@ -208,6 +209,14 @@ class SysAddPeer:
 
 
 @dataclass(slots=True)
+class SysAddPeers:
+    """Server to client: ``peers`` joined, or were there (native profile: one packet
+    for what Godot sends as an ADD_PEER each)."""
+
+    peers: list[int]
+
+
+@dataclass(slots=True)
 class SysDelPeer:
     """Server to client: ``peer`` left (Godot's SYS DEL_PEER)."""
 
@@ -239,6 +248,7 @@ Message = (
     | Raw
     | SysAuth
     | SysAddPeer
+    | SysAddPeers
     | SysDelPeer
     | Relay
 )

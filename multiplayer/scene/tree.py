@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Sized
 from typing import TYPE_CHECKING, Any
 
 from ..signals import Signal, _thread_queue, flush_deferred
@@ -213,14 +214,11 @@ class SceneTree:
             if self.multiplayer_poll:
                 self._poll_apis()
             self.process_frame.emit()
-            if self._deferred_queue:  # (most frames defer nothing: no call)
-                flush_deferred()
+            _flush_deferred(self._deferred_queue)
             self._process_nodes(delta, physics=False)
-            if self._deferred_queue:  # (most frames defer nothing: no call)
-                flush_deferred()
+            _flush_deferred(self._deferred_queue)
             self._timers.advance(delta, physics=False, paused=self.paused)
-            if self._deferred_queue:  # (most frames defer nothing: no call)
-                flush_deferred()
+            _flush_deferred(self._deferred_queue)
             self._flush_free_queue()
         finally:
             self._send_held(peers)
@@ -228,14 +226,11 @@ class SceneTree:
     def _physics_tick(self) -> None:
         step = self._physics.step
         self.physics_frame.emit()
-        if self._deferred_queue:  # (most frames defer nothing: no call)
-            flush_deferred()
+        _flush_deferred(self._deferred_queue)
         self._process_nodes(step, physics=True)
-        if self._deferred_queue:  # (most frames defer nothing: no call)
-            flush_deferred()
+        _flush_deferred(self._deferred_queue)
         self._timers.advance(step, physics=True, paused=self.paused)
-        if self._deferred_queue:  # (most frames defer nothing: no call)
-            flush_deferred()
+        _flush_deferred(self._deferred_queue)
         self._flush_free_queue()
 
     def _process_nodes(self, delta: float, physics: bool) -> None:
@@ -262,8 +257,7 @@ class SceneTree:
         try:
             if self.multiplayer_poll:
                 self._poll_apis(replicate=False)
-            if self._deferred_queue:  # (most frames defer nothing: no call)
-                flush_deferred()
+            _flush_deferred(self._deferred_queue)
             self._flush_free_queue()
         finally:
             self._send_held(peers)
@@ -437,6 +431,13 @@ class SceneTree:
     def quit(self) -> None:
         """Stop ``run()`` after the current frame."""
         self._running = False
+
+
+def _flush_deferred(queue: Sized) -> None:
+    """Run the deferred calls, if any (most frames defer nothing: then no more than
+    this test, which a frame makes several times)."""
+    if queue:
+        flush_deferred()
 
 
 def _wait(wait_for_activity: Any, until: float) -> Any:

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..exceptions import PeerNotFound
-from ..protocol.messages import SysAddPeer, SysDelPeer
+from ..protocol.messages import SysAddPeer, SysAddPeers, SysDelPeer
 from ..transport.peer import TARGET_PEER_SERVER, MultiplayerPeer, TransferMode
 from .auth import AuthProgress
 from .refusals import Refusal
@@ -60,6 +61,10 @@ class Membership:
         self._refusals = refusals
         self.polling = False
         """The transport is being polled: leaves wait for the end of the poll."""
+        # Joins announced together (profiles with peer lists): the peers there before
+        # them, and the newcomers, until the next packet written or the poll's end.
+        self._before: list[int] = []
+        self._joining: list[int] = []
 
     # The transport's signals.
 
@@ -177,19 +182,61 @@ class Membership:
         for session in list(self._sessions.all.values()):
             self.end(session)
         self._sessions.leaving.clear()
+        self._before, self._joining = [], []
+        self._relay.bind_write()
 
     # The clients' peer lists.
 
     def _announce_join(self, peer_id: int) -> None:
-        """Godot's ``_admit_peer`` on a server: each side learns of the other."""
+        """Godot's ``_admit_peer`` on a server: each side learns of the other.
+
+        Where the profile has peer lists, the joins of one poll are told together:
+        each peer there before gets one ADD_PEERS naming the newcomers, and each
+        newcomer one naming everyone else, instead of an ADD_PEER per pair (N joins
+        cost N*N packets). Nothing is reordered: the batch goes out before any
+        other packet is written (``relay.write`` flushes it first while it waits)."""
         relay = self._relay
         if not (relay.is_server and relay.enabled()):
+            return
+        if relay.format.peer_lists:
+            if not self._joining:
+                self._before = self._sessions.staying()
+                relay.write = self._write_after_joins
+            self._joining.append(peer_id)
+            if not self.polling:
+                self.flush_joins()
             return
         others = self._sessions.staying()
         if others:
             relay.write(others, relay.format.encode(SysAddPeer(peer_id)), _RELIABLE, 0)
         for other in others:
             relay.write((peer_id,), relay.format.encode(SysAddPeer(other)), _RELIABLE, 0)
+
+    def _write_after_joins(
+        self, targets: Sequence[int], data: bytes, mode: TransferMode, channel: int
+    ) -> None:
+        self.flush_joins()
+        self._relay.write(targets, data, mode, channel)
+
+    def flush_joins(self) -> None:
+        """Tell the joins announced since the last flush (see ``_announce_join``);
+        those that left meanwhile, in this poll, are told nothing, nor told of."""
+        if not self._joining:
+            return
+        relay = self._relay
+        relay.bind_write()
+        staying = relay.reachable(set(self._sessions.staying()))
+        before = [peer_id for peer_id in self._before if peer_id in staying]
+        joining = [peer_id for peer_id in self._joining if peer_id in staying]
+        self._before, self._joining = [], []
+        encode = relay.format.encode
+        if before and joining:
+            relay.write(before, encode(SysAddPeers(joining)), _RELIABLE, 0)
+        everyone = [*before, *joining]
+        for peer_id in joining:
+            others = [other for other in everyone if other != peer_id]
+            if others:
+                relay.write((peer_id,), encode(SysAddPeers(others)), _RELIABLE, 0)
 
     def _announce_leave(self, peer_id: int) -> None:
         relay = self._relay
@@ -199,15 +246,20 @@ class Membership:
         if others:
             relay.write(others, relay.format.encode(SysDelPeer(peer_id)), _RELIABLE, 0)
 
-    def on_peer_list(self, session: PeerSession, message: SysAddPeer | SysDelPeer) -> None:
+    def on_peer_list(
+        self, session: PeerSession, message: SysAddPeer | SysAddPeers | SysDelPeer
+    ) -> None:
         """A client hears from the server who joined or left (Godot: only with the
         relay on, only from peer 1)."""
         relay = self._relay
         if relay.is_server or session.peer_id != TARGET_PEER_SERVER or not relay.enabled():
             raise Refusal(("membership",), "peer list update not from the server")
-        if message.peer <= TARGET_PEER_SERVER or message.peer == relay.own_id:
-            raise Refusal(("membership id",), f"bad peer id {message.peer}")
-        if isinstance(message, SysAddPeer):
-            self.admit(message.peer)
-        else:
-            self.remove(message.peer)
+        peers = message.peers if isinstance(message, SysAddPeers) else [message.peer]
+        for peer in peers:
+            if peer <= TARGET_PEER_SERVER or peer == relay.own_id:
+                raise Refusal(("membership id",), f"bad peer id {peer}")
+        for peer in peers:
+            if isinstance(message, SysDelPeer):
+                self.remove(peer)
+            else:
+                self.admit(peer)

@@ -29,7 +29,15 @@ from typing import TYPE_CHECKING
 
 from ..exceptions import DecodingError, InvalidState, PacketTooLarge, PeerNotFound
 from ..protocol.format import PacketFormat
-from ..protocol.messages import Message, Raw, Relay, SysAddPeer, SysAuth, SysDelPeer
+from ..protocol.messages import (
+    Message,
+    Raw,
+    Relay,
+    SysAddPeer,
+    SysAddPeers,
+    SysAuth,
+    SysDelPeer,
+)
 from ..transport.peer import TARGET_PEER_SERVER, ConnectionStatus, MultiplayerPeer, TransferMode
 from .refusals import Refusal
 
@@ -46,7 +54,7 @@ Dispatch = Callable[["PeerSession", Message, int], None]
 """Reads a message of some size as coming from a peer's session (raises Refusal)."""
 
 _RELIABLE = TransferMode.RELIABLE
-_NEIGHBOUR_ONLY = (Relay, SysAddPeer, SysDelPeer, SysAuth)
+_NEIGHBOUR_ONLY = (Relay, SysAddPeer, SysAddPeers, SysDelPeer, SysAuth)
 
 
 def _no_peer(targets: Sequence[int], data: bytes, mode: TransferMode, channel: int) -> None:
@@ -88,10 +96,23 @@ class ServerRelay:
         """Send with ``peer`` and ``packet_format`` from now on."""
         self.peer = peer
         self.format = packet_format
-        self.write = _no_peer if peer is None else peer._put_many
+        self.bind_write()
         self._supported = peer is not None and peer.is_server_relay_supported()
         if peer is not None:
             self.set_own_id(peer.get_unique_id())
+
+    def bind_write(self) -> None:
+        """``write`` puts straight on the peer's links (membership may stand in for
+        it a moment: see ``Membership._announce_join``)."""
+        peer = self.peer
+        self.write = _no_peer if peer is None else peer._put_many
+
+    def reachable(self, peers: set[int]) -> set[int]:
+        """Those of ``peers`` the transport can still put packets for (it forgets a
+        leaver as it reports the leave, before the API removes it); all of them
+        for a transport that does not say."""
+        known = getattr(self.peer, "_known", None)
+        return peers if known is None else {peer for peer in peers if peer in known}
 
     def set_own_id(self, own_id: int) -> None:
         self.own_id = own_id

@@ -48,6 +48,7 @@ from ..protocol.messages import (
     Spawn,
     Sync,
     SysAddPeer,
+    SysAddPeers,
     SysAuth,
     SysDelPeer,
 )
@@ -397,6 +398,7 @@ class SceneMultiplayer(MultiplayerAPI):
             peer.poll()
         finally:
             self._members.polling = False
+            self._members.flush_joins()  # (the joins of this poll, told together)
         # Leaves reported by this poll wait until the packets that came before them
         # were read: a peer's last words are not lost (Godot drops them). A drain
         # cut short by a peer's time budget leaves them for a later poll.
@@ -464,6 +466,7 @@ def _receivers(api: SceneMultiplayer) -> dict[type[Any], Receiver]:
         Raw: lambda session, message: api.peer_packet.emit(session.peer_id, message.data),
         Relay: relay.on_relay,
         SysAddPeer: api._members.on_peer_list,
+        SysAddPeers: api._members.on_peer_list,
         SysDelPeer: api._members.on_peer_list,
         SysAuth: api._auth.on_late_auth,
     }

@@ -118,6 +118,10 @@ def test_peer_lists_name_only_other_clients(
     assert "bad peer id 1" in caplog.text
     assert session.api(1)._refusals.count(1, ("membership id",)) == 2  # logged once
     assert session.api(1).get_peers() == [1]
+    session.craft(0, [7, 4, [9, 1]], to=2)  # (a list with a bad id: none admitted)
+    session.pump()
+    assert session.api(1)._refusals.count(1, ("membership id",)) == 3
+    assert session.api(1).get_peers() == [1]
 
 
 def test_a_leave_during_the_poll_waits_for_the_end_of_it(make_session: Any) -> None:
@@ -178,3 +182,77 @@ def test_only_peers_it_knows_are_reported_away(make_session: Any) -> None:
     peer.peer_dropped.emit(client)
     peer.peer_dropped.emit(999)  # (not a peer at all)
     assert dropped == [client]
+
+
+def test_joins_of_one_poll_are_told_in_one_peer_list_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Native profile: clients that join in one poll of the server are told together:
+    each peer gets one ADD_PEERS, not an ADD_PEER per other peer (N joins cost N*N
+    packets the other way), and every peer ends up knowing every other."""
+    network = MemoryNetwork()
+    server = SceneMultiplayer()
+    server.multiplayer_peer = network.create_server()
+    sent: list[str] = []
+    encode = server._relay.format.encode
+    monkeypatch.setattr(
+        server._relay.format, "encode", lambda m: (sent.append(type(m).__name__), encode(m))[1]
+    )
+    first = SceneMultiplayer()
+    first.multiplayer_peer = network.create_client()
+    for _ in range(3):
+        for api in (server, first):
+            api.poll()
+    sent.clear()
+    clients = []
+    for _ in range(4):  # (all four arrive before the server's next poll)
+        api = SceneMultiplayer()
+        api.multiplayer_peer = network.create_client()
+        clients.append(api)
+    everyone = [server, first, *clients]
+    for _ in range(3):
+        for api in everyone:
+            api.poll()
+    # One list for the client already there, one for each newcomer.
+    assert sent.count("SysAddPeers") == 5 and "SysAddPeer" not in sent
+    ids = sorted(api.get_unique_id() for api in everyone[1:])
+    for api in everyone[1:]:
+        assert sorted(api.get_peers()) == [
+            peer for peer in [1, *ids] if peer != api.get_unique_id()
+        ]
+
+
+def test_a_peer_list_goes_before_what_the_join_sends(make_session: Any) -> None:
+    """What the server sends as a peer joins (its peer_connected handlers' calls) comes
+    after the list that names the newcomer: a client that hears of it can call it."""
+    session = make_session(clients=2)
+    server = session.games[0]
+    session.api(0).peer_connected.connect(lambda peer_id: server.rpc("hello", peer_id))
+    events: list[tuple[str, int]] = []
+    client = session.games[1]
+    session.api(1).peer_connected.connect(lambda peer_id: events.append(("peer", peer_id)))
+    client._record = lambda method, value: events.append((method, value))  # type: ignore[method-assign]
+    session._add(session.network.create_client(), True)
+    session.pump()
+    newcomer = 4
+    assert events.index(("peer", newcomer)) < events.index(("hello", newcomer)), events
+
+
+def test_a_peer_that_joins_and_leaves_in_one_poll_is_told_nothing() -> None:
+    """A join told with others at the poll's end: a newcomer that left in the same
+    poll is neither told the list nor named in the others' (the transport has
+    forgotten it: writing to it would fail the poll)."""
+    network = MemoryNetwork()
+    server = SceneMultiplayer()
+    server.multiplayer_peer = network.create_server()
+    stays = SceneMultiplayer()
+    stays.multiplayer_peer = network.create_client()
+    goes = SceneMultiplayer()
+    goes.multiplayer_peer = network.create_client()
+    goes.poll()
+    goes.multiplayer_peer.close()  # (gone before the server's first poll)
+    for _ in range(3):
+        for api in (server, stays):
+            api.poll()
+    assert server.get_peers() == [stays.get_unique_id()]
+    assert stays.get_peers() == [1]

@@ -121,6 +121,7 @@ class GodotFormat:
     name: ClassVar[str] = "godot"
     relay_growth: ClassVar[int] = 0  # the source's i32 replaces the target's
     inline_paths: ClassVar[bool] = True
+    peer_lists: ClassVar[bool] = False  # (one ADD_PEER per peer, as Godot reads them)
     sorted_method_ids: ClassVar[bool] = True
     awaitable_calls: ClassVar[bool] = False
     clock: ClassVar[bool] = False

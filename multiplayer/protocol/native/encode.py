@@ -55,6 +55,7 @@ if TYPE_CHECKING:
         Spawn,
         Sync,
         SysAddPeer,
+        SysAddPeers,
         SysAuth,
         SysDelPeer,
     )
@@ -86,6 +87,7 @@ __all__ = [
     "sync_packet",
     "sync_state_size",
     "sys_add_peer",
+    "sys_add_peers",
     "sys_auth",
     "sys_del_peer",
 ]
@@ -261,6 +263,10 @@ def sys_auth(m: SysAuth, codec: Codec) -> bytes:
 
 def sys_add_peer(m: SysAddPeer, codec: Codec) -> bytes:
     return codec.packb([_SYS, int(SysCommand.ADD_PEER), m.peer])
+
+
+def sys_add_peers(m: SysAddPeers, codec: Codec) -> bytes:
+    return codec.packb([_SYS, int(SysCommand.ADD_PEERS), list(m.peers)])
 
 
 def sys_del_peer(m: SysDelPeer, codec: Codec) -> bytes:

@@ -30,6 +30,7 @@ from ..messages import (
     Spawn,
     Sync,
     SysAddPeer,
+    SysAddPeers,
     SysAuth,
     SysDelPeer,
     brief,
@@ -59,6 +60,7 @@ _ENCODERS: dict[type[Any], Callable[[Any, Codec], bytes]] = {
     Pong: _encode.pong,
     SysAuth: _encode.sys_auth,
     SysAddPeer: _encode.sys_add_peer,
+    SysAddPeers: _encode.sys_add_peers,
     SysDelPeer: _encode.sys_del_peer,
     Relay: _encode.relay,
 }
@@ -74,6 +76,7 @@ class NativeFormat:
     name: ClassVar[str] = "native"
     relay_growth: ClassVar[int] = RELAY_ID_ROOM
     inline_paths: ClassVar[bool] = False
+    peer_lists: ClassVar[bool] = True
     sorted_method_ids: ClassVar[bool] = False
     awaitable_calls: ClassVar[bool] = True
     clock: ClassVar[bool] = True
@@ -195,6 +198,12 @@ def _decode_sys(items: list[Any]) -> Message:
     if sub == SysCommand.ADD_PEER:
         _check(items, 3, "SYS ADD_PEER", (int, int))
         return SysAddPeer(items[2])
+    if sub == SysCommand.ADD_PEERS:
+        _check(items, 3, "SYS ADD_PEERS", (int, list))
+        peers = items[2]
+        if not all(type(peer) is int for peer in peers):
+            raise DecodingError("SYS ADD_PEERS names a peer that is not an integer")
+        return SysAddPeers(peers)
     if sub == SysCommand.DEL_PEER:
         _check(items, 3, "SYS DEL_PEER", (int, int))
         return SysDelPeer(items[2])

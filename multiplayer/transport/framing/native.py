@@ -48,7 +48,7 @@ __all__ = [
     "parse_message",
 ]
 
-PROTOCOL_VERSION = 2  # 2: HELLO carries what resuming needs; ACK
+PROTOCOL_VERSION = 3  # 2: HELLO carries what resuming needs; ACK. 3: SYS ADD_PEERS
 PACKET = 0x00
 BATCH = 0x01
 HELLO = 0x02

@@ -26,6 +26,7 @@ from multiplayer.protocol.messages import (
     Status,
     Sync,
     SysAddPeer,
+    SysAddPeers,
     SysAuth,
     SysDelPeer,
 )
@@ -77,6 +78,7 @@ def test_relay_growth_is_an_int32_in_msgpack() -> None:
         (Raw(b"\x01"), "9203c40101"),
         (SysAuth(b""), "930700c400"),
         (SysAddPeer(5), "93070105"),
+        (SysAddPeers([5, 7]), "9307049205" + "07"),
         (SysDelPeer(5), "93070205"),
         (Relay(-3, b"\x90"), "940703fdc40190"),
         (ForgetPath(3), "920b03"),
@@ -105,6 +107,13 @@ def test_golden_bytes_and_round_trip(message: Any, golden: str) -> None:
 def test_round_trips(message: Any) -> None:
     """The other messages decode back to themselves."""
     assert parse(FORMAT.encode(message)) == message
+
+
+@pytest.mark.parametrize("peers", [[5, "7"], [5, True], [5.0], 5])
+def test_a_peer_list_names_integers_only(peers: Any) -> None:
+    """SYS ADD_PEERS ``[7, 4, [ids]]``: anything but a list of integers is refused."""
+    with pytest.raises(DecodingError):
+        parse(msgpack.packb([7, 4, peers]))
 
 
 def test_values_follow_the_codec() -> None:

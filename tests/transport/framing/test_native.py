@@ -30,7 +30,7 @@ def test_message_kind_constants() -> None:
     """The kind bytes and the PACKET overhead match the documented layout."""
     assert (PACKET, BATCH, HELLO, ACK) == (0x00, 0x01, 0x02, 0x03)
     assert PACKET_OVERHEAD == 1
-    assert PROTOCOL_VERSION == 2
+    assert PROTOCOL_VERSION == 3
 
 
 # Hello.
@@ -41,12 +41,12 @@ TOKEN = bytes(range(16))
 @pytest.mark.parametrize(
     ("hello", "expected"),
     [
-        # [02][version 02][id 3 LE][max 0x00100000 LE][grace 0][received 0][no token]
-        (Hello(3, 1048576), "02 02 03000000 00001000 00000000 0000000000000000 00"),
-        (Hello(0, 65536), "02 02 00000000 00000100 00000000 0000000000000000 00"),
+        # [02][version 03][id 3 LE][max 0x00100000 LE][grace 0][received 0][no token]
+        (Hello(3, 1048576), "02 03 03000000 00001000 00000000 0000000000000000 00"),
+        (Hello(0, 65536), "02 03 00000000 00000100 00000000 0000000000000000 00"),
         (
             Hello(0x01020304, 0xAABBCCDD, 30000, 0x0102030405060708, TOKEN),
-            "02 02 04030201 DDCCBBAA 30750000 0807060504030201 10" + TOKEN.hex(),
+            "02 03 04030201 DDCCBBAA 30750000 0807060504030201 10" + TOKEN.hex(),
         ),
         (Hello(2, 64, version=7), "02 07 02000000 40000000 00000000 0000000000000000 00"),
     ],
@@ -75,7 +75,7 @@ def test_hello_parse_round_trip(hello: Hello) -> None:
 
 def test_hello_parse_golden_bytes() -> None:
     """Hello.parse() reads the fields little-endian."""
-    data = bytes.fromhex("0202 05000000 00040000 e8030000 0900000000000000 10") + TOKEN
+    data = bytes.fromhex("0203 05000000 00040000 e8030000 0900000000000000 10") + TOKEN
     assert Hello.parse(data) == Hello(5, 1024, 1000, 9, TOKEN)
 
 
@@ -84,11 +84,11 @@ def test_hello_parse_golden_bytes() -> None:
     [
         b"",
         b"\x02",
-        bytes.fromhex("0202 03000000 00001000 00000000 0000000000000000"),  # one byte short
-        bytes.fromhex("0202 03000000 00001000 00000000 0000000000000000 0000"),  # one long
-        bytes.fromhex("0202 03000000 00001000 00000000 0000000000000000 10") + TOKEN[:15],
-        bytes.fromhex("0202 03000000 00001000 00000000 0000000000000000 0f") + TOKEN,
-        bytes.fromhex("0202 03000000 00001000 00000000 0000000000000000 00") + TOKEN,
+        bytes.fromhex("0203 03000000 00001000 00000000 0000000000000000"),  # one byte short
+        bytes.fromhex("0203 03000000 00001000 00000000 0000000000000000 0000"),  # one long
+        bytes.fromhex("0203 03000000 00001000 00000000 0000000000000000 10") + TOKEN[:15],
+        bytes.fromhex("0203 03000000 00001000 00000000 0000000000000000 0f") + TOKEN,
+        bytes.fromhex("0203 03000000 00001000 00000000 0000000000000000 00") + TOKEN,
         bytes.fromhex("00"),
     ],
 )
@@ -107,10 +107,10 @@ def test_hello_parse_rejects_wrong_kind(kind: int) -> None:
         Hello.parse(data)
 
 
-@pytest.mark.parametrize("version", [0, 1, 3, 255])
+@pytest.mark.parametrize("version", [0, 1, 2, 4, 255])
 def test_hello_parse_rejects_wrong_version(version: int) -> None:
-    """A HELLO of another protocol version (version 1 had no resume) raises
-    ProtocolError naming the version."""
+    """A HELLO of another protocol version (version 1 had no resume, 2 no peer
+    lists) raises ProtocolError naming the version."""
     data = Hello(3, 1024, version=version).serialize()
     with pytest.raises(ProtocolError, match=f"version {version}"):
         Hello.parse(data)
@@ -352,8 +352,8 @@ def test_native_framing_greetings_golden_bytes() -> None:
     assert framing.resumable and framing.ack_kind == ACK
     client = framing.client_greeting(1 << 20, grace=10.0)
     server = framing.server_greeting(3, 65536, Resumption(TOKEN), 10.0)
-    assert client == bytes.fromhex("0202 00000000 00001000 10270000 0000000000000000 00")
-    assert server == bytes.fromhex("0202 03000000 00000100 10270000 0000000000000000 10") + TOKEN
+    assert client == bytes.fromhex("0203 00000000 00001000 10270000 0000000000000000 00")
+    assert server == bytes.fromhex("0203 03000000 00000100 10270000 0000000000000000 10") + TOKEN
     assert framing.parse_client_greeting(client) == Greeting(0, 1 << 20, None, 10.0)
     assert framing.parse_server_greeting(server) == Greeting(3, 65536, Resumption(TOKEN), 10.0)
 
