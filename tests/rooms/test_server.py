@@ -776,12 +776,17 @@ async def test_a_dispose_delay_keeps_the_room_and_a_join_meanwhile_cancels_it(ri
 
     bob = await rig.enter("create", "linger")
     code = bob.room.code
+    dave = await rig.enter("create", "linger")  # (a clock: his room is left after bob's)
+    clock = dave.room.code
     bob.peer.close()
     await rig.until(lambda: f"left {code}" in times)
+    dave.peer.close()
     carol = await rig.enter("join", code)  # (within the delay)
     assert carol.room.code == code
-    # (nothing to wait for: the room must still be there past the end of the delay)
-    await asyncio.sleep(times[f"left {code}"] + 0.6 - loop.time())
+    # Dave's room, left after bob's with the same delay, is disposed after bob's
+    # delay has run out: bob's room, joined meanwhile, must still be there.
+    await rig.until(lambda: f"disposed {clock}" in times)
+    assert times[f"left {clock}"] > times[f"left {code}"]
     assert f"disposed {code}" not in times
     assert rig.server.rooms[code].clients == [3]
     carol.peer.close()
