@@ -34,7 +34,7 @@ from multiplayer.rooms import (
     list_rooms,
     watch_rooms,
 )
-from tests.rooms.lobby import Lobby, lobby, until
+from tests.rooms.roomkit import Lobby, lobby, until
 
 CONNECTED = ConnectionStatus.CONNECTED
 DISCONNECTED = ConnectionStatus.DISCONNECTED

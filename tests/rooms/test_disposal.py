@@ -26,7 +26,7 @@ from multiplayer.rooms import (
     list_rooms,
 )
 from multiplayer.rooms.seating import START_WAIT
-from tests.rooms.lobby import Lobby, lobby, until
+from tests.rooms.roomkit import Lobby, lobby, until
 
 DISCONNECTED = ConnectionStatus.DISCONNECTED
 

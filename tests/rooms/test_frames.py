@@ -18,7 +18,7 @@ from multiplayer import ConnectionStatus, Node, SceneTree, rpc
 from multiplayer.rooms import Room, RoomServer, create
 from multiplayer.rooms.frames import RoomFrames
 from multiplayer.transport.websocket_multiplayer_peer import WebSocketMultiplayerPeer
-from tests.rooms.lobby import lobby, until
+from tests.rooms.roomkit import lobby, until
 
 DISCONNECTED = ConnectionStatus.DISCONNECTED
 

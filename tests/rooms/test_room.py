@@ -22,7 +22,7 @@ from multiplayer import (
     WebSocketMultiplayerPeer,
 )
 from multiplayer.rooms import JoinedRoom, JoinRequest, Room, RoomInfo, create, join, list_rooms
-from tests.rooms.lobby import Lobby, lobby, until
+from tests.rooms.roomkit import Lobby, lobby, until
 
 
 class Duel(Room):

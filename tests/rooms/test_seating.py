@@ -30,7 +30,7 @@ from multiplayer.rooms import (
     seating as seating_module,
 )
 from multiplayer.rooms.seating import START_WAIT
-from tests.rooms.lobby import lobby, until
+from tests.rooms.roomkit import lobby, until
 
 
 def in_directory(
