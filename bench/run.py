@@ -10,7 +10,9 @@ Each benchmark measures this library and its baselines in the same run, with the
 server in a process of its own (``bench/serve.py``) and the clients here, over
 loopback, and reports ratios: absolute times on a shared machine are noisy. The
 benchmarks: ``wire_bytes``, ``rpc_rtt``, ``rpc_throughput``, ``fanout``, ``sync``
-(``bench/replicate.py``), ``connections`` (``bench/connections.py``), ``soak``
+(``bench/replicate.py``), ``connections`` (``bench/connections.py``), ``capacity``
+(``bench/capacity.py``: the most clients, each with a synchronized object, that one
+server process on one core keeps at 20 Hz, all connected), ``soak``
 (``bench/soak.py``: 200 clients calling and syncing while their links are cut at
 random) and ``rooms`` (``bench/rooms.py``: a room server of 100 rooms of 4 clients
 calling, against one room of 4, one room of 400 and a plain server of 400). The
@@ -39,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+import capacity as capacity_bench  # noqa: E402
 import connections as connections_bench  # noqa: E402
 import replicate  # noqa: E402
 import rooms as rooms_bench  # noqa: E402
@@ -411,6 +414,11 @@ async def connections(smoke: bool) -> list[Row]:
     return [Row(**row) for row in await connections_bench.connections(smoke)]
 
 
+async def capacity(smoke: bool) -> list[Row]:
+    """The most clients one server process keeps at 20 Hz, each with an object."""
+    return [Row(**row) for row in await capacity_bench.capacity(smoke)]
+
+
 SOAK = soak_bench.Settings()
 """The full run's soak (``--soak-seconds``, ``--soak-clients``); the smoke's is
 ``Settings.smoke()``: 20 clients for 5 seconds, each cut every second or so."""
@@ -442,6 +450,7 @@ BENCHMARKS = {
     "fanout": fanout,
     "sync": sync,
     "connections": connections,
+    "capacity": capacity,
     "soak": soak,
     "rooms": rooms,
 }

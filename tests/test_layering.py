@@ -17,7 +17,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "multiplayer"
 
 # Bottom to top. A module may import from its own layer and the layers below it.
 LAYERS: list[tuple[str, ...]] = [
-    ("multiplayer.exceptions", "multiplayer.signals", "multiplayer.values"),
+    (
+        "multiplayer.exceptions",
+        "multiplayer.peer_sets",
+        "multiplayer.signals",
+        "multiplayer.values",
+    ),
     ("multiplayer.transport",),
     ("multiplayer.protocol",),
     ("multiplayer.scene",),

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from ..peer_sets import PeerSet, PeerSlots
     from ..protocol.format import PacketFormat
     from ..scene.node import Node
     from .replicator import SceneReplicator
@@ -50,7 +51,15 @@ class ReplicationHost(Protocol):
     def path_id_for(self, peer_id: int, node: Node) -> int:
         """Our id for ``node``'s path, defined for ``peer_id`` first if new to it."""
 
-    def peers_told(self, path_id: int) -> set[int]:
+    def tell_path(self, peer_ids: list[int], node: Node) -> None:
+        """Define ``node``'s path for those of ``peer_ids`` new to it (one packet,
+        written to them all)."""
+
+    def peer_slots(self) -> PeerSlots:
+        """The peers' bits, for the replicator's sets of peers: shared with the path
+        cache, released when a peer leaves."""
+
+    def peers_told(self, path_id: int) -> PeerSet:
         """The peers that were told ``path_id`` (read only)."""
 
     def path_confirmed(self, path_id: int, peer_id: int) -> bool:

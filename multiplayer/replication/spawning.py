@@ -27,12 +27,14 @@ is kept here, keyed by the node: nodes and spawners carry none of it.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import InvalidState
+from ..peer_sets import PeerSet
 from ..protocol.messages import Despawn, Spawn
 from ..scene.node import Node, validate_node_name
 from .spawner import CUSTOM_SPAWN, MultiplayerSpawner
@@ -56,7 +58,8 @@ class _Tracked:
     spawner: MultiplayerSpawner
     net_id: int
     on_exit: Callable[[], None]  # connected to the node's tree_exiting
-    peers: set[int] = field(default_factory=set)  # that have it (Godot: spawn_nodes)
+    peers: PeerSet  # that have it (Godot: spawn_nodes)
+    order: int = field(default_factory=itertools.count().__next__)  # spawn order
 
 
 @dataclass(slots=True)
@@ -99,6 +102,7 @@ class SpawnReplicator:
         self._ready: set[Node] = set()
         self._held: dict[Node, list[Callable[[], None]]] = {}
         self._tracked: dict[Node, _Tracked] = {}  # in spawn order
+        self._joining: dict[MultiplayerSpawner, int] | None = None  # (_spawner_id)
         self._received: dict[tuple[int, int], Node] = {}  # (sender, net id) -> node
         self._remote: dict[Node, _Received] = {}
         # spawner -> its tracked and received nodes (spawn_limit counts them)
@@ -184,7 +188,8 @@ class SpawnReplicator:
         # (Godot numbers a node when it is first spawned to a peer)
         net_id = 0 if self._host.format.sync_net_ids else self._ids.next_id()
         on_exit = functools.partial(self._untrack, node)
-        self._tracked[node] = _Tracked(spawner, net_id, on_exit)
+        peers = PeerSet(self._host.peer_slots())
+        self._tracked[node] = _Tracked(spawner, net_id, on_exit, peers)
         self._by_spawner.setdefault(spawner, {})[node] = None
         self._node_syncs.clear()
         node.tree_exiting.connect(on_exit, one_shot=True)
@@ -222,7 +227,7 @@ class SpawnReplicator:
         scene, data = info
         try:
             message = self._spawn_message(tracked, node, scene, data)
-            message.spawner_path_id = host.path_id_for(peer_id, tracked.spawner)
+            message.spawner_path_id = self._spawner_id(peer_id, tracked.spawner)
             host.send_command(peer_id, host.format.encode(message))
         except Exception as exc:  # too large, a getter that raised, a spawner gone...
             logger.error("cannot spawn %s on peer %d: %s", node.name, peer_id, exc)
@@ -248,11 +253,41 @@ class SpawnReplicator:
         ids, values = self._ids.spawn_state(syncs)
         return Spawn(0, tracked.net_id, scene, node.name, data, values, ids)
 
+    def _spawner_id(self, peer_id: int, spawner: MultiplayerSpawner) -> int:
+        """The spawner's path id, told to ``peer_id`` if new to it (during a join,
+        asked of the path cache once per spawner, not per node)."""
+        ids = self._joining
+        if ids is None:
+            return self._host.path_id_for(peer_id, spawner)
+        found = ids.get(spawner)
+        if found is None:
+            found = ids[spawner] = self._host.path_id_for(peer_id, spawner)
+        return found
+
     def on_peer_admitted(self, peer_id: int) -> None:
         """A peer joined: it gets every node spawned so far that it sees, in spawn
-        order (parents come before what they hold)."""
-        for node in list(self._tracked):
-            self.update_spawn_visibility(node, peer_id)
+        order, where parents come first; a node tracked before a node above it (moved
+        there later) is left to a second, slower pass."""
+        if not self._host.is_admitted(peer_id):
+            return
+        tracked = self._tracked
+        self._joining = {}
+        try:
+            skipped = False
+            for node, entry in list(tracked.items()):
+                if tracked.get(node) is not entry or peer_id in entry.peers:
+                    continue  # untracked meanwhile, or spawned there already
+                if not self._node_visible(node, peer_id):
+                    continue
+                if _parent_spawned_for(tracked, node, peer_id):
+                    self._spawn_for(node, peer_id)
+                else:
+                    skipped = True
+            if skipped:
+                for node in list(tracked):
+                    self.update_spawn_visibility(node, peer_id)
+        finally:
+            self._joining = None
 
     def update_spawn_visibility(self, node: Node, peer_id: int) -> None:
         """Spawn ``node`` (one we spawned) for ``peer_id`` if it should have it and
@@ -261,29 +296,17 @@ class SpawnReplicator:
         tracked = self._tracked.get(node)
         if tracked is None or not self._host.is_admitted(peer_id):
             return
-        has = peer_id in tracked.peers
-        wants = self._node_visible(node, peer_id) and self._parent_spawned_for(node, peer_id)
+        has, spawned = peer_id in tracked.peers, self._tracked
+        wants = self._node_visible(node, peer_id) and _parent_spawned_for(spawned, node, peer_id)
         if wants and not has:
             self._spawn_for(node, peer_id)
-            for child in list(self._tracked):  # what it holds comes back, in order
-                if child is not node and node.is_ancestor_of(child):
-                    self.update_spawn_visibility(child, peer_id)
+            for child in _tracked_inside(self._tracked, node):  # what it holds comes back, in order
+                self.update_spawn_visibility(child, peer_id)
         elif has and not wants:
             tracked.peers.discard(peer_id)
             self._host.send_command(peer_id, self._host.format.encode(Despawn(tracked.net_id)))
-            for child, inner in self._tracked.items():  # what it held went with it there
-                if child is not node and node.is_ancestor_of(child):
-                    inner.peers.discard(peer_id)
-
-    def _parent_spawned_for(self, node: Node, peer_id: int) -> bool:
-        """Whether every node we spawned above ``node`` exists at ``peer_id``."""
-        current = node.get_parent()
-        while current is not None:
-            tracked = self._tracked.get(current)
-            if tracked is not None and peer_id not in tracked.peers:
-                return False
-            current = current.get_parent()
-        return True
+            for child in _tracked_inside(self._tracked, node):  # what it held went with it there
+                self._tracked[child].peers.discard(peer_id)
 
     def _node_visible(self, node: Node, peer_id: int) -> bool:
         """A spawned node is visible to a peer if any synchronizer of it that we are the
@@ -319,7 +342,7 @@ class SpawnReplicator:
             return reason
         try:
             node = self._instantiate(spawner, message)
-            reason = None if with_ids else self._set_spawn_states(node, message.states)
+            reason = None if with_ids else _spawn_states(self.synchronizers_of(node), message)
         except (InvalidState, LookupError, ValueError, TypeError, AttributeError) as exc:
             return f"cannot spawn {message.name!r}: {exc}"
         if reason is not None:
@@ -345,18 +368,6 @@ class SpawnReplicator:
         if not 0 <= message.scene < spawner.get_spawnable_scene_count():
             raise LookupError(f"no spawnable scene {message.scene}")
         return spawner.instantiate_scene(message.scene)
-
-    def _set_spawn_states(self, node: Node, states: list[Any]) -> str | None:
-        """Set the spawn properties, before the node enters the tree (Godot sets them
-        as each synchronizer enters it, before ``_ready``)."""
-        syncs = self.synchronizers_of(node)
-        if len(syncs) != len(states):
-            return f"{len(states)} spawn states for {len(syncs)} synchronizers"
-        for sync, state in zip(syncs, states, strict=True):
-            if not isinstance(state, list):
-                return "a spawn state is not a list"
-            sync.set_state(sync.replication_config.spawn_properties(), state)
-        return None
 
     def _forget_received(self, node: Node) -> None:
         received = self._remote.pop(node, None)
@@ -390,8 +401,7 @@ class SpawnReplicator:
         for (sender, _), node in list(self._received.items()):
             if sender == peer_id:
                 self._free(node)
-        for tracked in self._tracked.values():
-            tracked.peers.discard(peer_id)
+        self._host.peer_slots().release(peer_id)  # it leaves every tracked.peers
 
     def clear(self) -> None:
         """This side disconnected: remote nodes go, our own stay (Godot's on_reset)."""
@@ -426,7 +436,7 @@ class SpawnReplicator:
             current = current.get_parent()
         return None
 
-    def spawn_peers(self, node: Node) -> set[int] | None:
+    def spawn_peers(self, node: Node) -> PeerSet | None:
         """The peers that have the node we spawned that ``node`` is or is under (read
         only); None if ``node`` is under no node we spawned."""
         spawned = self.spawned_ancestor(node)
@@ -467,3 +477,42 @@ class SpawnReplicator:
             nodes.pop(node, None)
             if not nodes:
                 del self._by_spawner[spawner]
+
+
+def _tracked_inside(tracked: dict[Node, _Tracked], node: Node) -> list[Node]:
+    """The nodes of ``tracked`` below ``node``, in spawn order. The walk is over the
+    node's branch, not over every spawned node: a peer's join visits each spawned
+    node once, not once per other spawned node (N*N for N objects)."""
+    found: list[Node] = []
+    below = node.get_children()
+    while below:
+        current = below.pop()
+        if current in tracked:
+            found.append(current)
+        below.extend(current.get_children())
+    found.sort(key=lambda inner: tracked[inner].order)
+    return found
+
+
+def _parent_spawned_for(tracked: dict[Node, _Tracked], node: Node, peer_id: int) -> bool:
+    """Whether every node of ``tracked`` above ``node`` exists at ``peer_id``."""
+    current = node.get_parent()
+    while current is not None:
+        found = tracked.get(current)
+        if found is not None and peer_id not in found.peers:
+            return False
+        current = current.get_parent()
+    return True
+
+
+def _spawn_states(syncs: list[MultiplayerSynchronizer], message: Spawn) -> str | None:
+    """Set a received node's spawn properties, before it enters the tree (Godot sets
+    them as each synchronizer enters it, before ``_ready``); the reason if it cannot."""
+    states = message.states
+    if len(syncs) != len(states):
+        return f"{len(states)} spawn states for {len(syncs)} synchronizers"
+    for sync, state in zip(syncs, states, strict=True):
+        if not isinstance(state, list):
+            return "a spawn state is not a list"
+        sync.set_state(sync.replication_config.spawn_properties(), state)
+    return None

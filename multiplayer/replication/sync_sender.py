@@ -161,6 +161,10 @@ class SyncSender:
         self._stats = stats
         self._seq_out: dict[int, int] = {}
         self._failures = _FailureLog()
+        # This frame's peers, and their bits: whether a set of peers (who has a node,
+        # who was told a path) holds them all is then one operation, not one a peer.
+        self._peers: list[int] = []
+        self._everyone = 0
 
     def send_due(self) -> None:
         """Send what is due, to every peer that sees it, one SYNC packet per peer."""
@@ -171,6 +175,7 @@ class SyncSender:
             return
         now = _now()
         own_id = host.own_id()
+        self._peers, self._everyone = peers, host.peer_slots().mask_of(peers)
         due: list[_Due] = []
         self._visibility.begin_frame()
         try:
@@ -258,6 +263,8 @@ class SyncSender:
         if not has:
             return []
         if visible is None:
+            if peers is self._peers:  # (always, but for a caller of its own)
+                return None if has.covers(self._everyone) else has.among(self._everyone)
             return None if has.issuperset(peers) else [p for p in peers if p in has]
         return [p for p in peers if p in visible and p in has]
 
@@ -316,12 +323,13 @@ class SyncSender:
     def _path_address(self, sync: MultiplayerSynchronizer, audience: list[int]) -> int:
         """``sync``'s path id, the same for all peers; each is told it first."""
         host = self._host
-        told = host.peers_told  # path id -> peers it was sent to
         path_id = host.path_id_for(audience[0], sync)
-        if not told(path_id).issuperset(audience):
-            for peer_id in audience:
-                if peer_id not in told(path_id):
-                    host.path_id_for(peer_id, sync)
+        told = host.peers_told(path_id)
+        if audience is self._peers:  # everyone: the usual case, one operation
+            if not told.covers(self._everyone):
+                host.tell_path(told.lacking(self._everyone), sync)
+        elif not told.issuperset(audience):
+            host.tell_path([peer_id for peer_id in audience if peer_id not in told], sync)
         return path_id
 
     def _net_address(

@@ -40,6 +40,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..exceptions import DecodingError, InvalidState
+from ..peer_sets import PeerSet, PeerSlots
 from ..protocol.messages import (
     ConfirmPath,
     ForgetPath,
@@ -81,15 +82,20 @@ class IdCache:
 
     Args:
         kind: What the ids stand for ("path" or "name"), for messages.
+        slots: The peers' bits for the sets of peers kept per id; shared with
+            whoever else keeps such sets (releasing a peer leaves them all).
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, slots: PeerSlots | None = None) -> None:
         self.kind = kind
         self._ids: dict[str, int] = {}
         self._texts: dict[int, str] = {}  # the other way round
         self._last_id = 0
-        self._told: dict[int, set[int]] = {}  # id -> peers that were sent it
-        self._confirmed: dict[tuple[int, int], bool] = {}  # (id, peer) -> resolved there
+        # Per id, as PeerSets (a bit per peer: a server has an id per node and peer):
+        self._slots = PeerSlots() if slots is None else slots
+        self._told: dict[int, PeerSet] = {}  # the peers that were sent it
+        self._answered: dict[int, PeerSet] = {}  # ...that answered it
+        self._resolved: dict[int, PeerSet] = {}  # ...that answered it has a node there
 
     def local_id(self, text: str) -> int:
         """Our id for ``text``, assigned on first use (ids start at 1)."""
@@ -98,7 +104,7 @@ class IdCache:
             self._last_id += 1
             found = self._ids[text] = self._last_id
             self._texts[found] = text
-            self._told[found] = set()
+            self._told[found] = PeerSet(self._slots)
         return found
 
     def id_for(self, text: str, peers: list[int]) -> tuple[int, list[int]]:
@@ -117,11 +123,11 @@ class IdCache:
     def has_local(self, text: str) -> bool:
         return text in self._ids
 
-    def told(self, local_id: int) -> set[int]:
+    def told(self, local_id: int) -> PeerSet:
         """The peers that were sent our ``local_id`` (do not change it)."""
         return self._told[local_id]
 
-    def retire(self, text: str) -> tuple[int, set[int]] | None:
+    def retire(self, text: str) -> tuple[int, PeerSet] | None:
         """Stop using our id for ``text``: (the id, the peers that were told it).
 
         A later ``local_id(text)`` gives a new id: ids are never reused.
@@ -131,7 +137,8 @@ class IdCache:
             return None
         del self._texts[local_id]
         told = self._told.pop(local_id)
-        self._confirmed = {k: v for k, v in self._confirmed.items() if k[0] != local_id}
+        self._answered.pop(local_id, None)
+        self._resolved.pop(local_id, None)
         return local_id, told
 
     def confirm(self, peer: int, local_id: int, ok: bool) -> bool | None:
@@ -142,30 +149,39 @@ class IdCache:
             return None
         if local_id not in self._told or peer not in self._told[local_id]:
             return False
-        if (local_id, peer) in self._confirmed:
+        answered = self._answered.get(local_id)
+        if answered is None:
+            answered = self._answered[local_id] = PeerSet(self._slots)
+            self._resolved[local_id] = PeerSet(self._slots)
+        elif peer in answered:
             return False
-        self._confirmed[(local_id, peer)] = ok
+        answered.add(peer)
+        if ok:
+            self._resolved[local_id].add(peer)
         return True
 
     def is_confirmed(self, local_id: int, peer: int) -> bool | None:
         """True or False once ``peer`` answered for ``local_id``; None before."""
-        return self._confirmed.get((local_id, peer))
+        answered = self._answered.get(local_id)
+        if answered is None or peer not in answered:
+            return None
+        return peer in self._resolved[local_id]
 
     def text_of(self, local_id: int) -> str | None:
         return self._texts.get(local_id)
 
     def forget_peer(self, peer: int) -> None:
-        """``peer`` left: it was told nothing."""
-        for peers in self._told.values():
-            peers.discard(peer)
-        self._confirmed = {k: v for k, v in self._confirmed.items() if k[1] != peer}
+        """``peer`` left: it was told nothing (nor is it in any set of the slots)."""
+        self._slots.release(peer)
 
     def clear(self) -> None:
         self._ids.clear()
         self._texts.clear()
         self._last_id = 0
         self._told.clear()
-        self._confirmed.clear()
+        self._answered.clear()
+        self._resolved.clear()
+        self._slots.clear()
 
 
 class RemoteIds(dict[int, str]):
@@ -206,11 +222,17 @@ class RemoteIds(dict[int, str]):
 class PathCache:
     """Ids for paths and names both ways, and node lookups by wire path."""
 
-    def __init__(self, sessions: SessionTable, relay: ServerRelay, refusals: RefusalLog) -> None:
+    def __init__(
+        self,
+        sessions: SessionTable,
+        relay: ServerRelay,
+        refusals: RefusalLog,
+        slots: PeerSlots | None = None,
+    ) -> None:
         self._sessions = sessions
         self._relay = relay
         self._refusals = refusals
-        self.paths = IdCache("path")
+        self.paths = IdCache("path", slots)
         self.names = IdCache("name")
         self._tree: SceneTree | None = None
         self.root_path = ""

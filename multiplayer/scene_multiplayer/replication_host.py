@@ -16,6 +16,7 @@ from ..transport.peer import TransferMode
 from .refusals import Refusal
 
 if TYPE_CHECKING:
+    from ..peer_sets import PeerSet, PeerSlots
     from ..protocol.format import PacketFormat
     from ..protocol.messages import Despawn, Spawn, Sync
     from ..scene.node import Node
@@ -58,7 +59,18 @@ class SceneReplicationHost:
     def path_id_for(self, peer_id: int, node: Node) -> int:
         return self._api._cache.announce([peer_id], node)[0]
 
-    def peers_told(self, path_id: int) -> set[int]:
+    def tell_path(self, peer_ids: list[int], node: Node) -> None:
+        announce = self._api._cache.announce
+        if self._api._relay.is_server:
+            announce(peer_ids, node)
+        else:  # a client's definition for another client travels in a relay of its own
+            for peer_id in peer_ids:
+                announce([peer_id], node)
+
+    def peer_slots(self) -> PeerSlots:
+        return self._api._peer_slots
+
+    def peers_told(self, path_id: int) -> PeerSet:
         return self._api._cache.paths.told(path_id)
 
     def path_confirmed(self, path_id: int, peer_id: int) -> bool:

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import InvalidState
+from ..peer_sets import PeerSlots
 from ..protocol.format import get_format
 from ..protocol.messages import (
     ConfirmPath,
@@ -119,7 +120,9 @@ class SceneMultiplayer(MultiplayerAPI):
         # Until a peer names its profile, packets would be the native profile's.
         native = get_format("native")(self._codec)
         self._relay = relay = ServerRelay(self, sessions, self._referee, self._dispatch, native)
-        self._cache = PathCache(sessions, relay, self._refusals)
+        # Which peers have each path and spawned node: a bit per peer (peer_sets).
+        self._peer_slots = PeerSlots()
+        self._cache = PathCache(sessions, relay, self._refusals, self._peer_slots)
         self._host = SceneReplicationHost(self)
         self._replicator = SceneReplicator(self._host)
         self._members = Membership(

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from ..exceptions import InvalidState, ProtocolError
 from .framing.base import Greeting, Resumption
 from .log_budget import LineBudget
+from .loop_load import LoopLoad
 from .resume import RESUME_WINDOW, ResumeGap, ResumeGate, new_token
 from .tcp_server import StreamPeerTCP
 from .websocket_base import (
@@ -102,6 +103,7 @@ class WebSocketServerSide:
         self._closed = False
         self._next_id = 2
         self._resume_gate = ResumeGate()
+        self._load: LoopLoad | None = None  # measured from the first listen or connection
 
     async def listen(self, port: int, bind_address: str, tls: ssl.SSLContext | None) -> None:
         """Listen; connections are taken from then on.
@@ -114,6 +116,11 @@ class WebSocketServerSide:
         listener = WebSocketListener(self._peer, self._accept)
         listener.listen(port, bind_address, tls)
         self._listener = listener
+        self._measure_load()
+
+    def _measure_load(self) -> None:
+        if self._load is None and not self._closed:
+            self._load = LoopLoad.acquire(asyncio.get_running_loop())
 
     @property
     def local_port(self) -> int:
@@ -128,6 +135,9 @@ class WebSocketServerSide:
         self._closed = True
         if self._listener is not None:
             self._listener.stop()
+        if self._load is not None:
+            self._load.release()
+            self._load = None
         for pending in list(self._pending):
             self._drop(pending, CLOSE_GOING_AWAY, "the server is closing")
 
@@ -156,6 +166,7 @@ class WebSocketServerSide:
         conn = pending.conn
         conn.budget = handshake_lines
         peer._track(conn)
+        self._measure_load()
         self._pending.add(pending)
         if peer._framing.client_greets:
             conn.sink = lambda message, text: self._greeted(pending, message, text)
@@ -222,6 +233,16 @@ class WebSocketServerSide:
                 pending.address,
             )
             self._drop(pending, CLOSE_TRY_AGAIN_LATER, "the server refuses new connections")
+            return
+        load, max_lag = self._load, peer.max_loop_lag
+        if load is not None and load.saturated(max_lag):
+            handshake_lines.log(
+                logging.INFO,
+                "refused a connection from %s: the server is saturated (%.2f s late)",
+                pending.address,
+                load.lag(),
+            )
+            self._drop(pending, CLOSE_TRY_AGAIN_LATER, "server saturated, try again later")
             return
         if self._max_clients and len(peer._links) >= self._max_clients:
             handshake_lines.log(

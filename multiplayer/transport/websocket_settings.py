@@ -20,6 +20,7 @@ from .websocket_peer_link import LinkSettings
 
 __all__ = [
     "DEFAULT_INBOUND_BUFFER_SIZE",
+    "DEFAULT_MAX_LOOP_LAG",
     "DEFAULT_MAX_QUEUED_PACKETS",
     "DEFAULT_OUTBOUND_BUFFER_SIZE",
     "DEFAULT_RECONNECT_GRACE",
@@ -35,6 +36,7 @@ DEFAULT_MAX_QUEUED_PACKETS = 4096
 DEFAULT_RECONNECT_GRACE = 30.0
 MAX_RECONNECT_GRACE = 86400.0  # a day: the greeting carries it in milliseconds, in 32 bits
 DEFAULT_RESUME_BUFFER_SIZE = 4 << 20
+DEFAULT_MAX_LOOP_LAG = 1.0
 MIN_MESSAGE_SIZE = 64
 """The smallest message limit a side may announce: room for real packets."""
 
@@ -69,6 +71,7 @@ class WebSocketSettings(QueuedPeer):
         self._heartbeat_timeout: float | None = 20.0
         self._reconnect_grace = DEFAULT_RECONNECT_GRACE if self._framing.resumable else 0.0
         self._resume_buffer_size = DEFAULT_RESUME_BUFFER_SIZE
+        self._max_loop_lag = DEFAULT_MAX_LOOP_LAG
 
     @property
     def protocol(self) -> str:
@@ -90,6 +93,22 @@ class WebSocketSettings(QueuedPeer):
         if seconds <= 0:
             raise ValueError(f"handshake_timeout must be positive, not {seconds}")
         self._handshake_timeout = float(seconds)
+
+    @property
+    def max_loop_lag(self) -> float:
+        """Seconds (default 1.0; 0: no limit): a server whose event loop runs later
+        than this is saturated, and refuses new clients with 1013 "server saturated"
+        rather than let their handshakes time out; it logs when it becomes saturated
+        and when it recovers. Players already in, and resumes, are not refused. The
+        lag is the worst delay of the loop over the last 2 seconds
+        (:mod:`~multiplayer.transport.loop_load`)."""
+        return self._max_loop_lag
+
+    @max_loop_lag.setter
+    def max_loop_lag(self, seconds: float) -> None:
+        if not seconds >= 0 or math.isinf(seconds):
+            raise ValueError(f"max_loop_lag must be 0 (no limit) or a positive time, not {seconds}")
+        self._max_loop_lag = float(seconds)
 
     @property
     def inbound_buffer_size(self) -> int:

@@ -11,6 +11,7 @@ from multiplayer import (
     SceneReplicationConfig,
     SceneTree,
 )
+from multiplayer.peer_sets import PeerSlots
 from multiplayer.protocol.format import PacketFormat
 from multiplayer.protocol.messages import Sync
 from multiplayer.protocol.native.codec import default_codec
@@ -26,6 +27,10 @@ class Host:
 
     def __init__(self) -> None:
         self.notices: list[tuple[int, str]] = []
+        self.slots = PeerSlots()
+
+    def peer_slots(self) -> PeerSlots:
+        return self.slots
 
     def own_id(self) -> int | None:
         return None

@@ -46,12 +46,31 @@ def test_path_ids_both_ways(make_session: Any) -> None:
     server, client = host_of(session, 0), host_of(session, 1)
     path_id = server.path_id_for(2, session.games[0])
     assert server.path_id_for(2, session.games[0]) == path_id
-    assert server.peers_told(path_id) == {2}
+    assert set(server.peers_told(path_id)) == {2}
     session.pump()
     assert client.path_of(1, path_id) == "Game"
     assert client.path_of(9, path_id) is None
     assert client.find_node("Game") is session.games[1]
     assert client.find_node("Nowhere") is None
+
+
+def test_tell_path_defines_a_path_for_many_peers_at_once(make_session: Any) -> None:
+    """tell_path: the server's one packet reaches each peer new to the path; a
+    client's definitions for other clients each go in a relay of their own (one
+    written "to several" would reach the server alone, as a duplicate)."""
+    session = make_session(clients=3)
+    server, client = host_of(session, 0), host_of(session, 1)
+    server.tell_path([2, 3], session.games[0])
+    path_id = server.path_id_for(4, session.games[0])
+    session.pump()
+    assert [host_of(session, i).path_of(1, path_id) for i in (1, 2, 3)] == ["Game"] * 3
+    client.tell_path([1, 3, 4], session.games[1])
+    client.tell_path([3], session.games[1])  # told already: nothing more
+    session.pump()
+    own = client.path_id_for(3, session.games[1])
+    for index in (0, 2, 3):
+        assert host_of(session, index).path_of(2, own) == "Game"
+    assert all(session.api(i)._refusals.refused(2) == 0 for i in range(4))
 
 
 def test_path_confirmed_once_the_peer_answered(make_session: Any) -> None:

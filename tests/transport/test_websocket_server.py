@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -14,7 +15,7 @@ from websockets.exceptions import ConnectionClosed
 
 from multiplayer import ConnectionStatus, InvalidState, WebSocketMultiplayerPeer
 from multiplayer.testing import FaultProxy
-from multiplayer.transport import websocket_server
+from multiplayer.transport import loop_load, websocket_server
 from multiplayer.transport.framing.native import Hello
 from multiplayer.transport.log_budget import LineBudget
 from multiplayer.transport.tcp_server import TCPServer
@@ -241,31 +242,69 @@ async def test_godot_ids_in_use_are_drawn_again(monkeypatch: pytest.MonkeyPatch)
             await peer.wait_closed()
 
 
+async def settled_client(
+    server: WebSocketMultiplayerPeer, made: list[WebSocketMultiplayerPeer]
+) -> WebSocketMultiplayerPeer:
+    """A client of ``server`` (added to ``made``), once it is CONNECTED or refused."""
+    peer = WebSocketMultiplayerPeer()
+    made.append(peer)
+    await peer.create_client(f"ws://127.0.0.1:{server.get_local_port()}")
+    await poll_until(
+        [server, peer], lambda: peer.get_connection_status() != ConnectionStatus.CONNECTING
+    )
+    return peer
+
+
+async def test_a_saturated_server_refuses_newcomers_with_1013_and_keeps_its_players(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server whose event loop runs later than max_loop_lag refuses a new client
+    with 1013 "server saturated" (its connection_error says so) instead of letting
+    its handshake time out; the players already in stay; once the loop is on time
+    again, a client gets in. Becoming saturated and recovering are logged."""
+    monkeypatch.setattr(loop_load, "WINDOW", 0.3)
+    caplog.set_level(logging.INFO, "multiplayer.transport")
+    server = WebSocketMultiplayerPeer()
+    server.max_loop_lag = 0.1
+    await server.create_server(0, "127.0.0.1")
+    made = [server]
+
+    try:
+        first = await settled_client(server, made)
+        assert first.get_connection_status() == ConnectionStatus.CONNECTED
+        time.sleep(0.3)  # the server's loop (this one) held up: a frame far too long
+        refused = await settled_client(server, made)
+        assert refused.get_connection_status() == ConnectionStatus.DISCONNECTED
+        assert "1013 server saturated, try again later" in str(refused.connection_error)
+        assert first.get_connection_status() == ConnectionStatus.CONNECTED
+        assert list(server._links) == [first.get_unique_id()]
+        load = server._side._load  # type: ignore[union-attr]
+        assert load is not None
+        await poll_until([server, first], lambda: load.lag() < 0.1)
+        third = await settled_client(server, made)
+        assert third.get_connection_status() == ConnectionStatus.CONNECTED
+        lines = [r.getMessage() for r in caplog.records]
+        assert any(line.startswith("server saturated: its event loop runs") for line in lines)
+        assert any("the server is saturated" in line for line in lines)  # the refusal
+        assert any(line.startswith("server no longer saturated") for line in lines)
+    finally:
+        for peer in made:
+            peer.close()
+            await peer.wait_closed()
+
+
 async def test_max_clients_refuses_one_too_many_with_a_clear_reason() -> None:
     """A full server closes the next connection with 1013 "server full", which the
     client reads as its connection_error; once a client leaves, a new one gets in."""
     server = WebSocketMultiplayerPeer()
     await server.create_server(0, "127.0.0.1", max_clients=2)
-    url = f"ws://127.0.0.1:{server.get_local_port()}"
     made = [server]
 
-    async def client() -> WebSocketMultiplayerPeer:
-        peer = WebSocketMultiplayerPeer()
-        made.append(peer)
-        await peer.create_client(url)
-        deadline = time.monotonic() + 5
-        while peer.get_connection_status() == ConnectionStatus.CONNECTING:
-            assert time.monotonic() < deadline
-            server.poll()
-            peer.poll()
-            await asyncio.sleep(0.005)
-        return peer
-
     try:
-        first, second = await client(), await client()
+        first, second = await settled_client(server, made), await settled_client(server, made)
         assert first.get_connection_status() == second.get_connection_status()
         assert first.get_connection_status() == ConnectionStatus.CONNECTED
-        third = await client()
+        third = await settled_client(server, made)
         assert third.get_connection_status() == ConnectionStatus.DISCONNECTED
         assert "1013 server full (max_clients 2)" in str(third.connection_error)
         first.close()
@@ -275,7 +314,7 @@ async def test_max_clients_refuses_one_too_many_with_a_clear_reason() -> None:
             if len(server._links) < 2:
                 break
             await asyncio.sleep(0.01)
-        fourth = await client()
+        fourth = await settled_client(server, made)
         assert fourth.get_connection_status() == ConnectionStatus.CONNECTED
     finally:
         for peer in made:
