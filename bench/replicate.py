@@ -40,8 +40,7 @@ from multiplayer import (
     Vector2,
     WebSocketMultiplayerPeer,
 )
-from multiplayer.protocol.messages import Sync
-from multiplayer.transport.framing.native import PACKET_OVERHEAD, Hello
+from multiplayer.transport.framing.native import Hello
 
 OBJECTS = 100
 SERVER_FPS = 60.0
@@ -202,24 +201,42 @@ class Result:
     rate: float  # updates a full client applied per object per second (the worst one)
 
 
-def expected_rate(mode: str, objects: int, hz: float) -> float:
-    """Bytes a second a client needs: one SYNC of every object per replication, each
-    entry as the server packs it (a path id, then the values, or for ON_CHANGE the
-    index and value of each changed property), with the sizes of the run: step counts
-    from 1000 (a u16), path ids and sequence numbers of one and two bytes."""
-    steps = 2000
-    values: list[Any] = [Vector2(steps * 0.5, steps * -0.25), steps]
-    seq = 200
-    if MODES[mode] is ReplicationMode.ALWAYS:
-        packet = Sync(seq, [[100, values] for _ in range(objects)], [])
-    else:
-        pairs = [0, values[0], 1, values[1]]
-        packet = Sync(seq, [], [[100, pairs] for _ in range(objects)])
-    from multiplayer.protocol.native.codec import default_codec
-    from multiplayer.protocol.native.format import NativeFormat
+def _uint(n: int) -> int:
+    """Bytes of a msgpack unsigned integer (the msgpack spec: fixint, uint8/16/32)."""
+    return 1 if n < 128 else 2 if n < 256 else 3 if n < 1 << 16 else 5
 
-    size = len(NativeFormat(default_codec).encode(packet)) + PACKET_OVERHEAD
-    return frame_bytes(size) * hz
+
+def _array(n: int) -> int:
+    """Bytes of a msgpack array header (fixarray, array16, array32)."""
+    return 1 if n < 16 else 3 if n < 1 << 16 else 5
+
+
+VECTOR2 = 1 + 1 + 8  # fixext 8: its type byte, ext code 1, 2 x f32 (docs/protocol.md 2.7)
+
+
+def expected_message(mode: str, objects: int, seq: int = 200) -> int:
+    """Bytes on the wire of one SYNC of ``objects`` synchronizers, worked out from
+    the documents rather than with the library's encoder: docs/protocol.md 2.5
+    (``[6, seq, always, delta]``, entries ``[path_id, [values]]`` or ``[path_id,
+    [index, value, ...]]``), its 2.7 and the msgpack spec for the values (a Vector2
+    of exact halves and quarters: f32; a step count from 1000: a uint16), its 1.3
+    (a lone packet is a bare message) and RFC 6455 5.2 (a server's frame header).
+    Path ids are the server's, one per synchronizer after the spawner's."""
+    steps = _uint(2000)
+    entries = 0
+    for path_id in range(2, objects + 2):
+        if MODES[mode] is ReplicationMode.ALWAYS:
+            entries += _array(2) + _uint(path_id) + _array(2) + VECTOR2 + steps
+        else:
+            entries += _array(2) + _uint(path_id) + _array(4) + 1 + VECTOR2 + 1 + steps
+    lists = _array(objects) + entries + _array(0)
+    payload = _array(4) + 1 + _uint(seq) + lists
+    return frame_bytes(payload)
+
+
+def expected_rate(mode: str, objects: int, hz: float) -> float:
+    """Bytes a second a client needs: one SYNC of every object, ``hz`` times."""
+    return expected_message(mode, objects) * hz
 
 
 async def wait_until(check: Any, what: str, timeout: float = 30) -> None:

@@ -140,12 +140,14 @@ async def serve_ours(relay: bool = True, protocol: str = "native") -> None:
 
 
 async def serve_raw() -> None:
+    import msgpack
     from websockets.asyncio.server import ServerConnection, broadcast, serve
 
     clients: set[ServerConnection] = set()
 
     async def handler(ws: ServerConnection) -> None:
         counted = 0
+        unpacker = msgpack.Unpacker()
         clients.add(ws)
         async for message in ws:
             if message[:1] == b"p":  # ping: echo
@@ -157,6 +159,10 @@ async def serve_raw() -> None:
                 for i in range(int(message[1:])):
                     broadcast(clients, b"t" + i.to_bytes(4, "little"))
                     await asyncio.sleep(0)
+            elif message[:1] == b"m":  # calls, msgpack-encoded and batched: count each
+                unpacker.feed(memoryview(message)[1:])
+                for _ in unpacker:
+                    counted += 1
             elif message == b"c-1":
                 await ws.send(b"d" + str(counted).encode())
                 counted = 0
@@ -203,6 +209,8 @@ async def serve_sync(mode: str, args: argparse.Namespace) -> None:
 
     tree = SceneTree()
     peer = WebSocketMultiplayerPeer()
+    if args.max_loop_lag is not None:
+        peer.max_loop_lag = args.max_loop_lag
     await peer.create_server(0, "127.0.0.1")
     api = tree.get_multiplayer()
     api.multiplayer_peer = peer
@@ -312,6 +320,9 @@ if __name__ == "__main__":
         "--fps", type=float, default=60.0, help="sync, rooms: server frames a second"
     )
     parser.add_argument("--hz", type=float, default=20.0, help="sync: replications a second")
+    parser.add_argument(
+        "--max-loop-lag", type=float, default=None, help="sync: the peer's max_loop_lag"
+    )
     parser.add_argument("--room-size", type=int, default=4, help="rooms: seats of a 'room'")
     args = parser.parse_args()
     asyncio.run(main(kinds[args.kind](args), args.stats))

@@ -5,10 +5,14 @@ later and later, frames stretch, and a newcomer's handshake, which needs a few
 passes of the loop, runs past the client's ``handshake_timeout``. The client then
 fails with a timeout that says nothing of the cause, after it cost the server a
 join. :class:`LoopLoad` measures the delay: a probe asks to run every
-``PROBE_INTERVAL`` seconds and notes how late it runs; the lag is the worst delay
-of the last ``WINDOW`` seconds, or of the probe due now if it is later still (the
-loop may be stuck in a long callback at the moment it is asked). A server whose
-lag passes its ``max_loop_lag`` is saturated: it refuses new clients with 1013
+``PROBE_INTERVAL`` seconds and notes how late it runs; the lag is the mean delay
+of the probes of the last ``WINDOW`` seconds. (Not the delay of the probe due now:
+the server asks while admitting a client, in a callback that may follow a long
+frame in the same pass of the loop, which would make every burst look like a
+saturation.) A mean, not the worst: one long frame (a join that sends a thousand spawns, a
+garbage collection) delays a few handshakes and passes; a loop late all the time
+is what times them out. A server whose lag passes its ``max_loop_lag`` is
+saturated: it refuses new clients with 1013
 (try again later) and a reason, and logs when it becomes saturated and when it
 recovers, so that the players already in keep the CPU they need.
 
@@ -78,9 +82,8 @@ class LoopLoad:
     def lag(self) -> float:
         """Seconds: how late the loop ran its callbacks lately (see the module)."""
         now = self._loop.time()
-        current = max(0.0, now - self._due) if self._handle is not None else 0.0
-        recent = max((late for when, late in self._delays if when >= now - WINDOW), default=0.0)
-        return max(current, recent)
+        recent = [late for when, late in self._delays if when >= now - WINDOW]
+        return sum(recent) / len(recent) if recent else 0.0
 
     def saturated(self, max_lag: float) -> bool:
         """Whether the lag is past ``max_lag`` (0: never); a change is logged."""

@@ -36,7 +36,7 @@ DEFAULT_MAX_QUEUED_PACKETS = 4096
 DEFAULT_RECONNECT_GRACE = 30.0
 MAX_RECONNECT_GRACE = 86400.0  # a day: the greeting carries it in milliseconds, in 32 bits
 DEFAULT_RESUME_BUFFER_SIZE = 4 << 20
-DEFAULT_MAX_LOOP_LAG = 1.0
+DEFAULT_MAX_LOOP_LAG = 1.5  # a handshake needs two passes of the loop at least: 3 s / 2
 MIN_MESSAGE_SIZE = 64
 """The smallest message limit a side may announce: room for real packets."""
 
@@ -96,11 +96,11 @@ class WebSocketSettings(QueuedPeer):
 
     @property
     def max_loop_lag(self) -> float:
-        """Seconds (default 1.0; 0: no limit): a server whose event loop runs later
+        """Seconds (default 1.5; 0: no limit): a server whose event loop runs later
         than this is saturated, and refuses new clients with 1013 "server saturated"
         rather than let their handshakes time out; it logs when it becomes saturated
         and when it recovers. Players already in, and resumes, are not refused. The
-        lag is the worst delay of the loop over the last 2 seconds
+        lag is the loop's mean delay over the last 2 seconds
         (:mod:`~multiplayer.transport.loop_load`)."""
         return self._max_loop_lag
 

@@ -14,6 +14,10 @@ Every WebSocket message is binary and starts with a kind byte (docs/protocol.md)
   so far in the session, so that the other side can drop them from its replay
   buffer. Only sent in a resumable session.
 * ``PACKET`` ``[0x00][payload]``: one packet.
+* a bare packet: a message whose first byte is ``BARE_MIN`` (0x10) or more is one
+  packet, as it is. The high-level layer's packets all start with a msgpack array
+  header (0x90 and up) or 0xC1, so a call costs no byte of framing, as in Godot; a
+  packet that starts lower (raw bytes put on the transport) is sent as a PACKET.
 * ``BATCH``  ``[0x01]`` then, per packet, a length and the payload: several packets
   put in the same tick for the same peer, coalesced into one message. The length is a
   u16, or ``0xFFFF`` followed by a u32 for 65535 bytes and more.
@@ -36,6 +40,7 @@ from .base import Framing, Greeting, Resumption
 
 __all__ = [
     "ACK",
+    "BARE_MIN",
     "BATCH",
     "HELLO",
     "MAX_BATCH_PACKETS",
@@ -48,15 +53,16 @@ __all__ = [
     "parse_message",
 ]
 
-PROTOCOL_VERSION = 3  # 2: HELLO carries what resuming needs; ACK. 3: SYS ADD_PEERS
+PROTOCOL_VERSION = 4  # 2: resuming, ACK. 3: SYS ADD_PEERS. 4: bare packets
 PACKET = 0x00
 BATCH = 0x01
 HELLO = 0x02
 ACK = 0x03
+BARE_MIN = 0x10  # a first byte from here: a bare packet (0x04 to 0x0F are reserved)
 TOKEN_SIZE = 16
 
 PACKET_OVERHEAD = 1
-"""Bytes a ``PACKET`` message adds to its payload."""
+"""Bytes a ``PACKET`` message adds to its payload at most (a bare packet adds none)."""
 MAX_BATCH_PACKETS = 1024
 """The most packets one BATCH may carry (bounds what one message costs to stage)."""
 
@@ -173,7 +179,7 @@ def encode_packets(packets: Sequence[bytes], max_message_size: int) -> list[byte
     (``put_packet`` checks it), so each fits in a message of its own at worst.
     """
     if len(packets) == 1:
-        return [bytes((PACKET,)) + packets[0]]
+        return [_alone(packets[0])]
     messages: list[bytes] = []
     parts: list[bytes] = []
     size = 0
@@ -185,7 +191,7 @@ def encode_packets(packets: Sequence[bytes], max_message_size: int) -> list[byte
             parts, size = [], 0
         if not parts:
             if len(packet) + 1 + len(prefix) > max_message_size:
-                messages.append(bytes((PACKET,)) + packet)
+                messages.append(_alone(packet))
                 continue
             parts.append(bytes((BATCH,)))
             size = 1
@@ -197,14 +203,21 @@ def encode_packets(packets: Sequence[bytes], max_message_size: int) -> list[byte
     return messages
 
 
+def _alone(packet: bytes) -> bytes:
+    """A message of one packet: bare if its first byte allows, else a PACKET."""
+    if packet and packet[0] >= BARE_MIN:
+        return packet
+    return bytes((PACKET,)) + packet
+
+
 def _finish(parts: list[bytes]) -> bytes:
-    if len(parts) == 3:  # a batch of one: send it as a plain PACKET
-        return bytes((PACKET,)) + parts[2]
+    if len(parts) == 3:  # a batch of one: a message of one packet
+        return _alone(parts[2])
     return b"".join(parts)
 
 
 def parse_message(message: bytes) -> list[bytes]:
-    """The packets in a PACKET or BATCH message.
+    """The packets in a bare packet, a PACKET or a BATCH message.
 
     Raises:
         ProtocolError: The message is empty, truncated, or of another kind.
@@ -212,6 +225,8 @@ def parse_message(message: bytes) -> list[bytes]:
     if not message:
         raise ProtocolError("empty message")
     kind = message[0]
+    if kind >= BARE_MIN:
+        return [message]
     if kind == PACKET:
         return [message[1:]]
     if kind != BATCH:

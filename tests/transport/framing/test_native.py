@@ -9,6 +9,7 @@ from multiplayer.exceptions import ProtocolError
 from multiplayer.transport.framing.base import Greeting, Resumption
 from multiplayer.transport.framing.native import (
     ACK,
+    BARE_MIN,
     BATCH,
     HELLO,
     PACKET,
@@ -28,9 +29,31 @@ hypothesis_settings = settings(deadline=None)
 
 def test_message_kind_constants() -> None:
     """The kind bytes and the PACKET overhead match the documented layout."""
-    assert (PACKET, BATCH, HELLO, ACK) == (0x00, 0x01, 0x02, 0x03)
+    assert (PACKET, BATCH, HELLO, ACK, BARE_MIN) == (0x00, 0x01, 0x02, 0x03, 0x10)
     assert PACKET_OVERHEAD == 1
-    assert PROTOCOL_VERSION == 3
+    assert PROTOCOL_VERSION == 4
+
+
+def test_a_lone_packet_goes_bare_unless_its_first_byte_is_a_kind() -> None:
+    """A message of one packet is the packet itself when its first byte is 0x10 or
+    more (every packet of the high-level layer: a msgpack array, or 0xC1), so a call
+    costs no framing byte; lower (or empty), it goes as a PACKET. Both parse back."""
+    call = bytes.fromhex("c1 01 01")  # a call without arguments
+    array = bytes.fromhex("93 00 01 01")
+    for packet in (call, array, b"\x10", b"\xff" * 300):
+        assert encode_packets([packet], 1 << 20) == [packet]
+        assert parse_message(packet) == [packet]
+    for packet in (b"", b"\x00", b"\x01abc", b"\x0f"):
+        assert encode_packets([packet], 1 << 20) == [b"\x00" + packet]
+        assert parse_message(b"\x00" + packet) == [packet]
+    # A packet too large to share a batch goes alone, bare where it can.
+    assert encode_packets([b"\x90", call * 4], 12) == [b"\x90", call * 4]
+
+
+def test_reserved_kinds_are_refused() -> None:
+    for kind in range(0x04, BARE_MIN):
+        with pytest.raises(ProtocolError, match="unexpected message kind"):
+            parse_message(bytes((kind, 1, 2)))
 
 
 # Hello.
@@ -42,11 +65,11 @@ TOKEN = bytes(range(16))
     ("hello", "expected"),
     [
         # [02][version 03][id 3 LE][max 0x00100000 LE][grace 0][received 0][no token]
-        (Hello(3, 1048576), "02 03 03000000 00001000 00000000 0000000000000000 00"),
-        (Hello(0, 65536), "02 03 00000000 00000100 00000000 0000000000000000 00"),
+        (Hello(3, 1048576), "02 04 03000000 00001000 00000000 0000000000000000 00"),
+        (Hello(0, 65536), "02 04 00000000 00000100 00000000 0000000000000000 00"),
         (
             Hello(0x01020304, 0xAABBCCDD, 30000, 0x0102030405060708, TOKEN),
-            "02 03 04030201 DDCCBBAA 30750000 0807060504030201 10" + TOKEN.hex(),
+            "02 04 04030201 DDCCBBAA 30750000 0807060504030201 10" + TOKEN.hex(),
         ),
         (Hello(2, 64, version=7), "02 07 02000000 40000000 00000000 0000000000000000 00"),
     ],
@@ -75,7 +98,7 @@ def test_hello_parse_round_trip(hello: Hello) -> None:
 
 def test_hello_parse_golden_bytes() -> None:
     """Hello.parse() reads the fields little-endian."""
-    data = bytes.fromhex("0203 05000000 00040000 e8030000 0900000000000000 10") + TOKEN
+    data = bytes.fromhex("0204 05000000 00040000 e8030000 0900000000000000 10") + TOKEN
     assert Hello.parse(data) == Hello(5, 1024, 1000, 9, TOKEN)
 
 
@@ -84,11 +107,11 @@ def test_hello_parse_golden_bytes() -> None:
     [
         b"",
         b"\x02",
-        bytes.fromhex("0203 03000000 00001000 00000000 0000000000000000"),  # one byte short
-        bytes.fromhex("0203 03000000 00001000 00000000 0000000000000000 0000"),  # one long
-        bytes.fromhex("0203 03000000 00001000 00000000 0000000000000000 10") + TOKEN[:15],
-        bytes.fromhex("0203 03000000 00001000 00000000 0000000000000000 0f") + TOKEN,
-        bytes.fromhex("0203 03000000 00001000 00000000 0000000000000000 00") + TOKEN,
+        bytes.fromhex("0204 03000000 00001000 00000000 0000000000000000"),  # one byte short
+        bytes.fromhex("0204 03000000 00001000 00000000 0000000000000000 0000"),  # one long
+        bytes.fromhex("0204 03000000 00001000 00000000 0000000000000000 10") + TOKEN[:15],
+        bytes.fromhex("0204 03000000 00001000 00000000 0000000000000000 0f") + TOKEN,
+        bytes.fromhex("0204 03000000 00001000 00000000 0000000000000000 00") + TOKEN,
         bytes.fromhex("00"),
     ],
 )
@@ -107,10 +130,10 @@ def test_hello_parse_rejects_wrong_kind(kind: int) -> None:
         Hello.parse(data)
 
 
-@pytest.mark.parametrize("version", [0, 1, 2, 4, 255])
+@pytest.mark.parametrize("version", [0, 1, 2, 3, 5, 255])
 def test_hello_parse_rejects_wrong_version(version: int) -> None:
     """A HELLO of another protocol version (version 1 had no resume, 2 no peer
-    lists) raises ProtocolError naming the version."""
+    lists, 3 no bare packets) raises ProtocolError naming the version."""
     data = Hello(3, 1024, version=version).serialize()
     with pytest.raises(ProtocolError, match=f"version {version}"):
         Hello.parse(data)
@@ -166,8 +189,10 @@ def test_an_ack_is_not_a_data_message() -> None:
 
 
 def test_encode_one_packet_is_a_plain_packet_message() -> None:
-    """A single packet is sent as [0x00] followed by the payload."""
-    assert encode_packets([b"hello"], 100) == [b"\x00hello"]
+    """A single packet whose first byte is under 0x10 is sent as [0x00] followed by
+    the payload; from 0x10, as it is."""
+    assert encode_packets([b"\x05hello"], 100) == [b"\x00\x05hello"]
+    assert encode_packets([b"hello"], 100) == [b"hello"]
     assert encode_packets([b""], 100) == [b"\x00"]
 
 
@@ -224,7 +249,7 @@ def test_encode_batch_exactly_at_the_limit_is_not_split() -> None:
     packets = [b"a" * 10, b"b" * 10]  # 1 + (2 + 10) * 2 = 25 bytes as one batch
 
     assert encode_packets(packets, 25) == [b"\x01\x0a\x00" + packets[0] + b"\x0a\x00" + packets[1]]
-    assert encode_packets(packets, 24) == [b"\x00" + packets[0], b"\x00" + packets[1]]
+    assert encode_packets(packets, 24) == packets  # (each alone, bare: "a" is 0x61)
 
 
 def test_encode_packet_too_big_for_a_batch_goes_alone() -> None:
@@ -232,7 +257,7 @@ def test_encode_packet_too_big_for_a_batch_goes_alone() -> None:
     packets = [b"y", b"x" * 11, b"z"]
     messages = encode_packets(packets, 12)
 
-    assert messages == [b"\x00y", b"\x00" + b"x" * 11, b"\x00z"]
+    assert messages == [b"y", b"x" * 11, b"z"]  # (bare: their first bytes are letters)
     assert all(len(m) <= 12 for m in messages)
 
 
@@ -286,7 +311,8 @@ def test_parse_batch_golden_bytes() -> None:
         (b"", "empty"),
         (b"\x02" + b"\x00" * 9, "kind"),  # a HELLO after the handshake
         (b"\x03abc", "kind"),
-        (b"\xff", "kind"),
+        (b"\x04", "kind"),
+        (b"\x0f\x01", "kind"),
         (b"\x01\x05", "truncated"),  # one byte of a u16 length
         (b"\x01\x01\x00a\x00", "truncated"),  # a valid packet, then half a length
         (b"\x01\xff\xff\x01\x00", "truncated"),  # escape with half a u32
@@ -320,7 +346,10 @@ def test_parse_random_bytes_returns_packets_or_raises_protocol_error(data: bytes
     assert isinstance(packets, list)
     assert packets
     assert all(isinstance(p, bytes) for p in packets)
-    assert sum(len(p) for p in packets) < len(data)
+    if data[0] >= BARE_MIN:  # a bare packet: the message itself
+        assert packets == [data]
+    else:
+        assert sum(len(p) for p in packets) < len(data)
 
 
 def test_batches_are_split_at_max_batch_packets() -> None:
@@ -352,8 +381,8 @@ def test_native_framing_greetings_golden_bytes() -> None:
     assert framing.resumable and framing.ack_kind == ACK
     client = framing.client_greeting(1 << 20, grace=10.0)
     server = framing.server_greeting(3, 65536, Resumption(TOKEN), 10.0)
-    assert client == bytes.fromhex("0203 00000000 00001000 10270000 0000000000000000 00")
-    assert server == bytes.fromhex("0203 03000000 00000100 10270000 0000000000000000 10") + TOKEN
+    assert client == bytes.fromhex("0204 00000000 00001000 10270000 0000000000000000 00")
+    assert server == bytes.fromhex("0204 03000000 00000100 10270000 0000000000000000 10") + TOKEN
     assert framing.parse_client_greeting(client) == Greeting(0, 1 << 20, None, 10.0)
     assert framing.parse_server_greeting(server) == Greeting(3, 65536, Resumption(TOKEN), 10.0)
 
@@ -383,7 +412,8 @@ def test_native_framing_encodes_a_batch_and_decodes_it() -> None:
     messages = framing.encode([b"ab", b"", b"c"], 1 << 20)
     assert messages == [bytes.fromhex("01 0200 6162 0000 0100 63")]
     assert framing.decode(messages[0]) == [b"ab", b"", b"c"]
-    assert framing.encode([b"solo"], 1 << 20) == [b"\x00solo"]
+    assert framing.encode([b"\x01solo"], 1 << 20) == [b"\x00\x01solo"]
+    assert framing.encode([b"solo"], 1 << 20) == [b"solo"]
     with pytest.raises(ProtocolError):
         framing.decode(b"\x09")
 
