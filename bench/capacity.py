@@ -61,8 +61,9 @@ _OPCODE_CLOSE, _OPCODE_PING, _OPCODE_PONG = 0x8, 0x9, 0xA
 class LightClient(asyncio.Protocol):
     """A native-profile client that counts what it gets, at the least CPU per byte."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, greets: bool = True) -> None:
         self.host, self.port = host, port
+        self.greets = greets  # False: a plain WebSocket client, in once upgraded
         self.admitted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
         self.upgraded = False
@@ -96,7 +97,10 @@ class LightClient(asyncio.Protocol):
             data = bytes(self.buffer[end + 4 :])
             self.buffer.clear()
             self.upgraded = True
-            self._send(0x2, Hello(0, 1 << 24).serialize())
+            if self.greets:
+                self._send(0x2, Hello(0, 1 << 24).serialize())
+            else:
+                self.admitted.set_result(0)
         self._frames(data)
 
     def _frames(self, data: bytes) -> None:
@@ -141,6 +145,8 @@ class LightClient(asyncio.Protocol):
             self._send(_OPCODE_PONG, payload)
         elif opcode == _OPCODE_CLOSE:
             code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+            if self.transport is not None and not self.transport.is_closing():
+                self._send(_OPCODE_CLOSE, payload[:2])  # the closing handshake's answer
             self._fail(f"closed by the server: {code} {payload[2:].decode(errors='replace')}")
         elif opcode != _OPCODE_PONG and not self.admitted.done():
             try:
@@ -171,7 +177,9 @@ class LightClient(asyncio.Protocol):
             self.transport.close()
 
 
-async def join(url: str, count: int, in_flight: int) -> tuple[list[LightClient], list[str]]:
+async def join(
+    url: str, count: int, in_flight: int, greets: bool = True
+) -> tuple[list[LightClient], list[str]]:
     """``count`` light clients, at most ``in_flight`` joining at once; the clients
     and the reasons of those that failed."""
     host, port = urlsplit(url).hostname or "", urlsplit(url).port or 80
@@ -182,7 +190,7 @@ async def join(url: str, count: int, in_flight: int) -> tuple[list[LightClient],
 
     async def one() -> None:
         async with gate:
-            client = LightClient(host, port)
+            client = LightClient(host, port, greets)
             clients.append(client)
             try:
                 async with asyncio.timeout(HANDSHAKE_TIMEOUT):
@@ -196,7 +204,7 @@ async def join(url: str, count: int, in_flight: int) -> tuple[list[LightClient],
     return clients, failures
 
 
-async def client_process(url: str, count: int, in_flight: int) -> None:
+async def client_process(url: str, count: int, in_flight: int, greets: bool) -> None:
     """The client side: join on ``go``, then answer ``count`` with every client's
     (messages, bytes, closed), until ``quit``."""
     loop = asyncio.get_running_loop()
@@ -206,7 +214,7 @@ async def client_process(url: str, count: int, in_flight: int) -> None:
     while line := (await reader.readline()).strip():
         if line == b"go":
             start = time.perf_counter()
-            clients, failures = await join(url, count, in_flight)
+            clients, failures = await join(url, count, in_flight, greets)
             report = {"seconds": time.perf_counter() - start, "failures": failures}
         elif line == b"count":
             report = {"counts": [(c.messages, c.received, c.closed) for c in clients]}
@@ -226,7 +234,9 @@ class ClientProcess:
         self.process = process
 
     @classmethod
-    async def start(cls, url: str, count: int, in_flight: int) -> ClientProcess:
+    async def start(
+        cls, url: str, count: int, in_flight: int, greets: bool = True
+    ) -> ClientProcess:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             str(HERE / "capacity.py"),
@@ -234,6 +244,7 @@ class ClientProcess:
             url,
             str(count),
             str(in_flight),
+            "greet" if greets else "plain",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
@@ -473,7 +484,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["clients"]:
         url, count, in_flight = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
         raise_file_limit(count + 64)
-        asyncio.run(client_process(url, count, in_flight))
+        asyncio.run(client_process(url, count, in_flight, sys.argv[5] == "greet"))
     else:
         ladder = tuple(int(n) for n in sys.argv[1:]) or None
         for row in asyncio.run(capacity(False, ladder)):

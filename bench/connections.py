@@ -1,127 +1,111 @@
-"""The ``connections`` benchmark: connecting many clients, and what each one costs.
+"""The ``connections`` benchmark: what joining costs the server, against websockets.
 
-N clients connect to a server in its own process, at most ``WINDOW`` at a time:
-more would overflow the listen backlog (a dropped SYN waits a second to be sent
-again, which measures the kernel), and, with the relay on, our server admits all
-the peers that arrived since its last frame in that frame, each announced to every
-other peer, which near 1000 peers takes long enough for the handshakes waiting
-behind it to pass handshake_timeout (3 s) and fail. Measured:
+N clients connect to a server in its own process (pinned to one core), at most
+``WINDOW`` at a time (more would overflow the listen backlog: a dropped SYN waits
+a second to be sent again, which measures the kernel). The clients are the light
+ones of ``bench/capacity.py``, in two processes of their own on the other core, the
+same for every subject: for ours they do the WebSocket upgrade and the HELLO and
+then only read; for raw websockets, the upgrade alone. What is measured is the
+server: a thousand library clients in one process would measure the clients (each
+learns of every other peer: N*N in the one process, where real clients share it
+out over their machines). Measured:
 
-* the time from the first connect until every client is in: for ours, until each
-  ``WebSocketMultiplayerPeer`` client is CONNECTED (WebSocket upgrade, then the
-  HELLO exchange that gives it its id); for raw websockets, until each upgrade is
-  done;
-* the server's resident memory per client: its RSS once every client is admitted,
-  minus its RSS before, divided by N (garbage collected before both readings).
+* the time from the first connect until every client is in (for ours: its id
+  received; for raw websockets: the upgrade done);
+* the server's CPU time over the joins, per join;
+* the server's resident memory per client: its RSS once every client is in, minus
+  its RSS before, divided by N (garbage collected before both readings).
 
-Ours is the ``ours`` server of the other benchmarks (a SceneTree, relay on, as
-by default), and the same with ``server_relay`` off: with the relay on, each peer
-admitted is announced to every other (Godot's SYS ADD_PEER), so connecting N
-clients sends N*(N-1) packets. The baseline is the plain ``websockets`` server
-(``raw``).
+Ours is the ``ours`` server of the other benchmarks (a SceneTree, relay on, as by
+default: each join is announced to every other peer, in one ADD_PEERS per peer and
+poll in the native profile) and the same with ``server_relay`` off. The baseline is
+the plain ``websockets`` server (``raw``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
+from capacity import CLIENT_PROCESSES, ClientProcess, _pin
 from served import Served, raise_file_limit, served
-from websockets.asyncio.client import ClientConnection, connect
-
-from multiplayer import WebSocketMultiplayerPeer
-from multiplayer.transport.peer import ConnectionStatus
 
 WINDOW = 25
 KINDS = {"ours": "ours", "ours, relay off": "ours-norelay", "raw websockets": "raw"}
+ROUNDS = 2  # each subject measured in turn, twice; the quicker run counts
 
 
-async def connect_ours(url: str, count: int, peers: list[WebSocketMultiplayerPeer]) -> None:
-    """Add ``count`` clients of ours to ``peers``, and return once each is CONNECTED
-    (it has its id)."""
-    pending: list[WebSocketMultiplayerPeer] = []
-    started = 0
-    while started < count or pending:
-        while started < count and len(pending) < WINDOW:
-            peer = WebSocketMultiplayerPeer()
-            await peer.create_client(url)
-            peers.append(peer)
-            pending.append(peer)
-            started += 1
-        await asyncio.sleep(0.001)
-        still: list[WebSocketMultiplayerPeer] = []
-        for peer in pending:
-            peer.poll()
-            status = peer.get_connection_status()
-            if status is ConnectionStatus.DISCONNECTED:
-                raise ConnectionError(f"a client failed: {peer.connection_error!r}")
-            if status is not ConnectionStatus.CONNECTED:
-                still.append(peer)
-        pending = still
-
-
-async def connect_raw(url: str, count: int, sockets: list[ClientConnection]) -> None:
-    """Add ``count`` plain websockets clients to ``sockets``, each open."""
-    for start in range(0, count, WINDOW):
-        batch = min(WINDOW, count - start)
-        sockets += await asyncio.gather(*(connect(url, compression=None) for _ in range(batch)))
-
-
-async def close_all(subject: str, clients: list[Any]) -> None:
-    if subject != "raw websockets":
-        for peer in clients:
-            peer.close()
-        await asyncio.gather(*(peer.wait_closed() for peer in clients))
-    else:
-        await asyncio.gather(*(ws.close() for ws in clients))
-
-
-async def measure(subject: str, count: int) -> tuple[float, float]:
-    """Seconds to connect ``count`` clients, and server bytes per client."""
-    clients: list[Any] = []
+async def measure(subject: str, count: int) -> tuple[float, float, float]:
+    """Seconds to connect ``count`` clients, server CPU seconds per join, and server
+    bytes per client."""
+    processes: list[ClientProcess] = []
     try:
         async with served(KINDS[subject]) as server:
-            return await _measure(server, subject, count, clients)
+            _pin(server.process.pid, server=True)
+            _pin(os.getpid(), server=False)
+            share = [count // CLIENT_PROCESSES] * CLIENT_PROCESSES
+            share[0] += count - sum(share)
+            greets = subject != "raw websockets"
+            processes = [
+                await ClientProcess.start(server.url, n, WINDOW // CLIENT_PROCESSES, greets=greets)
+                for n in share
+            ]
+            return await _measure(server, count, processes)
     finally:
-        # The server is gone first: a thousand clients leaving at once is not what is
-        # measured here.
-        await close_all(subject, clients)
+        for process in processes:
+            await process.stop()
 
 
 async def _measure(
-    server: Served, subject: str, count: int, clients: list[Any]
-) -> tuple[float, float]:
+    server: Served, count: int, processes: list[ClientProcess]
+) -> tuple[float, float, float]:
     await asyncio.sleep(0.2)  # the server settles
     before = await server.stats(collect=True)
     start = time.perf_counter()
-    if subject == "raw websockets":
-        await connect_raw(server.url, count, clients)
-    else:
-        await connect_ours(server.url, count, clients)
+    joined = await asyncio.gather(*(p.ask("go") for p in processes))
     elapsed = time.perf_counter() - start
-    await server.wait_for_peers(count)
+    failures = [f for report in joined for f in report["failures"]]
+    if failures:
+        raise RuntimeError(f"{len(failures)} clients failed to join: {failures[:3]}")
+    during = await server.wait_for_peers(count)
     await asyncio.sleep(0.5)  # what the server sends on admission is out
     after = await server.stats(collect=True)
     assert before.rss_kib is not None and after.rss_kib is not None, "no /proc here"
-    return elapsed, (after.rss_kib - before.rss_kib) * 1024 / count
+    cpu = (during.cpu - before.cpu) / count
+    return elapsed, cpu, (after.rss_kib - before.rss_kib) * 1024 / count
 
 
 async def connections(smoke: bool) -> list[dict[str, Any]]:
-    """The rows: connect time and memory per client, ours against raw websockets."""
+    """The rows: connect time, server CPU and memory per client, against websockets."""
     count = 100 if smoke else 1000  # (fewer would make memory deltas noise)
-    raise_file_limit(count + 256)  # a socket per client here, and one in the server
-    results = {subject: await measure(subject, count) for subject in KINDS}
-    raw_time, raw_memory = results["raw websockets"]
+    raise_file_limit(count + 256)  # a socket per client in the server
+    runs: dict[str, list[tuple[float, float, float]]] = {subject: [] for subject in KINDS}
+    for _ in range(1 if smoke else ROUNDS):
+        for subject in KINDS:
+            runs[subject].append(await measure(subject, count))
+    results = {subject: min(found) for subject, found in runs.items()}  # the best run
+    raw_time, raw_cpu, raw_memory = results["raw websockets"]
     rows: list[dict[str, Any]] = []
-    for subject, (elapsed, memory) in results.items():
+    for subject, (elapsed, cpu, memory) in results.items():
+        row = dict(
+            benchmark=f"connect {count} clients",
+            subject=subject,
+            value=elapsed * 1000,
+            unit="ms",
+            ratio=elapsed / raw_time,
+        )
+        if subject == "ours":
+            row.update(target="<= 1.5x raw", met=elapsed <= 1.5 * raw_time)
+        rows.append(row)
         rows.append(
             dict(
-                benchmark=f"connect {count} clients",
+                benchmark="server CPU per join",
                 subject=subject,
-                value=elapsed * 1000,
-                unit="ms",
-                ratio=elapsed / raw_time,
+                value=cpu * 1e6,
+                unit="us",
+                ratio=cpu / raw_cpu if raw_cpu > 0 else None,
             )
         )
         rows.append(

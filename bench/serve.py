@@ -142,13 +142,22 @@ async def serve_ours(relay: bool = True, protocol: str = "native") -> None:
 async def serve_raw() -> None:
     import msgpack
     from websockets.asyncio.server import ServerConnection, broadcast, serve
+    from websockets.exceptions import ConnectionClosed
 
     clients: set[ServerConnection] = set()
 
     async def handler(ws: ServerConnection) -> None:
+        clients.add(ws)
+        try:
+            await serve_one(ws)
+        except ConnectionClosed:
+            pass  # (a client that leaves without a closing handshake: not the bench's)
+        finally:
+            clients.discard(ws)
+
+    async def serve_one(ws: ServerConnection) -> None:
         counted = 0
         unpacker = msgpack.Unpacker()
-        clients.add(ws)
         async for message in ws:
             if message[:1] == b"p":  # ping: echo
                 await ws.send(message)

@@ -43,6 +43,7 @@ def test_benchmarks_smoke(tmp_path: Path) -> None:
     for subject in ("ours", "ours, relay off", "raw websockets"):
         assert ("connect 100 clients", subject) in seen
         assert ("server memory per client", subject) in seen
+        assert ("server CPU per join", subject) in seen
     # Capacity: both of the smoke's steps ran, their clients got in and got state
     # (at 20 Hz on an idle machine: a loaded one may fall short in its 1 s window).
     capacity = {row["benchmark"]: row for row in data["rows"] if row["subject"] == "ours"}
