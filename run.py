@@ -3,7 +3,8 @@
 
     python3 run.py demo    the main job: the dice game, a server and 3 bots, ending by itself
                            (extra arguments go to it: python3 run.py demo --bots 5)
-    python3 run.py test    lint, type-check, and the whole test suite
+    python3 run.py test    lint, type-check, and the whole test suite (and the transport's
+                           tests again on the picows WebSocket backend)
     python3 run.py python ARGS...   any command with the project's interpreter
 
 Dependencies are installed into ./.venv the first time, and again whenever
@@ -27,8 +28,8 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 DEMO = ["examples/websocket_multiplayer/main.py"]
 
 
-def run(*command: str | Path) -> None:
-    result = subprocess.run([str(c) for c in command], cwd=ROOT)
+def run(*command: str | Path, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run([str(c) for c in command], cwd=ROOT, env=env)
     if result.returncode:
         sys.exit(result.returncode)
 
@@ -77,6 +78,10 @@ def main(argv: list[str]) -> None:
         run(PYTHON, "-m", "ruff", "check", "multiplayer", "tests", "examples", "tools")
         run(PYTHON, "-m", "mypy", "-p", "multiplayer", "-p", "tools.webgodot")
         run(PYTHON, "-m", "pytest", *argv[1:])
+        if not argv[1:]:  # the whole suite: the transport's tests again, on picows
+            print("run.py: the transport tests again, with the picows backend", flush=True)
+            picows = {**os.environ, "MULTIPLAYER_WS_BACKEND": "picows"}
+            run(PYTHON, "-m", "pytest", "-q", "tests/transport", env=picows)
     elif command == "python":
         ensure_venv("test")
         run(PYTHON, *argv[1:])

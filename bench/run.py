@@ -43,6 +43,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import capacity as capacity_bench  # noqa: E402
 import connections as connections_bench  # noqa: E402
+import fast_path as fast_path_bench  # noqa: E402
 import replicate  # noqa: E402
 import rooms as rooms_bench  # noqa: E402
 import soak as soak_bench  # noqa: E402
@@ -485,6 +486,11 @@ async def capacity(smoke: bool) -> list[Row]:
     return [Row(**row) for row in await capacity_bench.capacity(smoke)]
 
 
+async def fast_path(smoke: bool) -> list[Row]:
+    """Round trips over picows and uvloop (the fast path), against raw websockets."""
+    return [Row(**row) for row in await fast_path_bench.fast_path(smoke)]
+
+
 SOAK = soak_bench.Settings()
 """The full run's soak (``--soak-seconds``, ``--soak-clients``); the smoke's is
 ``Settings.smoke()``: 20 clients for 5 seconds, each cut every second or so."""
@@ -513,6 +519,7 @@ BENCHMARKS = {
     "wire_bytes": wire_bytes,
     "rpc_rtt": rpc_rtt,
     "rpc_throughput": rpc_throughput,
+    "fast_path": fast_path,
     "fanout": fanout,
     "sync": sync,
     "connections": connections,

@@ -51,6 +51,7 @@ from .scene.tree import SceneTree
 from .scene_multiplayer.limits import RateLimits
 from .scene_multiplayer.scene_multiplayer import MultiplayerAPI, SceneMultiplayer
 from .signals import Signal, call_deferred
+from .transport.event_loop import run
 from .transport.peer import (
     TARGET_PEER_BROADCAST,
     TARGET_PEER_SERVER,
@@ -144,6 +145,7 @@ __all__ = [
     "register_scene",
     "register_type",
     "rpc",
+    "run",
     "unregister_scene",
 ]
 

@@ -84,8 +84,8 @@ class SyncWebSocketMultiplayerPeer(WebSocketMultiplayerPeerBase):
 
     _caller_may_stall = True  # the network reads on while the caller is away
 
-    def __init__(self, protocol: str = "native") -> None:
-        super().__init__(protocol)
+    def __init__(self, protocol: str = "native", backend: str | None = None) -> None:
+        super().__init__(protocol, backend)
         self._network: NetworkThread | None = None
         # Until it starts, nothing else touches the peer: no lock is needed.
         self._lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()

@@ -29,7 +29,7 @@ import ssl
 import weakref
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, cast
 
 from ..exceptions import InvalidState
 
@@ -107,7 +107,8 @@ class _Socket(asyncio.Protocol):
     # asyncio.Protocol callbacks.
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # (uvloop's transports are not asyncio.Transport subclasses)
+        transport = cast(asyncio.Transport, transport)
         self.transport = transport
         for waiter in self.made:
             if not waiter.done():
@@ -116,6 +117,11 @@ class _Socket(asyncio.Protocol):
             transport.close()
         elif not self.tls:
             self.set_ready(transport)
+        else:
+            # The client's first TLS bytes must reach the TLS layer, not this
+            # protocol: start_tls() resumes reading once it has the transport.
+            # (asyncio happens not to read before; uvloop reads at once.)
+            transport.pause_reading()
 
     def data_received(self, data: bytes) -> None:
         user = self.user

@@ -28,7 +28,7 @@ import enum
 import logging
 import os
 import ssl
-from typing import TypeAlias
+from typing import TypeAlias, cast
 
 from ..exceptions import InvalidState
 from .log_budget import LineBudget
@@ -243,16 +243,26 @@ class StreamPeerTLS:
         transport = sock.transport
         if transport is None or transport.is_closing() or sock.lost:
             raise ConnectionResetError("the connection closed before the TLS handshake")
-        # Nothing was read from the socket yet (see _Socket): the client's first
-        # TLS bytes wait in the kernel for the TLS layer.
-        tls_transport = await loop.start_tls(
-            transport,
-            sock,
-            context,
-            server_side=True,
-            ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT,
+        # The client's first TLS bytes are for the TLS layer. On asyncio they wait in
+        # the kernel (the socket pauses reading as it is made); uvloop starts reading
+        # whatever connection_made did, so they may have been read already: they are
+        # handed to the TLS layer once start_tls() has made it, before it reads on.
+        held, sock.held, sock.held_bytes = sock.held, [], 0
+        starting = loop.create_task(
+            loop.start_tls(
+                transport,
+                sock,
+                context,
+                server_side=True,
+                ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT,
+            )
         )
-        assert isinstance(tls_transport, asyncio.Transport)
+        if held:
+            # start_tls() schedules the TLS layer's connection_made and then the
+            # transport's resume_reading in its first step; this runs after both.
+            loop.call_soon(loop.call_soon, _feed, transport, b"".join(held))
+        tls_transport = await starting
+        tls_transport = cast(asyncio.Transport, tls_transport)  # (uvloop's is no subclass)
         sock.set_ready(tls_transport)
 
     def _handshake_done(self, task: asyncio.Task[None]) -> None:
@@ -293,3 +303,20 @@ def _address(stream: StreamPeerTCP) -> str:
 def _reason(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _feed(transport: asyncio.Transport, data: bytes) -> None:
+    """Give the TLS layer now on ``transport`` the bytes read before it was there
+    (its protocol is a BufferedProtocol, on asyncio and on uvloop alike)."""
+    protocol = transport.get_protocol()
+    get_buffer = getattr(protocol, "get_buffer", None)
+    updated = getattr(protocol, "buffer_updated", None)
+    if get_buffer is None or updated is None:
+        return  # (not the TLS layer: the connection ended meanwhile)
+    view = memoryview(data)
+    while view and not transport.is_closing():
+        buffer = memoryview(get_buffer(len(view)))
+        size = min(len(buffer), len(view))
+        buffer[:size] = view[:size]
+        updated(size)
+        view = view[size:]

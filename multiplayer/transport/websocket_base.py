@@ -84,8 +84,8 @@ class WebSocketPeerBase(WebSocketSettings):
     network thread does; an event loop that stalls reads nothing either): then
     ``poll()`` counts itself in ``_poll_count``, for ``_hold_reading``."""
 
-    def __init__(self, protocol: str = "native") -> None:
-        super().__init__(protocol)
+    def __init__(self, protocol: str = "native", backend: str | None = None) -> None:
+        super().__init__(protocol, backend)
         # Bound once: the flush and the reader call these for every message.
         self._encode = self._framing.encode
         self._decode = self._framing.decode

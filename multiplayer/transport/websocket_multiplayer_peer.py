@@ -82,13 +82,15 @@ class WebSocketMultiplayerPeerBase(WebSocketPeerBase):
 
     Args:
         protocol: The protocol profile (see :class:`WebSocketMultiplayerPeer`).
+        backend: The WebSocket implementation (see :class:`WebSocketMultiplayerPeer`).
 
     Raises:
-        ValueError: ``protocol`` names no known profile.
+        ValueError: ``protocol`` names no known profile, or ``backend`` no backend.
+        ImportError: ``backend="picows"`` and picows is not installed.
     """
 
-    def __init__(self, protocol: str = "native") -> None:
-        super().__init__(protocol)
+    def __init__(self, protocol: str = "native", backend: str | None = None) -> None:
+        super().__init__(protocol, backend)
         self._side: WebSocketServerSide | WebSocketClientSide | None = None
 
     @property
@@ -243,6 +245,9 @@ class WebSocketMultiplayerPeer(WebSocketMultiplayerPeerBase):
             own: the server sends the bare 4-byte id, then one message per packet;
             client ids are random; see docs/godot-interop.md). It is read back from
             the ``protocol`` property.
+        backend: The WebSocket implementation of the connections: ``"websockets"``
+            (the default, or ``MULTIPLAYER_WS_BACKEND``'s) or ``"picows"`` (the
+            ``fast`` extra; docs/transport.md). Read back from ``backend``.
 
     Attributes:
         supported_protocols: WebSocket sub-protocols. When set on either side, both
@@ -251,7 +256,9 @@ class WebSocketMultiplayerPeer(WebSocketMultiplayerPeerBase):
             client, the response on a server).
 
     Raises:
-        ValueError: ``protocol`` names no known profile (the message lists them).
+        ValueError: ``protocol`` names no known profile (the message lists them), or
+            ``backend`` no known backend.
+        ImportError: ``backend="picows"`` and picows is not installed.
     """
 
     # Starting.

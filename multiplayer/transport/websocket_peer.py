@@ -60,6 +60,8 @@ from .websocket_peer_link import (
     PeerLink,
     State,
     WriteMode,
+    check_backend,
+    default_backend,
 )
 
 __all__ = ["State", "WebSocketPeer", "WriteMode"]
@@ -83,6 +85,17 @@ class _Settings:
         # copies its settings into each WebSocketPeer): they replace the above.
         self._fixed_settings: LinkSettings | None = None
         self._handshake_timeout = 3.0
+        self._backend = default_backend()
+
+    @property
+    def backend(self) -> str:
+        """The WebSocket protocol implementation: ``"websockets"`` or ``"picows"``
+        (not in Godot; default: ``MULTIPLAYER_WS_BACKEND``, else ``"websockets"``)."""
+        return self._fixed_settings.backend if self._fixed_settings else self._backend
+
+    @backend.setter
+    def backend(self, name: str) -> None:
+        self._backend = check_backend(name)
 
     @property
     def inbound_buffer_size(self) -> int:
@@ -147,6 +160,7 @@ class _Settings:
             handshake_timeout=self._handshake_timeout,
             protocols=tuple(_protocol_name(p) for p in self.supported_protocols),
             headers=tuple(_header(line) for line in self.handshake_headers),
+            backend=self._backend,
         )
 
 
@@ -227,6 +241,19 @@ class WebSocketPeer(_Settings):
         if uri.secure and tls_options is None:
             tls_options = TLSOptions.client()  # Godot's default: verify everything
         settings = self._settings()
+        context = tls_options.context if tls_options is not None else None
+        server_hostname = (tls_options.get_common_name_override() or None) if tls_options else None
+        if settings.backend == "picows":
+            from .websocket_picows import PicowsLink
+
+            stream = StreamPeerTCP._connect(
+                loop, uri.host, uri.port, context, server_hostname or uri.host
+            )
+            plink = PicowsLink(True, stream, settings, url, secure=uri.secure, uri=uri)
+            plink.requested_url = url
+            self._start(plink)
+            stream._attach(plink)
+            return
         protocol = ClientProtocol(
             uri,
             subprotocols=[Subprotocol(p) for p in settings.protocols] or None,
@@ -259,6 +286,17 @@ class WebSocketPeer(_Settings):
         self._check_unused("accept_stream")
         tcp, secure = _tcp_of(stream)
         settings = self._settings()
+        if settings.backend == "picows":
+            from .websocket_picows import PicowsLink
+
+            host, port = tcp.get_connected_host(), tcp.get_connected_port()
+            name = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            if tcp.get_status() is StreamPeerTCP.STATUS_CONNECTED:
+                tcp.set_no_delay(True)
+            self._start(PicowsLink(False, tcp, settings, name, secure=secure))
+            assert self._link is not None
+            tcp._attach(self._link)
+            return
         protocol = ServerProtocol(
             subprotocols=[Subprotocol(p) for p in settings.protocols] or None,
             select_subprotocol=_subprotocol_selector(settings.protocols),
@@ -403,12 +441,7 @@ class WebSocketPeer(_Settings):
         buffered, limit = transport.get_write_buffer_size(), self._outbound_buffer_size
         if buffered + len(data) > limit:
             raise OutboundBufferFull(len(data), buffered, limit)
-        if text:
-            protocol.send_text(data)
-        else:
-            protocol.send_binary(data)
-        for chunk in protocol.data_to_send():
-            transport.write(chunk)
+        link.write_binary([data], text)
 
     def get_current_outbound_buffered_amount(self) -> int:
         """Bytes sent but not written to the socket yet (0 unless OPEN)."""

@@ -19,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
+import importlib.util
 import logging
 import math
+import os
 from collections import deque
 from collections.abc import Callable
 
@@ -93,6 +95,35 @@ class LinkSettings:
     heartbeat_timeout: float | None = None
     """Seconds a ping may wait for its pong (websockets' keepalive; ``math.inf``:
     for ever); None is Godot's rule: until the next ping is due."""
+    backend: str = dataclasses.field(default_factory=lambda: default_backend())
+    """The WebSocket protocol implementation: ``"websockets"`` (Sans-I/O) or
+    ``"picows"`` (see :mod:`.websocket_picows`)."""
+
+
+BACKENDS = ("websockets", "picows")
+
+
+def default_backend() -> str:
+    """The backend of peers that do not choose one: ``MULTIPLAYER_WS_BACKEND``, or
+    ``"websockets"``."""
+    name = os.environ.get("MULTIPLAYER_WS_BACKEND", "websockets")
+    return check_backend(name)
+
+
+def check_backend(name: str) -> str:
+    """``name``, if it is a backend that can be used here.
+
+    Raises:
+        ValueError: No backend has that name.
+        ImportError: It is ``"picows"``, which is not installed (the ``fast`` extra).
+    """
+    if name not in BACKENDS:
+        raise ValueError(f"unknown WebSocket backend {name!r}; expected one of {BACKENDS}")
+    if name == "picows" and importlib.util.find_spec("picows") is None:
+        raise ImportError(
+            "the picows backend needs picows: pip install 'pygodot-multiplayer[fast]'"
+        )
+    return name
 
 
 class Received:

@@ -16,7 +16,7 @@ from .framing import framing_for
 from .peer import ConnectionStatus
 from .queued_peer import QueuedPeer
 from .websocket_peer import WebSocketPeer
-from .websocket_peer_link import LinkSettings
+from .websocket_peer_link import LinkSettings, check_backend, default_backend
 
 __all__ = [
     "DEFAULT_INBOUND_BUFFER_SIZE",
@@ -58,9 +58,10 @@ class WebSocketSettings(QueuedPeer):
         ValueError: ``protocol`` names no known profile.
     """
 
-    def __init__(self, protocol: str = "native") -> None:
+    def __init__(self, protocol: str = "native", backend: str | None = None) -> None:
         super().__init__()
         self._framing = framing_for(protocol)
+        self._backend = check_backend(backend) if backend is not None else default_backend()
         self.supported_protocols: list[str] = []
         self.handshake_headers: dict[str, str] = {}
         self._handshake_timeout = 3.0
@@ -72,6 +73,12 @@ class WebSocketSettings(QueuedPeer):
         self._reconnect_grace = DEFAULT_RECONNECT_GRACE if self._framing.resumable else 0.0
         self._resume_buffer_size = DEFAULT_RESUME_BUFFER_SIZE
         self._max_loop_lag = DEFAULT_MAX_LOOP_LAG
+
+    @property
+    def backend(self) -> str:
+        """The WebSocket implementation of its connections: ``"websockets"`` or
+        ``"picows"`` (read-only; chosen at construction)."""
+        return self._backend
 
     @property
     def protocol(self) -> str:
@@ -212,6 +219,7 @@ class WebSocketSettings(QueuedPeer):
             protocols=tuple(self.supported_protocols),
             headers=tuple(self.handshake_headers.items()),
             heartbeat_timeout=_or_never(self._heartbeat_timeout),
+            backend=self._backend,
         )
 
     def _new_ws(self) -> WebSocketPeer:

@@ -1166,7 +1166,10 @@ async def test_a_request_that_breaks_the_protocol_before_its_101_leaves_nothing_
 
     def settled() -> bool:
         counts.append(room._joining)
-        cut = any("incorrect masking" in r.getMessage() for r in caplog.records)
+        # (websockets reads the frame and refuses its masking; the picows backend
+        # cuts a connection that sends a frame before its 101)
+        why = ("incorrect masking", "sent a frame before the handshake's response")
+        cut = any(w in r.getMessage() for r in caplog.records for w in why)
         return cut and not rig.server._joins and not rig.server._door.fronts
 
     writer = await upgrade_request(rig.server.local_port, path.format(code=code), b"\x82\x01x")

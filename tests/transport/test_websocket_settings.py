@@ -4,6 +4,7 @@ where they are used)."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
 
 import pytest
@@ -158,3 +159,35 @@ async def test_resume_settings_are_fixed_once_in_use() -> None:
     finally:
         peer.close()
         await peer.wait_closed()
+
+
+def test_the_backend_is_chosen_at_construction(monkeypatch: pytest.MonkeyPatch) -> None:
+    """backend: "websockets" by default (or MULTIPLAYER_WS_BACKEND's), "picows" on
+    request; an unknown name is a ValueError, picows missing an ImportError, both
+    at the call."""
+    monkeypatch.delenv("MULTIPLAYER_WS_BACKEND", raising=False)
+    assert WebSocketMultiplayerPeer().backend == "websockets"
+    assert WebSocketMultiplayerPeer(backend="picows").backend == "picows"
+    monkeypatch.setenv("MULTIPLAYER_WS_BACKEND", "picows")
+    assert WebSocketMultiplayerPeer().backend == "picows"
+    assert WebSocketMultiplayerPeer(backend="websockets").backend == "websockets"
+    with pytest.raises(ValueError, match="unknown WebSocket backend 'aiohttp'"):
+        WebSocketMultiplayerPeer(backend="aiohttp")
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "picows" else real_find_spec(name, *args),
+    )
+    with pytest.raises(ImportError, match=r"pygodot-multiplayer\[fast\]"):
+        WebSocketMultiplayerPeer(backend="picows")
+
+
+def test_max_loop_lag_defaults_to_half_the_handshake_timeout_and_is_checked() -> None:
+    peer = WebSocketMultiplayerPeer()
+    assert peer.max_loop_lag == 1.5 == peer.handshake_timeout / 2
+    peer.max_loop_lag = 0  # no limit
+    assert peer.max_loop_lag == 0.0
+    for wrong in (-1, math.inf, math.nan):
+        with pytest.raises(ValueError, match="max_loop_lag"):
+            peer.max_loop_lag = wrong
