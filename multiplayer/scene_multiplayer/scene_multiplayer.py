@@ -401,7 +401,13 @@ class SceneMultiplayer(MultiplayerAPI):
             peer.poll()
         finally:
             self._members.polling = False
-            self._members.flush_joins()  # (the joins of this poll, told together)
+            if replicate:
+                # The joins since the last frame, told together. (Between frames, an
+                # event-driven tree takes packets in as they come, a join or two at a
+                # time: told at once, a burst of joins costs a message per peer and
+                # join. Any packet written meanwhile sends them first: see
+                # Membership._announce_join.)
+                self._members.flush_joins()
         # Leaves reported by this poll wait until the packets that came before them
         # were read: a peer's last words are not lost (Godot drops them). A drain
         # cut short by a peer's time budget leaves them for a later poll.

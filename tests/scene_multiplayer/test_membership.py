@@ -222,6 +222,57 @@ def test_joins_of_one_poll_are_told_in_one_peer_list_each(
         ]
 
 
+def test_joins_between_frames_are_told_at_the_next_frame_together(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An event-driven tree takes packets in between frames (a poll without
+    replication): the joins of those polls wait for the frame and are told together
+    (a burst of joins one at a time would cost a list per peer and join); a packet
+    written in between sends the waiting lists first."""
+    network = MemoryNetwork()
+    server = SceneMultiplayer()
+    server.multiplayer_peer = network.create_server()
+    sent: list[str] = []
+    encode = server._relay.format.encode
+    monkeypatch.setattr(
+        server._relay.format, "encode", lambda m: (sent.append(type(m).__name__), encode(m))[1]
+    )
+    first = SceneMultiplayer()
+    first.multiplayer_peer = network.create_client()
+    for _ in range(3):
+        for api in (server, first):
+            api.poll()
+    sent.clear()
+    clients = []
+    for _ in range(3):  # one at a time, each taken in by a poll between frames
+        api = SceneMultiplayer()
+        api.multiplayer_peer = network.create_client()
+        clients.append(api)
+        server._poll(replicate=False)
+    assert "SysAddPeers" not in sent  # (waiting for the frame)
+    server.poll()  # the frame
+    assert sent.count("SysAddPeers") == 4  # one for the first client, one per newcomer
+    # Between frames again: a packet written sends the waiting list before it.
+    events: list[tuple[str, object]] = []
+    first.peer_connected.connect(lambda peer_id: events.append(("joined", peer_id)))
+    first.peer_packet.connect(lambda sender, data: events.append(("packet", data)))
+    first.poll()
+    late = SceneMultiplayer()
+    late.multiplayer_peer = network.create_client()
+    server._poll(replicate=False)
+    events.clear()
+    server.send_bytes(b"hello", first.get_unique_id())
+    first.poll()
+    everyone = [server, first, *clients, late]
+    for _ in range(3):
+        for api in everyone:
+            api.poll()
+    assert events == [("joined", late.get_unique_id()), ("packet", b"hello")], events
+    ids = sorted(api.get_unique_id() for api in everyone[1:])
+    for api in everyone[1:]:
+        assert sorted(api.get_peers()) == [p for p in [1, *ids] if p != api.get_unique_id()]
+
+
 def test_a_peer_list_goes_before_what_the_join_sends(make_session: Any) -> None:
     """What the server sends as a peer joins (its peer_connected handlers' calls) comes
     after the list that names the newcomer: a client that hears of it can call it."""
