@@ -184,12 +184,11 @@ def test_only_peers_it_knows_are_reported_away(make_session: Any) -> None:
     assert dropped == [client]
 
 
-def test_joins_of_one_poll_are_told_in_one_peer_list_each(
+def server_and_one_client(
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Native profile: clients that join in one poll of the server are told together:
-    each peer gets one ADD_PEERS, not an ADD_PEER per other peer (N joins cost N*N
-    packets the other way), and every peer ends up knowing every other."""
+) -> tuple[MemoryNetwork, SceneMultiplayer, SceneMultiplayer, list[str]]:
+    """A server with one client in, and the list (emptied) of the names of the
+    messages the server encodes from then on."""
     network = MemoryNetwork()
     server = SceneMultiplayer()
     server.multiplayer_peer = network.create_server()
@@ -204,6 +203,16 @@ def test_joins_of_one_poll_are_told_in_one_peer_list_each(
         for api in (server, first):
             api.poll()
     sent.clear()
+    return network, server, first, sent
+
+
+def test_joins_of_one_poll_are_told_in_one_peer_list_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Native profile: clients that join in one poll of the server are told together:
+    each peer gets one ADD_PEERS, not an ADD_PEER per other peer (N joins cost N*N
+    packets the other way), and every peer ends up knowing every other."""
+    network, server, first, sent = server_and_one_client(monkeypatch)
     clients = []
     for _ in range(4):  # (all four arrive before the server's next poll)
         api = SceneMultiplayer()
@@ -229,20 +238,7 @@ def test_joins_between_frames_are_told_at_the_next_frame_together(
     replication): the joins of those polls wait for the frame and are told together
     (a burst of joins one at a time would cost a list per peer and join); a packet
     written in between sends the waiting lists first."""
-    network = MemoryNetwork()
-    server = SceneMultiplayer()
-    server.multiplayer_peer = network.create_server()
-    sent: list[str] = []
-    encode = server._relay.format.encode
-    monkeypatch.setattr(
-        server._relay.format, "encode", lambda m: (sent.append(type(m).__name__), encode(m))[1]
-    )
-    first = SceneMultiplayer()
-    first.multiplayer_peer = network.create_client()
-    for _ in range(3):
-        for api in (server, first):
-            api.poll()
-    sent.clear()
+    network, server, first, sent = server_and_one_client(monkeypatch)
     clients = []
     for _ in range(3):  # one at a time, each taken in by a poll between frames
         api = SceneMultiplayer()
