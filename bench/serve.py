@@ -147,36 +147,34 @@ async def serve_raw() -> None:
     clients: set[ServerConnection] = set()
 
     async def handler(ws: ServerConnection) -> None:
+        # (one coroutine: a message's way through it is that of websockets' own echo)
+        counted = 0
+        unpacker = msgpack.Unpacker()
         clients.add(ws)
         try:
-            await serve_one(ws)
+            async for message in ws:
+                if message[:1] == b"p":  # ping: echo
+                    await ws.send(message)
+                elif message[:1] == b"b":  # blast: broadcast m ticks to everyone
+                    for i in range(int(message[1:])):
+                        broadcast(clients, b"t" + i.to_bytes(4, "little"))
+                elif message[:1] == b"B":  # the same, one tick per pass of the event loop
+                    for i in range(int(message[1:])):
+                        broadcast(clients, b"t" + i.to_bytes(4, "little"))
+                        await asyncio.sleep(0)
+                elif message[:1] == b"m":  # calls, msgpack-encoded and batched: count each
+                    unpacker.feed(memoryview(message)[1:])
+                    for _ in unpacker:
+                        counted += 1
+                elif message == b"c-1":
+                    await ws.send(b"d" + str(counted).encode())
+                    counted = 0
+                else:
+                    counted += 1
         except ConnectionClosed:
             pass  # (a client that leaves without a closing handshake: not the bench's)
         finally:
             clients.discard(ws)
-
-    async def serve_one(ws: ServerConnection) -> None:
-        counted = 0
-        unpacker = msgpack.Unpacker()
-        async for message in ws:
-            if message[:1] == b"p":  # ping: echo
-                await ws.send(message)
-            elif message[:1] == b"b":  # blast: broadcast m ticks to everyone
-                for i in range(int(message[1:])):
-                    broadcast(clients, b"t" + i.to_bytes(4, "little"))
-            elif message[:1] == b"B":  # the same, one tick per pass of the event loop
-                for i in range(int(message[1:])):
-                    broadcast(clients, b"t" + i.to_bytes(4, "little"))
-                    await asyncio.sleep(0)
-            elif message[:1] == b"m":  # calls, msgpack-encoded and batched: count each
-                unpacker.feed(memoryview(message)[1:])
-                for _ in unpacker:
-                    counted += 1
-            elif message == b"c-1":
-                await ws.send(b"d" + str(counted).encode())
-                counted = 0
-            else:
-                counted += 1
 
     async with serve(handler, "127.0.0.1", 0, compression=None) as server:
         stats_hooks(lambda: len(clients), server.close)

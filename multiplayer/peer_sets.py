@@ -105,11 +105,12 @@ class PeerSet(Set[int]):
         slots._sets[id(self)] = self
         self.update(peer_ids)
 
+    # (__contains__ and issuperset are on every RPC's path: no call inside)
+
     def __contains__(self, peer_id: object) -> bool:
-        if not isinstance(peer_id, int):
-            return False
-        bit = self._slots.bit_if_any(peer_id)
-        return bool(bit and self._mask & bit)
+        slots = self._slots
+        slot = slots._slot_of.get(peer_id) if isinstance(peer_id, int) else None
+        return slot is not None and bool(self._mask & slots._bits[slot])
 
     def __iter__(self) -> Iterator[int]:
         return self._slots.ids(self._mask)
@@ -151,11 +152,11 @@ class PeerSet(Set[int]):
 
     def issuperset(self, peer_ids: Iterable[int]) -> bool:
         """Whether every one of ``peer_ids`` is in the set."""
-        bit_if_any = self._slots.bit_if_any
+        slot_of, bits = self._slots._slot_of, self._slots._bits
         mask = self._mask
         for peer_id in peer_ids:
-            bit = bit_if_any(peer_id)
-            if not bit or not mask & bit:
+            slot = slot_of.get(peer_id)
+            if slot is None or not mask & bits[slot]:
                 return False
         return True
 

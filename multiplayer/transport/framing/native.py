@@ -178,8 +178,9 @@ def encode_packets(packets: Sequence[bytes], max_message_size: int) -> list[byte
     Each packet must satisfy ``len(packet) + PACKET_OVERHEAD <= max_message_size``
     (``put_packet`` checks it), so each fits in a message of its own at worst.
     """
-    if len(packets) == 1:
-        return [_alone(packets[0])]
+    if len(packets) == 1:  # (the usual case, inline: _alone's test)
+        packet = packets[0]
+        return [packet if packet and packet[0] >= BARE_MIN else bytes((PACKET,)) + packet]
     messages: list[bytes] = []
     parts: list[bytes] = []
     size = 0
