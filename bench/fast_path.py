@@ -25,7 +25,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
+sys.path.append(str(HERE.parent))  # (after PYTHONPATH: build/compiled wins)
 
 IMPLS = ["raw websockets", "raw picows", "ours/websockets", "ours/picows"]
 LOOPS = ["asyncio", "uvloop"]

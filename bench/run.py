@@ -39,7 +39,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
+sys.path.append(str(HERE.parent))  # (after PYTHONPATH: build/compiled wins)
 
 import capacity as capacity_bench  # noqa: E402
 import connections as connections_bench  # noqa: E402
@@ -575,9 +575,13 @@ def describe_machine() -> str:
     packages = ", ".join(
         f"{name} {version(name)}" for name in ("websockets", "msgpack", "python-socketio")
     )
+    import multiplayer
+
+    build = "compiled with mypyc" if multiplayer.COMPILED else "pure Python"
     return (
         f"{cpu}, {os.cpu_count()} cores, {platform.system()}; "
-        f"{platform.python_implementation()} {platform.python_version()}; {packages}"
+        f"{platform.python_implementation()} {platform.python_version()}; {packages}; "
+        f"multiplayer {build}"
     )
 
 

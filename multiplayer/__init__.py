@@ -37,6 +37,7 @@ from .exceptions import (
     RPCRefused,
     ShuttingDown,
 )
+from .protocol.native import codec as _codec_module
 from .protocol.native.codec import Codec, register_type
 from .replication.config import ReplicationMode, SceneReplicationConfig
 from .replication.scenes import register_scene, unregister_scene
@@ -80,6 +81,7 @@ from .values import (
 )
 
 __all__ = [
+    "COMPILED",
     "TARGET_PEER_BROADCAST",
     "TARGET_PEER_SERVER",
     "Codec",
@@ -150,3 +152,7 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+COMPILED: bool = not (_codec_module.__file__ or "").endswith(".py")
+"""Whether the protocol and RPC paths run compiled (``setup.py`` builds them with mypyc
+where a C compiler is present) or as plain Python: they behave the same."""

@@ -10,9 +10,33 @@ from __future__ import annotations
 import gc
 import inspect
 import logging
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+
+def pytest_report_header() -> str:
+    import multiplayer
+
+    build = "compiled with mypyc" if multiplayer.COMPILED else "pure Python"
+    return f"multiplayer: {build}, from {Path(multiplayer.__file__).parent}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """``MULTIPLAYER_EXPECT_BUILD=compiled|pure`` (run.py sets it): stop at once if
+    the suite would test the other build."""
+    import multiplayer
+
+    expected = os.environ.get("MULTIPLAYER_EXPECT_BUILD")
+    actual = "compiled" if multiplayer.COMPILED else "pure"
+    if expected and expected != actual:
+        pytest.exit(
+            f"MULTIPLAYER_EXPECT_BUILD={expected}, but the multiplayer package at "
+            f"{Path(multiplayer.__file__).parent} is {actual}",
+            returncode=3,
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "multiplayer"
 # Bottom to top. A module may import from its own layer and the layers below it.
 LAYERS: list[tuple[str, ...]] = [
     (
+        "multiplayer._mypyc",
         "multiplayer.exceptions",
         "multiplayer.peer_sets",
         "multiplayer.signals",

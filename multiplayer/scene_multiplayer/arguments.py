@@ -43,7 +43,7 @@ class Signature:
     """How a function may be called with positional arguments."""
 
     fewest: int
-    most: float  # math.inf with *args
+    most: int | float  # math.inf with *args (not float: compiled, 7 would become 7.0)
     names: tuple[str, ...]  # the positional parameters, then the *args name
     checks: tuple[tuple[Check, str] | None, ...]  # per parameter: (check, type text)
     rest: tuple[Check, str] | None  # for *args

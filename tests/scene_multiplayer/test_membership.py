@@ -193,10 +193,16 @@ def server_and_one_client(
     server = SceneMultiplayer()
     server.multiplayer_peer = network.create_server()
     sent: list[str] = []
-    encode = server._relay.format.encode
-    monkeypatch.setattr(
-        server._relay.format, "encode", lambda m: (sent.append(type(m).__name__), encode(m))[1]
-    )
+    # What the server puts on the wire, decoded (the format itself may be compiled).
+    peer = server.multiplayer_peer
+    put = peer.put_packet
+    decode = server._relay.format.decode
+
+    def put_packet(data: bytes) -> None:
+        sent.append(type(decode(data, allow_objects=False)).__name__)
+        put(data)
+
+    monkeypatch.setattr(peer, "put_packet", put_packet)
     first = SceneMultiplayer()
     first.multiplayer_peer = network.create_client()
     for _ in range(3):

@@ -171,15 +171,15 @@ def test_a_relay_to_a_peer_the_transport_lost_is_no_fault_of_the_sender(
     from multiplayer import PeerNotFound
 
     session = make_session(clients=2)
-    relay = session.api(0)._relay
-    route = relay.route
+    peer = session.api(0).multiplayer_peer
+    put = peer.put_packet
 
-    def lost_3(target: int, *args: Any) -> None:
-        if target == 3:
+    def lost_3(data: bytes) -> None:
+        if peer.get_target_peer() == 3:
             raise PeerNotFound(3)
-        route(target, *args)
+        put(data)
 
-    monkeypatch.setattr(relay, "route", lost_3)
+    monkeypatch.setattr(peer, "put_packet", lost_3)
     session.craft(1, [7, 3, 3, msgpack.packb([3, b"to 3"])])
     session.craft(1, [7, 3, 0, msgpack.packb([3, b"to all"])])
     session.pump()

@@ -51,6 +51,7 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..._mypyc import chained, mypyc_attr
 from ...exceptions import DecodingError, EncodingError
 from ..commands import Command, SysCommand
 from ..messages import (
@@ -110,6 +111,7 @@ _SPAWN_HEAD = struct.Struct("<BBIIII")  # command, scene, spawner, net id, N, na
 _CUSTOM_SCENE = 0xFF  # MultiplayerSpawner::INVALID_ID
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class GodotFormat:
     """The ``"godot"`` profile (a :class:`~multiplayer.protocol.format.PacketFormat`).
 
@@ -261,7 +263,7 @@ class GodotFormat:
             always = [self.sync_entry(i, self.pack_state(values)) for i, values in m.always]
             return self.sync_packet(m.seq, self.sync_body(always, []))
         except (struct.error, TypeError, ValueError) as exc:
-            raise EncodingError(f"cannot encode a Godot SYNC: {exc}") from None
+            raise chained(EncodingError(f"cannot encode a Godot SYNC: {exc}"), None) from None
 
     def _delta_entry(self, sync_id: int, pairs: list[Any]) -> bytes:
         indices = pairs[::2]
@@ -293,7 +295,7 @@ class GodotFormat:
             )
             ids = struct.pack(f"<{len(m.sync_ids)}I", *m.sync_ids)
         except struct.error as exc:
-            raise EncodingError(f"cannot encode a Godot SPAWN: {exc}") from None
+            raise chained(EncodingError(f"cannot encode a Godot SPAWN: {exc}"), None) from None
         arg = b""
         if custom:
             value = self.variants.compress(m.data)
@@ -489,7 +491,7 @@ def _despawn(m: Despawn) -> bytes:
     try:
         return bytes((Command.DESPAWN,)) + _U32.pack(m.net_id)
     except struct.error as exc:
-        raise EncodingError(f"cannot encode a Godot DESPAWN: {exc}") from None
+        raise chained(EncodingError(f"cannot encode a Godot DESPAWN: {exc}"), None) from None
 
 
 def _mask(indices: Sequence[int]) -> int:
@@ -566,4 +568,4 @@ def _c_string(data: bytes, what: str) -> str:
     try:
         return data[:-1].decode()
     except UnicodeDecodeError:
-        raise DecodingError(f"{what} is not UTF-8") from None
+        raise chained(DecodingError(f"{what} is not UTF-8"), None) from None

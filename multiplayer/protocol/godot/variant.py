@@ -67,15 +67,16 @@ form), CALLABLE and SIGNAL.
 
 from __future__ import annotations
 
+import _thread
 import array
 import enum
 import struct
 import sys
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
+from ..._mypyc import chained, mypyc_attr
 from ...exceptions import DecodingError, EncodingError
 from ...values import (
     Color,
@@ -195,7 +196,11 @@ _LITTLE_ENDIAN = sys.byteorder == "little"
 
 
 def _positive(name: str, value: int) -> int:
-    if type(value) is not int or value < 1:
+    # (A bool is an int here as everywhere in Python: the compiled build cannot tell
+    # them apart at the call, so neither does the interpreted one.)
+    if not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
     return value
 
@@ -226,7 +231,7 @@ def _write_int(value: int, depth: int) -> bytes:
     try:
         return _HEAD_I64.pack(_INT | _FLAG_64, value)
     except struct.error:
-        raise EncodingError(f"int {value} does not fit in Godot's int64") from None
+        raise chained(EncodingError(f"int {value} does not fit in Godot's int64"), None) from None
 
 
 def _write_float(value: float, depth: int) -> bytes:
@@ -252,7 +257,7 @@ def _write_str(value: str, depth: int) -> bytes:
     try:
         raw = value.encode()
     except UnicodeEncodeError as exc:
-        raise EncodingError(f"cannot encode the string: {exc.reason}") from None
+        raise chained(EncodingError(f"cannot encode the string: {exc.reason}"), None) from None
     return _HEAD_U32.pack(_STRING, len(raw)) + raw + _PAD[len(raw) & 3]
 
 
@@ -299,7 +304,9 @@ def _float_writer(
         try:
             return layout.pack(kind, *parts(value))
         except OverflowError:
-            raise EncodingError(f"a {name} component is beyond the f32 range: {value!r}") from None
+            raise chained(
+                EncodingError(f"a {name} component is beyond the f32 range: {value!r}"), None
+            ) from None
 
     return write
 
@@ -312,7 +319,9 @@ def _int_writer(kind: int, layout: struct.Struct, parts: Callable[[Any], Iterabl
         try:
             return layout.pack(kind, *parts(value))
         except struct.error:
-            raise EncodingError(f"a {name} component does not fit in int32: {value!r}") from None
+            raise chained(
+                EncodingError(f"a {name} component does not fit in int32: {value!r}"), None
+            ) from None
 
     return write
 
@@ -321,14 +330,18 @@ def _write_vector2(value: Vector2, depth: int) -> bytes:
     try:
         return _HEAD_2F.pack(_VECTOR2, value.x, value.y)
     except OverflowError:
-        raise EncodingError(f"a VECTOR2 component is beyond the f32 range: {value!r}") from None
+        raise chained(
+            EncodingError(f"a VECTOR2 component is beyond the f32 range: {value!r}"), None
+        ) from None
 
 
 def _write_vector3(value: Vector3, depth: int) -> bytes:
     try:
         return _HEAD_3F.pack(_VECTOR3, value.x, value.y, value.z)
     except OverflowError:
-        raise EncodingError(f"a VECTOR3 component is beyond the f32 range: {value!r}") from None
+        raise chained(
+            EncodingError(f"a VECTOR3 component is beyond the f32 range: {value!r}"), None
+        ) from None
 
 
 def _rect_parts(value: Rect2 | Rect2i) -> tuple[Any, Any, Any, Any]:
@@ -369,7 +382,7 @@ def _compress_int(value: int) -> bytes:
     try:
         return _COMPRESSED_INT64.pack(_INT | 3 << 6, value)
     except struct.error:
-        raise EncodingError(f"int {value} does not fit in Godot's int64") from None
+        raise chained(EncodingError(f"int {value} does not fit in Godot's int64"), None) from None
 
 
 # Decoding the values that hold no others: (data, offset after the header, header,
@@ -435,7 +448,7 @@ def _utf8(data: bytes, start: int, end: int) -> str:
     except UnicodeDecodeError as exc:
         nul = raw.find(b"\0")
         if nul < 0:  # the bad bytes are not hidden behind a NUL
-            raise DecodingError(f"invalid UTF-8 in a string: {exc.reason}") from None
+            raise chained(DecodingError(f"invalid UTF-8 in a string: {exc.reason}"), None) from None
         return _utf8(raw, 0, nul)
     if "\0" in text:
         text = text[: text.index("\0")]
@@ -504,7 +517,10 @@ _PACKED_VALUES = {
 }
 
 
-class _Budget(threading.local):
+# (Not a native class: mypyc would lay its attributes over threading.local's C struct,
+# shared by every thread, and crash the process.)
+@mypyc_attr(native_class=False)
+class _Budget(_thread._local):  # (threading.local, named so for mypyc)
     """What the values being decoded on this thread may still build (``max_objects``):
     one packet's, between ``begin_packet`` and ``end_packet``, else one call's."""
 
@@ -846,7 +862,7 @@ class VariantCodec(_Decoder):
         try:
             return self._write(value, 0)
         except RecursionError:
-            raise EncodingError("the value is nested too deeply") from None
+            raise chained(EncodingError("the value is nested too deeply"), None) from None
 
     def compress(self, value: Any) -> bytes:
         """``value`` as ``MultiplayerAPI::encode_and_compress_variant`` writes it: a bool
@@ -921,7 +937,7 @@ class VariantCodec(_Decoder):
         try:
             return self._read(data, offset, 0)
         except RecursionError:
-            raise _too_deep() from None
+            raise chained(_too_deep(), None) from None
 
     def decompress(self, data: bytes | bytearray | memoryview, offset: int = 0) -> tuple[Any, int]:
         """The ``encode_and_compress_variant`` value at ``offset`` and the offset after it.
@@ -937,7 +953,7 @@ class VariantCodec(_Decoder):
         try:
             return self._decompress(data, offset, 0)
         except RecursionError:
-            raise _too_deep() from None
+            raise chained(_too_deep(), None) from None
 
     def decompress_many(
         self, data: bytes | bytearray | memoryview, offset: int, count: int
@@ -962,7 +978,7 @@ class VariantCodec(_Decoder):
                 value, offset = decompress(data, offset, 0)
                 values.append(value)
         except RecursionError:
-            raise _too_deep() from None
+            raise chained(_too_deep(), None) from None
         return values, offset
 
     def _decompress(self, data: bytes, offset: int, depth: int) -> tuple[Any, int]:

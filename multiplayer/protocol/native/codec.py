@@ -62,10 +62,10 @@ counts more than two) and is not counted at all: the usual packet pays nothing.
 
 from __future__ import annotations
 
+import _thread
 import enum
 import operator
 import struct
-import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -74,6 +74,7 @@ from typing import Any, TypeVar
 
 import msgpack
 
+from ..._mypyc import chained, mypyc_attr
 from ...exceptions import DecodingError, EncodingError
 from ...values import (
     Color,
@@ -404,7 +405,11 @@ def _explain(exc: Exception) -> str:
 
 
 def _positive(name: str, value: int) -> int:
-    if type(value) is not int or value < 1:
+    # (A bool is an int here as everywhere in Python: the compiled build cannot tell
+    # them apart at the call, so neither does the interpreted one.)
+    if not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
     return value
 
@@ -442,7 +447,10 @@ class _Tally:
         return DecodingError(f"more than max_objects={self.limit} values")
 
 
-class _PerThread(threading.local):
+# (Not a native class: mypyc would lay its attributes over threading.local's C struct,
+# shared by every thread, and crash the process.)
+@mypyc_attr(native_class=False)
+class _PerThread(_thread._local):  # (threading.local, named so for mypyc)
     """Each thread's idle packers (a Packer is not re-entrant) and tuple nesting depth."""
 
     def __init__(self) -> None:
@@ -450,6 +458,7 @@ class _PerThread(threading.local):
         self.tuple_depth = 0
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Codec:
     """Packs values to msgpack and unpacks them, with limits and a registry of user types.
 
@@ -556,7 +565,7 @@ class Codec:
         except EncodingError:
             raise
         except (ValueError, OverflowError, TypeError, RecursionError) as exc:
-            raise EncodingError(f"cannot encode the value: {exc}") from exc
+            raise chained(EncodingError(f"cannot encode the value: {exc}"), exc) from exc
         finally:
             if len(idle) < _PACKERS_KEPT:
                 idle.append(packer)
@@ -622,11 +631,14 @@ class Codec:
                 f"{name} is a registered object type and object encoding is off: "
                 "set allow_object_decoding = True on both sides to send it"
             )
-        code, encode = user
+        code = user[0]
+        encode: Callable[[Any], object] = user[1]  # (checked below, not where it returns)
         try:
             data = encode(obj)
         except Exception as exc:
-            raise EncodingError(f"the encode function of {name} failed: {exc!r}") from exc
+            raise chained(
+                EncodingError(f"the encode function of {name} failed: {exc!r}"), exc
+            ) from exc
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise EncodingError(
                 f"the encode function of {name} returned {_type_name(type(data))}, not bytes"
@@ -685,7 +697,7 @@ class Codec:
         except DecodingError:
             raise
         except (msgpack.UnpackException, ValueError, TypeError, RecursionError) as exc:
-            raise DecodingError(_explain(exc)) from exc
+            raise chained(DecodingError(_explain(exc)), exc) from exc
 
     def _ext_hook(
         self, allow_objects: bool, level: int, tally: _Tally | None, code: int, data: bytes
@@ -717,7 +729,9 @@ class Codec:
         try:
             value = decode(data)
         except Exception as exc:
-            raise DecodingError(f"the decode function of {name} failed: {exc!r}") from exc
+            raise chained(
+                DecodingError(f"the decode function of {name} failed: {exc!r}"), exc
+            ) from exc
         if not isinstance(value, cls):
             raise DecodingError(f"the decode function of {name} returned {_type_name(type(value))}")
         return value

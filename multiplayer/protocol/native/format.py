@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+from ..._mypyc import mypyc_attr
 from ...exceptions import DecodingError
 from ..commands import Command, Status, SysCommand
 from ..messages import (
@@ -66,6 +67,7 @@ _ENCODERS: dict[type[Any], Callable[[Any, Codec], bytes]] = {
 }
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class NativeFormat:
     """The ``"native"`` profile (a :class:`~multiplayer.protocol.format.PacketFormat`).
 

@@ -71,6 +71,8 @@ class GodotFraming(Framing):
             )
         return Greeting(_ID.unpack(message)[0])
 
-    # Plain functions, not methods: nothing between the peer and the bytes.
-    encode = staticmethod(_one_per_packet)
-    decode = staticmethod(_the_packet)
+    def encode(self, packets: Sequence[bytes], max_message_size: int) -> list[bytes]:
+        return _one_per_packet(packets, max_message_size)
+
+    def decode(self, message: bytes) -> list[bytes]:
+        return _the_packet(message)

@@ -288,10 +288,17 @@ class NativeFraming(Framing):
     def parse_server_greeting(self, message: bytes) -> Greeting:
         return self.parse_client_greeting(message)  # the same HELLO, with an id
 
-    ack = staticmethod(serialize_ack)
-    parse_ack = staticmethod(parse_ack)
+    # (Methods that call the module's functions, not ``staticmethod`` attributes:
+    # mypyc cannot override a method with one.)
 
-    # Plain functions, not methods: ``framing.encode`` is then the function itself,
-    # with no bound-method call in between on the hot path.
-    encode = staticmethod(encode_packets)
-    decode = staticmethod(parse_message)
+    def ack(self, received: int) -> bytes:
+        return serialize_ack(received)
+
+    def parse_ack(self, message: bytes) -> int:
+        return parse_ack(message)
+
+    def encode(self, packets: Sequence[bytes], max_message_size: int) -> list[bytes]:
+        return encode_packets(packets, max_message_size)
+
+    def decode(self, message: bytes) -> list[bytes]:
+        return parse_message(message)

@@ -865,14 +865,30 @@ def test_default_limits() -> None:
         codec.decode(codec.encode(bytes((1 << 20) + 1)))
 
 
-@pytest.mark.parametrize(
-    "name", ["max_str_len", "max_bin_len", "max_array_len", "max_depth", "max_objects"]
-)
-@pytest.mark.parametrize("bad", [0, -1, 1.5, True, None])
-def test_limits_must_be_positive_ints(name: str, bad: Any) -> None:
-    """A limit that is not a positive int raises ValueError."""
+LIMITS = ["max_str_len", "max_bin_len", "max_array_len", "max_depth", "max_objects"]
+
+
+@pytest.mark.parametrize("name", LIMITS)
+@pytest.mark.parametrize("bad", [0, -1])
+def test_limits_must_be_positive(name: str, bad: int) -> None:
+    """A limit under 1 raises ValueError, naming it."""
     with pytest.raises(ValueError, match=name):
         VariantCodec(**{name: bad})
+
+
+@pytest.mark.parametrize("name", LIMITS)
+@pytest.mark.parametrize("bad", [1.5, None, "3"])
+def test_limits_must_be_ints(name: str, bad: Any) -> None:
+    """A limit that is not an int raises TypeError at the call (the compiled build's
+    own check says "int object expected")."""
+    with pytest.raises(TypeError, match=f"{name} must be an int|int object expected"):
+        VariantCodec(**{name: bad})
+
+
+@pytest.mark.parametrize("name", LIMITS)
+def test_a_limit_of_true_is_1(name: str) -> None:
+    """A bool is an int, in both builds."""
+    assert getattr(VariantCodec(**{name: True}), name) == 1
 
 
 def test_bad_offsets_and_counts() -> None:

@@ -707,22 +707,22 @@ def test_a_bomb_is_refused_before_it_is_built(item: bytes) -> None:
         unpackb(bomb)
 
 
-def test_short_inputs_are_not_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_short_inputs_are_not_counted() -> None:
     """Under max_objects / 2 bytes the limit cannot be reached (nothing takes less
     than a byte, or counts more than two): the usual packet pays nothing for it."""
     tallies: list[int] = []
-    real = codec_module._Tally
 
-    def tally(limit: int) -> Any:
-        tallies.append(limit)
-        return real(limit)
+    class Watched(Codec):
+        def _unpack(self, data: bytes, allow_objects: bool, level: int, tally: Any) -> Any:
+            if level == 0:
+                tallies.append(tally.limit if tally is not None else 0)
+            return super()._unpack(data, allow_objects, level, tally)
 
-    monkeypatch.setattr(codec_module, "_Tally", tally)
-    small = Codec(max_objects=100)
+    small = Watched(max_objects=100)
     assert small.unpackb(b"\xdc\x00\x2f" + b"\x90" * 47) == [[]] * 47  # 50 bytes
-    assert tallies == []
+    assert tallies == [0]
     assert small.unpackb(b"\xdc\x00\x30" + b"\x90" * 48) == [[]] * 48  # 51: counted, 97
-    assert tallies == [100]
+    assert tallies == [0, 100]
     with pytest.raises(DecodingError, match="max_objects=100"):
         small.unpackb(b"\xdc\x00\x34" + b"\x90" * 52)  # 52 + (1 + 52)
 
@@ -735,12 +735,30 @@ def test_the_default_max_objects_holds_an_array_or_a_map_at_its_limit() -> None:
         unpackb(packb([[None] * 65536, [None] * 65536]))
 
 
-@pytest.mark.parametrize("name", ["max_buffer_size", "max_array_len", "max_depth", "max_objects"])
-@pytest.mark.parametrize("bad", [0, -1, 1.5, True, None])
-def test_limits_must_be_positive_ints(name: str, bad: Any) -> None:
-    """A limit that is not a positive int raises ValueError."""
+LIMITS = ["max_buffer_size", "max_array_len", "max_depth", "max_objects"]
+
+
+@pytest.mark.parametrize("name", LIMITS)
+@pytest.mark.parametrize("bad", [0, -1])
+def test_limits_must_be_positive(name: str, bad: int) -> None:
+    """A limit under 1 raises ValueError, naming it."""
     with pytest.raises(ValueError, match=name):
         Codec(**{name: bad})
+
+
+@pytest.mark.parametrize("name", LIMITS)
+@pytest.mark.parametrize("bad", [1.5, None, "3"])
+def test_limits_must_be_ints(name: str, bad: Any) -> None:
+    """A limit that is not an int raises TypeError at the call (the compiled build's
+    own check says "int object expected")."""
+    with pytest.raises(TypeError, match=f"{name} must be an int|int object expected"):
+        Codec(**{name: bad})
+
+
+@pytest.mark.parametrize("name", LIMITS)
+def test_a_limit_of_true_is_1(name: str) -> None:
+    """A bool is an int, in both builds."""
+    assert getattr(Codec(**{name: True}), name) == 1
 
 
 def colliding_keys(count: int) -> list[tuple[int, int]]:
