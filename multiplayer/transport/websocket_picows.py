@@ -98,6 +98,7 @@ class _ProtocolView:
     __slots__ = (
         "close_rcvd",
         "close_sent",
+        "extensions",
         "handshake_exc",
         "link",
         "parser_exc",
@@ -111,6 +112,7 @@ class _ProtocolView:
         self.close_rcvd: Close | None = None
         self.close_sent: Close | None = None
         self.subprotocol: str | None = None
+        self.extensions: tuple[object, ...] = ()  # (none is offered)
         self.handshake_exc: BaseException | None = None
         self.parser_exc: BaseException | None = None
 

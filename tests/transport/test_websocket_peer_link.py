@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 from websockets.asyncio.client import connect as ws_connect
+from websockets.frames import Frame, Opcode
+from websockets.streams import StreamReader
 
 from multiplayer import WebSocketMultiplayerPeer
 from multiplayer.transport.framing.native import Hello
@@ -29,7 +31,9 @@ from multiplayer.transport.websocket_peer_link import (
     Received,
     State,
     accept_routed,
+    binary_frame,
     fit_close_reason,
+    masked_frame,
 )
 from tests.transport.peers import Peers, drain, poll_until, record, start_server
 
@@ -389,3 +393,39 @@ def test_close_reason_fits_a_close_frame(reason: str) -> None:
     assert len(cut.encode()) <= MAX_CLOSE_REASON == 123
     assert reason.startswith(cut)
     assert len(cut.encode()) > MAX_CLOSE_REASON - 3 or cut == reason
+
+
+# The frames a link makes itself (websockets' send path, for a fraction of its cost).
+
+FRAME_SIZES = [0, 1, 125, 126, 127, 65535, 65536, 70000]
+
+
+def parse_frame(data: bytes, mask: bool) -> Frame:
+    """``data`` read back by websockets' own parser, which must take all of it."""
+    reader = StreamReader()
+    reader.feed_data(data)
+    parser = Frame.parse(reader.read_exact, mask=mask)
+    try:
+        next(parser)
+    except StopIteration as done:
+        assert not reader.buffer  # (nothing after the frame)
+        frame: Frame = done.value
+        return frame
+    raise AssertionError("the frame is incomplete")
+
+
+@pytest.mark.parametrize("size", FRAME_SIZES)
+def test_a_servers_frame_is_the_one_websockets_makes(size: int) -> None:
+    payload = os.urandom(size)
+    assert binary_frame(payload) == Frame(Opcode.BINARY, payload).serialize(
+        mask=False, extensions=[]
+    )
+
+
+@pytest.mark.parametrize("size", FRAME_SIZES)
+def test_a_clients_frame_is_masked_and_reads_back(size: int) -> None:
+    payload = os.urandom(size)
+    frame = parse_frame(masked_frame(payload), mask=True)
+    assert (frame.opcode, frame.fin, frame.data) == (Opcode.BINARY, True, payload)
+    if size >= 8:  # (a fresh key each time: the bytes on the wire differ)
+        assert masked_frame(payload) != masked_frame(payload)
