@@ -411,6 +411,7 @@ async def capacity(smoke: bool, ladder: tuple[int, ...] | None = None) -> list[d
     raise_file_limit(max(steps) + 256)
     rows: list[dict[str, Any]] = []
     best: Outcome | None = None
+    passed: dict[int, Outcome] = {}
     for count in steps:
         result = await measure(count, seconds)
         name = f"capacity {count} x {count}"
@@ -445,7 +446,7 @@ async def capacity(smoke: bool, ladder: tuple[int, ...] | None = None) -> list[d
         if not result.passed and not smoke:  # (the smoke tries every step: it checks the bench)
             break
         if result.passed:
-            best = result
+            best = passed[count] = result
     headline = best.clients if best else 0
     target = SMOKE_LADDER[-1] if smoke else 1000
     rows.append(
@@ -467,16 +468,20 @@ async def capacity(smoke: bool, ladder: tuple[int, ...] | None = None) -> list[d
                 unit="ms",
             )
         )
-        rows.append(
-            dict(
-                benchmark=f"capacity: memory per client at {best.clients}",
-                subject="ours",
-                value=best.kib_per_client,
-                unit="KiB",
-                target="<= 40 KiB",
-                met=best.kib_per_client <= 40,
-            )
+    # The memory target is the issue's, at its N (1,000); the largest N's is shown too.
+    at_target = passed.get(target)
+    for outcome in [at_target] + ([best] if best is not at_target else []):
+        if outcome is None:
+            continue
+        row = dict(
+            benchmark=f"capacity: memory per client at {outcome.clients}",
+            subject="ours",
+            value=outcome.kib_per_client,
+            unit="KiB",
         )
+        if outcome.clients == target:
+            row.update(target="<= 40 KiB", met=outcome.kib_per_client <= 40)
+        rows.append(row)
     return rows
 
 
