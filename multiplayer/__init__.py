@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from .exceptions import (
     DecodingError,
+    DirectoryUnavailable,
     EncodingError,
     InvalidState,
     JoinRefused,
@@ -32,6 +33,7 @@ from .exceptions import (
     RemoteError,
     RoomError,
     RoomFull,
+    RoomGone,
     RoomLocked,
     RoomNotFound,
     RPCRefused,
@@ -88,6 +90,7 @@ __all__ = [
     "Color",
     "ConnectionStatus",
     "DecodingError",
+    "DirectoryUnavailable",
     "EncodingError",
     "GroupCallFlags",
     "InvalidState",
@@ -118,6 +121,7 @@ __all__ = [
     "ReplicationMode",
     "RoomError",
     "RoomFull",
+    "RoomGone",
     "RoomLocked",
     "RoomNotFound",
     "SceneMultiplayer",

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 __all__ = [
     "DecodingError",
+    "DirectoryUnavailable",
     "EncodingError",
     "InvalidState",
     "JoinRefused",
@@ -53,6 +54,7 @@ __all__ = [
     "RemoteError",
     "RoomError",
     "RoomFull",
+    "RoomGone",
     "RoomLocked",
     "RoomNotFound",
     "ShuttingDown",
@@ -185,3 +187,12 @@ class JoinRefused(RoomError):
 
 class ShuttingDown(RoomError):
     """The server is shutting down: it creates and joins no room."""
+
+
+class RoomGone(RoomError):
+    """The room ended with the process that hosted it (a shared directory noticed
+    that process stop: docs/scaling.md)."""
+
+
+class DirectoryUnavailable(RoomError):
+    """The room directory (Redis) cannot be reached now: try again later."""

@@ -13,8 +13,12 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.redis_server import RedisServer
 
 
 def pytest_report_header() -> str:
@@ -75,3 +79,61 @@ def _no_swallowed_exceptions(
     assert not swallowed, "exceptions were logged:\n" + "\n".join(
         caplog.handler.format(r) for r in swallowed
     )
+
+
+# A real redis-server, for the Redis room directory and the cluster.
+
+_redis_unavailable: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the session (each test keeps to a namespace of its own);
+    else skip, or fail with MULTIPLAYER_REQUIRE_REDIS=1 (CI sets it)."""
+    from tests.redis_server import REQUIRE_ENV, RedisServer, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason is not None:
+        _redis_unavailable.append(reason)
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{REQUIRE_ENV}=1 but Redis cannot run: {reason}", pytrace=False)
+        pytest.skip(f"Redis cannot run: {reason}")
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_redis(redis_server: RedisServer, tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test alone, to stop and restart (it skips or fails as
+    ``redis_server`` does)."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_namespace(request: pytest.FixtureRequest) -> str:
+    """Keys of this test's own (the session's Redis is shared)."""
+    return f"test-{request.node.name}-{os.urandom(4).hex()}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "Redis cannot run" in str(report.longrepr)
+    ]
+    if skipped:
+        reason = _redis_unavailable[0] if _redis_unavailable else "no redis-server"
+        terminalreporter.write_sep(
+            "!", f"{len(skipped)} Redis tests SKIPPED: {reason}", red=True, bold=True
+        )

@@ -171,6 +171,39 @@ class RoomDirectory(abc.ABC):
         """Wait until the listing is not as it was at version ``since``; the new
         version (``changed(-1)`` returns the current one at once)."""
 
+    # The processes, where several share the directory (see .membership): in one
+    # process there is nothing to keep.
+
+    shared = False
+    """Whether several processes share it (each then keeps an entry in it)."""
+    heartbeat_interval = 1.0
+    """Seconds between two heartbeats of a process."""
+
+    async def heartbeat(self, owner: str, addresses: Mapping[str, str]) -> bool:
+        """Renew ``owner``'s entry (with the addresses others reach it at); False if
+        the directory did not know it (first start, or its entry was lost)."""
+        return True
+
+    async def sweep(self) -> dict[str, list[str]]:
+        """Forget the processes that stopped beating; their rooms, by process."""
+        return {}
+
+    async def restore(self, owner: str, room: RoomInfo) -> bool:
+        """Put ``room`` of ``owner`` back; False if another process has its code."""
+        return True
+
+    async def addresses(self, owner: str) -> dict[str, str] | None:
+        """Where the process ``owner`` is reached (None: unknown, or not alive)."""
+        return None
+
+    async def drain(self, owner: str, draining: bool = True) -> None:
+        """``owner`` takes no new room (``join_or_create`` looks elsewhere)."""
+        return None  # (one process: it is the only one there is)
+
+    async def deregister(self, owner: str) -> None:
+        """``owner`` stops: its entry and rooms are forgotten."""
+        return None  # (one process: its rooms are removed as they end)
+
 
 class LocalDirectory(RoomDirectory):
     """The directory of one process: each method runs without yielding in between,

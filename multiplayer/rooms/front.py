@@ -23,6 +23,7 @@ from ..exceptions import (
     JoinRefused,
     RoomError,
     RoomFull,
+    RoomGone,
     RoomLocked,
     RoomNotFound,
     ShuttingDown,
@@ -31,6 +32,7 @@ from ..transport.close_codes import (
     CLOSE_BAD_ROOM_REQUEST,
     CLOSE_JOIN_REFUSED,
     CLOSE_ROOM_FULL,
+    CLOSE_ROOM_GONE,
     CLOSE_ROOM_LOCKED,
     CLOSE_ROOM_NOT_FOUND,
     CLOSE_SHUTTING_DOWN,
@@ -56,6 +58,7 @@ _CODES: dict[type[RoomError], int] = {
     RoomLocked: CLOSE_ROOM_LOCKED,
     JoinRefused: CLOSE_JOIN_REFUSED,
     ShuttingDown: CLOSE_SHUTTING_DOWN,
+    RoomGone: CLOSE_ROOM_GONE,
 }
 
 
@@ -65,7 +68,7 @@ its query string) and the headers (names in lower case)."""
 
 
 def close_code_of(exc: RoomError) -> int:
-    """The close code that tells a client of ``exc`` (4100-4105)."""
+    """The close code that tells a client of ``exc`` (4100-4106)."""
     for kind in type(exc).__mro__:  # (a room's own subclass of JoinRefused, say)
         code = _CODES.get(kind)
         if code is not None:

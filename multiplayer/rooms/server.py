@@ -29,7 +29,13 @@ import ssl
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
-from ..exceptions import InvalidState, RoomError, RoomNotFound, ShuttingDown
+from ..exceptions import (
+    DirectoryUnavailable,
+    InvalidState,
+    RoomError,
+    RoomNotFound,
+    ShuttingDown,
+)
 from ..scene import os_signals
 from ..transport.close_codes import CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN_LATER
 from ..transport.resume import ResumeGate
@@ -41,6 +47,7 @@ from .disposal import Disposal, room_lines
 from .frames import RoomFrames
 from .front import Front, FrontDoor
 from .listing import Listing
+from .membership import Membership
 from .paths import Action, RoomRequest, parse_path
 from .room import JoinRequest, Room, Scene
 from .room_types import RoomTypes
@@ -129,6 +136,8 @@ class RoomServer:
             self.directory, self._types, self._frames.rooms, self._writes, self._create, max_rooms
         )
         self._seating.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self._membership = Membership(self.directory, self._frames.rooms, self._types)
+        self._writes.on_lost = self._membership.lost_write
         self._closing = False
         self._stopped = asyncio.Event()
 
@@ -231,7 +240,7 @@ class RoomServer:
             decided = await _unless_gone(front, self._decide(front, wanted, headers), self._tasks)
             if decided is not None:
                 self._hand_over(front, *decided)
-        except AtCapacity as exc:
+        except (AtCapacity, DirectoryUnavailable) as exc:
             front.refuse(exc, CLOSE_TRY_AGAIN_LATER, logging.WARNING)
         except RoomError as exc:
             if isinstance(exc, RoomNotFound) and wanted.action in _BY_CODE:
@@ -339,11 +348,14 @@ class RoomServer:
         ``handle_signals`` is False, or the program handles them itself).
         """
         watching = handle_signals and os_signals.watch(self, asyncio.get_running_loop())
+        if not self._closing:
+            self._membership.start(self._spawn, self._seating.owner, self._door.local_port)
         try:
             await self._frames.run()
         finally:
             if watching:
                 os_signals.unwatch(self)
+            self._membership.stop()
 
     def _stop_by_signal(self, signum: int) -> None:
         logger.info("%s: shutting the room server down", os_signals.name_of(signum))
@@ -410,7 +422,9 @@ class RoomServer:
         await _within(asyncio.gather(*ending, return_exceptions=True), closed_by)
         closing = self._door.close_all(CLOSE_GOING_AWAY, "the server is shutting down")
         await _within(closing, closed_by)
+        self._membership.stop()  # (a beat after the leave would come back)
         await self._drain(closed_by)
+        await _within(self._membership.leave(), closed_by + 1.0)
         self._frames.stop()
         self._stopped.set()
 

@@ -4,7 +4,8 @@ Game code and the transport's callbacks are synchronous: they cannot await the
 directory (which may be Redis, a network away). So each change is a task, and the
 tasks of one room wait for each other: a seat confirmed before the player leaves is
 confirmed first there too. A write that fails is logged; one for a room removed
-meanwhile is nothing to do.
+meanwhile is nothing to do; one lost while a shared directory is unreachable is
+told (``on_lost``): the process writes its rooms again once it is back.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..exceptions import RoomNotFound
+from ..exceptions import DirectoryUnavailable, RoomNotFound
+from ..transport.log_budget import LineBudget, log_within
 
 __all__ = ["Writes"]
 
 logger = logging.getLogger("multiplayer.rooms")
+
+lost_lines = LineBudget(logger, "lines about directory writes lost")
 
 
 class Writes:
@@ -26,6 +30,7 @@ class Writes:
 
     def __init__(self, spawn: Callable[[Any], asyncio.Task[Any]]) -> None:
         self._spawn = spawn
+        self.on_lost: Callable[[], None] | None = None  # a write that did not get there
         self._locks: dict[str, asyncio.Lock] = {}
         self._queued: dict[str, int] = {}
 
@@ -41,6 +46,11 @@ class Writes:
                     await operation
             except RoomNotFound:
                 pass  # (removed meanwhile: nothing left to change)
+            except DirectoryUnavailable as exc:
+                # (The process's rooms are written again once it is back.)
+                log_within(lost_lines, logger, logging.WARNING, "room %s: %s", code, exc)
+                if self.on_lost is not None:
+                    self.on_lost()
             except Exception:
                 logger.exception("room %s: a directory write failed", code)
             finally:

@@ -2,7 +2,7 @@
 
 RFC 6455 §7.4.1 and the IANA registry define the 1000s; 4000-4999 are for private
 use (§7.4.2): this library's own are 4001, which refuses a resume (docs/resume.md),
-and 4100-4105, with which a room server refuses a join (docs/rooms.md): a client
+and 4100-4106, with which a room server refuses a join (docs/rooms.md): a client
 reads those as the typed errors of :func:`error_for_close`. Every code a peer sends
 and why is listed in docs/protocol.md §1.4.
 """
@@ -13,6 +13,7 @@ from ..exceptions import (
     JoinRefused,
     RoomError,
     RoomFull,
+    RoomGone,
     RoomLocked,
     RoomNotFound,
     ShuttingDown,
@@ -28,6 +29,7 @@ __all__ = [
     "CLOSE_PROTOCOL_ERROR",
     "CLOSE_RESUME_REFUSED",
     "CLOSE_ROOM_FULL",
+    "CLOSE_ROOM_GONE",
     "CLOSE_ROOM_LOCKED",
     "CLOSE_ROOM_NOT_FOUND",
     "CLOSE_SHUTTING_DOWN",
@@ -53,6 +55,8 @@ CLOSE_JOIN_REFUSED = 4103
 CLOSE_SHUTTING_DOWN = 4104
 CLOSE_BAD_ROOM_REQUEST = 4105
 """The path names no room request, or an unknown room type."""
+CLOSE_ROOM_GONE = 4106
+"""The room ended with the process that hosted it (docs/scaling.md)."""
 
 _ROOM_ERRORS: dict[int, type[RoomError]] = {
     CLOSE_ROOM_NOT_FOUND: RoomNotFound,
@@ -60,6 +64,7 @@ _ROOM_ERRORS: dict[int, type[RoomError]] = {
     CLOSE_ROOM_LOCKED: RoomLocked,
     CLOSE_SHUTTING_DOWN: ShuttingDown,
     CLOSE_BAD_ROOM_REQUEST: RoomError,
+    CLOSE_ROOM_GONE: RoomGone,
 }
 
 

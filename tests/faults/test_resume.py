@@ -381,9 +381,9 @@ def reconnection_of(peer: WebSocketMultiplayerPeer) -> Reconnection | None:
     return side.reconnection if isinstance(side, WebSocketClientSide) else None
 
 
-@pytest.mark.parametrize("code", range(4100, 4106))
+@pytest.mark.parametrize("code", range(4100, 4107))
 async def test_a_room_servers_refusal_makes_the_client_give_up_at_once(code: int) -> None:
-    """4100-4105 answer a resume whose room is gone (or the server is closing): the
+    """4100-4106 answer a resume whose room is gone (or the server is closing): the
     session cannot come back, so the client gives up at that attempt, with the
     code and reason, not when its 10 s grace ends."""
     pair = await start_pair(reconnect_grace=10.0)
@@ -403,7 +403,7 @@ async def test_a_room_servers_refusal_makes_the_client_give_up_at_once(code: int
         await pair.close()
 
 
-@pytest.mark.parametrize("code", [4099, 4106])
+@pytest.mark.parametrize("code", [4099, 4107])
 async def test_a_close_code_next_to_the_rooms_is_tried_again(code: int) -> None:
     """Any other code may be a server's passing trouble: the client tries again."""
     pair = await start_pair(reconnect_grace=10.0)

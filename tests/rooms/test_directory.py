@@ -1,14 +1,34 @@
-"""Tests for :mod:`multiplayer.rooms.directory`: the in-process room directory, its
-seat ledger under races, single-flight join_or_create, and the listing."""
+"""Tests for :mod:`multiplayer.rooms.directory`: the room directory's seat ledger
+under races, single-flight join_or_create, and the listing. Each runs against the
+in-process directory and against the Redis one (a real redis-server): the same
+semantics. (What needs a clock of the test's own is the in-process one's alone;
+tests/rooms/test_redis_directory.py has Redis's own.)"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 
 from multiplayer.exceptions import RoomFull, RoomLocked, RoomNotFound
-from multiplayer.rooms import LocalDirectory
+from multiplayer.rooms import LocalDirectory, RoomDirectory
+
+
+@pytest.fixture(params=["local", "redis"])
+async def directory(request: pytest.FixtureRequest) -> AsyncIterator[RoomDirectory]:
+    """A fresh directory: in-process, or in Redis (a namespace of its own)."""
+    if request.param == "local":
+        yield LocalDirectory()
+        return
+    from multiplayer.rooms.redis_directory import RedisDirectory
+
+    server = request.getfixturevalue("redis_server")
+    shared = RedisDirectory(server.url, namespace=request.getfixturevalue("redis_namespace"))
+    try:
+        yield shared
+    finally:
+        await shared.aclose()
 
 
 class Clock:
@@ -19,8 +39,7 @@ class Clock:
         return self.now
 
 
-async def test_a_room_is_created_with_its_first_seat_held() -> None:
-    directory = LocalDirectory()
+async def test_a_room_is_created_with_its_first_seat_held(directory: RoomDirectory) -> None:
     seat = await directory.create("dice", "here", max_clients=4, metadata={"mode": "fast"})
     assert seat.created
     room = await directory.get(seat.code)
@@ -37,9 +56,8 @@ async def test_a_room_is_created_with_its_first_seat_held() -> None:
     assert (room.taken, room.held) == (1, 0)
 
 
-async def test_the_last_seat_is_not_over_filled_by_a_race() -> None:
+async def test_the_last_seat_is_not_over_filled_by_a_race(directory: RoomDirectory) -> None:
     """Fifty joins race for three free seats: three get one, the rest RoomFull."""
-    directory = LocalDirectory()
     first = await directory.create("dice", "here", max_clients=4)
     results = await asyncio.gather(
         *(directory.reserve(first.code) for _ in range(50)), return_exceptions=True
@@ -70,9 +88,8 @@ async def test_a_released_or_expired_hold_frees_its_seat() -> None:
     assert (await directory.get(seat.code)).held == 0
 
 
-async def test_join_or_create_is_single_flight() -> None:
+async def test_join_or_create_is_single_flight(directory: RoomDirectory) -> None:
     """Many players asking at the same instant fill one room before another is made."""
-    directory = LocalDirectory()
     seats = await asyncio.gather(
         *(directory.join_or_create("dice", "here", max_clients=4) for _ in range(10))
     )
@@ -81,8 +98,9 @@ async def test_join_or_create_is_single_flight() -> None:
     assert sorted(codes.count(code) for code in set(codes)) == [2, 4, 4]
 
 
-async def test_join_or_create_skips_private_locked_and_other_rooms() -> None:
-    directory = LocalDirectory()
+async def test_join_or_create_skips_private_locked_and_other_rooms(
+    directory: RoomDirectory,
+) -> None:
     private = await directory.create("dice", "here", private=True)
     locked = await directory.create("dice", "here")
     await directory.update(locked.code, locked=True)
@@ -95,8 +113,7 @@ async def test_join_or_create_skips_private_locked_and_other_rooms() -> None:
     assert (joined.code, joined.created) == (other_mode.code, False)
 
 
-async def test_typed_refusals() -> None:
-    directory = LocalDirectory()
+async def test_typed_refusals(directory: RoomDirectory) -> None:
     with pytest.raises(RoomNotFound):
         await directory.reserve("ZZZZZZ")
     seat = await directory.create("dice", "here")
@@ -108,8 +125,9 @@ async def test_typed_refusals() -> None:
         await directory.get(seat.code)
 
 
-async def test_the_listing_shows_public_rooms_and_says_when_it_changes() -> None:
-    directory = LocalDirectory()
+async def test_the_listing_shows_public_rooms_and_says_when_it_changes(
+    directory: RoomDirectory,
+) -> None:
     version = await directory.changed(0) if (await directory.listing()) else 0
     public = await directory.create("dice", "here", max_clients=2)
     await directory.create("dice", "here", private=True)

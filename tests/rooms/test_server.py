@@ -53,6 +53,7 @@ from multiplayer.rooms import (
 )
 from multiplayer.rooms.listing import listing_json
 from multiplayer.testing import FaultProxy
+from tests.redis_server import RedisServer
 
 DISCONNECTED = ConnectionStatus.DISCONNECTED
 
@@ -1494,3 +1495,27 @@ async def test_a_directory_that_holds_seats_for_less_than_a_join_may_take_is_ref
         RoomServer(directory=LocalDirectory(hold_time=5), peer_factory=slow_handshakes)
     server = RoomServer(directory=LocalDirectory(hold_time=7), peer_factory=slow_handshakes)
     assert server.directory.hold_time == 7  # type: ignore[attr-defined]
+
+
+async def test_while_a_shared_directory_is_down_joins_are_told_to_try_again_later(
+    own_redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis down: a join is refused with 1013 (the player may try again), not left
+    to hang nor closed as an internal error; Redis back (empty): joins work again."""
+    from multiplayer.rooms.redis_directory import RedisDirectory
+
+    directory = RedisDirectory(own_redis.url, namespace="server")
+    try:
+        async with serving(directory=directory) as rig:
+            rig.server.define("open", Arena)
+            await rig.enter("create", "open")
+            own_redis.stop()
+            refusal = await rig.refused("create", "open")
+            assert type(refusal) is ConnectionError, refusal
+            assert "1013 the room directory (Redis) is unreachable" in str(refusal)
+            assert "internal error" not in caplog.text
+            own_redis.start()
+            player = await rig.enter("join_or_create", "open")
+            assert player.room.code in rig.server.rooms
+    finally:
+        await directory.aclose()

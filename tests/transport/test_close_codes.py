@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from multiplayer import JoinRefused, RoomError, RoomFull, RoomLocked, RoomNotFound, ShuttingDown
+from multiplayer import (
+    JoinRefused,
+    RoomError,
+    RoomFull,
+    RoomGone,
+    RoomLocked,
+    RoomNotFound,
+    ShuttingDown,
+)
 from multiplayer.transport import close_codes, websocket_multiplayer_peer
 from multiplayer.transport.close_codes import error_for_close
 
@@ -41,10 +49,11 @@ def test_the_peer_module_still_exports_them() -> None:
         (4103, JoinRefused),
         (4104, ShuttingDown),
         (4105, RoomError),
+        (4106, RoomGone),
     ],
 )
 def test_a_room_servers_refusal_is_its_typed_error(code: int, error: type[RoomError]) -> None:
-    """4100-4105, read by a client before it had its id: the error of each, exactly
+    """4100-4106, read by a client before it had its id: the error of each, exactly
     that type, with the server's reason as its message."""
     typed = error_for_close(code, "the reason")
     assert type(typed) is error
@@ -56,7 +65,7 @@ def test_a_join_refused_keeps_the_rooms_reason() -> None:
     assert isinstance(typed, JoinRefused) and typed.reason == "tell us your name"
 
 
-@pytest.mark.parametrize("code", [1000, 1001, 1006, 1013, 4001, 4099, 4106, 4999])
+@pytest.mark.parametrize("code", [1000, 1001, 1006, 1013, 4001, 4099, 4107, 4999])
 def test_other_codes_are_no_room_error(code: int) -> None:
     assert error_for_close(code, "whatever") is None
 

@@ -1,0 +1,136 @@
+"""``Membership``: a room server as one process of a cluster that shares a directory.
+
+With a shared directory (:class:`~.redis_directory.RedisDirectory`), every
+``heartbeat_interval`` the server:
+
+* renews its entry, with the addresses the others reach it at;
+* puts its live rooms back if the directory lost them (its entry was gone: Redis
+  restarted empty, or the process was cut off past ``dead_after`` and swept), or
+  if a write of its was lost while Redis was unreachable (the seat counts written
+  then are the process's own, which are the truth);
+* sweeps the processes that stopped beating: their rooms are marked gone.
+
+A room whose code another process took while the directory was away cannot be put
+back: it is disposed (its players are closed with 1001), so that no room is ever
+owned twice. With the in-process directory there is nothing to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..exceptions import DirectoryUnavailable
+from ..transport.log_budget import LineBudget, log_within
+from .directory import RoomDirectory, RoomInfo
+from .room import Room
+from .room_types import RoomTypes
+
+__all__ = ["Membership"]
+
+logger = logging.getLogger("multiplayer.rooms")
+
+directory_lines = LineBudget(logger, "lines about the directory being unreachable")
+"""Redis down is one line per heartbeat and per lost write otherwise."""
+
+
+class Membership:
+    """Keeps this process's entry and rooms in a shared directory."""
+
+    def __init__(
+        self, directory: RoomDirectory, rooms: Mapping[str, Room], types: RoomTypes
+    ) -> None:
+        self.directory = directory
+        self._rooms = rooms
+        self._types = types
+        self.owner = ""  # this process, as the directory knows it
+        self.addresses: dict[str, str] = {}  # where the other processes reach it
+        self._stale = False  # a write was lost: put the rooms back at the next beat
+        self._away = False  # the directory is unreachable (said once)
+        self._beating: asyncio.Task[None] | None = None
+
+    @property
+    def shared(self) -> bool:
+        """Whether the directory is shared by processes (else nothing is done)."""
+        return self.directory.shared
+
+    def lost_write(self) -> None:
+        """A write for one of the rooms did not reach the directory."""
+        self._stale = True
+
+    def start(self, spawn: Callable[[Any], asyncio.Task[Any]], owner: str, port: int) -> None:
+        """Beat, as ``owner`` listening on ``port``, until :meth:`stop` (with a
+        shared directory; else nothing)."""
+        self.owner = owner
+        self.addresses = {"host": socket.gethostname(), "port": str(port)}
+        if self.shared and self._beating is None:
+            self._beating = spawn(self._run())
+
+    def stop(self) -> None:
+        if self._beating is not None:
+            self._beating.cancel()
+            self._beating = None
+
+    async def _run(self) -> None:
+        while True:
+            await self.beat()
+            await asyncio.sleep(self.directory.heartbeat_interval)
+
+    async def beat(self) -> None:
+        """One heartbeat: renew, put the rooms back if needed, sweep the dead."""
+        directory, owner = self.directory, self.owner
+        try:
+            known = await directory.heartbeat(owner, self.addresses)
+            if not known or self._stale:
+                self._stale = False
+                await self._put_back(owner)
+            swept = await directory.sweep()
+        except DirectoryUnavailable as exc:
+            self._stale = True
+            if not self._away:
+                self._away = True
+                log_within(directory_lines, logger, logging.WARNING, "%s; retrying", exc)
+            return
+        if self._away:
+            self._away = False
+            logger.info("the room directory is reachable again: this process's rooms are in it")
+        for dead, codes in swept.items():
+            logger.warning(
+                "process %s stopped beating: its rooms are gone (%s)",
+                dead,
+                ", ".join(codes) or "none",
+            )
+
+    async def _put_back(self, owner: str) -> None:
+        for room in list(self._rooms.values()):
+            if room.disposed:
+                continue
+            info = RoomInfo(
+                room.code,
+                room.room_type,
+                owner,
+                max_clients=self._types.get(room.room_type).max_clients,
+                taken=len(room.clients),
+                private=room.private,
+                locked=room.locked,
+                metadata=room.metadata,
+            )
+            if not await self.directory.restore(owner, info):
+                logger.error(
+                    "room %s: another process took its code while the directory was "
+                    "away; disposing it (a room is never owned twice)",
+                    room.code,
+                )
+                room.dispose()
+
+    async def leave(self) -> None:
+        """This process stops: forget its entry and rooms (a dead one is swept)."""
+        if not self.shared or not self.owner:
+            return
+        try:
+            await self.directory.deregister(self.owner)
+        except DirectoryUnavailable as exc:
+            logger.warning("%s: this process's entry will be swept instead", exc)
