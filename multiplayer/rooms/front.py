@@ -132,14 +132,16 @@ class FrontDoor:
         self._listening = False
         self.fronts: set[Front] = set()
 
-    def listen(self, port: int, bind_address: str, tls: ssl.SSLContext | None) -> None:
-        """Listen on ``port``.
+    def listen(
+        self, port: int, bind_address: str, tls: ssl.SSLContext | None, reuse_port: bool = False
+    ) -> None:
+        """Listen on ``port`` (shared with other processes with ``reuse_port``).
 
         Raises:
             OSError: The address cannot be bound.
             ValueError: ``tls`` is not a server context.
         """
-        self._listener.listen(port, bind_address, tls)
+        self._listener.listen(port, bind_address, tls, reuse_port)
         self._listening = True
 
     @property

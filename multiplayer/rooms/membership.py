@@ -126,6 +126,16 @@ class Membership:
                 )
                 room.dispose()
 
+    async def drain(self) -> None:
+        """This process makes no new room: the others' ``join_or_create`` looks
+        elsewhere."""
+        if not self.shared or not self.owner:
+            return
+        try:
+            await self.directory.drain(self.owner)
+        except DirectoryUnavailable as exc:
+            logger.warning("%s: the other processes may still send players here", exc)
+
     async def leave(self) -> None:
         """This process stops: forget its entry and rooms (a dead one is swept)."""
         if not self.shared or not self.owner:

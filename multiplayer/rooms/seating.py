@@ -53,6 +53,7 @@ class Seating:
         self.directory = directory
         self.owner = ""  # this process, as the directory knows it
         self.max_rooms = max_rooms
+        self.draining = False  # (RoomServer.drain: no new room here)
         self._types = types
         self._rooms = rooms
         self._writes = writes
@@ -91,6 +92,8 @@ class Seating:
         directory = self.directory
         if wanted.action is Action.JOIN:
             return await directory.reserve(wanted.target)
+        if self.draining:  # (its rooms are ending: matchmaking looks elsewhere)
+            raise AtCapacity("this server is draining: it takes joins by code only")
         kind = self._types.get(wanted.target)
         filters = {k: wanted.options[k] for k in kind.filter_by if k in wanted.options}
         if wanted.action is Action.CREATE:
@@ -115,6 +118,9 @@ class Seating:
         code = seat.code
         if not seat.created:
             return await self._existing(code)
+        if self.draining:
+            await self.directory.remove(code)
+            raise AtCapacity("this server is draining: it takes joins by code only")
         if len(self._rooms) + len(self._starting) >= self.max_rooms:
             await self.directory.remove(code)
             raise AtCapacity(f"server full (max_rooms {self.max_rooms})")

@@ -52,6 +52,7 @@ from .paths import Action, RoomRequest, parse_path
 from .room import JoinRequest, Room, Scene
 from .room_types import RoomTypes
 from .seating import AtCapacity, Seating
+from .tasks import Tasks
 from .writes import Writes
 
 __all__ = ["ROOM_HEADER", "ROOM_TYPE_HEADER", "RoomServer"]
@@ -125,7 +126,8 @@ class RoomServer:
         _check_hold_time(self.directory, template.handshake_timeout)
         self._listing = Listing(self.directory, max_watchers)
         self._types = RoomTypes()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = Tasks()
+        self._spawn = self._tasks.spawn
         self._joins: set[asyncio.Task[Any]] = set()  # requests being served
         # Unknown codes per address: past RESUME_FAILURES in RESUME_WINDOW seconds,
         # an address's requests by code are refused unread (codes are not guessed).
@@ -173,19 +175,26 @@ class RoomServer:
         )
 
     async def listen(
-        self, port: int = 0, bind_address: str = "*", tls: ssl.SSLContext | None = None
+        self,
+        port: int = 0,
+        bind_address: str = "*",
+        tls: ssl.SSLContext | None = None,
+        *,
+        reuse_port: bool = False,
     ) -> None:
         """Listen on ``port`` (0 picks a free one: see :attr:`local_port`); ``tls``
-        makes it a ``wss://`` server.
+        makes it a ``wss://`` server; ``reuse_port`` lets the processes of a
+        cluster listen on one port (the system spreads the connections).
 
         Raises:
             InvalidState: It listens already, or was shut down.
             OSError: The address cannot be bound.
-            ValueError: ``tls`` is not a server context.
+            ValueError: ``tls`` is not a server context, or ``reuse_port`` is not
+                supported here.
         """
         if self._door.listening or self._closing:
             raise InvalidState("this room server listens already (or was shut down)")
-        self._door.listen(port, bind_address, tls)
+        self._door.listen(port, bind_address, tls, reuse_port)
         self._seating.owner = f"{socket.gethostname()}:{self._door.local_port}:{os.getpid()}"
 
     @property
@@ -237,7 +246,8 @@ class RoomServer:
                     raise RoomNotFound(f"no room {wanted.target} here to resume in")
                 self._hand_over(front, home, None)
                 return
-            decided = await _unless_gone(front, self._decide(front, wanted, headers), self._tasks)
+            deciding = self._decide(front, wanted, headers)
+            decided = await _unless_gone(front, deciding, self._tasks.running)
             if decided is not None:
                 self._hand_over(front, *decided)
         except (AtCapacity, DirectoryUnavailable) as exc:
@@ -394,6 +404,25 @@ class RoomServer:
 
     # Shutting down.
 
+    async def drain(self, timeout: float | None = None) -> None:
+        """Make no new room, let the rooms here end by themselves (as their players
+        leave) for ``timeout`` seconds (``shutdown_timeout`` by default), then
+        :meth:`shutdown` (those left are disposed: 1001). Meanwhile players still
+        join the rooms here by code; a create or a ``join_or_create`` is refused
+        with 1013 (another process of a cluster takes it: with ``reuse_port``, a
+        player's next try may land there), and the other processes'
+        ``join_or_create`` looks elsewhere. Called again meanwhile, it shuts down
+        now."""
+        if not self._closing and not self._seating.draining:
+            self._seating.draining = True
+            logger.info("draining: no new room here; %d to end", len(self._frames.rooms))
+            await self._membership.drain()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + (self.shutdown_timeout if timeout is None else timeout)
+            while self._frames.rooms and loop.time() < deadline and not self._closing:
+                await asyncio.sleep(min(0.05, max(0.0, deadline - loop.time())))
+        await self.shutdown(timeout=0)
+
     async def shutdown(self, timeout: float | None = None) -> None:
         """Stop taking players, tell every room (``on_shutdown``), let them end for
         ``timeout`` seconds (``shutdown_timeout`` by default), dispose those left
@@ -423,37 +452,13 @@ class RoomServer:
         closing = self._door.close_all(CLOSE_GOING_AWAY, "the server is shutting down")
         await _within(closing, closed_by)
         self._membership.stop()  # (a beat after the leave would come back)
-        await self._drain(closed_by)
+        await self._tasks.finish(closed_by)
         await _within(self._membership.leave(), closed_by + 1.0)
         self._frames.stop()
         self._stopped.set()
 
-    async def _drain(self, deadline: float) -> None:
-        """Let the directory writes and hooks still running finish (a room's removal
-        must reach a shared directory), until ``deadline``; cancel the rest."""
-        here = asyncio.current_task()
-        running = [task for task in self._tasks if task is not here]
-        if not running:
-            return
-        timeout = max(0.0, deadline - asyncio.get_running_loop().time())
-        _, late = await asyncio.wait(running, timeout=timeout)
-        for task in late:
-            logger.warning("shutdown: cancelling %r, still running", task)
-            task.cancel()
-
     def _update_directory(self, room: Room, changes: dict[str, Any]) -> None:
         self._writes.write(room.code, self.directory.update(room.code, **changes))
-
-    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("room server task failed: %r", task, exc_info=task.exception())
 
 
 def _check_hold_time(directory: RoomDirectory, handshake_timeout: float) -> None:

@@ -408,17 +408,20 @@ class TCPServer:
         where = f" port {self.get_local_port()}" if self.is_listening() else ""
         return f"<TCPServer{where}>"
 
-    def listen(self, port: int, bind_address: str = "*") -> None:
+    def listen(self, port: int, bind_address: str = "*", *, reuse_port: bool = False) -> None:
         """Listen on ``port`` (0 picks a free one: see :meth:`get_local_port`).
 
         ``bind_address`` is ``"*"`` (every interface, IPv6 and IPv4 when the
         system allows), an IP address, such as ``"127.0.0.1"``, or a host name,
-        bound to the first address it resolves to.
+        bound to the first address it resolves to. With ``reuse_port`` (not in
+        Godot), several processes listen on one port and the system spreads the
+        connections among them (``SO_REUSEPORT``: Linux, the BSDs, macOS).
 
         Raises:
             InvalidState: Already listening, or no running event loop.
             ValueError: ``port`` is out of range, or ``bind_address`` is not
-                ``"*"``, an IP address or a host name that resolves.
+                ``"*"``, an IP address or a host name that resolves, or
+                ``reuse_port`` is not supported here.
             OSError: The address cannot be bound (for example, the port is in use).
         """
         running_loop("TCPServer.listen()")
@@ -426,7 +429,7 @@ class TCPServer:
             raise InvalidState("this TCPServer is listening already; stop() it first")
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be in 0..65535, not {port}")
-        self._listener = _bind(port, bind_address)
+        self._listener = _bind(port, bind_address, reuse_port)
         self._accept_failed = False
 
     def is_listening(self) -> bool:
@@ -510,14 +513,16 @@ class TCPServer:
             loop.remove_reader(self._listener.fileno())
 
 
-def _bind(port: int, bind_address: str) -> socket.socket:
+def _bind(port: int, bind_address: str, reuse_port: bool = False) -> socket.socket:
     if bind_address == "*":
         # One socket for IPv6 and IPv4 on one port, as Godot does; asyncio would
         # bind one per family (and, with port 0, give each a different port).
         if socket.has_dualstack_ipv6():
-            sock = socket.create_server(("::", port), family=socket.AF_INET6, dualstack_ipv6=True)
+            sock = socket.create_server(
+                ("::", port), family=socket.AF_INET6, dualstack_ipv6=True, reuse_port=reuse_port
+            )
         else:
-            sock = socket.create_server(("0.0.0.0", port))
+            sock = socket.create_server(("0.0.0.0", port), reuse_port=reuse_port)
     else:
         try:
             address = ipaddress.ip_address(bind_address)
@@ -533,7 +538,7 @@ def _bind(port: int, bind_address: str) -> socket.socket:
                 ) from None
             address = ipaddress.ip_address(found[0][4][0])
         family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
-        sock = socket.create_server((str(address), port), family=family)
+        sock = socket.create_server((str(address), port), family=family, reuse_port=reuse_port)
     sock.setblocking(False)
     return sock
 

@@ -45,7 +45,9 @@ class WebSocketListener:
         self._tls: TLSOptions | None = None
         self._stopped = False
 
-    def listen(self, port: int, bind_address: str, tls: ssl.SSLContext | None) -> None:
+    def listen(
+        self, port: int, bind_address: str, tls: ssl.SSLContext | None, reuse_port: bool = False
+    ) -> None:
         """Listen; connections are taken from then on.
 
         Raises:
@@ -58,7 +60,7 @@ class WebSocketListener:
             if not self._tls.is_server():
                 raise ValueError("a server needs a server TLS context (PROTOCOL_TLS_SERVER)")
         tcp = TCPServer()
-        tcp.listen(port, bind_address)
+        tcp.listen(port, bind_address, reuse_port=reuse_port)
         tcp._watch(self._take_connections)
         self._tcp = tcp
 

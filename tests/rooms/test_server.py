@@ -1519,3 +1519,43 @@ async def test_while_a_shared_directory_is_down_joins_are_told_to_try_again_late
             assert player.room.code in rig.server.rooms
     finally:
         await directory.aclose()
+
+
+async def test_a_draining_server_makes_no_room_and_stops_once_its_rooms_end(rig: Rig) -> None:
+    """drain(): a create or a join_or_create gets 1013 (another process of a
+    cluster may take it), a join by code of a room here still works, and the
+    server stops once its last room ended (its players left), well before the
+    timeout."""
+    rig.server.define("open", Arena)
+    alice = await rig.enter("create", "open")
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    draining = asyncio.create_task(rig.server.drain(timeout=10.0))
+    await rig.until(lambda: rig.server._seating.draining)
+    for how in ("create", "join_or_create"):
+        refusal = await rig.refused(how, "open")
+        assert type(refusal) is ConnectionError, refusal
+        assert "1013 this server is draining: it takes joins by code only" in str(refusal)
+    bob = await rig.enter("join", alice.room.code)
+    assert not draining.done()
+    for player in (alice, bob):
+        player.peer.close()
+    await asyncio.wait_for(draining, 5)
+    assert loop.time() - start < 5.0  # (not the 10 s: the room ended)
+    assert rig.running is not None
+    await asyncio.wait_for(rig.running, 2)
+
+
+async def test_a_drain_timeout_closes_the_players_left_with_1001(rig: Rig) -> None:
+    rig.server.define("open", Arena)
+    alice = await rig.enter("create", "open")
+    await rig.admitted(alice)
+    link = alice.peer.get_peer(1)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await asyncio.wait_for(rig.server.drain(timeout=0.3), 5)
+    assert loop.time() - start >= 0.25
+    await rig.until(lambda: alice.peer.get_connection_status() is DISCONNECTED)
+    link.poll()
+    assert link.get_close_code() == 1001
+    assert not rig.server.rooms

@@ -321,3 +321,36 @@ async def test_a_connection_reset_before_it_is_taken_is_still_taken() -> None:
         fine.close()
     finally:
         server.stop()
+
+
+@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="no SO_REUSEPORT here")
+async def test_servers_that_reuse_the_port_share_its_connections() -> None:
+    """With reuse_port, several servers (processes, in a cluster) listen on one port
+    and the system gives each connection to one of them; without it, the second
+    cannot bind."""
+    first, second = TCPServer(), TCPServer()
+    first.listen(0, "127.0.0.1", reuse_port=True)
+    port = first.get_local_port()
+    writers: list[asyncio.StreamWriter] = []
+    try:
+        with pytest.raises(OSError):
+            TCPServer().listen(port, "127.0.0.1")
+        second.listen(port, "127.0.0.1", reuse_port=True)
+        taken = {id(first): 0, id(second): 0}
+        for _ in range(40):  # (spread by a hash of the client's address and port)
+            writers.append((await asyncio.open_connection("127.0.0.1", port))[1])
+
+        def all_taken() -> bool:
+            for server in (first, second):
+                while server.is_connection_available():
+                    server.take_connection().disconnect_from_host()
+                    taken[id(server)] += 1
+            return sum(taken.values()) == 40
+
+        await until(all_taken)
+        assert all(taken.values()), taken  # (both got some)
+    finally:
+        first.stop()
+        second.stop()
+        for writer in writers:
+            writer.close()
