@@ -20,7 +20,7 @@ from .room import Room
 from .room_types import RoomTypes
 from .writes import Writes
 
-__all__ = ["START_WAIT", "AtCapacity", "Seating"]
+__all__ = ["START_WAIT", "AtCapacity", "Elsewhere", "Seating"]
 
 logger = logging.getLogger("multiplayer.rooms")
 
@@ -36,6 +36,16 @@ START_WAIT = 2.0
 
 class AtCapacity(RoomError):
     """The server hosts ``max_rooms`` rooms: a new one must wait (1013)."""
+
+
+class Elsewhere(RoomError):
+    """The room of a seat held here lives in another process, ``owner``: the player
+    is forwarded there, and the seat goes with it (not released here)."""
+
+    def __init__(self, seat: Seat, owner: str) -> None:
+        super().__init__(f"room {seat.code} lives in another process ({owner})")
+        self.seat = seat
+        self.owner = owner
 
 
 class Seating:
@@ -81,12 +91,33 @@ class Seating:
         seat = await self._hold(wanted)
         try:
             room = await self._room_for(seat, wanted.options)
+        except Elsewhere:
+            raise  # (the seat goes with the player)
         except BaseException:
             self.release(seat)
             raise
         room._joining += 1
         cancel_dispose(room)
         return seat, room
+
+    async def take_held(self, seat: Seat) -> Room:
+        """The room of ``seat``, held by another process for a player it forwarded
+        here: alive here, or the seat is given back and this raises.
+
+        Raises:
+            RoomNotFound: The room is not here (it ended, or lives elsewhere).
+        """
+        try:
+            room = await self._existing(seat)
+        except Elsewhere:
+            self.release(seat)
+            raise RoomNotFound(f"room {seat.code} is not here") from None
+        except BaseException:
+            self.release(seat)
+            raise
+        room._joining += 1
+        cancel_dispose(room)
+        return room
 
     async def _hold(self, wanted: RoomRequest) -> Seat:
         directory = self.directory
@@ -117,7 +148,7 @@ class Seating:
         """The room of ``seat``: created now if the seat made it."""
         code = seat.code
         if not seat.created:
-            return await self._existing(code)
+            return await self._existing(seat)
         if self.draining:
             await self.directory.remove(code)
             raise AtCapacity("this server is draining: it takes joins by code only")
@@ -143,11 +174,12 @@ class Seating:
         future.set_result(room)
         return room
 
-    async def _existing(self, code: str) -> Room:
+    async def _existing(self, seat: Seat) -> Room:
         """The room ``code`` of a seat held in it: alive here, or being created here
         (a directory shared by tasks may give out its seats before the task that
         created it has started it: so wait, a moment at most, for that). A room
         that is ending is no room (its directory entry may not be gone yet)."""
+        code = seat.code
         loop = asyncio.get_running_loop()
         deadline = loop.time() + START_WAIT
         while True:
@@ -162,7 +194,7 @@ class Seating:
                 return created
             info = await self.directory.get(code)
             if info.owner != self.owner:
-                raise RoomNotFound(f"room {code} lives in another process ({info.owner})")
+                raise Elsewhere(seat, info.owner)
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise RoomNotFound(f"room {code} has ended")

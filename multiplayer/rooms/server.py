@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 import os
@@ -44,6 +45,7 @@ from ..transport.websocket_multiplayer_peer import WebSocketMultiplayerPeer
 from ..transport.websocket_peer_link import is_routable
 from .directory import LocalDirectory, RoomDirectory, RoomInfo, Seat
 from .disposal import Disposal, room_lines
+from .forwarding import Forwarding
 from .frames import RoomFrames
 from .front import Front, FrontDoor
 from .listing import Listing
@@ -51,7 +53,7 @@ from .membership import Membership
 from .paths import Action, RoomRequest, parse_path
 from .room import JoinRequest, Room, Scene
 from .room_types import RoomTypes
-from .seating import AtCapacity, Seating
+from .seating import AtCapacity, Elsewhere, Seating
 from .tasks import Tasks
 from .writes import Writes
 
@@ -94,6 +96,10 @@ class RoomServer:
         max_rooms: Rooms at once in this process: a join that would create one
             more is refused with 1013 "server full" (and logged), so that clients
             cannot make rooms without end.
+        cluster_secret: The secret the processes of a cluster share (16 bytes or
+            more): a player who reached this process for a room of another is
+            forwarded to it with a ticket signed with it (see .forwarding). None:
+            such a player is refused with RoomNotFound.
 
     Raises:
         ValueError: ``fps`` is not positive, or the directory's ``hold_time`` is
@@ -112,6 +118,7 @@ class RoomServer:
         shutdown_timeout: float = 10.0,
         max_watchers: int = 1024,
         max_rooms: int = 1_000,
+        cluster_secret: str | bytes | None = None,
     ) -> None:
         self.directory = directory if directory is not None else LocalDirectory()
         self.peer_factory = peer_factory
@@ -139,6 +146,8 @@ class RoomServer:
         )
         self._seating.owner = f"{socket.gethostname()}:{os.getpid()}"
         self._membership = Membership(self.directory, self._frames.rooms, self._types)
+        secret = cluster_secret.encode() if isinstance(cluster_secret, str) else cluster_secret
+        self._forwarding = Forwarding(self.directory, secret)
         self._writes.on_lost = self._membership.lost_write
         self._closing = False
         self._stopped = asyncio.Event()
@@ -241,13 +250,15 @@ class RoomServer:
                 front.refuse(guessing, CLOSE_TRY_AGAIN_LATER)
                 return
             if wanted.action is Action.RESUME:
-                home = self._frames.rooms.get(wanted.target)
-                if home is None or home.disposed:
-                    raise RoomNotFound(f"no room {wanted.target} here to resume in")
-                self._hand_over(front, home, None)
+                await self._resume(front, wanted.target)
                 return
             deciding = self._decide(front, wanted, headers)
-            decided = await _unless_gone(front, deciding, self._tasks.running)
+            try:
+                decided = await _unless_gone(front, deciding, self._tasks.running)
+            except Elsewhere as elsewhere:  # (the owner takes the player, and the seat)
+                release = functools.partial(self._seating.release, elsewhere.seat)
+                await self._forwarding.forward(front, elsewhere, release)
+                return
             if decided is not None:
                 self._hand_over(front, *decided)
         except (AtCapacity, DirectoryUnavailable) as exc:
@@ -267,11 +278,19 @@ class RoomServer:
     async def _decide(
         self, front: Front, wanted: RoomRequest, headers: dict[str, str]
     ) -> tuple[Room, Seat]:
-        """Hold a seat for the request and ask its room's ``on_join``: the room and
-        the seat, counted in ``room._joining``; or raise, with nothing held."""
-        seat, room = await self._seating.take(wanted)
+        """Hold a seat for the request (or take the one held for a player forwarded
+        here) and ask its room's ``on_join``: the room and the seat, counted in
+        ``room._joining``; or raise, with nothing held (Elsewhere: the seat goes
+        with the player)."""
+        forwarded = self._forwarding.pass_of(headers)
+        host = front.host
+        if forwarded is None:
+            seat, room = await self._seating.take(wanted)
+        else:
+            seat, host = Seat(forwarded.code, forwarded.seat), forwarded.host
+            room = await self._seating.take_held(seat)
         try:
-            join = JoinRequest(room.code, wanted.options, front.host, headers, seat.created)
+            join = JoinRequest(room.code, wanted.options, host, headers, seat.created)
             await _maybe_await(room.on_join(join))
             if self._closing:
                 raise ShuttingDown("the server is shutting down")
@@ -286,6 +305,14 @@ class RoomServer:
                 self._check_empty(room)
             raise
         return room, seat
+
+    async def _resume(self, front: Front, code: str) -> None:
+        """A resume: in a room here, or forwarded to the process of the room."""
+        home = self._frames.rooms.get(code)
+        if home is not None and not home.disposed:
+            self._hand_over(front, home, None)
+        elif not await self._forwarding.resume_elsewhere(front, code, self._seating.owner):
+            raise RoomNotFound(f"no room {code} here to resume in")
 
     async def _create(self, info: RoomInfo, options: Mapping[str, str]) -> Room:
         kind = self._types.get(info.room_type)
@@ -374,21 +401,7 @@ class RoomServer:
     def _run_hook(self, room: Room, hook: Callable[..., Any], *args: Any) -> None:
         """Call one of ``room``'s hooks (a coroutine one runs as a task); an error,
         raised at once or later, disposes the room."""
-        try:
-            result = hook(*args)
-        except Exception:
-            self._failed(room, hook.__name__)
-            return
-        if result is None or not inspect.isawaitable(result):
-            return
-
-        async def run() -> None:
-            try:
-                await result
-            except Exception:
-                self._failed(room, hook.__name__)
-
-        self._spawn(run())
+        self._tasks.call(hook, *args, failed=lambda: self._failed(room, hook.__name__))
 
     def _failed(self, room: Room, where: str) -> None:
         logger.exception(
@@ -405,14 +418,12 @@ class RoomServer:
     # Shutting down.
 
     async def drain(self, timeout: float | None = None) -> None:
-        """Make no new room, let the rooms here end by themselves (as their players
-        leave) for ``timeout`` seconds (``shutdown_timeout`` by default), then
-        :meth:`shutdown` (those left are disposed: 1001). Meanwhile players still
-        join the rooms here by code; a create or a ``join_or_create`` is refused
-        with 1013 (another process of a cluster takes it: with ``reuse_port``, a
-        player's next try may land there), and the other processes'
-        ``join_or_create`` looks elsewhere. Called again meanwhile, it shuts down
-        now."""
+        """Make no new room, let the rooms here end (as their players leave) for
+        ``timeout`` seconds (``shutdown_timeout`` by default), then :meth:`shutdown`
+        (those left: 1001). Meanwhile joins by code go on; a create or a
+        ``join_or_create`` gets 1013 (another process of a cluster takes its next
+        try), and the others' ``join_or_create`` looks elsewhere. Called again
+        meanwhile, it shuts down now."""
         if not self._closing and not self._seating.draining:
             self._seating.draining = True
             logger.info("draining: no new room here; %d to end", len(self._frames.rooms))
@@ -449,6 +460,7 @@ class RoomServer:
         closed_by = loop.time() + self._closing_time
         ending = [self._disposal.wait(), *self._joins]
         await _within(asyncio.gather(*ending, return_exceptions=True), closed_by)
+        self._forwarding.close_all()
         closing = self._door.close_all(CLOSE_GOING_AWAY, "the server is shutting down")
         await _within(closing, closed_by)
         self._membership.stop()  # (a beat after the leave would come back)

@@ -8,7 +8,9 @@ shutdown lets those still running finish, until its deadline, then cancels them.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["Tasks"]
@@ -28,6 +30,25 @@ class Tasks:
         self.running.add(task)
         task.add_done_callback(self._done)
         return task
+
+    def call(self, function: Callable[..., Any], *args: Any, failed: Callable[[], None]) -> None:
+        """Call ``function(*args)``; a coroutine it returns runs as a task. An error,
+        raised at once or later, calls ``failed`` (in its ``except``: it may log it)."""
+        try:
+            result = function(*args)
+        except Exception:
+            failed()
+            return
+        if result is None or not inspect.isawaitable(result):
+            return
+
+        async def run() -> None:
+            try:
+                await result
+            except Exception:
+                failed()
+
+        self.spawn(run())
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self.running.discard(task)

@@ -778,6 +778,24 @@ def accept_routed(link: PeerLink, headers: tuple[tuple[str, str], ...] = ()) -> 
     return link.state is OPEN
 
 
+def hand_off_routed(link: PeerLink) -> tuple[Request, asyncio.Transport, bytes] | None:
+    """Give up ``link``, whose 101 its router holds, to take its connection elsewhere
+    (a proxy): the request, the transport, and what the client sent after the
+    request; None if the connection ended meanwhile. The link is CLOSED from now
+    on, and quiet: its transport is the caller's (``set_protocol``)."""
+    routed, transport = link.routed, link.transport
+    if routed is None or transport is None or not is_routable(link):
+        return None
+    link.routed = None
+    link._cancel_timers()
+    link.reported = link.discarding = True
+    link.state = CLOSED
+    link.transport = None
+    after = bytes(link.protocol.reader.buffer)  # (a client sends nothing before its 101)
+    link._arrived()
+    return routed[0], transport, after
+
+
 def _check_parser(link: PeerLink) -> None:
     """Log the protocol errors that websockets found, once."""
     exc = link.protocol.parser_exc

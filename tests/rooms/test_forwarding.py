@@ -1,0 +1,229 @@
+"""Tests for :mod:`multiplayer.rooms.forwarding`: tickets, the frame tracker, and
+room servers sharing a real redis-server that pass a player on to the owner of its
+room (a join by code, a join_or_create), and tell it 4106 when the owner goes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+
+from multiplayer import RoomError, SceneTree, WebSocketMultiplayerPeer, rooms
+from multiplayer.rooms import JoinRequest, Room
+from multiplayer.rooms.forwarding import Tickets, _Frames, close_frame
+from multiplayer.rooms.redis_directory import RedisDirectory
+from multiplayer.transport.websocket_peer_link import binary_frame
+from tests.redis_server import RedisServer
+from tests.rooms.roomkit import Lobby, lobby, until
+
+SECRET = b"a cluster secret of some length"
+
+
+# Tickets.
+
+
+def test_a_ticket_says_what_it_was_made_with() -> None:
+    tickets = Tickets(SECRET)
+    checked = tickets.check(tickets.make("K3M9QZ", "ab12", "10.0.0.7"))
+    assert (checked.code, checked.seat, checked.host) == ("K3M9QZ", "ab12", "10.0.0.7")
+
+
+def test_a_forged_tampered_or_expired_ticket_is_refused() -> None:
+    now = [1000.0]
+    tickets = Tickets(SECRET, clock=lambda: now[0])
+    ticket = tickets.make("K3M9QZ", "ab12", "10.0.0.7")
+    with pytest.raises(RoomError, match="bad signature"):
+        Tickets(b"another cluster's secret").check(ticket)
+    _, signature = ticket.split(".")
+    forged = Tickets(b"another cluster's secret").make("K3M9QZ", "ab12", "6.6.6.6")
+    with pytest.raises(RoomError, match="bad signature"):
+        tickets.check(forged.split(".")[0] + "." + signature)
+    with pytest.raises(RoomError, match="malformed"):
+        tickets.check("not a ticket")
+    now[0] += 11.0
+    with pytest.raises(RoomError, match="expired"):
+        tickets.check(ticket)
+
+
+def test_a_short_secret_is_refused() -> None:
+    with pytest.raises(ValueError, match="16 bytes"):
+        Tickets(b"short")
+
+
+# The frames of the owner's bytes.
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3, 5, 7, 100])
+def test_the_relay_knows_when_it_is_between_two_frames(cut: int) -> None:
+    """The owner's 101, then frames of every length class, read in pieces of
+    ``cut`` bytes: it is between two frames exactly where one ends."""
+    response = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"
+    frames = [binary_frame(os.urandom(n)) for n in (0, 5, 125, 126, 300, 70000)]
+    stream = response + b"".join(frames)
+    total = len(response)
+    ends = {total}  # (after the response, before any frame: between too)
+    for frame in frames:
+        total += len(frame)
+        ends.add(total)
+    tracker = _Frames()
+    fed = 0
+    while fed < len(stream):
+        piece = stream[fed : fed + cut]
+        tracker.feed(piece)
+        fed += len(piece)
+        assert tracker.between == (fed in ends), fed
+    tracker.feed(close_frame(4106, "gone"))
+    assert tracker.between
+
+
+# Room servers sharing Redis.
+
+
+class Hall(Room):
+    max_clients = 4
+    seen: list[str]
+
+    def on_create(self, options: object) -> None:
+        self.seen = []
+
+    def on_join(self, request: JoinRequest) -> None:
+        self.seen.append(request.address)
+
+
+RESUMABLE = {
+    "heartbeat_interval": 0.2,
+    "heartbeat_timeout": 0.3,
+    "handshake_timeout": 1.0,
+    "reconnect_grace": 5.0,
+}
+
+
+def resumable_peer() -> WebSocketMultiplayerPeer:
+    peer = WebSocketMultiplayerPeer()
+    for name, value in RESUMABLE.items():
+        setattr(peer, name, value)
+    return peer
+
+
+@contextlib.asynccontextmanager
+async def process(redis: RedisServer, namespace: str) -> AsyncIterator[Lobby]:
+    directory = RedisDirectory(redis.url, namespace=namespace, heartbeat_interval=0.05)
+    try:
+        async with lobby(
+            directory=directory, cluster_secret=SECRET, peer_factory=resumable_peer
+        ) as made:
+            made.server.define("hall", Hall)
+            await made.server.directory.heartbeat(  # (its address, before the first beat)
+                made.server._seating.owner,
+                {"host": "127.0.0.1", "port": str(made.server.local_port)},
+            )
+            yield made
+    finally:
+        await directory.aclose()
+
+
+async def test_a_join_at_another_process_is_forwarded_to_the_owner(
+    redis_server: RedisServer, redis_namespace: str
+) -> None:
+    """Bob joins Ann's room by code at the process that does not host it: he is a
+    player of the owner's room (the forwarding process hosts nothing), his packets
+    reach it, the owner's on_join saw his address, and his seat is counted once."""
+    async with (
+        process(redis_server, redis_namespace) as a,
+        process(redis_server, redis_namespace) as b,
+    ):
+        ann = await rooms.create(a.peer(), a.url, "hall")
+        peer = b.peer()
+        bob = await rooms.join(peer, b.url, ann.code)
+        assert bob.code == ann.code and not b.server.rooms
+        room = a.server.rooms[ann.code]
+        assert isinstance(room, Hall)
+        tree = SceneTree()
+        api = tree.get_multiplayer()
+        api.multiplayer_peer = peer
+        got: list[tuple[int, bytes]] = []
+        room.multiplayer.peer_packet.connect(lambda sender, data: got.append((sender, data)))
+        await until(lambda: 1 in api.get_peers(), tree)
+        api.send_bytes(b"through b", 1)
+        await until(lambda: got == [(bob.peer_id, b"through b")], tree)
+        assert room.seen == ["127.0.0.1", "127.0.0.1"]
+        info = await a.server.directory.get(ann.code)
+        assert (info.taken, info.held) == (2, 0)
+
+
+async def test_join_or_create_at_two_processes_lands_in_one_room(
+    redis_server: RedisServer, redis_namespace: str
+) -> None:
+    async with (
+        process(redis_server, redis_namespace) as a,
+        process(redis_server, redis_namespace) as b,
+    ):
+        first = await rooms.join_or_create(a.peer(), a.url, "hall")
+        second = await rooms.join_or_create(b.peer(), b.url, "hall")
+        assert second.code == first.code
+        assert len(a.server.rooms[first.code].clients) == 2
+
+
+async def test_a_forwarded_player_is_told_when_the_owner_goes(
+    redis_server: RedisServer, redis_namespace: str
+) -> None:
+    """The owner's connection to the forwarding process is cut (its process died,
+    say): the player is closed with 4106, the room is gone."""
+    async with (
+        process(redis_server, redis_namespace) as a,
+        process(redis_server, redis_namespace) as b,
+    ):
+        ann = await rooms.create(a.peer(), a.url, "hall")
+        peer = b.peer(reconnect_grace=0.0)
+        await rooms.join(peer, b.url, ann.code)
+        await until(lambda: len(a.server.rooms[ann.code].clients) == 2)
+        (relay,) = b.server._forwarding.relays
+        assert relay.owner.transport is not None
+        peer.poll()
+        link = peer.get_peer(1)
+        relay.owner.transport.abort()  # (as a kill -9 of the owner would)
+
+        def closed() -> bool:
+            link.poll()
+            return link.get_close_code() != -1
+
+        await until(closed)
+        assert (link.get_close_code(), link.get_close_reason()) == (
+            4106,
+            "the room's server stopped",
+        )
+
+
+async def test_a_forwarded_player_resumes_through_the_process_it_came_by(
+    redis_server: RedisServer, redis_namespace: str
+) -> None:
+    """Bob's link through the forwarding process is cut: he resumes at the path he
+    was given, on the process he came by, which forwards the resume to the owner:
+    the same id in the same room, and packets flow again."""
+    async with (
+        process(redis_server, redis_namespace) as a,
+        process(redis_server, redis_namespace) as b,
+    ):
+        ann = await rooms.create(a.peer(), a.url, "hall")
+        peer = b.peer(**RESUMABLE)
+        bob = await rooms.join(peer, b.url, ann.code)
+        room = a.server.rooms[ann.code]
+        tree = SceneTree()
+        api = tree.get_multiplayer()
+        api.multiplayer_peer = peer
+        resumed: list[int] = []
+        peer.peer_resumed.connect(resumed.append)
+        got: list[tuple[int, bytes]] = []
+        room.multiplayer.peer_packet.connect(lambda sender, data: got.append((sender, data)))
+        await until(lambda: 1 in api.get_peers(), tree)
+        (relay,) = b.server._forwarding.relays
+        assert relay.player.transport is not None
+        relay.player.transport.abort()  # (the player's connection to b drops)
+        await until(lambda: resumed == [1], tree)
+        assert peer.get_unique_id() == bob.peer_id and room.clients == [2, bob.peer_id]
+        (again,) = b.server._forwarding.relays
+        assert again is not relay
+        api.send_bytes(b"after the cut", 1)
+        await until(lambda: (bob.peer_id, b"after the cut") in got, tree)
