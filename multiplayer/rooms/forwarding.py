@@ -278,8 +278,10 @@ class Forwarding:
             whose room lives elsewhere is refused with RoomNotFound, saying so).
     """
 
-    def __init__(self, directory: RoomDirectory, secret: bytes | None) -> None:
+    def __init__(self, directory: RoomDirectory, secret: str | bytes | None) -> None:
         self.directory = directory
+        if isinstance(secret, str):
+            secret = secret.encode()
         self.tickets = Tickets(secret) if secret is not None else None
         self.relays: set[Relay] = set()
 

@@ -61,11 +61,16 @@ class Membership:
         """A write for one of the rooms did not reach the directory."""
         self._stale = True
 
-    def start(self, spawn: Callable[[Any], asyncio.Task[Any]], owner: str, port: int) -> None:
-        """Beat, as ``owner`` listening on ``port``, until :meth:`stop` (with a
-        shared directory; else nothing)."""
+    def listening(self, owner: str, bind_address: str, port: int, host: str | None) -> None:
+        """The server listens: the other processes reach it at ``host`` (by default
+        the address it is bound to, or the machine's name if it is bound to all)."""
         self.owner = owner
-        self.addresses = {"host": socket.gethostname(), "port": str(port)}
+        if host is None:
+            host = socket.gethostname() if bind_address in ("*", "") else bind_address
+        self.addresses = {"host": host, "port": str(port)}
+
+    def start(self, spawn: Callable[[Any], asyncio.Task[Any]]) -> None:
+        """Beat until :meth:`stop` (with a shared directory; else nothing)."""
         if self.shared and self._beating is None:
             self._beating = spawn(self._run())
 

@@ -128,17 +128,14 @@ class RoomServer:
         self._frames = RoomFrames(fps, event_driven, self._failed)
         template = peer_factory()  # (never started: its settings)
         self._door = FrontDoor(template, self._routed)
-        # What closing the connections may take: a closing handshake, then a cut.
-        self._closing_time = template.handshake_timeout + 0.5
+        self._closing_time = template.handshake_timeout + 0.5  # (a closing handshake, a cut)
         _check_hold_time(self.directory, template.handshake_timeout)
         self._listing = Listing(self.directory, max_watchers)
         self._types = RoomTypes()
         self._tasks = Tasks()
         self._spawn = self._tasks.spawn
         self._joins: set[asyncio.Task[Any]] = set()  # requests being served
-        # Unknown codes per address: past RESUME_FAILURES in RESUME_WINDOW seconds,
-        # an address's requests by code are refused unread (codes are not guessed).
-        self._guesses = ResumeGate()
+        self._guesses = ResumeGate()  # (an address that tries codes is refused a while)
         self._writes = Writes(self._spawn)
         self._disposal = Disposal(self._frames, self.directory, self._writes, self._spawn)
         self._seating = Seating(
@@ -146,8 +143,7 @@ class RoomServer:
         )
         self._seating.owner = f"{socket.gethostname()}:{os.getpid()}"
         self._membership = Membership(self.directory, self._frames.rooms, self._types)
-        secret = cluster_secret.encode() if isinstance(cluster_secret, str) else cluster_secret
-        self._forwarding = Forwarding(self.directory, secret)
+        self._forwarding = Forwarding(self.directory, cluster_secret)
         self._writes.on_lost = self._membership.lost_write
         self._closing = False
         self._stopped = asyncio.Event()
@@ -190,10 +186,12 @@ class RoomServer:
         tls: ssl.SSLContext | None = None,
         *,
         reuse_port: bool = False,
+        advertise_host: str | None = None,
     ) -> None:
-        """Listen on ``port`` (0 picks a free one: see :attr:`local_port`); ``tls``
-        makes it a ``wss://`` server; ``reuse_port`` lets the processes of a
-        cluster listen on one port (the system spreads the connections).
+        """Listen on ``port`` (0 picks a free one: :attr:`local_port`); ``tls``: a
+        ``wss://`` server. A cluster's processes may share the port (``reuse_port``),
+        and reach each other at ``advertise_host`` (``bind_address`` by default, or
+        the machine's name if that is "*").
 
         Raises:
             InvalidState: It listens already, or was shut down.
@@ -204,7 +202,9 @@ class RoomServer:
         if self._door.listening or self._closing:
             raise InvalidState("this room server listens already (or was shut down)")
         self._door.listen(port, bind_address, tls, reuse_port)
-        self._seating.owner = f"{socket.gethostname()}:{self._door.local_port}:{os.getpid()}"
+        port = self._door.local_port
+        self._seating.owner = f"{socket.gethostname()}:{port}:{os.getpid()}"
+        self._membership.listening(self._seating.owner, bind_address, port, advertise_host)
 
     @property
     def max_rooms(self) -> int:
@@ -386,7 +386,7 @@ class RoomServer:
         """
         watching = handle_signals and os_signals.watch(self, asyncio.get_running_loop())
         if not self._closing:
-            self._membership.start(self._spawn, self._seating.owner, self._door.local_port)
+            self._membership.start(self._spawn)
         try:
             await self._frames.run()
         finally:

@@ -115,10 +115,6 @@ async def process(redis: RedisServer, namespace: str) -> AsyncIterator[Lobby]:
             directory=directory, cluster_secret=SECRET, peer_factory=resumable_peer
         ) as made:
             made.server.define("hall", Hall)
-            await made.server.directory.heartbeat(  # (its address, before the first beat)
-                made.server._seating.owner,
-                {"host": "127.0.0.1", "port": str(made.server.local_port)},
-            )
             yield made
     finally:
         await directory.aclose()

@@ -55,6 +55,11 @@ async def test_every_process_sees_the_rooms_of_the_others(
         assert [room.code for room in listed] == [joined.code]
         assert (await a.server.directory.get(joined.code)).owner == b.server._seating.owner
         assert a.server._seating.owner != b.server._seating.owner
+        # (bound to 127.0.0.1: that is where the others reach it)
+        assert await a.server.directory.addresses(b.server._seating.owner) == {
+            "host": "127.0.0.1",
+            "port": str(b.server.local_port),
+        }
 
 
 async def test_redis_restarting_empty_gets_every_room_back_with_its_players(
