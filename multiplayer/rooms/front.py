@@ -20,6 +20,7 @@ import ssl
 from collections.abc import Callable
 
 from ..exceptions import (
+    InvalidState,
     JoinRefused,
     RoomError,
     RoomFull,
@@ -128,34 +129,45 @@ class FrontDoor:
 
     def __init__(self, settings: WebSocketSettings, route: Route) -> None:
         self._route = route
-        self._listener = WebSocketListener(settings, self._accept)
-        self._listening = False
+        self._settings = settings
+        self._listeners: list[WebSocketListener] = []
         self.fronts: set[Front] = set()
 
     def listen(
         self, port: int, bind_address: str, tls: ssl.SSLContext | None, reuse_port: bool = False
-    ) -> None:
-        """Listen on ``port`` (shared with other processes with ``reuse_port``).
+    ) -> int:
+        """Listen on ``port`` (shared with other processes with ``reuse_port``), as
+        well as wherever it listens already; the port.
 
         Raises:
             OSError: The address cannot be bound.
             ValueError: ``tls`` is not a server context.
         """
-        self._listener.listen(port, bind_address, tls, reuse_port)
-        self._listening = True
+        listener = WebSocketListener(self._settings, self._accept)
+        listener.listen(port, bind_address, tls, reuse_port)
+        self._listeners.append(listener)
+        return listener.local_port
 
     @property
     def listening(self) -> bool:
         """It was told to listen (and may have stopped since)."""
-        return self._listening
+        return bool(self._listeners)
 
     @property
     def local_port(self) -> int:
-        return self._listener.local_port
+        """The port it listened on first.
+
+        Raises:
+            InvalidState: It does not listen.
+        """
+        if not self._listeners:
+            raise InvalidState("the server is not listening")
+        return self._listeners[0].local_port
 
     def stop(self) -> None:
         """Stop taking connections (those taken go on)."""
-        self._listener.stop()
+        for listener in self._listeners:
+            listener.stop()
 
     async def close_all(self, code: int, reason: str) -> None:
         """Close every connection still here, and wait until they have closed."""

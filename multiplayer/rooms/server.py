@@ -189,9 +189,9 @@ class RoomServer:
         advertise_host: str | None = None,
     ) -> None:
         """Listen on ``port`` (0 picks a free one: :attr:`local_port`); ``tls``: a
-        ``wss://`` server. A cluster's processes may share the port (``reuse_port``),
-        and reach each other at ``advertise_host`` (``bind_address`` by default, or
-        the machine's name if that is "*").
+        ``wss://`` server. A cluster's processes may share the port (``reuse_port``:
+        each then listens on a port of its own too), and reach each other at
+        ``advertise_host`` (``bind_address``, or the machine's name if that is "*").
 
         Raises:
             InvalidState: It listens already, or was shut down.
@@ -201,10 +201,10 @@ class RoomServer:
         """
         if self._door.listening or self._closing:
             raise InvalidState("this room server listens already (or was shut down)")
-        self._door.listen(port, bind_address, tls, reuse_port)
-        port = self._door.local_port
-        self._seating.owner = f"{socket.gethostname()}:{port}:{os.getpid()}"
-        self._membership.listening(self._seating.owner, bind_address, port, advertise_host)
+        port = self._door.listen(port, bind_address, tls, reuse_port)
+        own = self._door.listen(0, bind_address, tls) if reuse_port else port  # (forwarded)
+        self._seating.owner = f"{socket.gethostname()}:{own}:{os.getpid()}"
+        self._membership.listening(self._seating.owner, bind_address, own, advertise_host)
 
     @property
     def max_rooms(self) -> int:

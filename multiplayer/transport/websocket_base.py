@@ -352,6 +352,9 @@ class WebSocketPeerBase(WebSocketSettings):
             if link.state is OPEN and link.conn is conn:
                 if link.replay is None or not link.lost() or not self._link_lost(link):
                     link.log_close(self._inbound_buffer_size)
+                    if self._unique_id != TARGET_PEER_SERVER:
+                        # A room server's reason (its room gone: 4106) is the client's.
+                        self._connection_error = link.room_error() or self._connection_error
                     self._forget_link(link, notify=True)
         self._after_data()
 

@@ -226,6 +226,11 @@ class Link:
             return f"no answer to keepalive pings within {timeout} s"
         return "connection lost without a close frame"
 
+    def room_error(self) -> Exception | None:
+        """The typed error of the room server's close (4100-4106), if it sent one."""
+        rcvd = self.conn.protocol.close_rcvd
+        return error_for_close(int(rcvd.code), rcvd.reason) if rcvd is not None else None
+
     def log_close(self, inbound_buffer_size: int) -> None:
         """Say why the connection ended, when this side did not end it itself."""
         conn, peer_id = self.conn, self.peer_id

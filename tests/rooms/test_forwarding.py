@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from multiplayer import RoomError, SceneTree, WebSocketMultiplayerPeer, rooms
+from multiplayer import RoomError, RoomGone, SceneTree, WebSocketMultiplayerPeer, rooms
 from multiplayer.rooms import JoinRequest, Room
 from multiplayer.rooms.forwarding import Tickets, _Frames, close_frame
 from multiplayer.rooms.redis_directory import RedisDirectory
@@ -190,6 +190,8 @@ async def test_a_forwarded_player_is_told_when_the_owner_goes(
             4106,
             "the room's server stopped",
         )
+        await until(lambda: peer.poll() or peer.connection_error is not None)
+        assert type(peer.connection_error) is RoomGone  # (the client's typed error)
 
 
 async def test_a_forwarded_player_resumes_through_the_process_it_came_by(

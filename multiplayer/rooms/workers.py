@@ -1,0 +1,192 @@
+"""``python -m multiplayer.rooms.workers``: a room server as N processes of one machine.
+
+    python -m multiplayer.rooms.workers myapp.rooms:setup --workers 4 --port 9000 \\
+        --redis redis://127.0.0.1:6379/0 --secret-file /etc/mygame/cluster-secret
+
+``myapp.rooms:setup`` names a function (or coroutine function) that is given each
+worker's :class:`~.server.RoomServer`, to ``define`` its room types. Each worker is a
+process with:
+
+* a :class:`~.redis_directory.RedisDirectory` on ``--redis`` (the cluster's
+  directory: every worker of every machine points at the same one);
+* a ``RoomServer(cluster_secret=...)`` listening on ``--port`` with
+  ``reuse_port``, so that the system spreads the players over the workers, and on a
+  port of its own, where the others forward the players of its rooms.
+
+SIGTERM or SIGINT (Ctrl-C) to the command drains every worker: each makes no new
+room, lets its rooms end for ``--drain-timeout`` seconds, then exits; the command
+exits once they have. A worker that dies otherwise is started again, and its rooms
+are gone (their players are told: 4106). On several machines, run the command on
+each, all with the same ``--redis`` and secret (docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .redis_directory import RedisDirectory
+from .server import RoomServer
+
+__all__ = ["main", "serve_worker"]
+
+logger = logging.getLogger("multiplayer.rooms")
+
+_RESTART_DELAY = 1.0
+"""Seconds before a worker that died is started again."""
+
+
+def load(target: str) -> Callable[[RoomServer], Any]:
+    """The setup function that ``module:function`` names.
+
+    Raises:
+        ValueError: ``target`` is not ``module:function``, or names nothing callable.
+    """
+    module_name, _, name = target.partition(":")
+    if not module_name or not name:
+        raise ValueError(f"{target!r} is not module:function")
+    found = getattr(importlib.import_module(module_name), name, None)
+    if not callable(found):
+        raise ValueError(f"{target!r} names no function")
+    return found  # type: ignore[no-any-return]
+
+
+async def serve_worker(
+    setup: Callable[[RoomServer], Any],
+    *,
+    port: int,
+    bind_address: str,
+    redis_url: str,
+    secret: str,
+    namespace: str,
+    drain_timeout: float,
+    advertise_host: str | None = None,
+) -> None:
+    """One worker: until SIGTERM or SIGINT, which drain it."""
+    directory = RedisDirectory(redis_url, namespace=namespace)
+    server = RoomServer(directory=directory, cluster_secret=secret)
+    try:
+        configured = setup(server)
+        if inspect.isawaitable(configured):
+            await configured
+        await server.listen(port, bind_address, reuse_port=True, advertise_host=advertise_host)
+        loop = asyncio.get_running_loop()
+        draining: list[asyncio.Task[None]] = []
+
+        def drain() -> None:
+            if not draining:  # (a second signal: the drain goes on)
+                draining.append(loop.create_task(server.drain(drain_timeout)))
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, drain)
+        print(f"worker {os.getpid()}: serving on port {port}", flush=True)
+        await server.run(handle_signals=False)
+    finally:
+        await directory.aclose()
+
+
+def _worker_command(args: argparse.Namespace) -> list[str]:
+    command = [sys.executable, "-m", "multiplayer.rooms.workers", args.target, "--worker"]
+    for name in ("port", "bind", "redis", "namespace", "drain_timeout", "advertise_host"):
+        value = getattr(args, name)
+        if value is not None:
+            command += [f"--{name.replace('_', '-')}", str(value)]
+    return command
+
+
+def supervise(args: argparse.Namespace, secret: str) -> int:
+    """Run ``args.workers`` workers; start again one that dies; on SIGTERM or SIGINT,
+    pass it on (each drains) and wait for them all."""
+    env = {**os.environ, "MULTIPLAYER_CLUSTER_SECRET": secret}
+    command = _worker_command(args)
+    stopping = False
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+
+    workers = [subprocess.Popen(command, env=env) for _ in range(args.workers)]
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while True:
+        time.sleep(0.2)
+        if stopping:
+            if all(worker.poll() is not None for worker in workers):
+                return 0
+            continue
+        for index, worker in enumerate(workers):
+            code = worker.poll()
+            if code is not None and not stopping:
+                print(
+                    f"workers: worker {worker.pid} ended ({code}); starting another",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                time.sleep(_RESTART_DELAY)
+                workers[index] = subprocess.Popen(command, env=env)
+
+
+def _secret(args: argparse.Namespace) -> str:
+    if args.secret_file:
+        with open(args.secret_file) as file:
+            return file.read().strip()
+    secret = os.environ.get("MULTIPLAYER_CLUSTER_SECRET", "")
+    if not secret:
+        sys.exit("workers: give the cluster's secret: --secret-file, or MULTIPLAYER_CLUSTER_SECRET")
+    return secret
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m multiplayer.rooms.workers",
+        description="A room server as N worker processes sharing one port, with Redis.",
+    )
+    parser.add_argument("target", help="module:function given each worker's RoomServer")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--port", type=int, default=9080)
+    parser.add_argument("--bind", default="*", help="the address to listen on")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--namespace", default="multiplayer", help="of the Redis keys")
+    parser.add_argument("--secret-file", help="the cluster's shared secret (16 bytes or more)")
+    parser.add_argument("--drain-timeout", type=float, default=30.0)
+    parser.add_argument("--advertise-host", help="where the other machines reach this one")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be 1 or more")
+    secret = _secret(args)
+    if not args.worker:
+        return supervise(args, secret)
+    logging.basicConfig(level=logging.INFO, format="%(process)d %(name)s: %(message)s")
+    sys.path.insert(0, os.getcwd())  # (the target's module, as python -m finds it)
+    setup = load(args.target)
+    asyncio.run(
+        serve_worker(
+            setup,
+            port=args.port,
+            bind_address=args.bind,
+            redis_url=args.redis,
+            secret=secret,
+            namespace=args.namespace,
+            drain_timeout=args.drain_timeout,
+            advertise_host=args.advertise_host,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

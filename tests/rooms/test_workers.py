@@ -1,0 +1,134 @@
+"""Tests for :mod:`multiplayer.rooms.workers`: three real worker processes on one
+port and a real redis-server. Players racing through the shared port fill rooms
+across the workers; a worker killed with kill -9 mid-game: its players are told the
+room is gone (4106), the other rooms go on, the directory is clean within its bound,
+and another worker takes its place; SIGTERM drains them all."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from multiplayer import ConnectionStatus, RoomGone, WebSocketMultiplayerPeer, rooms
+from multiplayer.rooms.redis_directory import DEFAULT_DEAD_AFTER, DEFAULT_HEARTBEAT, RedisDirectory
+from tests.redis_server import RedisServer
+from tests.rooms.roomkit import until
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "the secret of the test cluster"
+RESUMABLE = {
+    "heartbeat_interval": 0.2,
+    "heartbeat_timeout": 0.3,
+    "handshake_timeout": 3.0,
+    "reconnect_grace": 10.0,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def cluster(
+    redis_server: RedisServer, redis_namespace: str
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """``python -m multiplayer.rooms.workers`` with 3 workers on a free port."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "multiplayer.rooms.workers", "tests.rooms.cluster_app:setup",
+        "--workers", "3", "--port", str(port), "--bind", "127.0.0.1",
+        "--redis", redis_server.url, "--namespace", redis_namespace, "--drain-timeout", "5",
+    ]  # fmt: skip
+    env = {**os.environ, "MULTIPLAYER_CLUSTER_SECRET": SECRET}
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    try:
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+async def directory(
+    redis_server: RedisServer, redis_namespace: str
+) -> AsyncIterator[RedisDirectory]:
+    made = RedisDirectory(redis_server.url, namespace=redis_namespace)
+    yield made
+    await made.aclose()
+
+
+async def processes(directory: RedisDirectory) -> list[str]:
+    owners: list[str] = await directory.redis.zrange(f"{directory.namespace}:processes", 0, -1)
+    return owners
+
+
+async def test_workers_share_a_port_and_a_killed_one_is_told_and_cleaned_up(
+    cluster: tuple[subprocess.Popen[bytes], int], directory: RedisDirectory
+) -> None:
+    supervisor, port = cluster
+    url = f"ws://127.0.0.1:{port}"
+
+    async def three() -> bool:
+        return len(await processes(directory)) == 3
+
+    await until(three, timeout=20)
+    # Twelve players race through the shared port: three rooms of four.
+    peers = [WebSocketMultiplayerPeer() for _ in range(12)]
+    for peer in peers:
+        for name, value in RESUMABLE.items():
+            setattr(peer, name, value)
+    joined = await asyncio.gather(*(rooms.join_or_create(p, url, "hall") for p in peers))
+    codes = [room.code for room in joined]
+    assert sorted(codes.count(code) for code in set(codes)) == [4, 4, 4]
+    owners = {code: (await directory.get(code)).owner for code in set(codes)}
+    # kill -9 the worker of one room, mid-game.
+    doomed = codes[0]
+    pid = int(owners[doomed].rsplit(":", 1)[1])
+    os.kill(pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    lost = [p for p, room in zip(peers, joined, strict=True) if room.code == doomed]
+    kept = [p for p, room in zip(peers, joined, strict=True) if owners[room.code] != owners[doomed]]
+
+    def told() -> bool:
+        for peer in peers:
+            peer.poll()
+        return all(p.get_connection_status() is ConnectionStatus.DISCONNECTED for p in lost)
+
+    await until(told, timeout=20)
+    for peer in lost:  # (told at once through a relay, or when its resume is refused)
+        error = peer.connection_error
+        assert type(error) is RoomGone or "4106" in str(error), error
+    # The directory is clean within its bound; the other rooms go on.
+    bound = DEFAULT_DEAD_AFTER + 2 * DEFAULT_HEARTBEAT
+
+    async def clean() -> bool:
+        listed = {room.code for room in await directory.listing()}
+        return doomed not in listed and owners[doomed] not in await processes(directory)
+
+    await until(clean, timeout=bound + 5)
+    assert time.monotonic() - killed_at < bound + 2
+    for peer in kept:
+        assert peer.get_connection_status() is ConnectionStatus.CONNECTED
+    # Another worker takes its place.
+    await until(three, timeout=20)
+    for peer in peers:
+        peer.close()
+    supervisor.send_signal(signal.SIGTERM)
+    assert await asyncio.get_running_loop().run_in_executor(None, supervisor.wait, 20) == 0
