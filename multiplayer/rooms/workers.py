@@ -16,7 +16,8 @@ process with:
 SIGTERM or SIGINT (Ctrl-C) to the command drains every worker: each makes no new
 room, lets its rooms end for ``--drain-timeout`` seconds, then exits; the command
 exits once they have. A worker that dies otherwise is started again, and its rooms
-are gone (their players are told: 4106). On several machines, run the command on
+are gone (their players are told: 4106); workers whose command is killed drain and
+exit by themselves. On several machines, run the command on
 each, all with the same ``--redis`` and secret (docs/scaling.md).
 """
 
@@ -71,8 +72,11 @@ async def serve_worker(
     namespace: str,
     drain_timeout: float,
     advertise_host: str | None = None,
+    parent: int | None = None,
 ) -> None:
-    """One worker: until SIGTERM or SIGINT, which drain it."""
+    """One worker: until SIGTERM or SIGINT, which drain it; or until its
+    supervisor, ``parent``, is gone (killed): then it drains too, rather than go on
+    alone."""
     directory = RedisDirectory(redis_url, namespace=namespace)
     server = RoomServer(directory=directory, cluster_secret=secret)
     try:
@@ -89,10 +93,20 @@ async def serve_worker(
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, drain)
+        if parent is not None:
+            watching = loop.create_task(_watch_parent(parent, drain))
         print(f"worker {os.getpid()}: serving on port {port}", flush=True)
         await server.run(handle_signals=False)
+        if parent is not None:
+            watching.cancel()
     finally:
         await directory.aclose()
+
+
+async def _watch_parent(parent: int, drain: Callable[[], None]) -> None:
+    while os.getppid() == parent:
+        await asyncio.sleep(1.0)
+    drain()
 
 
 def _worker_command(args: argparse.Namespace) -> list[str]:
@@ -108,22 +122,24 @@ def supervise(args: argparse.Namespace, secret: str) -> int:
     """Run ``args.workers`` workers; start again one that dies; on SIGTERM or SIGINT,
     pass it on (each drains) and wait for them all."""
     env = {**os.environ, "MULTIPLAYER_CLUSTER_SECRET": secret}
-    command = _worker_command(args)
+    command = [*_worker_command(args), "--parent", str(os.getpid())]
     stopping = False
+    told: set[int] = set()  # the workers sent SIGTERM
 
     def stop(signum: int, frame: Any) -> None:
         nonlocal stopping
         stopping = True
-        for worker in workers:
-            if worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
 
-    workers = [subprocess.Popen(command, env=env) for _ in range(args.workers)]
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    workers = [subprocess.Popen(command, env=env) for _ in range(args.workers)]
     while True:
         time.sleep(0.2)
-        if stopping:
+        if stopping:  # (every worker is told once, even one started just now)
+            for worker in workers:
+                if worker.poll() is None and worker.pid not in told:
+                    worker.send_signal(signal.SIGTERM)
+                    told.add(worker.pid)
             if all(worker.poll() is not None for worker in workers):
                 return 0
             continue
@@ -164,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain-timeout", type=float, default=30.0)
     parser.add_argument("--advertise-host", help="where the other machines reach this one")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be 1 or more")
@@ -183,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             namespace=args.namespace,
             drain_timeout=args.drain_timeout,
             advertise_host=args.advertise_host,
+            parent=args.parent,
         )
     )
     return 0

@@ -7,6 +7,7 @@ and another worker takes its place; SIGTERM drains them all."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -52,7 +53,7 @@ def cluster(
         "--redis", redis_server.url, "--namespace", redis_namespace, "--drain-timeout", "5",
     ]  # fmt: skip
     env = {**os.environ, "MULTIPLAYER_CLUSTER_SECRET": SECRET}
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     try:
         yield process, port
     finally:
@@ -63,6 +64,8 @@ def cluster(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        with contextlib.suppress(ProcessLookupError):  # (nothing may outlive the test)
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture
@@ -132,3 +135,30 @@ async def test_workers_share_a_port_and_a_killed_one_is_told_and_cleaned_up(
         peer.close()
     supervisor.send_signal(signal.SIGTERM)
     assert await asyncio.get_running_loop().run_in_executor(None, supervisor.wait, 20) == 0
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False  # (a zombie: it ended)
+    return True
+
+
+async def test_workers_whose_supervisor_is_killed_do_not_go_on_alone(
+    cluster: tuple[subprocess.Popen[bytes], int], directory: RedisDirectory
+) -> None:
+    supervisor, _port = cluster
+
+    async def three() -> bool:
+        return len(await processes(directory)) == 3
+
+    await until(three, timeout=20)
+    pids = [int(owner.rsplit(":", 1)[1]) for owner in await processes(directory)]
+    supervisor.kill()
+    supervisor.wait()
+    await until(lambda: not any(alive(pid) for pid in pids), timeout=10)
+    assert await processes(directory) == []  # (each left the directory as it drained)
