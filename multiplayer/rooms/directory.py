@@ -33,7 +33,14 @@ from typing import Any
 from ..exceptions import RoomFull, RoomLocked, RoomNotFound
 from .codes import new_code
 
-__all__ = ["DEFAULT_HOLD_TIME", "LocalDirectory", "RoomDirectory", "RoomInfo", "Seat"]
+__all__ = [
+    "DEFAULT_HOLD_TIME",
+    "LocalDirectory",
+    "RoomDirectory",
+    "RoomInfo",
+    "Seat",
+    "check_max_clients",
+]
 
 DEFAULT_HOLD_TIME = 10.0
 """Seconds a seat is held for a join that neither completes nor fails."""
@@ -84,6 +91,13 @@ class Seat:
     """Names the hold (a confirm or release of another's hold does nothing)."""
     created: bool = False
     """The room was created for this join (``join_or_create``, ``create``)."""
+
+
+def check_max_clients(max_clients: int) -> None:
+    """Raise ValueError unless ``max_clients`` is 0 (no limit) or more (each
+    directory's ``create`` and ``join_or_create`` call it)."""
+    if max_clients < 0:
+        raise ValueError(f"max_clients must be 0 (no limit) or more, not {max_clients}")
 
 
 class RoomDirectory(abc.ABC):
@@ -340,8 +354,7 @@ class LocalDirectory(RoomDirectory):
         private: bool,
         metadata: Mapping[str, Any] | None,
     ) -> Seat:
-        if max_clients < 0:
-            raise ValueError(f"max_clients must be 0 (no limit) or more, not {max_clients}")
+        check_max_clients(max_clients)
         code = new_code()
         while code in self._rooms:
             code = new_code()

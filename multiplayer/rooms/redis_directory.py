@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
@@ -32,15 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import DirectoryUnavailable, RoomFull, RoomGone, RoomLocked, RoomNotFound
 from .codes import new_code
-from .directory import DEFAULT_HOLD_TIME, RoomDirectory, RoomInfo, Seat
+from .directory import DEFAULT_HOLD_TIME, RoomDirectory, RoomInfo, Seat, check_max_clients
 from .redis_scripts import SCRIPTS
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 __all__ = ["DEFAULT_DEAD_AFTER", "DEFAULT_GONE_TTL", "DEFAULT_HEARTBEAT", "RedisDirectory"]
-
-logger = logging.getLogger("multiplayer.rooms")
 
 DEFAULT_HEARTBEAT = 1.0
 """Seconds between two heartbeats of a process."""
@@ -138,7 +135,7 @@ class RedisDirectory(RoomDirectory):
         private: bool = False,
         metadata: Mapping[str, Any] | None = None,
     ) -> Seat:
-        _check_max(max_clients)
+        check_max_clients(max_clients)
         ticket = secrets.token_hex(8)
         meta = _json(metadata)
         while True:  # (4 fresh codes all taken: about one in 10**36)
@@ -170,7 +167,7 @@ class RedisDirectory(RoomDirectory):
         metadata: Mapping[str, Any] | None = None,
         criteria: Mapping[str, Any] | None = None,
     ) -> Seat:
-        _check_max(max_clients)
+        check_max_clients(max_clients)
         ticket = secrets.token_hex(8)
         meta, wanted = _json(metadata), _json(criteria)
         while True:
@@ -350,11 +347,6 @@ def _missing(code: str, answer: Sequence[Any]) -> Exception:
 
 def _json(value: Mapping[str, Any] | None) -> str:
     return json.dumps(dict(value or {}), separators=(",", ":"), sort_keys=True, default=str)
-
-
-def _check_max(max_clients: int) -> None:
-    if max_clients < 0:
-        raise ValueError(f"max_clients must be 0 (no limit) or more, not {max_clients}")
 
 
 def _is_redis_error(exc: BaseException) -> bool:

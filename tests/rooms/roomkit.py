@@ -13,7 +13,23 @@ from typing import Any
 from multiplayer import SceneTree, WebSocketMultiplayerPeer
 from multiplayer.rooms import RoomServer
 
-__all__ = ["Lobby", "lobby", "until"]
+RESUMABLE = {
+    "heartbeat_interval": 0.2,
+    "heartbeat_timeout": 0.3,
+    "handshake_timeout": 1.0,
+    "reconnect_grace": 5.0,
+}
+"""Settings of a peer (either side) that notices a cut link soon and resumes it."""
+
+
+def resumable_peer(protocol: str = "native") -> WebSocketMultiplayerPeer:
+    """A peer with the RESUMABLE settings (a room server's ``peer_factory``, say)."""
+    peer = WebSocketMultiplayerPeer(protocol)
+    for name, value in RESUMABLE.items():
+        setattr(peer, name, value)
+    return peer
+
+__all__ = ["RESUMABLE", "Lobby", "lobby", "resumable_peer", "until"]
 
 
 async def until(

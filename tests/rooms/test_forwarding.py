@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from multiplayer import RoomError, RoomGone, SceneTree, WebSocketMultiplayerPeer, rooms
+from multiplayer import RoomError, RoomGone, SceneTree, rooms
 from multiplayer.rooms import JoinRequest, Room
 from multiplayer.rooms.forwarding import Tickets, _Frames, close_frame
 from multiplayer.rooms.redis_directory import RedisDirectory
 from multiplayer.transport.websocket_peer_link import binary_frame
 from tests.redis_server import RedisServer
-from tests.rooms.roomkit import Lobby, lobby, until
+from tests.rooms.roomkit import RESUMABLE, Lobby, lobby, resumable_peer, until
 
 SECRET = b"a cluster secret of some length"
 
@@ -90,21 +90,6 @@ class Hall(Room):
 
     def on_join(self, request: JoinRequest) -> None:
         self.seen.append(request.address)
-
-
-RESUMABLE = {
-    "heartbeat_interval": 0.2,
-    "heartbeat_timeout": 0.3,
-    "handshake_timeout": 1.0,
-    "reconnect_grace": 5.0,
-}
-
-
-def resumable_peer() -> WebSocketMultiplayerPeer:
-    peer = WebSocketMultiplayerPeer()
-    for name, value in RESUMABLE.items():
-        setattr(peer, name, value)
-    return peer
 
 
 @contextlib.asynccontextmanager

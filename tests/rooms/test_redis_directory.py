@@ -193,15 +193,25 @@ async def test_redis_restarting_empty_loses_nothing_the_processes_hold(
 async def test_a_watcher_hears_of_changes_made_by_another_process(
     connect: Callable[..., RedisDirectory],
 ) -> None:
+    """A change made by another process is published: this one's subscriber hears
+    it (not only its one-second read of the version), and changed() returns."""
     here, there = connect(), connect()
-    version = await here.changed(-1)
-    waiting = asyncio.create_task(here.changed(version))
-    await asyncio.sleep(0.05)
-    assert not waiting.done()
-    started = time.monotonic()
+    version = await here.changed(-1)  # (and it subscribes)
+    channel = f"{here.namespace}:changes"
+
+    async def subscribed() -> bool:
+        counts = dict(await here.redis.pubsub_numsub(channel))
+        return bool(counts.get(channel))
+
+    await until(subscribed)
+    here._change.clear()
     await there.create("dice", "b")
-    assert await asyncio.wait_for(waiting, 5) > version
-    assert time.monotonic() - started < 0.5  # (published: not the 1 s read)
+
+    async def heard() -> bool:
+        return here._change.is_set()
+
+    await until(heard)
+    assert await here.changed(version) > version
 
 
 def test_dead_after_must_be_longer_than_the_heartbeat() -> None:

@@ -54,18 +54,12 @@ from multiplayer.rooms import (
 from multiplayer.rooms.listing import listing_json
 from multiplayer.testing import FaultProxy
 from tests.redis_server import RedisServer
+from tests.rooms.roomkit import RESUMABLE, resumable_peer
 
 DISCONNECTED = ConnectionStatus.DISCONNECTED
 
 # Short keepalives, so that a link lost through a FaultProxy is noticed in 0.5 s
 # (as tests/faults/pair.py); a grace long enough to outlast any test.
-RESUMABLE = {
-    "heartbeat_interval": 0.2,
-    "heartbeat_timeout": 0.3,
-    "handshake_timeout": 1.0,
-    "reconnect_grace": 5.0,
-}
-
 
 # Helpers.
 
@@ -269,13 +263,6 @@ async def serving(
 async def rig() -> AsyncIterator[Rig]:
     async with serving() as made:
         yield made
-
-
-def resumable_peer(protocol: str = "native") -> WebSocketMultiplayerPeer:
-    peer = WebSocketMultiplayerPeer(protocol)
-    for name, value in RESUMABLE.items():
-        setattr(peer, name, value)
-    return peer
 
 
 def taken(listing: list[RoomInfo], code: str) -> tuple[int, int | None]:

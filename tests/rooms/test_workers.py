@@ -22,16 +22,12 @@ import pytest
 from multiplayer import ConnectionStatus, RoomGone, WebSocketMultiplayerPeer, rooms
 from multiplayer.rooms.redis_directory import DEFAULT_DEAD_AFTER, DEFAULT_HEARTBEAT, RedisDirectory
 from tests.redis_server import RedisServer
-from tests.rooms.roomkit import until
+from tests.rooms.roomkit import RESUMABLE, until
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "the secret of the test cluster"
-RESUMABLE = {
-    "heartbeat_interval": 0.2,
-    "heartbeat_timeout": 0.3,
-    "handshake_timeout": 3.0,
-    "reconnect_grace": 10.0,
-}
+# (Three worker processes start on a busy machine: more time for handshakes.)
+SETTINGS = {**RESUMABLE, "handshake_timeout": 3.0, "reconnect_grace": 10.0}
 
 
 def free_port() -> int:
@@ -95,7 +91,7 @@ async def test_workers_share_a_port_and_a_killed_one_is_told_and_cleaned_up(
     # Twelve players race through the shared port: three rooms of four.
     peers = [WebSocketMultiplayerPeer() for _ in range(12)]
     for peer in peers:
-        for name, value in RESUMABLE.items():
+        for name, value in SETTINGS.items():
             setattr(peer, name, value)
     joined = await asyncio.gather(*(rooms.join_or_create(p, url, "hall") for p in peers))
     codes = [room.code for room in joined]

@@ -12,8 +12,6 @@ from multiplayer import ConnectionStatus, WebSocketMultiplayerPeer, run
 from multiplayer.transport.event_loop import loop_name
 from tests.transport.peers import poll_until
 
-uvloop = pytest.importorskip("uvloop")  # (in the test extra: installed wherever tests run)
-
 
 async def which_loop() -> str:
     return loop_name(asyncio.get_running_loop())

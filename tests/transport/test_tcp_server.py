@@ -323,12 +323,15 @@ async def test_a_connection_reset_before_it_is_taken_is_still_taken() -> None:
         server.stop()
 
 
-@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="no SO_REUSEPORT here")
 async def test_servers_that_reuse_the_port_share_its_connections() -> None:
     """With reuse_port, several servers (processes, in a cluster) listen on one port
     and the system gives each connection to one of them; without it, the second
-    cannot bind."""
+    cannot bind. (A system without SO_REUSEPORT refuses reuse_port at the call.)"""
     first, second = TCPServer(), TCPServer()
+    if not hasattr(socket, "SO_REUSEPORT"):
+        with pytest.raises(ValueError):
+            first.listen(0, "127.0.0.1", reuse_port=True)
+        return
     first.listen(0, "127.0.0.1", reuse_port=True)
     port = first.get_local_port()
     writers: list[asyncio.StreamWriter] = []
