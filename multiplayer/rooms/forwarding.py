@@ -29,17 +29,28 @@ import hashlib
 import hmac
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ..exceptions import RoomError, RoomGone, RoomNotFound
 from ..transport.close_codes import CLOSE_ROOM_GONE
-from ..transport.websocket_peer_link import hand_off_routed
+from ..transport.redirects import FOLLOW_HEADER
+from ..transport.websocket_peer_link import PeerLink, hand_off_routed, redirect_routed
 from .directory import RoomDirectory, Seat
 from .front import Front
 from .seating import Elsewhere
 
-__all__ = ["TICKET_HEADER", "TICKET_TTL", "Forwarding", "Pass", "Relay", "Tickets", "close_frame"]
+__all__ = [
+    "TICKET_HEADER",
+    "TICKET_TTL",
+    "Forwarding",
+    "Pass",
+    "Relay",
+    "Tickets",
+    "close_frame",
+    "follows",
+]
 
 TICKET_HEADER = "Multiplayer-Ticket"
 """The header of a forwarded request that carries its ticket."""
@@ -106,6 +117,12 @@ def _unb64(text: str) -> bytes:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (ValueError, TypeError):
         raise ValueError("not base64") from None
+
+
+def follows(conn: PeerLink) -> bool:
+    """Whether the client of ``conn`` (its request held) follows redirects."""
+    routed = conn.routed
+    return routed is not None and routed[0].headers.get(FOLLOW_HEADER) == "1"
 
 
 def close_frame(code: int, reason: str) -> bytes:
@@ -276,27 +293,43 @@ class Forwarding:
         directory: Where a room's owner is reached (its addresses).
         secret: The cluster's shared secret; None: nothing is forwarded (a player
             whose room lives elsewhere is refused with RoomNotFound, saying so).
+        clock: The time of the tickets.
     """
 
-    def __init__(self, directory: RoomDirectory, secret: str | bytes | None) -> None:
+    def __init__(
+        self,
+        directory: RoomDirectory,
+        secret: str | bytes | None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.directory = directory
         if isinstance(secret, str):
             secret = secret.encode()
-        self.tickets = Tickets(secret) if secret is not None else None
+        self.tickets = Tickets(secret, clock) if secret is not None else None
+        self._now = clock
         self.relays: set[Relay] = set()
+        self._used: OrderedDict[str, float] = OrderedDict()  # seats of tickets taken
 
     def pass_of(self, headers: Mapping[str, str]) -> Pass | None:
-        """The pass of a forwarded request (None: it was not forwarded).
+        """The pass of a forwarded (or redirected) request; None: it was neither.
+        A ticket is good once: a player cannot take a second seat with its own.
 
         Raises:
-            RoomError: Its ticket is not good (or this server takes none).
+            RoomError: Its ticket is not good, or used (or this server takes none).
         """
         ticket = headers.get(TICKET_HEADER.lower())
         if ticket is None:
             return None
         if self.tickets is None:
             raise RoomError("a forwarded request, and this server has no cluster_secret")
-        return self.tickets.check(ticket)
+        found = self.tickets.check(ticket)
+        used, now = self._used, self._now()
+        while used and next(iter(used.values())) < now:  # (in expiry order)
+            used.popitem(last=False)
+        if found.seat in used:
+            raise RoomError("a ticket that was used already")
+        used[found.seat] = now + TICKET_TTL
+        return found
 
     async def forward(
         self, front: Front, elsewhere: Elsewhere, release: Callable[[], None]
@@ -314,6 +347,9 @@ class Forwarding:
             raise RoomNotFound(str(elsewhere))
         seat = elsewhere.seat
         addresses = await self.directory.addresses(elsewhere.owner)
+        public = addresses.get("public") if addresses is not None else None
+        if public and follows(front.conn):
+            return self._redirect(front, seat, public, release)
         relay = Relay()
         try:
             if addresses is None:
@@ -334,6 +370,22 @@ class Forwarding:
         relay.done.add_done_callback(lambda _: self.relays.discard(relay))
         relay.attach(transport, request.serialize() + after)
         return True
+
+    def _redirect(self, front: Front, seat: Seat, public: str, release: Callable[[], None]) -> bool:
+        """Send the player straight to the owner, at its ``public`` address: the
+        same request there, with a ticket for the seat held here (a resume holds
+        none); False if the connection ended meanwhile."""
+        assert self.tickets is not None
+        request = front.conn.routed
+        assert request is not None
+        scheme = "wss" if front.conn.secure else "ws"
+        headers: tuple[tuple[str, str], ...] = ()
+        if seat.ticket:  # (the owner sees the player itself: no address in it)
+            headers = ((TICKET_HEADER, self.tickets.make(seat.code, seat.ticket, "")),)
+        if redirect_routed(front.conn, f"{scheme}://{public}{request[0].path}", headers):
+            return True
+        release()
+        return False
 
     async def resume_elsewhere(self, front: Front, code: str, here: str) -> bool:
         """Forward a resume into a room of another process than ``here``; False if

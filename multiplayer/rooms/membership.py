@@ -61,13 +61,25 @@ class Membership:
         """A write for one of the rooms did not reach the directory."""
         self._stale = True
 
-    def listening(self, owner: str, bind_address: str, port: int, host: str | None) -> None:
-        """The server listens: the other processes reach it at ``host`` (by default
-        the address it is bound to, or the machine's name if it is bound to all)."""
+    def listening(
+        self,
+        owner: str,
+        bind_address: str,
+        port: int,
+        host: str | None,
+        public_host: str | None = None,
+    ) -> None:
+        """The server listens on ``port``: the other processes reach it at ``host``
+        (by default the address it is bound to, or the machine's name if it is
+        bound to all), and players who follow redirects at ``public_host`` (None:
+        they are forwarded)."""
         self.owner = owner
         if host is None:
             host = socket.gethostname() if bind_address in ("*", "") else bind_address
         self.addresses = {"host": host, "port": str(port)}
+        if public_host:
+            public = f"[{public_host}]" if ":" in public_host else public_host
+            self.addresses["public"] = f"{public}:{port}"
 
     def start(self, spawn: Callable[[Any], asyncio.Task[Any]]) -> None:
         """Beat until :meth:`stop` (with a shared directory; else nothing)."""

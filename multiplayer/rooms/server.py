@@ -187,11 +187,15 @@ class RoomServer:
         *,
         reuse_port: bool = False,
         advertise_host: str | None = None,
+        public_host: str | None = None,
     ) -> None:
         """Listen on ``port`` (0 picks a free one: :attr:`local_port`); ``tls``: a
         ``wss://`` server. A cluster's processes may share the port (``reuse_port``:
         each then listens on a port of its own too), and reach each other at
         ``advertise_host`` (``bind_address``, or the machine's name if that is "*").
+        With ``public_host`` (the name or address players reach this process by,
+        at its own port), a player who follows redirects (this library's clients)
+        is sent here directly by the others, rather than forwarded.
 
         Raises:
             InvalidState: It listens already, or was shut down.
@@ -204,7 +208,9 @@ class RoomServer:
         port = self._door.listen(port, bind_address, tls, reuse_port)
         own = self._door.listen(0, bind_address, tls) if reuse_port else port  # (forwarded)
         self._seating.owner = f"{socket.gethostname()}:{own}:{os.getpid()}"
-        self._membership.listening(self._seating.owner, bind_address, own, advertise_host)
+        self._membership.listening(
+            self._seating.owner, bind_address, own, advertise_host, public_host
+        )
 
     @property
     def max_rooms(self) -> int:
@@ -287,7 +293,7 @@ class RoomServer:
         if forwarded is None:
             seat, room = await self._seating.take(wanted)
         else:
-            seat, host = Seat(forwarded.code, forwarded.seat), forwarded.host
+            seat, host = Seat(forwarded.code, forwarded.seat), forwarded.host or host
             room = await self._seating.take_held(seat)
         try:
             join = JoinRequest(room.code, wanted.options, host, headers, seat.created)

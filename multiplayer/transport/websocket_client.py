@@ -10,7 +10,9 @@ by the WebSocketPeer's event-loop callbacks: greet when it opens (if the peer's
 framing says so), read the id, then hand the WebSocketPeer to the peer as the link
 to the server (peer 1). If the server offered to resume the session and the link
 is lost without a close frame, a :class:`~.websocket_reconnect.Reconnection` tries
-to bring it back.
+to bring it back. A server that redirects the handshake (:mod:`.redirects`: a room
+cluster sends a player to its room's process) is followed, within the same
+``handshake_timeout``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import urllib.parse
 from ..exceptions import ProtocolError, RoomError
 from .framing.base import Greeting
 from .peer import TARGET_PEER_SERVER
+from .redirects import MAX_REDIRECTS, Redirected, follow_headers
 from .tls import TLSOptions
 from .websocket_base import CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR, WebSocketPeerBase
 from .websocket_link import (
@@ -76,6 +79,7 @@ class WebSocketClientSide:
         self._timer: asyncio.TimerHandle | None = None
         self._grace = 0.0  # how long to try to resume a lost session (0: never)
         self._resume_url = url  # where to (the server may name another path)
+        self._hops = 0  # redirects followed
         self.reconnection: Reconnection | None = None  # the last one
 
     def start(self) -> None:
@@ -86,14 +90,20 @@ class WebSocketClientSide:
         """
         if self._tls is not None and self._tls.is_server():
             raise ValueError("create_client() needs a client TLS context (PROTOCOL_TLS_CLIENT)")
-        self._ws.connect_to_url(self._url, self._tls)
-        conn = conn_of(self._ws)
-        conn.quiet = True  # a failure is logged here, once
-        self._peer._track(conn)
-        conn.sink = self._first_message
-        conn.on_arrival = self._progressed
+        self._connect(self._url)
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(self._peer.handshake_timeout, self._timed_out)
+
+    def _connect(self, url: str, headers: tuple[tuple[str, str], ...] = ()) -> None:
+        """Connect to ``url`` (the first time, or where a redirect said)."""
+        peer = self._peer
+        self._ws = peer._new_ws(follow_headers(peer.backend) + headers)
+        self._ws.connect_to_url(url, self._tls)
+        conn = conn_of(self._ws)
+        conn.quiet = True  # a failure is logged here, once
+        peer._track(conn)
+        conn.sink = self._first_message
+        conn.on_arrival = self._progressed
 
     def close(self) -> None:
         """Give the attempt up (the link, once made, is the peer's to close)."""
@@ -116,7 +126,12 @@ class WebSocketClientSide:
         elif state is State.STATE_CLOSED:
             self._peer._untrack(conn)
             if not self._done:
-                self._failed(self._why_closed())
+                why = self._why_closed()
+                if isinstance(why, Redirected) and self._hops < MAX_REDIRECTS:
+                    self._hops += 1  # (within the same handshake_timeout)
+                    self._connect(why.url, why.headers)
+                    return
+                self._failed(why)
 
     def _first_message(self, message: bytes, text: bool) -> None:
         """The server's greeting, with this client's id.

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from .close_codes import error_for_close
+from .redirects import redirect_of
 from .resume import Replay
 from .stats import Counts
 from .websocket_peer import WebSocketPeer
@@ -96,7 +97,8 @@ def end_handshake(conn: PeerLink, code: int) -> None:
 
 
 def why_handshake_ended(conn: PeerLink) -> Exception:
-    """Why a client's connection ended before its greeting was done."""
+    """Why a client's connection ended before its greeting was done (a
+    :class:`~.redirects.Redirected` if the server sent it elsewhere)."""
     rcvd = conn.protocol.close_rcvd
     if rcvd is not None:
         typed = error_for_close(int(rcvd.code), rcvd.reason)
@@ -105,6 +107,12 @@ def why_handshake_ended(conn: PeerLink) -> Exception:
         reason = f"the server closed the connection: {int(rcvd.code)} {rcvd.reason}"
         return ConnectionError(reason.rstrip())
     error = conn.error
+    response = getattr(error, "response", None)  # (websockets' InvalidStatus)
+    if response is not None:
+        status, headers = int(response.status_code), response.headers.raw_items()
+        redirect = redirect_of(conn.requested_url, status, headers)
+        if redirect is not None:
+            return redirect
     if isinstance(error, Exception):
         return error
     return ConnectionResetError("the connection closed during the handshake")

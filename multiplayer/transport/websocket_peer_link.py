@@ -26,6 +26,7 @@ import os
 import secrets
 from collections import deque
 from collections.abc import Callable
+from http import HTTPStatus
 
 from websockets.client import ClientProtocol
 from websockets.exceptions import PayloadTooBig
@@ -54,6 +55,7 @@ __all__ = [
     "accept_routed",
     "fit_close_reason",
     "is_routable",
+    "redirect_routed",
 ]
 
 logger = logging.getLogger("multiplayer.transport")
@@ -776,6 +778,27 @@ def accept_routed(link: PeerLink, headers: tuple[tuple[str, str], ...] = ()) -> 
     link._respond(request, response)
     link._arrived()
     return link.state is OPEN
+
+
+def redirect_routed(
+    link: PeerLink, location: str, headers: tuple[tuple[str, str], ...] = ()
+) -> bool:
+    """Answer the request that ``link``'s router holds with a redirect to
+    ``location`` (307: the same request, there; RFC 9110 15.4.8), with ``headers``,
+    instead of its 101; False if the connection ended meanwhile. Only a client
+    that follows redirects may get one (:mod:`.redirects`)."""
+    routed, protocol = link.routed, link.protocol
+    if routed is None or not is_routable(link) or not isinstance(protocol, ServerProtocol):
+        return False
+    link.routed = None
+    response = protocol.reject(HTTPStatus.TEMPORARY_REDIRECT, f"Go to {location}\n")
+    response.headers["Location"] = location
+    for name, value in headers:
+        response.headers[name] = value
+    link.quiet = True  # (a redirect is no failure: no line)
+    link._respond(routed[0], response)
+    link._arrived()
+    return True
 
 
 def hand_off_routed(link: PeerLink) -> tuple[Request, asyncio.Transport, bytes] | None:

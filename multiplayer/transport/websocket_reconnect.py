@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from ..exceptions import ProtocolError
 from .close_codes import error_for_close
 from .framing.base import Greeting, Resumption
+from .redirects import MAX_REDIRECTS, Redirected, follow_headers
 from .resume import ResumeGap
 from .tls import TLSOptions
 from .websocket_base import (
@@ -125,15 +126,28 @@ class Reconnection:
         self._peer._sessions.give_up(self._link, reason)
 
     async def _attempt(self) -> None:
-        """One connection that resumes the session, or raises why it did not.
+        """One attempt to resume the session (following the server's redirects), or
+        raise why it failed.
 
         Raises:
             ResumeRefused: The server closed it with 4001.
             OSError, TimeoutError, ProtocolError: It failed otherwise.
         """
+        url: str = self._url
+        headers: tuple[tuple[str, str], ...] = ()
+        for _ in range(MAX_REDIRECTS):
+            try:
+                await self._connect(url, headers)
+                return
+            except Redirected as redirect:  # (a cluster: to the room's own process)
+                url, headers = redirect.url, redirect.headers
+        await self._connect(url, headers)
+
+    async def _connect(self, url: str, headers: tuple[tuple[str, str], ...]) -> None:
+        """One connection that resumes the session, or raises why it did not."""
         peer = self._peer
-        ws = peer._new_ws()
-        ws.connect_to_url(self._url, self._tls)
+        ws = peer._new_ws(follow_headers(peer.backend) + headers)
+        ws.connect_to_url(url, self._tls)
         conn = conn_of(ws)
         conn.quiet = True  # (a failed attempt is part of the reconnection's story)
         peer._track(conn)
@@ -240,7 +254,8 @@ class _Attempt:
         if rcvd is not None and (code in refused or error_for_close(code, "") is not None):
             reason = f"the server refused to resume the session: {int(rcvd.code)} {rcvd.reason}"
             return ResumeRefused(reason.rstrip())
-        return ConnectionError(_describe(why_handshake_ended(self._conn)))
+        why = why_handshake_ended(self._conn)
+        return why if isinstance(why, Redirected) else ConnectionError(_describe(why))
 
 
 def _describe(exc: BaseException) -> str:

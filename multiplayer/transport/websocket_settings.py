@@ -9,6 +9,7 @@ shape the connection (buffer sizes, keepalive) must be set before
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from ..exceptions import InvalidState
@@ -222,10 +223,14 @@ class WebSocketSettings(QueuedPeer):
             backend=self._backend,
         )
 
-    def _new_ws(self) -> WebSocketPeer:
-        """A WebSocketPeer with this peer's settings, for one connection."""
+    def _new_ws(self, headers: tuple[tuple[str, str], ...] = ()) -> WebSocketPeer:
+        """A WebSocketPeer with this peer's settings, for one connection (with
+        ``headers`` added to its handshake's)."""
         ws = WebSocketPeer()
-        ws._fixed_settings = self._link_settings()
+        settings = self._link_settings()
+        if headers:
+            settings = dataclasses.replace(settings, headers=settings.headers + headers)
+        ws._fixed_settings = settings
         return ws
 
     def _check_settable(self, name: str) -> None:

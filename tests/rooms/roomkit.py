@@ -29,6 +29,7 @@ def resumable_peer(protocol: str = "native") -> WebSocketMultiplayerPeer:
         setattr(peer, name, value)
     return peer
 
+
 __all__ = ["RESUMABLE", "Lobby", "lobby", "resumable_peer", "until"]
 
 
@@ -71,11 +72,12 @@ class Lobby:
 
 
 @contextlib.asynccontextmanager
-async def lobby(**settings: Any) -> AsyncIterator[Lobby]:
-    """A RoomServer(**settings) on a free port of 127.0.0.1, running; at the end it
-    is shut down and every peer the test made is closed, and both are waited for."""
+async def lobby(public_host: str | None = None, **settings: Any) -> AsyncIterator[Lobby]:
+    """A RoomServer(**settings) on a free port of 127.0.0.1 (players who follow
+    redirects are sent to it at ``public_host``), running; at the end it is shut
+    down and every peer the test made is closed, and both are waited for."""
     server = RoomServer(**settings)
-    await server.listen(0, "127.0.0.1")
+    await server.listen(0, "127.0.0.1", public_host=public_host)
     running = asyncio.create_task(server.run(handle_signals=False))
     made = Lobby(server)
     try:

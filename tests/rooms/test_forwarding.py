@@ -9,11 +9,21 @@ import os
 from collections.abc import AsyncIterator
 
 import pytest
+from websockets.asyncio.client import connect as ws_connect
 
 from multiplayer import RoomError, RoomGone, SceneTree, rooms
 from multiplayer.rooms import JoinRequest, Room
-from multiplayer.rooms.forwarding import Tickets, _Frames, close_frame
+from multiplayer.rooms.directory import LocalDirectory
+from multiplayer.rooms.forwarding import (
+    TICKET_HEADER,
+    Forwarding,
+    Pass,
+    Tickets,
+    _Frames,
+    close_frame,
+)
 from multiplayer.rooms.redis_directory import RedisDirectory
+from multiplayer.rooms.server import ROOM_HEADER
 from multiplayer.transport.websocket_peer_link import binary_frame
 from tests.redis_server import RedisServer
 from tests.rooms.roomkit import RESUMABLE, Lobby, lobby, resumable_peer, until
@@ -93,11 +103,18 @@ class Hall(Room):
 
 
 @contextlib.asynccontextmanager
-async def process(redis: RedisServer, namespace: str) -> AsyncIterator[Lobby]:
+async def process(
+    redis: RedisServer, namespace: str, public_host: str | None = None
+) -> AsyncIterator[Lobby]:
+    """A room server of the cluster (``public_host``: players who follow redirects
+    are sent to it there)."""
     directory = RedisDirectory(redis.url, namespace=namespace, heartbeat_interval=0.05)
     try:
         async with lobby(
-            directory=directory, cluster_secret=SECRET, peer_factory=resumable_peer
+            public_host,
+            directory=directory,
+            cluster_secret=SECRET,
+            peer_factory=resumable_peer,
         ) as made:
             made.server.define("hall", Hall)
             yield made
@@ -210,3 +227,107 @@ async def test_a_forwarded_player_resumes_through_the_process_it_came_by(
         assert again is not relay
         api.send_bytes(b"after the cut", 1)
         await until(lambda: (bob.peer_id, b"after the cut") in got, tree)
+
+
+# Redirects: a client that follows them goes to the owner itself.
+
+
+async def test_a_client_that_follows_is_redirected_to_the_owner(
+    redis_server: RedisServer, redis_namespace: str
+) -> None:
+    """The owner has a public address: Bob (this library's client, which follows
+    redirects) joins by code at the other process and is sent to the owner: he is
+    connected to the owner's port itself (no relay at b), his packets arrive, the
+    owner's on_join saw his own address, and his seat is counted once. A
+    join_or_create at b lands in the same room the same way."""
+    async with (
+        process(redis_server, redis_namespace, public_host="127.0.0.1") as a,
+        process(redis_server, redis_namespace) as b,
+    ):
+        ann = await rooms.create(a.peer(), a.url, "hall")
+        peer = b.peer()
+        bob = await rooms.join(peer, b.url, ann.code)
+        assert bob.code == ann.code and not b.server.rooms and not b.server._forwarding.relays
+        tree = SceneTree()
+        api = tree.get_multiplayer()
+        api.multiplayer_peer = peer
+        await until(lambda: 1 in api.get_peers(), tree)
+        assert peer.get_peer(1).get_connected_port() == a.server.local_port
+        room = a.server.rooms[ann.code]
+        assert isinstance(room, Hall)
+        got: list[tuple[int, bytes]] = []
+        room.multiplayer.peer_packet.connect(lambda sender, data: got.append((sender, data)))
+        api.send_bytes(b"straight to a", 1)
+        await until(lambda: got == [(bob.peer_id, b"straight to a")], tree)
+        assert room.seen == ["127.0.0.1", "127.0.0.1"]
+        info = await a.server.directory.get(ann.code)
+        assert (info.taken, info.held) == (2, 0)
+        cid = await rooms.join_or_create(b.peer(), b.url, "hall")
+        assert cid.code == ann.code and not b.server._forwarding.relays
+        await until(lambda: len(room.clients) == 3)
+
+
+async def test_a_client_that_does_not_follow_is_still_forwarded(
+    redis_server: RedisServer, redis_namespace: str
+) -> None:
+    """A Godot game or a browser cannot follow a redirect (it does not say it
+    does): even to an owner with a public address, it is forwarded."""
+    async with (
+        process(redis_server, redis_namespace, public_host="127.0.0.1") as a,
+        process(redis_server, redis_namespace) as b,
+    ):
+        ann = await rooms.create(a.peer(), a.url, "hall")
+        async with ws_connect(f"{b.url}/join/{ann.code}") as godot_like:
+            assert godot_like.response is not None
+            assert godot_like.response.headers[ROOM_HEADER] == ann.code
+            assert len(b.server._forwarding.relays) == 1
+
+
+async def test_a_redirected_player_resumes_through_the_process_it_came_by(
+    redis_server: RedisServer, redis_namespace: str
+) -> None:
+    """Bob was redirected to the owner; his connection drops: he resumes at the
+    process he came in by, which redirects him to the owner again (the same id in
+    the same room, no relay); a resume of a room whose process died would get
+    4106 there."""
+    async with (
+        process(redis_server, redis_namespace, public_host="127.0.0.1") as a,
+        process(redis_server, redis_namespace) as b,
+    ):
+        ann = await rooms.create(a.peer(), a.url, "hall")
+        peer = b.peer(**RESUMABLE)
+        bob = await rooms.join(peer, b.url, ann.code)
+        room = a.server.rooms[ann.code]
+        tree = SceneTree()
+        api = tree.get_multiplayer()
+        api.multiplayer_peer = peer
+        resumed: list[int] = []
+        peer.peer_resumed.connect(resumed.append)
+        await until(lambda: 1 in api.get_peers(), tree)
+        link = peer.get_peer(1)._link
+        assert link is not None and link.transport is not None
+        link.transport.abort()
+        await until(lambda: resumed == [1], tree)
+        assert peer.get_unique_id() == bob.peer_id and room.clients == [2, bob.peer_id]
+        # (it asked b, at the resume path on b's host; b sent it to a's own port)
+        owner_url = f"ws://127.0.0.1:{a.server.local_port}/resume/{ann.code}"
+        assert peer.get_peer(1).get_requested_url() == owner_url
+        assert not b.server._forwarding.relays
+
+
+def test_a_ticket_is_good_once() -> None:
+    """A player given a ticket by a redirect cannot take a second seat with it; the
+    tickets taken are forgotten once expired (the memory stays bounded)."""
+    now = [1000.0]
+    forwarding = Forwarding(LocalDirectory(), SECRET, clock=lambda: now[0])
+    assert forwarding.tickets is not None
+    ticket = forwarding.tickets.make("K3M9QZ", "seat-1", "")
+    headers = {TICKET_HEADER.lower(): ticket}
+    assert forwarding.pass_of(headers) == Pass("K3M9QZ", "seat-1", "")
+    with pytest.raises(RoomError, match="used already"):
+        forwarding.pass_of(headers)
+    now[0] += 5.0
+    forwarding.pass_of({TICKET_HEADER.lower(): forwarding.tickets.make("K3M9QZ", "seat-2", "")})
+    now[0] += 6.0  # (the first has expired, the second not)
+    forwarding.pass_of({TICKET_HEADER.lower(): forwarding.tickets.make("K3M9QZ", "seat-3", "")})
+    assert list(forwarding._used) == ["seat-2", "seat-3"]

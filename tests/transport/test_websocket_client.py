@@ -5,15 +5,21 @@ Real sockets on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 import urllib.parse
+from collections.abc import AsyncIterator, Callable
+from http import HTTPStatus
 
 import pytest
 from websockets.asyncio.server import ServerConnection, serve as ws_serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
 
 from multiplayer.testing import FaultProxy
 from multiplayer.transport.framing.native import Hello
+from multiplayer.transport.redirects import FOLLOW_HEADER, MAX_REDIRECTS
 from multiplayer.transport.websocket_client import RESUME_PATH_HEADER, resume_url
 from tests.transport.peers import (
     Peers,
@@ -220,3 +226,76 @@ async def test_a_lost_session_resumes_at_the_path_the_101_named(peers: Peers) ->
         assert events == [("connected", 2)]  # (the same peer: no leave, no new join)
         client.close()
         await asyncio.wait_for(client.wait_closed(), 5)
+
+
+# Redirects.
+
+
+@contextlib.asynccontextmanager
+async def redirector(
+    to: Callable[[], str], headers: tuple[tuple[str, str], ...] = ()
+) -> AsyncIterator[tuple[str, list[Headers]]]:
+    """A server that answers every request with a 307 to ``to()`` (and ``headers``):
+    its URL, and the headers of each request it got."""
+    seen: list[Headers] = []
+
+    def redirect(connection: ServerConnection, request: Request) -> Response:
+        seen.append(request.headers)
+        response = connection.respond(HTTPStatus.TEMPORARY_REDIRECT, "elsewhere\n")
+        response.headers["Location"] = to()
+        for name, value in headers:
+            response.headers[name] = value
+        return response
+
+    async def never(ws: ServerConnection) -> None:
+        raise AssertionError("a redirector opens no connection")
+
+    async with ws_serve(never, "127.0.0.1", 0, process_request=redirect) as server:
+        yield f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}", seen
+
+
+async def test_a_redirect_is_followed_with_the_headers_it_carries(peers: Peers) -> None:
+    """A server that redirects the handshake (307, with a ticket) is followed: the
+    client says it follows, carries the ticket to the next request, and ends up
+    connected to the server at the end of the chain."""
+    server = await start_server(peers)
+    async with (
+        redirector(lambda: url_of(server) + "/there") as (second, at_second),
+        redirector(lambda: second + "/next", (("Multiplayer-Ticket", "t.s"),)) as (first, at_first),
+    ):
+        client = await start_client(peers, first + "/here")
+        await poll_until(peers, connected(client))
+    assert server.get_peer(client.get_unique_id()).get_requested_url().endswith("/there")
+    assert at_first[0][FOLLOW_HEADER] == "1" and "Multiplayer-Ticket" not in at_first[0]
+    assert at_second[0]["Multiplayer-Ticket"] == "t.s" and at_second[0][FOLLOW_HEADER] == "1"
+
+
+async def test_a_redirect_loop_ends_in_an_error(peers: Peers) -> None:
+    """A server that redirects to itself: the client follows MAX_REDIRECTS hops,
+    then fails with the redirect as its error (no endless loop)."""
+    here: list[str] = []
+    async with redirector(lambda: here[0]) as (url, seen):
+        here.append(url)
+        client = await start_client(peers, url)
+        await poll_until(peers, disconnected(client))
+    assert len(seen) == MAX_REDIRECTS + 1
+    assert f"the server redirected the connection to {url}" in str(client.connection_error)
+
+
+async def test_a_lost_session_resumes_through_a_redirect(peers: Peers) -> None:
+    """A client came in through a server that redirected it (a room cluster's entry,
+    which sent it to the room's process): its session is lost; it resumes at the
+    URL it came in by, is redirected again, and resumes there (same peer)."""
+    server = await start_server(peers, reconnect_grace=5.0)
+    events = record(server)
+    async with redirector(lambda: url_of(server) + "/there") as (entry, seen):
+        client = await start_client(peers, entry + "/here", reconnect_grace=5.0)
+        await poll_until(peers, connected(client))
+        resumed: list[int] = []
+        client.peer_resumed.connect(resumed.append)
+        link = server.get_peer(client.get_unique_id())._link
+        assert link is not None and link.transport is not None
+        link.transport.abort()  # (the connection drops)
+        await poll_until(peers, lambda: resumed == [1])
+    assert len(seen) == 2 and all(request[FOLLOW_HEADER] == "1" for request in seen)
+    assert events == [("connected", client.get_unique_id())]

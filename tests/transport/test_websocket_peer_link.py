@@ -34,6 +34,7 @@ from multiplayer.transport.websocket_peer_link import (
     binary_frame,
     fit_close_reason,
     masked_frame,
+    redirect_routed,
 )
 from tests.transport.peers import Peers, drain, poll_until, record, start_server
 
@@ -324,6 +325,25 @@ async def test_a_router_gets_the_request_and_the_101_waits_for_it() -> None:
         await until(lambda: len(link.received) == 1)
         assert link.received.popleft() == (b"after the 101", False)
         await ws.close()
+
+
+async def test_a_held_request_can_be_redirected_instead(caplog: pytest.LogCaptureFixture) -> None:
+    """redirect_routed answers the held request with a 307 to the location, with
+    its headers, and closes the connection, quietly (a redirect is no failure)."""
+    async with routed_server() as (tcp, requests, _):
+        reader, writer = await asyncio.open_connection("127.0.0.1", tcp.get_local_port())
+        writer.write(UPGRADE)
+        await until(lambda: len(requests) == 1)
+        ((link, _, _),) = requests
+        assert redirect_routed(link, "ws://10.0.0.2:9081/join/K3M9QZ", (("X-Ticket", "t"),))
+        answer = await asyncio.wait_for(reader.read(), 5)  # (to the end: it closed)
+        head = answer.split(b"\r\n\r\n")[0].decode().split("\r\n")
+        assert head[0] == "HTTP/1.1 307 Temporary Redirect"
+        assert "Location: ws://10.0.0.2:9081/join/K3M9QZ" in head and "X-Ticket: t" in head
+        writer.close()
+        await until(lambda: link.state is State.STATE_CLOSED, 2)  # (not the 3 s timeout)
+        assert redirect_routed(link, "ws://x/") is False and accept_routed(link) is False
+        assert "WebSocket" not in caplog.text
 
 
 async def test_accept_routed_after_the_client_left_is_false() -> None:
