@@ -11,7 +11,8 @@ process with:
   directory: every worker of every machine points at the same one);
 * a ``RoomServer(cluster_secret=...)`` listening on ``--port`` with
   ``reuse_port``, so that the system spreads the players over the workers, and on a
-  port of its own, where the others forward the players of its rooms.
+  port of its own, where the others forward the players of its rooms (or, with
+  ``--public-host``, redirect those that can follow a redirect).
 
 SIGTERM or SIGINT (Ctrl-C) to the command drains every worker: each makes no new
 room, lets its rooms end for ``--drain-timeout`` seconds, then exits; the command
@@ -72,6 +73,7 @@ async def serve_worker(
     namespace: str,
     drain_timeout: float,
     advertise_host: str | None = None,
+    public_host: str | None = None,
     parent: int | None = None,
 ) -> None:
     """One worker: until SIGTERM or SIGINT, which drain it; or until its
@@ -83,7 +85,13 @@ async def serve_worker(
         configured = setup(server)
         if inspect.isawaitable(configured):
             await configured
-        await server.listen(port, bind_address, reuse_port=True, advertise_host=advertise_host)
+        await server.listen(
+            port,
+            bind_address,
+            reuse_port=True,
+            advertise_host=advertise_host,
+            public_host=public_host,
+        )
         loop = asyncio.get_running_loop()
         draining: list[asyncio.Task[None]] = []
 
@@ -111,7 +119,8 @@ async def _watch_parent(parent: int, drain: Callable[[], None]) -> None:
 
 def _worker_command(args: argparse.Namespace) -> list[str]:
     command = [sys.executable, "-m", "multiplayer.rooms.workers", args.target, "--worker"]
-    for name in ("port", "bind", "redis", "namespace", "drain_timeout", "advertise_host"):
+    names = ("port", "bind", "redis", "namespace", "drain_timeout", "advertise_host", "public_host")
+    for name in names:
         value = getattr(args, name)
         if value is not None:
             command += [f"--{name.replace('_', '-')}", str(value)]
@@ -179,6 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--secret-file", help="the cluster's shared secret (16 bytes or more)")
     parser.add_argument("--drain-timeout", type=float, default=30.0)
     parser.add_argument("--advertise-host", help="where the other machines reach this one")
+    parser.add_argument(
+        "--public-host",
+        help="where players reach this machine: those who can follow a redirect (this"
+        " library's clients) are sent to their room's worker there, at its own port,"
+        " rather than forwarded",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -200,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             namespace=args.namespace,
             drain_timeout=args.drain_timeout,
             advertise_host=args.advertise_host,
+            public_host=args.public_host,
             parent=args.parent,
         )
     )

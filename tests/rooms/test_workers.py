@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from multiplayer import ConnectionStatus, RoomGone, WebSocketMultiplayerPeer, rooms
+from multiplayer import ConnectionStatus, RoomFull, RoomGone, WebSocketMultiplayerPeer, rooms
 from multiplayer.rooms.redis_directory import DEFAULT_DEAD_AFTER, DEFAULT_HEARTBEAT, RedisDirectory
 from tests.redis_server import RedisServer
 from tests.rooms.roomkit import RESUMABLE, until
@@ -37,16 +37,17 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-def cluster(
-    redis_server: RedisServer, redis_namespace: str
+@contextlib.contextmanager
+def workers(
+    redis: RedisServer, namespace: str, *options: str
 ) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """``python -m multiplayer.rooms.workers`` with 3 workers on a free port."""
+    """``python -m multiplayer.rooms.workers`` with 3 workers on a free port (and
+    ``options``); at the end, SIGTERM, and nothing of it left running."""
     port = free_port()
     command = [
         sys.executable, "-m", "multiplayer.rooms.workers", "tests.rooms.cluster_app:setup",
         "--workers", "3", "--port", str(port), "--bind", "127.0.0.1",
-        "--redis", redis_server.url, "--namespace", redis_namespace, "--drain-timeout", "5",
+        "--redis", redis.url, "--namespace", namespace, "--drain-timeout", "5", *options,
     ]  # fmt: skip
     env = {**os.environ, "MULTIPLAYER_CLUSTER_SECRET": SECRET}
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
@@ -62,6 +63,14 @@ def cluster(
                 process.wait()
         with contextlib.suppress(ProcessLookupError):  # (nothing may outlive the test)
             os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def cluster(
+    redis_server: RedisServer, redis_namespace: str
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    with workers(redis_server, redis_namespace) as made:
+        yield made
 
 
 @pytest.fixture
@@ -158,3 +167,69 @@ async def test_workers_whose_supervisor_is_killed_do_not_go_on_alone(
     supervisor.wait()
     await until(lambda: not any(alive(pid) for pid in pids), timeout=10)
     assert await processes(directory) == []  # (each left the directory as it drained)
+
+
+def players(count: int) -> list[WebSocketMultiplayerPeer]:
+    made = [WebSocketMultiplayerPeer() for _ in range(count)]
+    for peer in made:
+        for name, value in SETTINGS.items():
+            setattr(peer, name, value)
+    return made
+
+
+async def test_redis_restarting_mid_run_leaves_no_room_owned_twice(
+    own_redis: RedisServer, redis_namespace: str
+) -> None:
+    """Three workers that redirect players to their rooms (--public-host); twelve
+    players race through the shared port into three rooms. Redis restarts empty
+    mid-game: the workers reconnect and put their rooms back, each room owned by
+    the worker that hosts it and by no other, with its four players counted (a
+    join by code is refused: full); the players stay connected; new players get
+    a new room."""
+    with workers(own_redis, redis_namespace, "--public-host", "127.0.0.1") as (_, port):
+        directory = RedisDirectory(own_redis.url, namespace=redis_namespace)
+        try:
+            url = f"ws://127.0.0.1:{port}"
+
+            async def three() -> bool:
+                return len(await processes(directory)) == 3
+
+            await until(three, timeout=20)
+            peers = players(12)
+            joined = await asyncio.gather(*(rooms.join_or_create(p, url, "hall") for p in peers))
+            codes = {room.code for room in joined}
+            assert sorted([room.code for room in joined].count(code) for code in codes) == [4] * 3
+            owners = {code: (await directory.get(code)).owner for code in codes}
+            # (a player that reached another worker than its room's went to the
+            # owner's own port: nine such races all landing on the owner: 3^-9)
+            for peer in peers:
+                peer.poll()
+            assert any(p.get_peer(1).get_connected_port() != port for p in peers)
+            await asyncio.get_running_loop().run_in_executor(None, own_redis.restart)
+            assert await processes(directory) == []  # (it is empty)
+
+            async def back() -> bool:
+                if not await three():
+                    return False
+                owned: list[str] = []
+                for owner in await processes(directory):
+                    key = f"{directory.namespace}:owned:{owner}"
+                    owned += [str(code) for code in await directory.redis.smembers(key)]
+                return sorted(owned) == sorted(codes)  # (each code once: no two owners)
+
+            await until(back, timeout=20)
+            for code in codes:
+                info = await directory.get(code)
+                assert (info.owner, info.taken) == (owners[code], 4)
+            for peer in peers:
+                peer.poll()
+                assert peer.get_connection_status() is ConnectionStatus.CONNECTED
+            one_more, *four = more = players(5)
+            with pytest.raises(RoomFull):
+                await rooms.join(one_more, url, next(iter(codes)))
+            late = await asyncio.gather(*(rooms.join_or_create(p, url, "hall") for p in four))
+            assert len({room.code for room in late}) == 1 and late[0].code not in codes
+            for peer in peers + more:
+                peer.close()
+        finally:
+            await directory.aclose()
