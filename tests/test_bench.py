@@ -14,11 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.timeout(240)  # (subprocesses on a busy CI machine; about 25 s here)
 def test_benchmarks_smoke(tmp_path: Path) -> None:
-    """`bench/run.py --smoke` runs every benchmark, prints the table, writes JSON; the
-    soak's checks hold (no call, session or order lost while links are cut)."""
+    """`bench/run.py --smoke` runs every benchmark (but the cluster's, which needs
+    Redis: test_cluster_benchmark_smoke), prints the table, writes JSON; the soak's
+    checks hold (no call, session or order lost while links are cut)."""
     out = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, "bench/run.py", "--smoke", "--json", str(out)],
+        [sys.executable, "bench/run.py", "--smoke", "--skip", "cluster", "--json", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -103,3 +104,35 @@ def test_rooms_benchmark_smoke(tmp_path: Path) -> None:
     assert rows["rooms clients not joined", "all"]["value"] == 0
     assert rows["rooms calls made", "all"]["value"] > 0
     assert rows["rooms calls lost", "all"]["value"] == 0
+
+
+CLUSTER_SUBJECTS = ("1 process", "2 workers, redirected", "2 workers, forwarded")
+
+
+@pytest.mark.timeout(150)  # (about 12 s here)
+def test_cluster_benchmark_smoke(tmp_path: Path, redis_server: object) -> None:
+    """`bench/run.py --only cluster --smoke`: 20 clients in rooms of 4 calling, in one
+    process and in 2 workers sharing a Redis (it starts its own redis-server; the
+    fixture skips or fails this test, as every Redis test, where there is none).
+    Every client joins, into full rooms as many as the seats call for, every call
+    is answered once, every room is gone once its clients have left: else the run
+    fails."""
+    out = tmp_path / "cluster.json"
+    result = subprocess.run(
+        [sys.executable, "bench/run.py", "--only", "cluster", "--smoke", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=140,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {(row["benchmark"], row["subject"]): row for row in json.loads(out.read_text())["rows"]}
+    for subject in CLUSTER_SUBJECTS:
+        for name in ("rtt p50", "rtt p99", "server CPU", "server CPU per client"):
+            assert rows[f"cluster {name}", subject]["value"] > 0
+    for subject in ("1 process, 8 joining", "2 workers, 8 joining"):
+        assert rows["cluster join", subject]["value"] > 0
+    assert rows["cluster clients joined", "all"]["value"] == 3 * 20 + 2 * 8
+    assert rows["cluster clients not joined", "all"]["value"] == 0
+    assert rows["cluster calls made", "all"]["value"] > 0
+    assert rows["cluster calls lost", "all"]["value"] == 0

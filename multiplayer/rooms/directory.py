@@ -218,6 +218,10 @@ class RoomDirectory(abc.ABC):
         """``owner`` stops: its entry and rooms are forgotten."""
         return None  # (one process: its rooms are removed as they end)
 
+    async def forget(self, owner: str, code: str) -> None:
+        """Remove room ``code`` if ``owner`` still owns it (its removal was lost)."""
+        return None  # (one process: no removal is lost)
+
 
 class LocalDirectory(RoomDirectory):
     """The directory of one process: each method runs without yielding in between,

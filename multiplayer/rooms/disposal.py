@@ -49,6 +49,7 @@ class Disposal:
         self._writes = writes
         self._spawn = spawn
         self._ending: set[asyncio.Task[Any]] = set()
+        self.unremoved: set[str] = set()  # ended, their removal from the directory lost
 
     def check_empty(self, room: Room, delay: float) -> None:
         """Dispose ``room`` ``delay`` seconds from now if it is empty (a join
@@ -75,7 +76,7 @@ class Disposal:
 
     async def _dispose(self, room: Room) -> None:
         code = room.code
-        self._writes.write(code, self._directory.remove(code))
+        self._writes.write(code, self._directory.remove(code), lambda: self.unremoved.add(code))
         self._frames.remove(room)
         try:
             result = room.on_dispose()

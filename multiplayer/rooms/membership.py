@@ -7,7 +7,8 @@ With a shared directory (:class:`~.redis_directory.RedisDirectory`), every
 * puts its live rooms back if the directory lost them (its entry was gone: Redis
   restarted empty, or the process was cut off past ``dead_after`` and swept), or
   if a write of its was lost while Redis was unreachable (the seat counts written
-  then are the process's own, which are the truth);
+  then are the process's own, which are the truth), and removes the rooms that
+  ended meanwhile (else they would stay listed for as long as the process lives);
 * sweeps the processes that stopped beating: their rooms are marked gone.
 
 A room whose code another process took while the directory was away cannot be put
@@ -18,7 +19,9 @@ owned twice. With the in-process directory there is nothing to do.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
 import socket
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -28,6 +31,7 @@ from ..transport.log_budget import LineBudget, log_within
 from .directory import RoomDirectory, RoomInfo
 from .room import Room
 from .room_types import RoomTypes
+from .writes import Writes
 
 __all__ = ["Membership"]
 
@@ -41,11 +45,19 @@ class Membership:
     """Keeps this process's entry and rooms in a shared directory."""
 
     def __init__(
-        self, directory: RoomDirectory, rooms: Mapping[str, Room], types: RoomTypes
+        self,
+        directory: RoomDirectory,
+        rooms: Mapping[str, Room],
+        types: RoomTypes,
+        writes: Writes,
+        unremoved: set[str],
     ) -> None:
         self.directory = directory
         self._rooms = rooms
         self._types = types
+        self._writes = writes
+        writes.on_lost = self.lost_write
+        self._unremoved = unremoved  # rooms ended whose removal was lost
         self.owner = ""  # this process, as the directory knows it
         self.addresses: dict[str, str] = {}  # where the other processes reach it
         self._stale = False  # a write was lost: put the rooms back at the next beat
@@ -62,24 +74,20 @@ class Membership:
         self._stale = True
 
     def listening(
-        self,
-        owner: str,
-        bind_address: str,
-        port: int,
-        host: str | None,
-        public_host: str | None = None,
-    ) -> None:
+        self, bind_address: str, port: int, host: str | None, public_host: str | None = None
+    ) -> str:
         """The server listens on ``port``: the other processes reach it at ``host``
         (by default the address it is bound to, or the machine's name if it is
         bound to all), and players who follow redirects at ``public_host`` (None:
-        they are forwarded)."""
-        self.owner = owner
+        they are forwarded). Returns this process's name in the directory."""
+        self.owner = f"{socket.gethostname()}:{port}:{os.getpid()}"
         if host is None:
             host = socket.gethostname() if bind_address in ("*", "") else bind_address
         self.addresses = {"host": host, "port": str(port)}
         if public_host:
             public = f"[{public_host}]" if ":" in public_host else public_host
             self.addresses["public"] = f"{public}:{port}"
+        return self.owner
 
     def start(self, spawn: Callable[[Any], asyncio.Task[Any]]) -> None:
         """Beat until :meth:`stop` (with a shared directory; else nothing)."""
@@ -122,26 +130,37 @@ class Membership:
             )
 
     async def _put_back(self, owner: str) -> None:
+        """Write this process's rooms again: the live ones, and the removal of
+        those that ended while the directory was unreachable."""
+        for code in list(self._unremoved):
+            if code not in self._rooms:
+                await self.directory.forget(owner, code)
+            self._unremoved.discard(code)
         for room in list(self._rooms.values()):
             if room.disposed:
                 continue
-            info = RoomInfo(
-                room.code,
-                room.room_type,
-                owner,
-                max_clients=self._types.get(room.room_type).max_clients,
-                taken=len(room.clients),
-                private=room.private,
-                locked=room.locked,
-                metadata=room.metadata,
-            )
-            if not await self.directory.restore(owner, info):
+            restore = functools.partial(self._restore, owner, room)
+            if not await self._writes.run(room.code, restore):
                 logger.error(
                     "room %s: another process took its code while the directory was "
                     "away; disposing it (a room is never owned twice)",
                     room.code,
                 )
                 room.dispose()
+
+    async def _restore(self, owner: str, room: Room) -> bool:
+        """Put ``room`` back, as it is now (in its turn among the room's writes)."""
+        info = RoomInfo(
+            room.code,
+            room.room_type,
+            owner,
+            max_clients=self._types.get(room.room_type).max_clients,
+            taken=len(room.clients),
+            private=room.private,
+            locked=room.locked,
+            metadata=room.metadata,
+        )
+        return await self.directory.restore(owner, info)
 
     async def drain(self) -> None:
         """This process makes no new room: the others' ``join_or_create`` looks

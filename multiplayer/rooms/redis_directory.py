@@ -62,6 +62,12 @@ class RedisDirectory(RoomDirectory):
         heartbeat_interval: Seconds between two heartbeats of this process.
         dead_after: Seconds without a heartbeat after which a process is dead.
         gone_ttl: Seconds a dead process's rooms answer "gone".
+        max_connections: Connections to Redis at most: a call waits for one to be
+            free (at most ``timeout``), so that a burst of changes (every room of a
+            process ending at once) queues rather than fails.
+        timeout: Seconds a call to Redis may take, waiting for a connection
+            included: past it, it raises DirectoryUnavailable (a Redis that stops
+            answering does not hang the joins).
         client: A ``redis.asyncio.Redis`` to use instead of one made from ``url``
             (it must decode responses: ``decode_responses=True``).
 
@@ -81,6 +87,8 @@ class RedisDirectory(RoomDirectory):
         heartbeat_interval: float = DEFAULT_HEARTBEAT,
         dead_after: float = DEFAULT_DEAD_AFTER,
         gone_ttl: float = DEFAULT_GONE_TTL,
+        max_connections: int = 32,
+        timeout: float = 5.0,
         client: Redis | None = None,
     ) -> None:
         try:
@@ -94,7 +102,17 @@ class RedisDirectory(RoomDirectory):
                 f"dead_after ({dead_after} s) must be longer than heartbeat_interval "
                 f"({heartbeat_interval} s)"
             )
-        self.redis: Redis = client or redis.asyncio.Redis.from_url(url, decode_responses=True)
+        if client is None:
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                url,
+                decode_responses=True,
+                max_connections=max_connections,
+                timeout=timeout,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+            )
+            client = redis.asyncio.Redis.from_pool(pool)  # (its aclose closes the pool)
+        self.redis: Redis = client
         self.namespace = namespace
         self.hold_time = hold_time
         self.heartbeat_interval = heartbeat_interval
@@ -248,8 +266,9 @@ class RedisDirectory(RoomDirectory):
             try:
                 async with self.redis.pubsub() as pubsub:
                     await pubsub.subscribe(self._changes)
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
+                    while True:  # (a read with no message for 1 s is no timeout)
+                        got = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+                        if got is not None:
                             self._change.set()
             except asyncio.CancelledError:
                 raise
@@ -314,6 +333,10 @@ class RedisDirectory(RoomDirectory):
     async def deregister(self, owner: str) -> None:
         """``owner`` stops: its rooms and its entry are forgotten."""
         await self._run("deregister", owner)
+
+    async def forget(self, owner: str, code: str) -> None:
+        """Remove room ``code`` if ``owner`` still owns it (its removal was lost)."""
+        await self._run("forget", owner, code)
 
     async def aclose(self) -> None:
         """Stop watching for changes and close the connections to Redis."""

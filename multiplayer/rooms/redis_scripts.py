@@ -273,6 +273,15 @@ bump()
 return 0
 """
 
+# ARGV: ns, owner, code. A room that ended while Redis was unreachable (its removal
+# was lost): removed now, unless another process has its code (Redis restarted).
+_FORGET = """
+if redis.call('HGET', ns .. ':room:' .. ARGV[3], 'owner') == ARGV[2] then
+  if forget(ARGV[3]) == 1 then bump() end
+end
+return 0
+"""
+
 # ARGV: ns, owner, code, type, max, taken, private, locked, meta. A process whose
 # registration was lost (Redis restarted empty, or it was swept while cut off) puts
 # its live rooms back. A code another process has taken meanwhile is not: 'taken'.
@@ -308,6 +317,7 @@ SCRIPTS = {
         "sweep": _SWEEP,
         "deregister": _DEREGISTER,
         "restore": _RESTORE,
+        "forget": _FORGET,
     }.items()
 }
 """Each script's source, by the name of the directory operation it is."""

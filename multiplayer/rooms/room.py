@@ -194,7 +194,7 @@ class Room:
         """End the room now: its players are closed with 1001 (going away)."""
         server = self._server
         if server is not None and not self._disposed:
-            server._dispose_soon(self)
+            server._disposal.dispose_soon(self)
 
     # Used by the room server.
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 
 from ..exceptions import JoinRefused, RoomError, RoomNotFound
@@ -61,7 +63,8 @@ class Seating:
         max_rooms: int,
     ) -> None:
         self.directory = directory
-        self.owner = ""  # this process, as the directory knows it
+        # This process, as the directory knows it (listen() names its port too).
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.max_rooms = max_rooms
         self.draining = False  # (RoomServer.drain: no new room here)
         self._types = types

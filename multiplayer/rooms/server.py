@@ -24,8 +24,6 @@ import contextlib
 import functools
 import inspect
 import logging
-import os
-import socket
 import ssl
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
@@ -141,10 +139,10 @@ class RoomServer:
         self._seating = Seating(
             self.directory, self._types, self._frames.rooms, self._writes, self._create, max_rooms
         )
-        self._seating.owner = f"{socket.gethostname()}:{os.getpid()}"
-        self._membership = Membership(self.directory, self._frames.rooms, self._types)
+        self._membership = Membership(
+            self.directory, self._frames.rooms, self._types, self._writes, self._disposal.unremoved
+        )
         self._forwarding = Forwarding(self.directory, cluster_secret)
-        self._writes.on_lost = self._membership.lost_write
         self._closing = False
         self._stopped = asyncio.Event()
 
@@ -188,14 +186,16 @@ class RoomServer:
         reuse_port: bool = False,
         advertise_host: str | None = None,
         public_host: str | None = None,
+        own_port: int = 0,
     ) -> None:
         """Listen on ``port`` (0 picks a free one: :attr:`local_port`); ``tls``: a
         ``wss://`` server. A cluster's processes may share the port (``reuse_port``:
         each then listens on a port of its own too), and reach each other at
-        ``advertise_host`` (``bind_address``, or the machine's name if that is "*").
-        With ``public_host`` (the name or address players reach this process by,
-        at its own port), a player who follows redirects (this library's clients)
-        is sent here directly by the others, rather than forwarded.
+        ``advertise_host`` (``bind_address``, or the machine's name if that is "*"),
+        at its own port (``own_port``; 0 picks a free one). With ``public_host``
+        (the name or address players reach this process by, at its own port), a
+        player who follows redirects (this library's clients) is sent here
+        directly by the others, rather than forwarded.
 
         Raises:
             InvalidState: It listens already, or was shut down.
@@ -206,10 +206,9 @@ class RoomServer:
         if self._door.listening or self._closing:
             raise InvalidState("this room server listens already (or was shut down)")
         port = self._door.listen(port, bind_address, tls, reuse_port)
-        own = self._door.listen(0, bind_address, tls) if reuse_port else port  # (forwarded)
-        self._seating.owner = f"{socket.gethostname()}:{own}:{os.getpid()}"
-        self._membership.listening(
-            self._seating.owner, bind_address, own, advertise_host, public_host
+        own = self._door.listen(own_port, bind_address, tls) if reuse_port else port
+        self._seating.owner = self._membership.listening(
+            bind_address, own, advertise_host, public_host
         )
 
     @property
@@ -306,7 +305,7 @@ class RoomServer:
             self._seating.release(seat)
             room._joining -= 1
             if seat.created and not room._joining and not room.peer._links:
-                self._dispose_soon(room)  # (no dispose_delay: no one was ever in)
+                self._disposal.dispose_soon(room)  # (no dispose_delay: no one was ever in)
             else:
                 self._check_empty(room)
             raise
@@ -413,13 +412,10 @@ class RoomServer:
         logger.exception(
             "room %s (%s): error in %s; disposing the room", room.code, room.room_type, where
         )
-        self._dispose_soon(room)
+        self._disposal.dispose_soon(room)
 
     def _check_empty(self, room: Room) -> None:
         self._disposal.check_empty(room, self._types.get(room.room_type).dispose_delay)
-
-    def _dispose_soon(self, room: Room) -> None:
-        self._disposal.dispose_soon(room)
 
     # Shutting down.
 
@@ -434,10 +430,8 @@ class RoomServer:
             self._seating.draining = True
             logger.info("draining: no new room here; %d to end", len(self._frames.rooms))
             await self._membership.drain()
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + (self.shutdown_timeout if timeout is None else timeout)
-            while self._frames.rooms and loop.time() < deadline and not self._closing:
-                await asyncio.sleep(min(0.05, max(0.0, deadline - loop.time())))
+            wait = self.shutdown_timeout if timeout is None else timeout
+            await _rooms_end(self._frames, wait, lambda: self._closing)
         await self.shutdown(timeout=0)
 
     async def shutdown(self, timeout: float | None = None) -> None:
@@ -455,15 +449,12 @@ class RoomServer:
         self._door.stop()
         for room in list(self._frames.rooms.values()):
             self._run_hook(room, room.on_shutdown)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + (self.shutdown_timeout if timeout is None else timeout)
-        while self._frames.rooms and loop.time() < deadline:
-            await asyncio.sleep(min(0.05, max(0.0, deadline - loop.time())))
+        await _rooms_end(self._frames, self.shutdown_timeout if timeout is None else timeout)
         for room in list(self._frames.rooms.values()):
-            self._dispose_soon(room)
+            self._disposal.dispose_soon(room)
         for join in list(self._joins):  # (an on_join still deciding: refused)
             join.cancel()
-        closed_by = loop.time() + self._closing_time
+        closed_by = asyncio.get_running_loop().time() + self._closing_time
         ending = [self._disposal.wait(), *self._joins]
         await _within(asyncio.gather(*ending, return_exceptions=True), closed_by)
         self._forwarding.close_all()
@@ -514,6 +505,17 @@ async def _unless_gone(
     with contextlib.suppress(asyncio.CancelledError, RoomError):
         await task
     return None
+
+
+async def _rooms_end(
+    frames: RoomFrames, timeout: float, stop: Callable[[], bool] = lambda: False
+) -> None:
+    """Wait until every room of ``frames`` has ended, ``timeout`` seconds at most, or
+    until ``stop()``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while frames.rooms and loop.time() < deadline and not stop():
+        await asyncio.sleep(min(0.05, max(0.0, deadline - loop.time())))
 
 
 def _now() -> float:

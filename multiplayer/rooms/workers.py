@@ -11,8 +11,9 @@ process with:
   directory: every worker of every machine points at the same one);
 * a ``RoomServer(cluster_secret=...)`` listening on ``--port`` with
   ``reuse_port``, so that the system spreads the players over the workers, and on a
-  port of its own, where the others forward the players of its rooms (or, with
-  ``--public-host``, redirect those that can follow a redirect).
+  port of its own (``--own-ports``, or any free one), where the others forward the
+  players of its rooms (or, with ``--public-host``, redirect those that can follow
+  a redirect).
 
 SIGTERM or SIGINT (Ctrl-C) to the command drains every worker: each makes no new
 room, lets its rooms end for ``--drain-timeout`` seconds, then exits; the command
@@ -74,6 +75,7 @@ async def serve_worker(
     drain_timeout: float,
     advertise_host: str | None = None,
     public_host: str | None = None,
+    own_port: int = 0,
     parent: int | None = None,
 ) -> None:
     """One worker: until SIGTERM or SIGINT, which drain it; or until its
@@ -91,6 +93,7 @@ async def serve_worker(
             reuse_port=True,
             advertise_host=advertise_host,
             public_host=public_host,
+            own_port=own_port,
         )
         loop = asyncio.get_running_loop()
         draining: list[asyncio.Task[None]] = []
@@ -117,8 +120,12 @@ async def _watch_parent(parent: int, drain: Callable[[], None]) -> None:
     drain()
 
 
-def _worker_command(args: argparse.Namespace) -> list[str]:
+def _worker_command(args: argparse.Namespace, index: int) -> list[str]:
+    """The command of worker ``index`` (0, 1, ...: its own port is the index's)."""
     command = [sys.executable, "-m", "multiplayer.rooms.workers", args.target, "--worker"]
+    command += ["--parent", str(os.getpid())]
+    if args.own_ports:
+        command += ["--own-port", str(args.own_ports + index)]
     names = ("port", "bind", "redis", "namespace", "drain_timeout", "advertise_host", "public_host")
     for name in names:
         value = getattr(args, name)
@@ -131,7 +138,6 @@ def supervise(args: argparse.Namespace, secret: str) -> int:
     """Run ``args.workers`` workers; start again one that dies; on SIGTERM or SIGINT,
     pass it on (each drains) and wait for them all."""
     env = {**os.environ, "MULTIPLAYER_CLUSTER_SECRET": secret}
-    command = [*_worker_command(args), "--parent", str(os.getpid())]
     stopping = False
     told: set[int] = set()  # the workers sent SIGTERM
 
@@ -141,7 +147,7 @@ def supervise(args: argparse.Namespace, secret: str) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    workers = [subprocess.Popen(command, env=env) for _ in range(args.workers)]
+    workers = [subprocess.Popen(_worker_command(args, i), env=env) for i in range(args.workers)]
     while True:
         time.sleep(0.2)
         if stopping:  # (every worker is told once, even one started just now)
@@ -161,7 +167,7 @@ def supervise(args: argparse.Namespace, secret: str) -> int:
                     flush=True,
                 )
                 time.sleep(_RESTART_DELAY)
-                workers[index] = subprocess.Popen(command, env=env)
+                workers[index] = subprocess.Popen(_worker_command(args, index), env=env)
 
 
 def _secret(args: argparse.Namespace) -> str:
@@ -194,6 +200,13 @@ def main(argv: list[str] | None = None) -> int:
         " library's clients) are sent to their room's worker there, at its own port,"
         " rather than forwarded",
     )
+    parser.add_argument(
+        "--own-ports",
+        type=int,
+        help="worker i listens on this port plus i as its own (by default, any free one):"
+        " the ports a firewall lets players in to, to be redirected",
+    )
+    parser.add_argument("--own-port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -216,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             drain_timeout=args.drain_timeout,
             advertise_host=args.advertise_host,
             public_host=args.public_host,
+            own_port=args.own_port,
             parent=args.parent,
         )
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from ..exceptions import DirectoryUnavailable, RoomNotFound
 from ..transport.log_budget import LineBudget, log_within
@@ -23,6 +23,8 @@ __all__ = ["Writes"]
 logger = logging.getLogger("multiplayer.rooms")
 
 lost_lines = LineBudget(logger, "lines about directory writes lost")
+
+T = TypeVar("T")
 
 
 class Writes:
@@ -34,9 +36,28 @@ class Writes:
         self._locks: dict[str, asyncio.Lock] = {}
         self._queued: dict[str, int] = {}
 
-    def write(self, code: str, operation: Awaitable[Any]) -> None:
+    async def run(self, code: str, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run ``operation()`` after the writes queued for room ``code`` (and before
+        those queued after it), and return what it returns: a write of the room's
+        state as it is when the write runs (a room put back in the directory with
+        its players counted then: a seat confirmed meanwhile is counted once).
+
+        Raises:
+            Whatever ``operation()`` raises.
+        """
+        lock = self._locks.setdefault(code, asyncio.Lock())
+        self._queued[code] = self._queued.get(code, 0) + 1
+        try:
+            async with lock:
+                return await operation()
+        finally:
+            self._done(code)
+
+    def write(
+        self, code: str, operation: Awaitable[Any], lost: Callable[[], None] | None = None
+    ) -> None:
         """Run ``operation`` (a directory call for room ``code``) after the others
-        queued for that room."""
+        queued for that room; ``lost`` is called too if it did not get there."""
         lock = self._locks.setdefault(code, asyncio.Lock())
         self._queued[code] = self._queued.get(code, 0) + 1
 
@@ -51,11 +72,16 @@ class Writes:
                 log_within(lost_lines, logger, logging.WARNING, "room %s: %s", code, exc)
                 if self.on_lost is not None:
                     self.on_lost()
+                if lost is not None:
+                    lost()
             except Exception:
                 logger.exception("room %s: a directory write failed", code)
             finally:
-                self._queued[code] -= 1
-                if not self._queued[code]:
-                    del self._queued[code], self._locks[code]
+                self._done(code)
 
         self._spawn(write())
+
+    def _done(self, code: str) -> None:
+        self._queued[code] -= 1
+        if not self._queued[code]:
+            del self._queued[code], self._locks[code]

@@ -147,8 +147,18 @@ async def test_a_join_at_another_process_is_forwarded_to_the_owner(
         api.send_bytes(b"through b", 1)
         await until(lambda: got == [(bob.peer_id, b"through b")], tree)
         assert room.seen == ["127.0.0.1", "127.0.0.1"]
-        info = await a.server.directory.get(ann.code)
-        assert (info.taken, info.held) == (2, 0)
+        await until_counted(a, ann.code, taken=2)
+
+
+async def until_counted(owner: Lobby, code: str, taken: int) -> None:
+    """Until the directory counts ``taken`` seats taken in room ``code``, none held
+    (the owner writes a seat as it admits the player: a moment after the join)."""
+
+    async def counted() -> bool:
+        info = await owner.server.directory.get(code)
+        return (info.taken, info.held) == (taken, 0)
+
+    await until(counted)
 
 
 async def test_join_or_create_at_two_processes_lands_in_one_room(
@@ -260,8 +270,7 @@ async def test_a_client_that_follows_is_redirected_to_the_owner(
         api.send_bytes(b"straight to a", 1)
         await until(lambda: got == [(bob.peer_id, b"straight to a")], tree)
         assert room.seen == ["127.0.0.1", "127.0.0.1"]
-        info = await a.server.directory.get(ann.code)
-        assert (info.taken, info.held) == (2, 0)
+        await until_counted(a, ann.code, taken=2)
         cid = await rooms.join_or_create(b.peer(), b.url, "hall")
         assert cid.code == ann.code and not b.server._forwarding.relays
         await until(lambda: len(room.clients) == 3)

@@ -6,15 +6,22 @@ to Redis they are separate processes; tests/cluster runs real ones.)"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import Any
+import dataclasses
+import signal
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, cast
 
 import pytest
 
 from multiplayer import RoomGone, rooms
 from multiplayer.rooms import Room, RoomInfo
+from multiplayer.rooms.directory import LocalDirectory
+from multiplayer.rooms.membership import Membership
 from multiplayer.rooms.redis_directory import RedisDirectory
+from multiplayer.rooms.room_types import RoomTypes
+from multiplayer.rooms.writes import Writes
 from tests.redis_server import RedisServer
 from tests.rooms.roomkit import Lobby, lobby, until
 
@@ -119,3 +126,98 @@ async def test_a_process_that_shuts_down_leaves_nothing_behind(
         assert await directory.addresses(owner) is None
         assert await info(directory, joined.code) is None
         assert await directory.listing() == []
+
+
+async def test_a_room_that_ends_while_redis_hangs_is_removed_once_it_answers(
+    own_redis: RedisServer,
+) -> None:
+    """The last player leaves while Redis does not answer: the room ends here, its
+    removal is lost (one warning); once Redis answers again, the next heartbeat
+    removes it, rather than leave it listed for as long as the process lives."""
+    directory = RedisDirectory(own_redis.url, namespace="cluster", timeout=0.3, **FAST)
+    try:
+        async with lobby(directory=directory) as a:
+            a.server.define("match", Match)
+            peer = a.peer()
+            joined = await rooms.create(peer, a.url, "match")
+            await until(lambda: joined.code in a.server.rooms)
+            assert own_redis.process is not None
+            own_redis.process.send_signal(signal.SIGSTOP)
+            try:
+                peer.close()
+                await until(lambda: not a.server.rooms)  # (ended here)
+                await until(lambda: bool(a.server._disposal.unremoved), timeout=3)
+            finally:
+                own_redis.process.send_signal(signal.SIGCONT)
+
+            async def gone() -> bool:
+                return await info(directory, joined.code) is None
+
+            await until(gone, timeout=5)
+            assert await directory.listing() == [] and not a.server._disposal.unremoved
+    finally:
+        await directory.aclose()
+
+
+class Ledger(LocalDirectory):
+    """A shared directory that lost this process's entry (each heartbeat says so),
+    whose restore is slow (until ``gate``): it counts a room's seats taken."""
+
+    shared = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.taken = 0
+        self.restoring = False
+        self.gate = asyncio.Event()
+
+    async def heartbeat(self, owner: str, addresses: Mapping[str, str]) -> bool:
+        return False
+
+    async def sweep(self) -> dict[str, list[str]]:
+        return {}
+
+    async def restore(self, owner: str, room: RoomInfo) -> bool:
+        self.restoring = True
+        await self.gate.wait()
+        self.taken = room.taken
+        return True
+
+    async def seat_taken(self) -> None:
+        self.taken += 1
+
+
+@dataclasses.dataclass
+class Played:
+    """What the membership reads of a live room."""
+
+    code: str = "K3M9QZ"
+    room_type: str = "match"
+    clients: list[int] = dataclasses.field(default_factory=lambda: [2])
+    private: bool = False
+    locked: bool = False
+    metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    disposed: bool = False
+
+
+async def test_a_room_put_back_while_a_player_joins_counts_it() -> None:
+    """The directory lost the room: a heartbeat puts it back, with its one player;
+    while that write is on its way, a second player is admitted and its seat
+    confirmed. The confirm waits for the restore (the room's writes are in order):
+    two seats are taken in the end, not the one the restore counted."""
+    ledger, room = Ledger(), Played()
+    types = RoomTypes()
+    types.define("match", Match)
+    writes = Writes(asyncio.ensure_future)
+    rooms_here = cast(Mapping[str, Room], {room.code: room})
+    membership = Membership(ledger, rooms_here, types, writes, set())
+    membership.listening("127.0.0.1", 9000, None)
+    beat = asyncio.ensure_future(membership.beat())
+    await until(lambda: ledger.restoring)
+    room.clients = [2, 3]  # (admitted: its seat's confirm is written)
+    writes.write(room.code, ledger.seat_taken())
+    await asyncio.sleep(0.01)
+    ledger.gate.set()
+    await beat
+    await until(lambda: not writes._queued)
+    assert ledger.taken == 2

@@ -7,6 +7,7 @@ restarting."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -80,10 +81,7 @@ async def test_join_or_create_is_single_flight_across_processes(
     one after another (never two half-empty rooms made by two processes at once)."""
     processes = [connect() for _ in range(4)]
     seats = await asyncio.gather(
-        *(
-            processes[i % 4].join_or_create("dice", f"p{i % 4}", max_clients=4)
-            for i in range(12)
-        )
+        *(processes[i % 4].join_or_create("dice", f"p{i % 4}", max_clients=4) for i in range(12))
     )
     codes = [seat.code for seat in seats]
     assert [seat.created for seat in seats].count(True) == 3
@@ -212,6 +210,55 @@ async def test_a_watcher_hears_of_changes_made_by_another_process(
 
     await until(heard)
     assert await here.changed(version) > version
+
+
+async def test_a_burst_of_calls_queues_for_the_connections(
+    connect: Callable[..., RedisDirectory],
+) -> None:
+    """Every room of a process ending at once: 3,000 calls at the same instant, over
+    4 connections, all get there (they wait for a free connection, none fails)."""
+    directory = connect(max_connections=4)
+    seat = await directory.create("dice", "a", max_clients=0)
+    await directory.confirm(seat)
+    await asyncio.gather(*(directory.leave(seat.code) for _ in range(3000)))
+    await directory.update(seat.code, locked=True)
+    assert (await directory.get(seat.code)).locked
+
+
+async def test_a_redis_that_stops_answering_is_unavailable_within_the_timeout(
+    own_redis: RedisServer,
+) -> None:
+    """A Redis that hangs (stopped, or a network that drops everything) does not
+    hang a call: it raises DirectoryUnavailable after ``timeout``; once Redis
+    answers again, so does the directory."""
+    directory = RedisDirectory(own_redis.url, namespace="cluster", timeout=0.3)
+    try:
+        seat = await directory.create("dice", "a")
+        assert own_redis.process is not None
+        own_redis.process.send_signal(signal.SIGSTOP)
+        started = time.monotonic()
+        try:
+            with pytest.raises(DirectoryUnavailable):
+                await directory.get(seat.code)
+            assert time.monotonic() - started < 2.0
+        finally:
+            own_redis.process.send_signal(signal.SIGCONT)
+        assert (await directory.get(seat.code)).owner == "a"
+    finally:
+        await directory.aclose()
+
+
+async def test_forget_removes_a_room_only_for_its_owner(
+    connect: Callable[..., RedisDirectory],
+) -> None:
+    directory = connect()
+    seat = await directory.create("dice", "a")
+    await directory.forget("b", seat.code)  # (not b's: Redis restarted, say)
+    assert (await directory.get(seat.code)).owner == "a"
+    await directory.forget("a", seat.code)
+    with pytest.raises(RoomNotFound):
+        await directory.get(seat.code)
+    assert await directory.listing() == []
 
 
 def test_dead_after_must_be_longer_than_the_heartbeat() -> None:
