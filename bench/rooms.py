@@ -69,7 +69,7 @@ from pathlib import Path
 from typing import Any
 
 from serve import Bench
-from served import Served, raise_file_limit, served
+from served import Measurable, raise_file_limit, served
 from soak import Process, expect, stdin_reader
 
 from multiplayer import SceneTree, WebSocketMultiplayerPeer, rooms
@@ -107,6 +107,7 @@ class Settings:
     window: int = 25  # joins at a time, per client process
     quiet: float = 60.0  # seconds to wait, at most, before each subject for a quiet machine
     retries: int = 2  # measurements again of a subject disturbed by other processes
+    client_fps: float = CLIENT_FPS  # each client tree's frames a second
 
     @classmethod
     def smoke(cls) -> Settings:
@@ -184,7 +185,9 @@ class Player:
         self._next = 0.0
         self._period = 0.0
 
-    async def enter(self, url: str, room_type: str | None, timeout: float) -> None:
+    async def enter(
+        self, url: str, room_type: str | None, timeout: float, fps: float = CLIENT_FPS
+    ) -> None:
         """Join (a room of ``room_type``, or the plain server), and return once in:
         the tree has seen the server (``connected_to_server``)."""
         api = self.tree.get_multiplayer()
@@ -210,7 +213,7 @@ class Player:
         api.multiplayer_peer = self.peer
         self.tree.root.add_child(self.node)
         self.running = asyncio.ensure_future(
-            self.tree.run(fps=CLIENT_FPS, event_driven=True, handle_signals=False)
+            self.tree.run(fps=fps, event_driven=True, handle_signals=False)
         )
         await asyncio.wait_for(joined, timeout)
 
@@ -243,7 +246,9 @@ class Player:
         await self.peer.wait_closed()
 
 
-async def drive_clients(count: int, room_type: str | None, window: int, seed: int) -> None:
+async def drive_clients(
+    count: int, room_type: str | None, window: int, seed: int, fps: float = CLIENT_FPS
+) -> None:
     """``count`` clients, told what to do on stdin: ``join URL`` (answered
     ``joined {json}``), then ``go RATE`` and ``stop`` (answered ``result {json}``),
     and ``close``."""
@@ -258,7 +263,7 @@ async def drive_clients(count: int, room_type: str | None, window: int, seed: in
     async def join(player: Player) -> str | None:
         async with joining:
             try:
-                await player.enter(url, room_type, timeout=30)
+                await player.enter(url, room_type, timeout=30, fps=fps)
             except Exception as exc:
                 return f"{type(exc).__name__}: {exc}"
             return None
@@ -329,6 +334,7 @@ async def start_drivers(subject: Subject, settings: Settings, drivers: list[Proc
     counts = [len(range(i, subject.clients, settings.processes)) for i in range(settings.processes)]
     for index, count in enumerate(c for c in counts if c):
         args = ["--count", str(count), "--window", str(settings.window)]
+        args += ["--fps", str(settings.client_fps)]
         args += ["--seed", str(index)]
         if subject.room_type is not None:
             args += ["--room-type", subject.room_type]
@@ -368,7 +374,7 @@ async def measure(subject: Subject, settings: Settings, profile: Path | None = N
 
 
 async def _measure(
-    server: Served,
+    server: Measurable,
     drivers: list[Process],
     subject: Subject,
     settings: Settings,
@@ -412,7 +418,7 @@ async def _measure(
 
 
 async def _calls(
-    server: Served,
+    server: Measurable,
     drivers: list[Process],
     settings: Settings,
     profile: Path | None,
@@ -677,6 +683,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     clients.add_argument("--count", type=int, required=True)
     clients.add_argument("--room-type", help="join_or_create this (default: a plain server)")
     clients.add_argument("--window", type=int, default=Settings.window)
+    clients.add_argument("--fps", type=float, default=CLIENT_FPS, help="the clients' frames")
     clients.add_argument("--seed", type=int, default=0)
     defaults = Settings()
     parser.add_argument("--smoke", action="store_true", help="5 rooms of 2, 0.5 s: seconds")
@@ -696,7 +703,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--top", type=int, default=15, help="--profile: functions shown")
     args = parser.parse_args(argv)
     if args.role == "clients":
-        asyncio.run(drive_clients(args.count, args.room_type, args.window, args.seed))
+        asyncio.run(drive_clients(args.count, args.room_type, args.window, args.seed, args.fps))
         return
     if args.smoke:
         settings = Settings.smoke()

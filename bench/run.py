@@ -4,6 +4,7 @@
     python bench/run.py --smoke      # a few seconds each: checks they all still run
     python bench/run.py --markdown   # the table as Markdown (the README's)
     python bench/run.py --only rpc_rtt fanout
+    python bench/run.py --skip soak cluster
     python bench/run.py --only soak --soak-seconds 600
 
 Each benchmark measures this library and its baselines in the same run, with the
@@ -15,8 +16,10 @@ benchmarks: ``wire_bytes``, ``rpc_rtt``, ``rpc_throughput``, ``fanout``, ``sync`
 server process on one core keeps at 20 Hz, all connected), ``soak``
 (``bench/soak.py``: 200 clients calling and syncing while their links are cut at
 random) and ``rooms`` (``bench/rooms.py``: a room server of 100 rooms of 4 clients
-calling, against one room of 4, one room of 400 and a plain server of 400). The
-soak and the rooms check as well as measure: if a call or a session is lost, a
+calling, against one room of 4, one room of 400 and a plain server of 400) and
+``cluster`` (``bench/cluster.py``: 2,000 clients in 500 rooms over 4 worker
+processes sharing a Redis, against one process; it needs ``redis-server``). The
+soak, the rooms and the cluster check as well as measure: if a call or a session is lost, a
 delivery comes out of order, or a client fails to join, the run exits with status
 1 after the table.
 """
@@ -28,6 +31,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import time
@@ -42,6 +46,7 @@ sys.path.insert(0, str(HERE))
 sys.path.append(str(HERE.parent))  # (after PYTHONPATH: build/compiled wins)
 
 import capacity as capacity_bench  # noqa: E402
+import cluster as cluster_bench  # noqa: E402
 import connections as connections_bench  # noqa: E402
 import fast_path as fast_path_bench  # noqa: E402
 import replicate  # noqa: E402
@@ -519,6 +524,20 @@ async def rooms(smoke: bool) -> list[Row]:
     return [Row(**row) for row in rooms_bench.rows(report)]
 
 
+async def cluster(smoke: bool) -> list[Row]:
+    """4 worker processes sharing a Redis (players redirected, or forwarded) against
+    one process: 2,000 clients in 500 rooms; and the time for 1,000 to join. It needs
+    redis-server: without it, one line says so, and no row."""
+    if shutil.which("redis-server") is None:
+        print("cluster: SKIPPED: it needs redis-server (apt install redis-server)", file=sys.stderr)
+        return []
+    report = await cluster_bench.run(
+        cluster_bench.Settings.smoke() if smoke else cluster_bench.Settings()
+    )
+    FAILURES.extend(f"cluster: {failure}" for failure in report.failures())
+    return [Row(**row) for row in cluster_bench.rows(report)]
+
+
 BENCHMARKS = {
     "wire_bytes": wire_bytes,
     "rpc_rtt": rpc_rtt,
@@ -530,6 +549,7 @@ BENCHMARKS = {
     "capacity": capacity,
     "soak": soak,
     "rooms": rooms,
+    "cluster": cluster,
 }
 
 
@@ -585,10 +605,10 @@ def describe_machine() -> str:
     )
 
 
-async def main(smoke: bool, only: list[str], out: Path, as_markdown: bool) -> None:
+async def main(smoke: bool, only: list[str], skip: list[str], out: Path, as_markdown: bool) -> None:
     rows: list[Row] = []
     for name, benchmark in BENCHMARKS.items():
-        if not only or name in only:
+        if (not only or name in only) and name not in skip:
             rows += await benchmark(smoke)
     print(markdown(rows) if as_markdown else table(rows))
     machine = describe_machine()
@@ -608,6 +628,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="a few seconds per benchmark")
     parser.add_argument("--only", nargs="*", default=[], choices=list(BENCHMARKS))
+    parser.add_argument("--skip", nargs="*", default=[], choices=list(BENCHMARKS))
     parser.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--soak-seconds", type=float, default=SOAK.seconds, help="full run")
@@ -615,4 +636,4 @@ if __name__ == "__main__":
     args = parser.parse_args()
     SOAK.seconds, SOAK.clients = args.soak_seconds, args.soak_clients
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    asyncio.run(main(args.smoke, args.only, args.json, args.markdown))
+    asyncio.run(main(args.smoke, args.only, args.skip, args.json, args.markdown))

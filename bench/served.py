@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 HERE = Path(__file__).resolve().parent
 
@@ -26,6 +27,19 @@ class Stats:
     rss_kib: int | None  # its resident memory
     peers: int  # the peers it has admitted (-1: its kind does not say)
     rooms: int = -1  # the rooms alive in it (-1: not a room server)
+
+
+class Measurable(Protocol):
+    """A server the benchmarks measure from outside: a :class:`Served` process, or
+    a cluster of them (``bench/cluster.py``)."""
+
+    url: str
+
+    async def stats(self, collect: bool = False) -> Stats: ...
+
+    async def ask(self, command: str) -> Stats: ...
+
+    async def wait_for_peers(self, count: int, timeout: float = 60) -> Stats: ...
 
 
 class Served:

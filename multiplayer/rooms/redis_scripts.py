@@ -10,6 +10,9 @@ The keys, under the directory's namespace ``ns``:
 * ``ns:holds:CODE``: a sorted set of the seats held for joins in progress, by
   expiry (ms, Redis's clock: every process reads the same one);
 * ``ns:public``, ``ns:public:TYPE``: the codes of the listed rooms;
+* ``ns:open:TYPE``: those of the listed rooms of the type that are neither locked
+  nor full (their taken seats; held ones expire): what ``join_or_create`` looks
+  at, so that it reads the rooms it may choose, not every full one;
 * ``ns:owned:OWNER``: the codes of the rooms a process owns;
 * ``ns:process:OWNER``: a process's addresses (JSON), expiring unless its
   heartbeat renews it; ``ns:processes``: every process by its last heartbeat (ms);
@@ -68,6 +71,17 @@ local function list_it(code, room_type, private)
     redis.call('SADD', ns .. ':public:' .. room_type, code)
   end
 end
+local function index(code)
+  local r = redis.call('HMGET', ns .. ':room:' .. code, 'type', 'max', 'taken', 'private',
+    'locked')
+  if not r[1] then return end
+  local max, taken = tonumber(r[2]), tonumber(r[3])
+  if tonumber(r[4]) == 0 and tonumber(r[5]) == 0 and (max == 0 or taken < max) then
+    redis.call('SADD', ns .. ':open:' .. r[1], code)
+  else
+    redis.call('SREM', ns .. ':open:' .. r[1], code)
+  end
+end
 local function forget(code)
   local room = ns .. ':room:' .. code
   local r = redis.call('HMGET', room, 'type', 'owner')
@@ -75,6 +89,7 @@ local function forget(code)
   redis.call('DEL', room, ns .. ':holds:' .. code)
   redis.call('SREM', ns .. ':public', code)
   redis.call('SREM', ns .. ':public:' .. r[1], code)
+  redis.call('SREM', ns .. ':open:' .. r[1], code)
   redis.call('SREM', ns .. ':owned:' .. r[2], code)
   return 1
 end
@@ -86,6 +101,7 @@ local function create(room_type, owner, max, private, meta, ticket, hold_ms, now
         'private', private, 'locked', 0, 'meta', meta)
       redis.call('SADD', ns .. ':owned:' .. owner, code)
       list_it(code, room_type, private)
+      index(code)
       hold(code, ticket, now, hold_ms)
       bump()
       return {'created', code}
@@ -118,12 +134,13 @@ return {'held', code}
 
 # ARGV: ns, type, owner, max, meta, criteria, ticket, hold_ms, code...
 # The fullest public, unlocked room of the type whose metadata has the criteria, with
-# a free seat, in a process not draining; or a new one.
+# a free seat, in a process not draining; or a new one. (It reads the open rooms of
+# the type: those neither full nor locked.)
 _JOIN_OR_CREATE = """
 local room_type, criteria = ARGV[2], cjson.decode(ARGV[6])
 local now = now_ms()
 local best, best_count = nil, -1
-for _, code in ipairs(redis.call('SMEMBERS', ns .. ':public:' .. room_type)) do
+for _, code in ipairs(redis.call('SMEMBERS', ns .. ':open:' .. room_type)) do
   local room = read(code, now)
   if room and room[8] == 0
      and redis.call('SISMEMBER', ns .. ':draining', room[3]) == 0
@@ -155,6 +172,7 @@ local room = ns .. ':room:' .. ARGV[2]
 if redis.call('EXISTS', room) == 0 then return 0 end
 redis.call('ZREM', ns .. ':holds:' .. ARGV[2], ARGV[3])
 redis.call('HINCRBY', room, 'taken', 1)
+index(ARGV[2])
 bump()
 return 1
 """
@@ -171,6 +189,7 @@ local room = ns .. ':room:' .. ARGV[2]
 local taken = tonumber(redis.call('HGET', room, 'taken'))
 if taken and taken > 0 then
   redis.call('HINCRBY', room, 'taken', -1)
+  index(ARGV[2])
   bump()
 end
 return 0
@@ -187,6 +206,7 @@ if ARGV[4] ~= '' then
   list_it(code, redis.call('HGET', key, 'type'), tonumber(ARGV[4]))
 end
 if ARGV[5] ~= '' then redis.call('HSET', key, 'meta', ARGV[5]) end
+index(code)
 bump()
 return {'room', read(code, now_ms())}
 """
@@ -295,6 +315,7 @@ redis.call('HSET', key, 'type', ARGV[4], 'owner', owner, 'max', ARGV[5], 'taken'
   'private', ARGV[7], 'locked', ARGV[8], 'meta', ARGV[9])
 redis.call('SADD', ns .. ':owned:' .. owner, code)
 list_it(code, ARGV[4], tonumber(ARGV[7]))
+index(code)
 bump()
 return 'restored'
 """

@@ -261,6 +261,40 @@ async def test_forget_removes_a_room_only_for_its_owner(
     assert await directory.listing() == []
 
 
+async def test_join_or_create_reads_only_the_open_rooms(
+    connect: Callable[..., RedisDirectory],
+) -> None:
+    """The rooms join_or_create may choose are kept apart (``ns:open:TYPE``): a
+    room leaves that set when its last seat is taken, it is locked, made private
+    or removed, and comes back when a seat is free again or it is unlocked; so a
+    match among many full rooms reads the open ones only."""
+    directory = connect()
+    key = f"{directory.namespace}:open:dice"
+
+    async def open_rooms() -> set[str]:
+        return {str(code) for code in await directory.redis.smembers(key)}
+
+    seat = await directory.create("dice", "a", max_clients=2)
+    code = seat.code
+    await directory.create("dice", "a", private=True)
+    assert await open_rooms() == {code}
+    await directory.confirm(seat)
+    await directory.confirm(await directory.join_or_create("dice", "b"))
+    assert await open_rooms() == set()  # (full)
+    await directory.leave(code)
+    assert await open_rooms() == {code}
+    await directory.update(code, locked=True)
+    assert await open_rooms() == set()
+    await directory.update(code, locked=False)
+    assert await open_rooms() == {code}
+    await directory.update(code, private=True)
+    assert await open_rooms() == set()
+    await directory.update(code, private=False)
+    assert (await directory.join_or_create("dice", "b")).code == code
+    await directory.remove(code)
+    assert await open_rooms() == set()
+
+
 def test_dead_after_must_be_longer_than_the_heartbeat() -> None:
     with pytest.raises(ValueError, match="dead_after"):
         RedisDirectory(heartbeat_interval=2.0, dead_after=2.0)
