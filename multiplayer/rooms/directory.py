@@ -219,8 +219,9 @@ class RoomDirectory(abc.ABC):
         return None  # (one process: its rooms are removed as they end)
 
     async def forget(self, owner: str, code: str) -> None:
-        """Remove room ``code`` if ``owner`` still owns it (its removal was lost)."""
-        return None  # (one process: no removal is lost)
+        """Remove room ``code`` if ``owner`` still owns it (its removal was lost, or
+        its creation failed half-way)."""
+        return None
 
 
 class LocalDirectory(RoomDirectory):
@@ -329,6 +330,11 @@ class LocalDirectory(RoomDirectory):
         if self._rooms.pop(code, None) is not None:
             self._holds.pop(code, None)
             self._bump()
+
+    async def forget(self, owner: str, code: str) -> None:
+        room = self._rooms.get(code)
+        if room is not None and room.owner == owner:
+            await self.remove(code)
 
     # Reading.
 

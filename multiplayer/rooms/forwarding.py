@@ -39,6 +39,7 @@ from ..transport.redirects import FOLLOW_HEADER
 from ..transport.websocket_peer_link import PeerLink, hand_off_routed, redirect_routed
 from .directory import RoomDirectory, Seat
 from .front import Front
+from .paths import Action, room_path
 from .seating import Elsewhere
 
 __all__ = [
@@ -122,7 +123,7 @@ def _unb64(text: str) -> bytes:
 def follows(conn: PeerLink) -> bool:
     """Whether the client of ``conn`` (its request held) follows redirects."""
     routed = conn.routed
-    return routed is not None and routed[0].headers.get(FOLLOW_HEADER) == "1"
+    return routed is not None and routed[0].headers.get_all(FOLLOW_HEADER) == ["1"]
 
 
 def close_frame(code: int, reason: str) -> bytes:
@@ -332,36 +333,50 @@ class Forwarding:
         return found
 
     async def forward(
-        self, front: Front, elsewhere: Elsewhere, release: Callable[[], None]
+        self, front: Front, elsewhere: Elsewhere, release: Callable[[], None], path: str
     ) -> bool:
-        """Send the player of ``front`` on to the owner of its room (``elsewhere``);
-        False if the connection ended meanwhile. ``release`` gives the seat back
-        when the player does not get there.
+        """Send the player of ``front``, which asked for ``path`` (as :mod:`.paths`
+        writes it), on to the owner of its room (``elsewhere``): redirected if it
+        can follow and the owner has a public address, else forwarded. False if the
+        connection ended meanwhile. ``release`` gives the seat back when the player
+        does not get there (whatever went wrong).
 
         Raises:
             RoomNotFound: Nothing is forwarded here (no secret).
             RoomGone: The owner is not alive, or cannot be reached.
+            DirectoryUnavailable: Where the owner is cannot be read.
         """
-        if self.tickets is None:
+        try:
+            if self.tickets is None:
+                raise RoomNotFound(str(elsewhere))
+            addresses = await self.directory.addresses(elsewhere.owner)
+            public = addresses.get("public") if addresses is not None else None
+            if public and follows(front.conn):
+                scheme = "wss" if front.conn.secure else "ws"
+                sent = self._redirect(front, elsewhere.seat, f"{scheme}://{public}{path}")
+            else:
+                sent = await self._relay(front, elsewhere.seat, addresses)
+        except BaseException:
             release()
-            raise RoomNotFound(str(elsewhere))
-        seat = elsewhere.seat
-        addresses = await self.directory.addresses(elsewhere.owner)
-        public = addresses.get("public") if addresses is not None else None
-        if public and follows(front.conn):
-            return self._redirect(front, seat, public, release)
+            raise
+        if not sent:
+            release()
+        return sent
+
+    async def _relay(self, front: Front, seat: Seat, addresses: dict[str, str] | None) -> bool:
+        """Forward the player: connect to the owner, hand it the held request with a
+        ticket, relay both ways; False if the connection ended meanwhile."""
+        assert self.tickets is not None
         relay = Relay()
         try:
             if addresses is None:
                 raise OSError("not in the directory")
             await relay.connect(addresses["host"], int(addresses["port"]))
         except (OSError, KeyError, ValueError) as exc:
-            release()
             relay.abort()
             raise RoomGone(f"room {seat.code}: its server cannot be reached ({exc})") from None
         handed = hand_off_routed(front.conn)
         if handed is None:
-            release()
             relay.abort()
             return False
         request, transport, after = handed
@@ -371,21 +386,15 @@ class Forwarding:
         relay.attach(transport, request.serialize() + after)
         return True
 
-    def _redirect(self, front: Front, seat: Seat, public: str, release: Callable[[], None]) -> bool:
-        """Send the player straight to the owner, at its ``public`` address: the
-        same request there, with a ticket for the seat held here (a resume holds
-        none); False if the connection ended meanwhile."""
+    def _redirect(self, front: Front, seat: Seat, location: str) -> bool:
+        """Send the player straight to the owner, at ``location``: with a ticket for
+        the seat held here (a resume holds none); False if the connection ended
+        meanwhile."""
         assert self.tickets is not None
-        request = front.conn.routed
-        assert request is not None
-        scheme = "wss" if front.conn.secure else "ws"
         headers: tuple[tuple[str, str], ...] = ()
         if seat.ticket:  # (the owner sees the player itself: no address in it)
             headers = ((TICKET_HEADER, self.tickets.make(seat.code, seat.ticket, "")),)
-        if redirect_routed(front.conn, f"{scheme}://{public}{request[0].path}", headers):
-            return True
-        release()
-        return False
+        return redirect_routed(front.conn, location, headers)
 
     async def resume_elsewhere(self, front: Front, code: str, here: str) -> bool:
         """Forward a resume into a room of another process than ``here``; False if
@@ -399,7 +408,8 @@ class Forwarding:
         info = await self.directory.get(code)
         if info.owner == here:
             return False
-        await self.forward(front, Elsewhere(Seat(code, ""), info.owner), lambda: None)
+        path = room_path(Action.RESUME, code)
+        await self.forward(front, Elsewhere(Seat(code, ""), info.owner), lambda: None, path)
         return True
 
     def close_all(self) -> None:

@@ -148,6 +148,28 @@ class FrontDoor:
         self._listeners.append(listener)
         return listener.local_port
 
+    def listen_shared(
+        self,
+        port: int,
+        bind_address: str,
+        tls: ssl.SSLContext | None,
+        reuse_port: bool,
+        own_port: int,
+    ) -> tuple[int, int]:
+        """Listen on ``port``, and, if it is shared (``reuse_port``), on a port of
+        this process's own too (``own_port``; 0: any free one), where it is reached
+        by the others of a cluster (and by redirected players): the two ports.
+
+        Raises:
+            OSError: An address cannot be bound.
+            ValueError: ``tls`` is not a server context, or ``own_port`` is given
+                without ``reuse_port``.
+        """
+        if own_port and not reuse_port:
+            raise ValueError("own_port is the port of a process sharing one: reuse_port=True")
+        port = self.listen(port, bind_address, tls, reuse_port)
+        return port, self.listen(own_port, bind_address, tls) if reuse_port else port
+
     @property
     def listening(self) -> bool:
         """It was told to listen (and may have stopped since)."""

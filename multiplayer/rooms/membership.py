@@ -85,7 +85,8 @@ class Membership:
             host = socket.gethostname() if bind_address in ("*", "") else bind_address
         self.addresses = {"host": host, "port": str(port)}
         if public_host:
-            public = f"[{public_host}]" if ":" in public_host else public_host
+            bare = ":" in public_host and not public_host.startswith("[")  # (IPv6)
+            public = f"[{public_host}]" if bare else public_host
             self.addresses["public"] = f"{public}:{port}"
         return self.owner
 

@@ -65,9 +65,10 @@ class RedisDirectory(RoomDirectory):
         max_connections: Connections to Redis at most: a call waits for one to be
             free (at most ``timeout``), so that a burst of changes (every room of a
             process ending at once) queues rather than fails.
-        timeout: Seconds a call to Redis may take, waiting for a connection
-            included: past it, it raises DirectoryUnavailable (a Redis that stops
-            answering does not hang the joins).
+        timeout: Seconds each step of a call to Redis may take (waiting for a free
+            connection, connecting, reading the answer): past it, the call raises
+            DirectoryUnavailable, so a Redis that stops answering does not hang the
+            joins.
         client: A ``redis.asyncio.Redis`` to use instead of one made from ``url``
             (it must decode responses: ``decode_responses=True``).
 

@@ -142,6 +142,7 @@ local now = now_ms()
 local best, best_count = nil, -1
 for _, code in ipairs(redis.call('SMEMBERS', ns .. ':open:' .. room_type)) do
   local room = read(code, now)
+  if not room then redis.call('SREM', ns .. ':open:' .. room_type, code) end
   if room and room[8] == 0
      and redis.call('SISMEMBER', ns .. ':draining', room[3]) == 0
      and (room[4] == 0 or room[4] - room[5] - room[6] > 0) then

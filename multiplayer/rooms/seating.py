@@ -200,6 +200,8 @@ class Seating:
                 raise Elsewhere(seat, info.owner)
             remaining = deadline - loop.time()
             if remaining <= 0:
+                if not info.taken and info.held <= 1:  # (only this seat: its creation
+                    await self.directory.forget(self.owner, code)  # here failed half-way)
                 raise RoomNotFound(f"room {code} has ended")
             self._started.clear()
             with contextlib.suppress(TimeoutError):  # (or its entry goes: look again)

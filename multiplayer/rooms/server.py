@@ -48,7 +48,7 @@ from .frames import RoomFrames
 from .front import Front, FrontDoor
 from .listing import Listing
 from .membership import Membership
-from .paths import Action, RoomRequest, parse_path
+from .paths import Action, RoomRequest, parse_path, room_path
 from .room import JoinRequest, Room, Scene
 from .room_types import RoomTypes
 from .seating import AtCapacity, Elsewhere, Seating
@@ -200,13 +200,12 @@ class RoomServer:
         Raises:
             InvalidState: It listens already, or was shut down.
             OSError: The address cannot be bound.
-            ValueError: ``tls`` is not a server context, or ``reuse_port`` is not
-                supported here.
+            ValueError: ``tls`` is not a server context, ``reuse_port`` is not
+                supported here, or ``own_port`` is given without it.
         """
         if self._door.listening or self._closing:
             raise InvalidState("this room server listens already (or was shut down)")
-        port = self._door.listen(port, bind_address, tls, reuse_port)
-        own = self._door.listen(own_port, bind_address, tls) if reuse_port else port
+        _, own = self._door.listen_shared(port, bind_address, tls, reuse_port, own_port)
         self._seating.owner = self._membership.listening(
             bind_address, own, advertise_host, public_host
         )
@@ -262,7 +261,8 @@ class RoomServer:
                 decided = await _unless_gone(front, deciding, self._tasks.running)
             except Elsewhere as elsewhere:  # (the owner takes the player, and the seat)
                 release = functools.partial(self._seating.release, elsewhere.seat)
-                await self._forwarding.forward(front, elsewhere, release)
+                path = room_path(wanted.action, wanted.target, wanted.options)
+                await self._forwarding.forward(front, elsewhere, release, path)
                 return
             if decided is not None:
                 self._hand_over(front, *decided)

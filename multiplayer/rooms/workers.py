@@ -212,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be 1 or more")
+    if args.own_ports is not None and not 0 < args.own_ports <= 65536 - args.workers:
+        parser.error(f"--own-ports: {args.workers} ports from {args.own_ports} are no ports")
     secret = _secret(args)
     if not args.worker:
         return supervise(args, secret)

@@ -28,13 +28,14 @@ T = TypeVar("T")
 
 
 class Writes:
-    """Runs directory writes as tasks, in order per room code."""
+    """Runs directory writes as tasks, in order per room code: each waits for the
+    one queued before it for the same room (queued as the call is made, not when
+    its task first runs)."""
 
     def __init__(self, spawn: Callable[[Any], asyncio.Task[Any]]) -> None:
         self._spawn = spawn
         self.on_lost: Callable[[], None] | None = None  # a write that did not get there
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._queued: dict[str, int] = {}
+        self.pending: dict[str, asyncio.Future[None]] = {}  # each room's last write
 
     async def run(self, code: str, operation: Callable[[], Awaitable[T]]) -> T:
         """Run ``operation()`` after the writes queued for room ``code`` (and before
@@ -45,26 +46,26 @@ class Writes:
         Raises:
             Whatever ``operation()`` raises.
         """
-        lock = self._locks.setdefault(code, asyncio.Lock())
-        self._queued[code] = self._queued.get(code, 0) + 1
+        before, mine = self._queue(code)
         try:
-            async with lock:
-                return await operation()
+            if before is not None:
+                await asyncio.shield(before)
+            return await operation()
         finally:
-            self._done(code)
+            self._done(code, mine)
 
     def write(
         self, code: str, operation: Awaitable[Any], lost: Callable[[], None] | None = None
     ) -> None:
         """Run ``operation`` (a directory call for room ``code``) after the others
         queued for that room; ``lost`` is called too if it did not get there."""
-        lock = self._locks.setdefault(code, asyncio.Lock())
-        self._queued[code] = self._queued.get(code, 0) + 1
+        before, mine = self._queue(code)
 
         async def write() -> None:
             try:
-                async with lock:
-                    await operation
+                if before is not None:
+                    await asyncio.shield(before)
+                await operation
             except RoomNotFound:
                 pass  # (removed meanwhile: nothing left to change)
             except DirectoryUnavailable as exc:
@@ -77,11 +78,18 @@ class Writes:
             except Exception:
                 logger.exception("room %s: a directory write failed", code)
             finally:
-                self._done(code)
+                self._done(code, mine)
 
         self._spawn(write())
 
-    def _done(self, code: str) -> None:
-        self._queued[code] -= 1
-        if not self._queued[code]:
-            del self._queued[code], self._locks[code]
+    def _queue(self, code: str) -> tuple[asyncio.Future[None] | None, asyncio.Future[None]]:
+        """The write before this one for ``code`` (None: none), and this one's."""
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        before = self.pending.get(code)
+        self.pending[code] = mine
+        return before, mine
+
+    def _done(self, code: str, mine: asyncio.Future[None]) -> None:
+        mine.set_result(None)
+        if self.pending.get(code) is mine:
+            del self.pending[code]

@@ -6,8 +6,10 @@ Godot's ``WebSocketPeer`` fail on it, so a server redirects only a client that
 said it follows (:data:`FOLLOW_HEADER` in its request); the others it serves
 itself (a room server of a cluster forwards them, docs/scaling.md). This
 library's clients say so, and follow up to :data:`MAX_REDIRECTS` hops within
-their ``handshake_timeout``, as websockets' own ``connect()`` does; never from
-``wss://`` down to ``ws://``.
+their ``handshake_timeout``; never from ``wss://`` down to ``ws://``. As websockets'
+``connect()`` does, a hop to another host does not carry the credentials of the
+first request (:data:`CREDENTIALS`): a server that redirects cannot hand them to a
+third party.
 
 The redirect may carry headers for the next request (:data:`CARRIED_HEADERS`: a
 room cluster's signed ticket, which says what was decided already). Plain
@@ -21,6 +23,7 @@ from collections.abc import Iterable
 
 __all__ = [
     "CARRIED_HEADERS",
+    "CREDENTIALS",
     "FOLLOW_HEADER",
     "MAX_REDIRECTS",
     "REDIRECT_STATUSES",
@@ -36,6 +39,8 @@ MAX_REDIRECTS = 3
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CARRIED_HEADERS = ("Multiplayer-Ticket",)
 """Headers of a redirect that the client sends with its next request."""
+CREDENTIALS = ("Authorization", "Cookie", "Proxy-Authorization")
+"""Headers of the client's own that a hop to another host leaves out."""
 
 
 def follow_headers(backend: str) -> tuple[tuple[str, str], ...]:
@@ -45,12 +50,16 @@ def follow_headers(backend: str) -> tuple[tuple[str, str], ...]:
 
 
 class Redirected(ConnectionError):
-    """The server sent the client on to ``url`` (with ``headers`` for its request)."""
+    """The server sent the client on to ``url`` (with ``headers`` for its request);
+    ``same_host``: to the host of the URL it was asked for (another port, say)."""
 
-    def __init__(self, url: str, headers: tuple[tuple[str, str], ...] = ()) -> None:
+    def __init__(
+        self, url: str, headers: tuple[tuple[str, str], ...] = (), same_host: bool = True
+    ) -> None:
         super().__init__(f"the server redirected the connection to {url}")
         self.url = url
         self.headers = headers
+        self.same_host = same_host
 
 
 def redirect_of(
@@ -65,24 +74,28 @@ def redirect_of(
     location = found.get("location", "")
     if not location:
         return ConnectionError(f"the server answered {status} with no Location")
-    target = urllib.parse.urljoin(_as_http(url), location.strip())
-    scheme = urllib.parse.urlsplit(target).scheme
-    target = {"http": "ws", "https": "wss"}.get(scheme, scheme) + target[len(scheme) :]
-    if not target.startswith(("ws://", "wss://")):
-        return ConnectionError(f"the server redirected the connection to {location!r}")
-    if _as_http(url).startswith("https://") and target.startswith("ws://"):
-        return ConnectionError(f"the server redirected a wss:// connection to {target}")
+    asked = urllib.parse.urlsplit(_as_http(url))
+    try:
+        target = urllib.parse.urlsplit(urllib.parse.urljoin(asked.geturl(), location.strip()))
+        host = target.hostname
+    except ValueError:
+        host = None
+    schemes = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
+    scheme = schemes.get(target.scheme.lower()) if host else None
+    if scheme is None:
+        return ConnectionError(f"the server redirected the connection to {location[:100]!r}")
+    if asked.scheme.lower() == "https" and scheme == "ws":
+        return ConnectionError(f"the server redirected a wss:// connection to {location!r}")
     carried = tuple(
         (name, found[name.lower()]) for name in CARRIED_HEADERS if name.lower() in found
     )
-    return Redirected(target, carried)
+    same_host = host == asked.hostname
+    return Redirected(target._replace(scheme=scheme).geturl(), carried, same_host)
 
 
 def _as_http(url: str) -> str:
     """``url`` with an http(s) scheme (urljoin knows how to resolve those); no
     scheme is ``ws://``, as for ``connect_to_url``."""
     url = url if "://" in url else "ws://" + url
-    for ws, http in (("ws://", "http://"), ("wss://", "https://")):
-        if url.startswith(ws):
-            return http + url[len(ws) :]
-    return url
+    scheme, _, rest = url.partition("://")
+    return {"ws": "http", "wss": "https"}.get(scheme.lower(), scheme) + "://" + rest

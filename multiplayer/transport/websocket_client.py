@@ -25,7 +25,7 @@ import urllib.parse
 from ..exceptions import ProtocolError, RoomError
 from .framing.base import Greeting
 from .peer import TARGET_PEER_SERVER
-from .redirects import MAX_REDIRECTS, Redirected, follow_headers
+from .redirects import CREDENTIALS, MAX_REDIRECTS, Redirected, follow_headers
 from .tls import TLSOptions
 from .websocket_base import CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR, WebSocketPeerBase
 from .websocket_link import (
@@ -80,6 +80,7 @@ class WebSocketClientSide:
         self._grace = 0.0  # how long to try to resume a lost session (0: never)
         self._resume_url = url  # where to (the server may name another path)
         self._hops = 0  # redirects followed
+        self._elsewhere = False  # a redirect went to another host: no credentials
         self.reconnection: Reconnection | None = None  # the last one
 
     def start(self) -> None:
@@ -95,9 +96,14 @@ class WebSocketClientSide:
         self._timer = loop.call_later(self._peer.handshake_timeout, self._timed_out)
 
     def _connect(self, url: str, headers: tuple[tuple[str, str], ...] = ()) -> None:
-        """Connect to ``url`` (the first time, or where a redirect said)."""
+        """Connect to ``url`` (the first time, or where a redirect said).
+
+        Raises:
+            ValueError: The URL is invalid (a redirect's: see _progressed).
+        """
         peer = self._peer
-        self._ws = peer._new_ws(follow_headers(peer.backend) + headers)
+        without = CREDENTIALS if self._elsewhere else ()
+        self._ws = peer._new_ws(follow_headers(peer.backend) + headers, without)
         self._ws.connect_to_url(url, self._tls)
         conn = conn_of(self._ws)
         conn.quiet = True  # a failure is logged here, once
@@ -128,10 +134,19 @@ class WebSocketClientSide:
             if not self._done:
                 why = self._why_closed()
                 if isinstance(why, Redirected) and self._hops < MAX_REDIRECTS:
-                    self._hops += 1  # (within the same handshake_timeout)
-                    self._connect(why.url, why.headers)
+                    self._follow(why)
                     return
                 self._failed(why)
+
+    def _follow(self, redirect: Redirected) -> None:
+        """Connect where the server said, within the same handshake_timeout; once
+        on another host, without the credentials of the first request."""
+        self._hops += 1
+        self._elsewhere = self._elsewhere or not redirect.same_host
+        try:
+            self._connect(redirect.url, redirect.headers)
+        except ValueError as exc:  # (a Location that is no WebSocket URL)
+            self._failed(ConnectionError(f"the server redirected to an invalid URL: {exc}"))
 
     def _first_message(self, message: bytes, text: bool) -> None:
         """The server's greeting, with this client's id.

@@ -20,6 +20,8 @@ import enum
 import logging
 from collections.abc import Callable, Sequence
 
+from websockets.exceptions import InvalidStatus
+
 from .close_codes import error_for_close
 from .redirects import redirect_of
 from .resume import Replay
@@ -107,9 +109,8 @@ def why_handshake_ended(conn: PeerLink) -> Exception:
         reason = f"the server closed the connection: {int(rcvd.code)} {rcvd.reason}"
         return ConnectionError(reason.rstrip())
     error = conn.error
-    response = getattr(error, "response", None)  # (websockets' InvalidStatus)
-    if response is not None:
-        status, headers = int(response.status_code), response.headers.raw_items()
+    if isinstance(error, InvalidStatus):  # (an HTTP answer other than the 101)
+        status, headers = error.response.status_code, error.response.headers.raw_items()
         redirect = redirect_of(conn.requested_url, status, headers)
         if redirect is not None:
             return redirect

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from ..exceptions import ProtocolError
 from .close_codes import error_for_close
 from .framing.base import Greeting, Resumption
-from .redirects import MAX_REDIRECTS, Redirected, follow_headers
+from .redirects import CREDENTIALS, MAX_REDIRECTS, Redirected, follow_headers
 from .resume import ResumeGap
 from .tls import TLSOptions
 from .websocket_base import (
@@ -126,27 +126,41 @@ class Reconnection:
         self._peer._sessions.give_up(self._link, reason)
 
     async def _attempt(self) -> None:
-        """One attempt to resume the session (following the server's redirects), or
-        raise why it failed.
+        """One attempt to resume the session (following the server's redirects,
+        all within one ``handshake_timeout``), or raise why it failed.
 
         Raises:
             ResumeRefused: The server closed it with 4001.
-            OSError, TimeoutError, ProtocolError: It failed otherwise.
+            OSError, TimeoutError, ProtocolError, ValueError: It failed otherwise.
         """
+        timeout = self._peer.handshake_timeout
+        deadline = asyncio.get_running_loop().time() + timeout
         url: str = self._url
         headers: tuple[tuple[str, str], ...] = ()
-        for _ in range(MAX_REDIRECTS):
-            try:
-                await self._connect(url, headers)
-                return
-            except Redirected as redirect:  # (a cluster: to the room's own process)
-                url, headers = redirect.url, redirect.headers
-        await self._connect(url, headers)
+        without: tuple[str, ...] = ()
+        try:
+            for hop in range(MAX_REDIRECTS + 1):
+                try:
+                    await self._connect(url, headers, without, deadline)
+                    return
+                except Redirected as redirect:  # (a cluster: to the room's own process)
+                    if hop == MAX_REDIRECTS:
+                        raise
+                    url, headers = redirect.url, redirect.headers
+                    without = without or (() if redirect.same_host else CREDENTIALS)
+        except TimeoutError:
+            raise TimeoutError(f"no answer within handshake_timeout ({timeout} s)") from None
 
-    async def _connect(self, url: str, headers: tuple[tuple[str, str], ...]) -> None:
+    async def _connect(
+        self,
+        url: str,
+        headers: tuple[tuple[str, str], ...],
+        without: tuple[str, ...],
+        deadline: float,
+    ) -> None:
         """One connection that resumes the session, or raises why it did not."""
         peer = self._peer
-        ws = peer._new_ws(follow_headers(peer.backend) + headers)
+        ws = peer._new_ws(follow_headers(peer.backend) + headers, without)
         ws.connect_to_url(url, self._tls)
         conn = conn_of(ws)
         conn.quiet = True  # (a failed attempt is part of the reconnection's story)
@@ -156,11 +170,8 @@ class Reconnection:
         conn.sink = attempt.greeted
         conn.on_arrival = attempt.progressed
         try:
-            try:
-                await asyncio.wait_for(done, peer.handshake_timeout)
-            except TimeoutError:
-                timeout = peer.handshake_timeout
-                raise TimeoutError(f"no answer within handshake_timeout ({timeout} s)") from None
+            left = deadline - asyncio.get_running_loop().time()
+            await asyncio.wait_for(done, max(0.0, left))
         except BaseException:
             attempt.abandon()
             raise

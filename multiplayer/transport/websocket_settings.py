@@ -223,13 +223,17 @@ class WebSocketSettings(QueuedPeer):
             backend=self._backend,
         )
 
-    def _new_ws(self, headers: tuple[tuple[str, str], ...] = ()) -> WebSocketPeer:
+    def _new_ws(
+        self, headers: tuple[tuple[str, str], ...] = (), without: tuple[str, ...] = ()
+    ) -> WebSocketPeer:
         """A WebSocketPeer with this peer's settings, for one connection (with
-        ``headers`` added to its handshake's)."""
+        ``headers`` added to its handshake's, and those named ``without`` left out)."""
         ws = WebSocketPeer()
         settings = self._link_settings()
-        if headers:
-            settings = dataclasses.replace(settings, headers=settings.headers + headers)
+        if headers or without:
+            left_out = {name.lower() for name in without}
+            kept = tuple(h for h in settings.headers if h[0].lower() not in left_out)
+            settings = dataclasses.replace(settings, headers=kept + headers)
         ws._fixed_settings = settings
         return ws
 

@@ -24,6 +24,7 @@ from multiplayer.rooms.forwarding import (
 )
 from multiplayer.rooms.redis_directory import RedisDirectory
 from multiplayer.rooms.server import ROOM_HEADER
+from multiplayer.transport.redirects import FOLLOW_HEADER
 from multiplayer.transport.websocket_peer_link import binary_frame
 from tests.redis_server import RedisServer
 from tests.rooms.roomkit import RESUMABLE, Lobby, lobby, resumable_peer, until
@@ -94,12 +95,14 @@ def test_the_relay_knows_when_it_is_between_two_frames(cut: int) -> None:
 class Hall(Room):
     max_clients = 4
     seen: list[str]
+    names: list[str]
 
     def on_create(self, options: object) -> None:
-        self.seen = []
+        self.seen, self.names = [], []
 
     def on_join(self, request: JoinRequest) -> None:
         self.seen.append(request.address)
+        self.names.append(request.options.get("name", ""))
 
 
 @contextlib.asynccontextmanager
@@ -276,6 +279,24 @@ async def test_a_client_that_follows_is_redirected_to_the_owner(
         await until(lambda: len(room.clients) == 3)
 
 
+async def test_a_redirect_keeps_the_options_whatever_they_hold(
+    redis_server: RedisServer, redis_namespace: str
+) -> None:
+    """The redirect's Location is written from the request as parsed, encoded: an
+    option with line breaks and control characters reaches the owner's on_join as
+    it was given, and nothing of it reaches the redirect's headers."""
+    async with (
+        process(redis_server, redis_namespace, public_host="127.0.0.1") as a,
+        process(redis_server, redis_namespace) as b,
+    ):
+        ann = await rooms.create(a.peer(), a.url, "hall")
+        name = "Bob\r\nX-Injected: 1\x01"
+        await rooms.join(b.peer(), b.url, ann.code, {"name": name})
+        room = a.server.rooms[ann.code]
+        assert isinstance(room, Hall) and room.names[-1] == name
+        assert not b.server._forwarding.relays
+
+
 async def test_a_client_that_does_not_follow_is_still_forwarded(
     redis_server: RedisServer, redis_namespace: str
 ) -> None:
@@ -290,6 +311,10 @@ async def test_a_client_that_does_not_follow_is_still_forwarded(
             assert godot_like.response is not None
             assert godot_like.response.headers[ROOM_HEADER] == ann.code
             assert len(b.server._forwarding.relays) == 1
+        # (one that says it twice is no client of ours: forwarded, not an error)
+        twice = [(FOLLOW_HEADER, "1"), (FOLLOW_HEADER, "1")]
+        async with ws_connect(f"{b.url}/join/{ann.code}", additional_headers=twice) as odd:
+            assert odd.response is not None and odd.response.headers[ROOM_HEADER] == ann.code
 
 
 async def test_a_redirected_player_resumes_through_the_process_it_came_by(

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import contextlib
 import os
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -191,6 +192,23 @@ async def test_open_sends_the_101_with_its_headers() -> None:
         await ws.close()
         await until(lambda: not served.door.fronts)
         assert front.closed.done()
+
+
+async def test_a_shared_port_comes_with_a_port_of_its_own() -> None:
+    """listen_shared: a port shared with other processes (SO_REUSEPORT) and one of
+    this process's own (the one asked for, or any free one), both served; an own
+    port without a shared one is a mistake."""
+    async with door(lambda front, path, headers: front.open()) as served:
+        with pytest.raises(ValueError, match="reuse_port"):
+            served.door.listen_shared(0, "127.0.0.1", None, False, 1234)
+        if not hasattr(socket, "SO_REUSEPORT"):
+            return  # (listen() refuses reuse_port there: tests/rooms/test_server.py)
+        shared, own = served.door.listen_shared(0, "127.0.0.1", None, True, 0)
+        assert shared != own and served.door.local_port not in (shared, own)
+        for port in (shared, own):
+            ws = await ws_connect(f"ws://127.0.0.1:{port}/join/K3M9QZ")
+            await ws.close()
+        assert len(served.requests) == 2
 
 
 async def test_close_all_closes_every_front_and_waits() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import signal
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, cast
 
@@ -22,6 +21,7 @@ from multiplayer.rooms.membership import Membership
 from multiplayer.rooms.redis_directory import RedisDirectory
 from multiplayer.rooms.room_types import RoomTypes
 from multiplayer.rooms.writes import Writes
+from multiplayer.testing import FaultProxy
 from tests.redis_server import RedisServer
 from tests.rooms.roomkit import Lobby, lobby, until
 
@@ -129,34 +129,39 @@ async def test_a_process_that_shuts_down_leaves_nothing_behind(
 
 
 async def test_a_room_that_ends_while_redis_hangs_is_removed_once_it_answers(
-    own_redis: RedisServer,
+    redis_server: RedisServer, redis_namespace: str
 ) -> None:
-    """The last player leaves while Redis does not answer: the room ends here, its
-    removal is lost (one warning); once Redis answers again, the next heartbeat
-    removes it, rather than leave it listed for as long as the process lives."""
-    directory = RedisDirectory(own_redis.url, namespace="cluster", timeout=0.3, **FAST)
-    try:
-        async with lobby(directory=directory) as a:
-            a.server.define("match", Match)
-            peer = a.peer()
-            joined = await rooms.create(peer, a.url, "match")
-            await until(lambda: joined.code in a.server.rooms)
-            assert own_redis.process is not None
-            own_redis.process.send_signal(signal.SIGSTOP)
-            try:
+    """The last player leaves while Redis does not answer (a proxy holds every
+    byte): the room ends here, its removal times out and is lost (the proxy's
+    links are cut, with what they held). Once Redis answers again, the next
+    heartbeat removes it, rather than leave it listed for as long as the process
+    lives."""
+    direct = RedisDirectory(redis_server.url, namespace=redis_namespace)
+    async with FaultProxy(redis_server.port) as proxy:
+        url = f"redis://127.0.0.1:{proxy.port}/0"
+        directory = RedisDirectory(url, namespace=redis_namespace, timeout=0.3, **FAST)
+        try:
+            async with lobby(directory=directory) as a:
+                a.server.define("match", Match)
+                peer = a.peer()
+                joined = await rooms.create(peer, a.url, "match")
+                await until(lambda: joined.code in a.server.rooms)
+                proxy.blackhole()
                 peer.close()
                 await until(lambda: not a.server.rooms)  # (ended here)
                 await until(lambda: bool(a.server._disposal.unremoved), timeout=3)
-            finally:
-                own_redis.process.send_signal(signal.SIGCONT)
+                proxy.cut()  # (what it held is lost)
+                assert (await direct.get(joined.code)).owner == a.server._seating.owner
+                proxy.restore()
 
-            async def gone() -> bool:
-                return await info(directory, joined.code) is None
+                async def gone() -> bool:
+                    return await info(direct, joined.code) is None
 
-            await until(gone, timeout=5)
-            assert await directory.listing() == [] and not a.server._disposal.unremoved
-    finally:
-        await directory.aclose()
+                await until(gone, timeout=5)
+                assert await direct.listing() == [] and not a.server._disposal.unremoved
+        finally:
+            await directory.aclose()
+            await direct.aclose()
 
 
 class Ledger(LocalDirectory):
@@ -219,5 +224,5 @@ async def test_a_room_put_back_while_a_player_joins_counts_it() -> None:
     await asyncio.sleep(0.01)
     ledger.gate.set()
     await beat
-    await until(lambda: not writes._queued)
+    await until(lambda: not writes.pending)
     assert ledger.taken == 2

@@ -238,6 +238,30 @@ async def test_a_join_into_a_room_still_being_created_waits_for_it(
             await asyncio.gather(alice, *([bob] if bob else []), return_exceptions=True)
 
 
+async def test_a_room_in_the_directory_but_never_made_here_is_forgotten(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The directory says a room is this process's, but it was never made here (its
+    creation's answer from Redis was lost), and no seat is held or taken in it: a
+    join by code is refused (RoomNotFound) and the entry removed; a join_or_create
+    that was offered it asks again and lands in a new room."""
+    monkeypatch.setattr(seating_module, "START_WAIT", 0.0)
+    async with lobby() as served:
+        served.server.define("duo", Room, max_clients=2)
+        directory = served.server.directory
+        owner = served.server._seating.owner
+        for _ in range(2):
+            orphan = await directory.create("duo", owner, max_clients=2)
+            await directory.release(orphan)
+        first, second = (info.code for info in await directory.listing())
+        with pytest.raises(RoomNotFound):
+            await asyncio.wait_for(join(served.peer(), served.url, first), 5)
+        await until(not_in_directory(directory, first))
+        joined = await asyncio.wait_for(join_or_create(served.peer(), served.url, "duo"), 5)
+        assert joined.code not in (first, second)
+        assert [info.code for info in await directory.listing()] == [joined.code]
+
+
 # A room of another process.
 
 

@@ -134,18 +134,17 @@ async def test_a_rooms_bookkeeping_ends_with_its_last_write() -> None:
     writes.write("AAAAAA", step(done, "A1", gate))
     writes.write("AAAAAA", fail(RoomNotFound("gone")))
     writes.write("BBBBBB", step(done, "B1"))
-    assert set(writes._locks) == set(writes._queued) == {"AAAAAA", "BBBBBB"}
+    assert set(writes.pending) == {"AAAAAA", "BBBBBB"}
     await asyncio.wait_for(spawn.tasks[2], 1)
-    assert set(writes._locks) == set(writes._queued) == {"AAAAAA"}
-    assert writes._queued["AAAAAA"] == 2
+    assert set(writes.pending) == {"AAAAAA"}
     gate.set()
     await spawn.settle()
-    assert writes._locks == {} and writes._queued == {}
+    assert writes.pending == {}
     # (and a later write for the same room starts afresh)
     writes.write("AAAAAA", step(done, "A2"))
     await spawn.settle()
     assert done == ["B1", "A1", "A2"]
-    assert writes._locks == {} and writes._queued == {}
+    assert writes.pending == {}
 
 
 async def test_a_cancelled_write_does_not_stop_the_next() -> None:
@@ -162,4 +161,27 @@ async def test_a_cancelled_write_does_not_stop_the_next() -> None:
     spawn.tasks[0].cancel()
     await asyncio.wait_for(spawn.tasks[1], 1)
     assert done == ["second"]
-    assert writes._locks == {} and writes._queued == {}
+    assert writes.pending == {}
+
+
+async def test_a_run_waits_for_the_writes_queued_before_it() -> None:
+    """A write queued just before a run (in the same turn of the loop, before its
+    task has started) still goes first; one queued while the run is on its way
+    goes after it; the run returns its operation's result."""
+    spawn = Spawner()
+    writes = Writes(spawn)
+    done: list[str] = []
+    writes.write("AAAAAA", step(done, "confirm"))
+
+    async def restore() -> str:
+        done.append("restore")
+        await turns()
+        return "restored"
+
+    running = asyncio.ensure_future(writes.run("AAAAAA", restore))
+    await asyncio.sleep(0)
+    writes.write("AAAAAA", step(done, "leave"))
+    assert await running == "restored"
+    await spawn.settle()
+    assert done == ["confirm", "restore", "leave"]
+    assert writes.pending == {}

@@ -48,6 +48,8 @@ def test_the_ticket_is_carried_to_the_next_request() -> None:
     [
         ("wss://a/x", [("Location", "ws://b/x")], "redirected a wss:// connection"),
         ("wss://a/x", [("Location", "http://b/x")], "redirected a wss:// connection"),
+        ("WSS://a/x", [("Location", "ws://b/x")], "redirected a wss:// connection"),
+        ("wss://a/x", [("Location", "WS://b/x")], "redirected a wss:// connection"),
         ("ws://a/x", [("Location", "ftp://b/x")], "redirected the connection to 'ftp"),
         ("ws://a/x", [], "no Location"),
     ],
@@ -68,3 +70,13 @@ def test_other_statuses_are_no_redirect(status: int) -> None:
 def test_only_a_client_that_can_follow_says_it_does() -> None:
     assert follow_headers("websockets") == ((FOLLOW_HEADER, "1"),)
     assert follow_headers("picows") == ()
+
+
+@pytest.mark.parametrize(
+    ("location", "same_host"),
+    [("ws://a:9081/x", True), ("/resume/K", True), ("ws://b:9080/x", False), ("//b/x", False)],
+)
+def test_a_redirect_says_whether_it_stays_on_the_host(location: str, same_host: bool) -> None:
+    """(A hop to another host leaves the client's credentials out.)"""
+    found = redirect_of("ws://a:9080/join/K", 307, [("Location", location)])
+    assert isinstance(found, Redirected) and found.same_host is same_host

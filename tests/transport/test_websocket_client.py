@@ -299,3 +299,33 @@ async def test_a_lost_session_resumes_through_a_redirect(peers: Peers) -> None:
         await poll_until(peers, lambda: resumed == [1])
     assert len(seen) == 2 and all(request[FOLLOW_HEADER] == "1" for request in seen)
     assert events == [("connected", client.get_unique_id())]
+
+
+async def test_a_hop_to_another_host_leaves_the_credentials_out(peers: Peers) -> None:
+    """The client's own headers go with each hop, but its credentials (Authorization,
+    Cookie) only while the redirects stay on the host it asked for: a server that
+    redirects cannot hand them to a third party."""
+    server = await start_server(peers)
+    headers = {"Authorization": "Bearer secret", "Cookie": "s=1", "X-Game": "dice"}
+    async with (
+        redirector(lambda: url_of(server)) as (elsewhere, at_elsewhere),
+        redirector(lambda: elsewhere.replace("127.0.0.1", "localhost")) as (same, at_same),
+        redirector(lambda: same) as (first, at_first),
+    ):
+        client = await start_client(peers, first, handshake_headers=headers)
+        await poll_until(peers, connected(client))
+    for request in (at_first[0], at_same[0]):  # (127.0.0.1, another port)
+        assert request["Authorization"] == "Bearer secret" and request["Cookie"] == "s=1"
+    assert "Authorization" not in at_elsewhere[0] and "Cookie" not in at_elsewhere[0]
+    assert at_elsewhere[0]["X-Game"] == "dice"
+
+
+async def test_a_redirect_to_an_invalid_url_fails_at_once(peers: Peers) -> None:
+    """A Location that is no URL a client can connect to (a port out of range) ends
+    the connection with that error, not after handshake_timeout."""
+    async with redirector(lambda: "ws://127.0.0.1:99999/x") as (url, _):
+        started = time.monotonic()
+        client = await start_client(peers, url, handshake_timeout=5.0)
+        await poll_until(peers, disconnected(client))
+    assert "redirected to an invalid URL" in str(client.connection_error)
+    assert time.monotonic() - started < 2.5
