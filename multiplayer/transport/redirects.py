@@ -24,11 +24,11 @@ from collections.abc import Iterable
 __all__ = [
     "CARRIED_HEADERS",
     "CREDENTIALS",
+    "FOLLOWS",
     "FOLLOW_HEADER",
     "MAX_REDIRECTS",
     "REDIRECT_STATUSES",
     "Redirected",
-    "follow_headers",
     "redirect_of",
 ]
 
@@ -43,10 +43,8 @@ CREDENTIALS = ("Authorization", "Cookie", "Proxy-Authorization")
 """Headers of the client's own that a hop to another host leaves out."""
 
 
-def follow_headers(backend: str) -> tuple[tuple[str, str], ...]:
-    """The headers a client of ``backend`` adds to its requests: it says it follows
-    redirects if it can (with picows, a refused handshake tells no status)."""
-    return ((FOLLOW_HEADER, "1"),) if backend == "websockets" else ()
+FOLLOWS = ((FOLLOW_HEADER, "1"),)
+"""The header a client that follows redirects adds to its requests."""
 
 
 class Redirected(ConnectionError):

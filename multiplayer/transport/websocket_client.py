@@ -25,7 +25,7 @@ import urllib.parse
 from ..exceptions import ProtocolError, RoomError
 from .framing.base import Greeting
 from .peer import TARGET_PEER_SERVER
-from .redirects import CREDENTIALS, MAX_REDIRECTS, Redirected, follow_headers
+from .redirects import CREDENTIALS, FOLLOWS, MAX_REDIRECTS, Redirected
 from .tls import TLSOptions
 from .websocket_base import CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR, WebSocketPeerBase
 from .websocket_link import (
@@ -103,7 +103,7 @@ class WebSocketClientSide:
         """
         peer = self._peer
         without = CREDENTIALS if self._elsewhere else ()
-        self._ws = peer._new_ws(follow_headers(peer.backend) + headers, without)
+        self._ws = peer._new_ws(FOLLOWS + headers, without)
         self._ws.connect_to_url(url, self._tls)
         conn = conn_of(self._ws)
         conn.quiet = True  # a failure is logged here, once

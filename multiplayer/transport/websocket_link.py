@@ -109,14 +109,24 @@ def why_handshake_ended(conn: PeerLink) -> Exception:
         reason = f"the server closed the connection: {int(rcvd.code)} {rcvd.reason}"
         return ConnectionError(reason.rstrip())
     error = conn.error
-    if isinstance(error, InvalidStatus):  # (an HTTP answer other than the 101)
-        status, headers = error.response.status_code, error.response.headers.raw_items()
-        redirect = redirect_of(conn.requested_url, status, headers)
+    answer = _answer_of(conn)
+    if answer is not None:
+        redirect = redirect_of(conn.requested_url, *answer)
         if redirect is not None:
             return redirect
     if isinstance(error, Exception):
         return error
     return ConnectionResetError("the connection closed during the handshake")
+
+
+def _answer_of(conn: PeerLink) -> tuple[int, tuple[tuple[str, str], ...]] | None:
+    """The status and headers of a handshake answered with another status than
+    101 (None: it was not answered so)."""
+    error = conn.error
+    if isinstance(error, InvalidStatus):  # (websockets')
+        return error.response.status_code, tuple(error.response.headers.raw_items())
+    answer: tuple[int, tuple[tuple[str, str], ...]] | None = getattr(conn, "refused_with", None)
+    return answer  # (picows': see websocket_picows)
 
 
 class Link:

@@ -788,14 +788,20 @@ def redirect_routed(
     instead of its 101; False if the connection ended meanwhile. Only a client
     that follows redirects may get one (:mod:`.redirects`)."""
     routed, protocol = link.routed, link.protocol
-    if routed is None or not is_routable(link) or not isinstance(protocol, ServerProtocol):
+    if routed is None or not is_routable(link):
         return False
     link.routed = None
+    link.quiet = True  # (a redirect is no failure: no line)
+    if not isinstance(protocol, ServerProtocol):  # (picows's link writes its own)
+        from .websocket_picows import PicowsLink
+
+        assert isinstance(link, PicowsLink)
+        link.redirect(location, headers)
+        return True
     response = protocol.reject(HTTPStatus.TEMPORARY_REDIRECT, f"Go to {location}\n")
     response.headers["Location"] = location
     for name, value in headers:
         response.headers[name] = value
-    link.quiet = True  # (a redirect is no failure: no line)
     link._respond(routed[0], response)
     link._arrived()
     return True

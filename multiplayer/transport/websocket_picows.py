@@ -195,6 +195,8 @@ class PicowsLink(PeerLink):
         self.frag_size = 0
         self.sent_close = False
         self.routed_path = ""
+        # A client's handshake answered with another status than 101: it, its headers.
+        self.refused_with: tuple[int, tuple[tuple[str, str], ...]] | None = None
 
     # StreamUser callbacks (until the hand-over; then picows' protocol has the socket).
 
@@ -270,6 +272,8 @@ class PicowsLink(PeerLink):
             if failed is not None and self.error is None:
                 response = getattr(failed, "response", None)
                 if response is not None and int(response.status) != 101:
+                    answer = tuple((str(k), str(v)) for k, v in response.headers.items())
+                    self.refused_with = (int(response.status), answer)  # (a redirect?)
                     failed = ConnectionRefusedError(
                         f"server rejected WebSocket connection: HTTP {int(response.status)}"
                     )
@@ -367,6 +371,24 @@ class PicowsLink(PeerLink):
             self.view.subprotocol = chosen
         response = WSUpgradeResponse.create_101_response(headers)
         return WSUpgradeResponseWithListener(response, self.listener)
+
+    def redirect(self, location: str, headers: tuple[tuple[str, str], ...]) -> None:
+        """redirect_routed: answer the held request with a 307 to ``location``, and
+        close. (picows makes no 3xx response: it is written here, before any
+        hand-over to picows.)"""
+        lines = [
+            "HTTP/1.1 307 Temporary Redirect",
+            f"Location: {location}",
+            *(f"{name}: {value}" for name, value in headers),
+            "Content-Length: 0",
+            "Connection: close",
+        ]
+        self._refused(None, "redirected")
+        transport = self.transport
+        if transport is not None:
+            transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            transport.close()
+        self._arrived()
 
     def _respond(self, request: object, response: object) -> None:
         """accept_routed: send the held 101, with the router's headers."""

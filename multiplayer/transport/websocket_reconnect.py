@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from ..exceptions import ProtocolError
 from .close_codes import error_for_close
 from .framing.base import Greeting, Resumption
-from .redirects import CREDENTIALS, MAX_REDIRECTS, Redirected, follow_headers
+from .redirects import CREDENTIALS, FOLLOWS, MAX_REDIRECTS, Redirected
 from .resume import ResumeGap
 from .tls import TLSOptions
 from .websocket_base import (
@@ -160,7 +160,7 @@ class Reconnection:
     ) -> None:
         """One connection that resumes the session, or raises why it did not."""
         peer = self._peer
-        ws = peer._new_ws(follow_headers(peer.backend) + headers, without)
+        ws = peer._new_ws(FOLLOWS + headers, without)
         ws.connect_to_url(url, self._tls)
         conn = conn_of(ws)
         conn.quiet = True  # (a failed attempt is part of the reconnection's story)

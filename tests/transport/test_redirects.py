@@ -7,9 +7,7 @@ from __future__ import annotations
 import pytest
 
 from multiplayer.transport.redirects import (
-    FOLLOW_HEADER,
     Redirected,
-    follow_headers,
     redirect_of,
 )
 
@@ -65,11 +63,6 @@ def test_a_redirect_that_must_not_be_followed_is_an_error(
 @pytest.mark.parametrize("status", [101, 200, 304, 400, 426, 503])
 def test_other_statuses_are_no_redirect(status: int) -> None:
     assert redirect_of("ws://a/x", status, [("Location", "ws://b/x")]) is None
-
-
-def test_only_a_client_that_can_follow_says_it_does() -> None:
-    assert follow_headers("websockets") == ((FOLLOW_HEADER, "1"),)
-    assert follow_headers("picows") == ()
 
 
 @pytest.mark.parametrize(
