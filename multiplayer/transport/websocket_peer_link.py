@@ -792,11 +792,8 @@ def redirect_routed(
         return False
     link.routed = None
     link.quiet = True  # (a redirect is no failure: no line)
-    if not isinstance(protocol, ServerProtocol):  # (picows's link writes its own)
-        from .websocket_picows import PicowsLink
-
-        assert isinstance(link, PicowsLink)
-        link.redirect(location, headers)
+    if not isinstance(protocol, ServerProtocol):  # (a PicowsLink: it writes its own,
+        link.redirect(location, headers)  # type: ignore[attr-defined]  # picows is optional)
         return True
     response = protocol.reject(HTTPStatus.TEMPORARY_REDIRECT, f"Go to {location}\n")
     response.headers["Location"] = location
