@@ -28,10 +28,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import importlib.util
 import inspect
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -47,6 +49,11 @@ logger = logging.getLogger("multiplayer.rooms")
 
 _RESTART_DELAY = 1.0
 """Seconds before a worker that died is started again."""
+_EARLY = 5.0
+"""A worker that ends within this many seconds of its start did not start at all."""
+_EARLY_ENDS = 3
+"""Workers ending early, one after another, after which the command gives up (its
+setup is broken, not a worker unlucky: restarting would go on for ever)."""
 
 
 def load(target: str) -> Callable[[RoomServer], Any]:
@@ -106,7 +113,26 @@ async def serve_worker(
             loop.add_signal_handler(signum, drain)
         if parent is not None:
             watching = loop.create_task(_watch_parent(parent, drain))
-        print(f"worker {os.getpid()}: serving on port {port}", flush=True)
+        reached = server._membership.addresses
+        print(
+            f"worker {os.getpid()}: serving on port {port}; the others reach it at"
+            f" {reached['host']}:{reached['port']}"
+            + (
+                f", players who follow redirects at {reached['public']}"
+                if "public" in reached
+                else ""
+            ),
+            flush=True,
+        )
+        try:
+            await directory.redis.ping()
+        except Exception as exc:  # (Redis may come later: the heartbeat retries)
+            logger.error(
+                "the room directory at %s is unreachable (%s): joins are refused (1013)"
+                " until it answers",
+                redis_url,
+                exc,
+            )
         await server.run(handle_signals=False)
         if parent is not None:
             watching.cancel()
@@ -139,6 +165,7 @@ def supervise(args: argparse.Namespace, secret: str) -> int:
     pass it on (each drains) and wait for them all."""
     env = {**os.environ, "MULTIPLAYER_CLUSTER_SECRET": secret}
     stopping = False
+    return_code = 0
     told: set[int] = set()  # the workers sent SIGTERM
 
     def stop(signum: int, frame: Any) -> None:
@@ -148,6 +175,8 @@ def supervise(args: argparse.Namespace, secret: str) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     workers = [subprocess.Popen(_worker_command(args, i), env=env) for i in range(args.workers)]
+    started = [time.monotonic()] * args.workers
+    early = 0  # workers that ended early, one after another
     while True:
         time.sleep(0.2)
         if stopping:  # (every worker is told once, even one started just now)
@@ -156,18 +185,55 @@ def supervise(args: argparse.Namespace, secret: str) -> int:
                     worker.send_signal(signal.SIGTERM)
                     told.add(worker.pid)
             if all(worker.poll() is not None for worker in workers):
-                return 0
+                return return_code
             continue
         for index, worker in enumerate(workers):
             code = worker.poll()
-            if code is not None and not stopping:
+            if code is None or stopping:
+                continue
+            early = early + 1 if time.monotonic() - started[index] < _EARLY else 0
+            if early >= _EARLY_ENDS:
                 print(
-                    f"workers: worker {worker.pid} ended ({code}); starting another",
+                    f"workers: {early} workers ended within {_EARLY:g} s of their start"
+                    " (their errors are above); stopping",
                     file=sys.stderr,
                     flush=True,
                 )
-                time.sleep(_RESTART_DELAY)
-                workers[index] = subprocess.Popen(_worker_command(args, index), env=env)
+                stopping = True
+                return_code = 1
+                break
+            print(
+                f"workers: worker {worker.pid} ended ({code}); starting another",
+                file=sys.stderr,
+                flush=True,
+            )
+            time.sleep(_RESTART_DELAY)
+            workers[index] = subprocess.Popen(_worker_command(args, index), env=env)
+            started[index] = time.monotonic()
+
+
+def _check(args: argparse.Namespace, secret: str) -> str | None:
+    """What would make every worker fail at its start (None: nothing): said once,
+    by the command, rather than by each worker it starts again."""
+    if len(secret.encode()) < 16:
+        return "the cluster's secret needs 16 bytes or more (say: openssl rand -base64 32)"
+    if importlib.util.find_spec("redis") is None:
+        return "the workers need the redis package: pip install 'pygodot-multiplayer[redis]'"
+    try:
+        load(args.target)
+    except (ImportError, ValueError) as exc:
+        return f"cannot load {args.target} (from {os.getcwd()}): {exc}"
+    host = args.advertise_host
+    if host is None:
+        host = socket.gethostname() if args.bind in ("*", "") else args.bind
+    try:
+        socket.getaddrinfo(host, None)
+    except OSError:
+        return (
+            f"the workers are reached by each other at {host!r}, which does not resolve:"
+            " give --advertise-host"
+        )
+    return None
 
 
 def _secret(args: argparse.Namespace) -> str:
@@ -192,7 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--namespace", default="multiplayer", help="of the Redis keys")
     parser.add_argument("--secret-file", help="the cluster's shared secret (16 bytes or more)")
-    parser.add_argument("--drain-timeout", type=float, default=30.0)
+    parser.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a stopping worker lets its rooms end before it closes them (a"
+        " player away, for a resume, keeps its room up to its reconnect_grace)",
+    )
     parser.add_argument("--advertise-host", help="where the other machines reach this one")
     parser.add_argument(
         "--public-host",
@@ -215,10 +287,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.own_ports is not None and not 0 < args.own_ports <= 65536 - args.workers:
         parser.error(f"--own-ports: {args.workers} ports from {args.own_ports} are no ports")
     secret = _secret(args)
+    sys.path.insert(0, os.getcwd())  # (the target's module, as python -m finds it)
     if not args.worker:
+        problem = _check(args, secret)
+        if problem is not None:
+            parser.error(problem)
         return supervise(args, secret)
     logging.basicConfig(level=logging.INFO, format="%(process)d %(name)s: %(message)s")
-    sys.path.insert(0, os.getcwd())  # (the target's module, as python -m finds it)
+    logging.getLogger("websockets").setLevel(logging.WARNING)  # (its 307s are no news)
     setup = load(args.target)
     asyncio.run(
         serve_worker(

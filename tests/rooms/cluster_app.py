@@ -12,3 +12,8 @@ class Hall(Room):
 
 def setup(server: RoomServer) -> None:
     server.define("hall", Hall)
+
+
+def broken(server: RoomServer) -> None:
+    """A setup that fails in every worker (a bug in the game's code, say)."""
+    raise RuntimeError("this setup is broken")

@@ -251,3 +251,50 @@ async def test_redis_restarting_mid_run_leaves_no_room_owned_twice(
                 peer.close()
         finally:
             await directory.aclose()
+
+
+@pytest.mark.parametrize(
+    ("argv", "secret", "says"),
+    [
+        ([], "short", "needs 16 bytes or more"),
+        (["--advertise-host", "bogus.invalid"], SECRET, "'bogus.invalid', which does not"),
+    ],
+)
+def test_a_command_that_cannot_start_says_why_once(
+    argv: list[str],
+    secret: str,
+    says: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """What would make every worker fail (a short secret, a module that cannot be
+    loaded, an address the others cannot reach) is said once, by the command,
+    before any worker starts."""
+    from multiplayer.rooms import workers as module
+
+    monkeypatch.setenv("MULTIPLAYER_CLUSTER_SECRET", secret)
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(SystemExit) as ended:
+        module.main(["tests.rooms.cluster_app:setup", "--bind", "127.0.0.1", *argv])
+    assert ended.value.code == 2 and says in capsys.readouterr().err
+    monkeypatch.setenv("MULTIPLAYER_CLUSTER_SECRET", SECRET)
+    with pytest.raises(SystemExit):
+        module.main(["tests.rooms.no_such_module:setup", "--bind", "127.0.0.1"])
+    assert "cannot load tests.rooms.no_such_module:setup" in capsys.readouterr().err
+
+
+def test_workers_that_keep_failing_stop_the_command(
+    redis_server: RedisServer, redis_namespace: str
+) -> None:
+    """A setup that fails in every worker: the command does not start them again
+    for ever; after a few that ended at once, it stops, with status 1."""
+    command = [
+        sys.executable, "-m", "multiplayer.rooms.workers", "tests.rooms.cluster_app:broken",
+        "--workers", "2", "--port", str(free_port()), "--bind", "127.0.0.1",
+        "--redis", redis_server.url, "--namespace", redis_namespace,
+    ]  # fmt: skip
+    env = {**os.environ, "MULTIPLAYER_CLUSTER_SECRET": SECRET}
+    ended = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert ended.returncode == 1
+    assert "ended within 5 s of their start" in ended.stderr
+    assert "this setup is broken" in ended.stderr
