@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 import socket
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -31,6 +30,7 @@ from ..transport.log_budget import LineBudget, log_within
 from .directory import RoomDirectory, RoomInfo
 from .room import Room
 from .room_types import RoomTypes
+from .seating import process_name
 from .writes import Writes
 
 __all__ = ["Membership"]
@@ -80,7 +80,7 @@ class Membership:
         (by default the address it is bound to, or the machine's name if it is
         bound to all), and players who follow redirects at ``public_host`` (None:
         they are forwarded). Returns this process's name in the directory."""
-        self.owner = f"{socket.gethostname()}:{port}:{os.getpid()}"
+        self.owner = process_name(port)
         if host is None:
             host = socket.gethostname() if bind_address in ("*", "") else bind_address
         self.addresses = {"host": host, "port": str(port)}

@@ -22,7 +22,7 @@ from .room import Room
 from .room_types import RoomTypes
 from .writes import Writes
 
-__all__ = ["START_WAIT", "AtCapacity", "Elsewhere", "Seating"]
+__all__ = ["START_WAIT", "AtCapacity", "Elsewhere", "Seating", "process_name"]
 
 logger = logging.getLogger("multiplayer.rooms")
 
@@ -34,6 +34,13 @@ _LOOK_AGAIN = 0.05
 
 START_WAIT = 2.0
 """Seconds a join waits for a room the directory says is here, not started yet."""
+
+
+def process_name(port: int | None = None) -> str:
+    """This process's name in a directory: its machine, the port it is reached at
+    (once it listens) and its pid."""
+    middle = f":{port}" if port is not None else ""
+    return f"{socket.gethostname()}{middle}:{os.getpid()}"
 
 
 class AtCapacity(RoomError):
@@ -63,8 +70,7 @@ class Seating:
         max_rooms: int,
     ) -> None:
         self.directory = directory
-        # This process, as the directory knows it (listen() names its port too).
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = process_name()  # this process, as the directory knows it
         self.max_rooms = max_rooms
         self.draining = False  # (RoomServer.drain: no new room here)
         self._types = types

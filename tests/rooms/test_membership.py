@@ -221,7 +221,8 @@ async def test_a_room_put_back_while_a_player_joins_counts_it() -> None:
     await until(lambda: ledger.restoring)
     room.clients = [2, 3]  # (admitted: its seat's confirm is written)
     writes.write(room.code, ledger.seat_taken())
-    await asyncio.sleep(0.01)
+    for _ in range(20):  # (turns of the loop: the write would run now if it could)
+        await asyncio.sleep(0)
     ledger.gate.set()
     await beat
     await until(lambda: not writes.pending)
